@@ -1,0 +1,62 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Jobkeeper.Json;
+using Jobkeeper.Model;
+
+namespace Jobkeeper.AspNetCore.Api;
+
+/// <summary>
+/// Source-generated JSON for everything the API writes: snake_case, ISO 8601 UTC timestamps, and
+/// every field present (null when empty) so clients see one stable shape.
+/// </summary>
+[JsonSourceGenerationOptions(
+    PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower,
+    DefaultIgnoreCondition = JsonIgnoreCondition.Never,
+    Converters = [typeof(UtcTimestampConverter)])]
+[JsonSerializable(typeof(Job))]
+[JsonSerializable(typeof(JobListResponse))]
+[JsonSerializable(typeof(JobEventListResponse))]
+[JsonSerializable(typeof(CleanupResponse))]
+[JsonSerializable(typeof(HealthResponse))]
+[JsonSerializable(typeof(CreateJobRequest))]
+[JsonSerializable(typeof(UpdateJobRequest))]
+[JsonSerializable(typeof(Microsoft.AspNetCore.Mvc.ProblemDetails))]
+[JsonSerializable(typeof(Microsoft.AspNetCore.Http.HttpValidationProblemDetails))]
+public sealed partial class ApiJsonContext : JsonSerializerContext;
+
+public sealed record JobListResponse(IReadOnlyList<Job> Items, string? NextCursor);
+
+public sealed record JobEventListResponse(IReadOnlyList<JobEvent> Items, long? NextAfter);
+
+public sealed record CleanupResponse(int DeletedCount, int RetentionDays, string Message);
+
+public sealed record HealthResponse(
+    string Status,
+    HealthStore Store,
+    long? JobsCount,
+    IReadOnlyDictionary<string, long>? JobsByStatus,
+    HealthCache Cache,
+    long UptimeSeconds,
+    string? Error);
+
+public sealed record HealthStore(string Provider, string Location, int? SchemaVersion, long? SizeBytes);
+
+public sealed record HealthCache(int Entries, long Hits, long Misses, double HitRate);
+
+/// <summary>The body of <c>POST /api/v1/jobs</c> (documentation of the shape; parsing is field by field).</summary>
+public sealed record CreateJobRequest(
+    string Type,
+    string? Id,
+    JsonElement? Input,
+    IReadOnlyDictionary<string, string>? Labels,
+    int? Priority,
+    DateTimeOffset? RunAt,
+    int? MaxAttempts);
+
+/// <summary>The body of <c>PATCH /api/v1/jobs/{id}</c>: JSON merge patch of these members.</summary>
+public sealed record UpdateJobRequest(
+    JobStatus? Status,
+    JobProgress? Progress,
+    JsonElement? Result,
+    JobError? Error,
+    IReadOnlyDictionary<string, string?>? Labels);

@@ -1,0 +1,38 @@
+using Jobkeeper.Model;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+
+namespace Jobkeeper.AspNetCore.Api;
+
+/// <summary><c>GET /health</c>: 200 with store facts, counts and cache figures; 503 when the store cannot be read.</summary>
+internal sealed class HealthEndpoint(JobManager manager, TimeProvider time, ILogger logger)
+{
+    private readonly DateTimeOffset _started = time.GetUtcNow();
+
+    public async Task<IResult> GetAsync(CancellationToken cancellationToken)
+    {
+        var cache = manager.Cache;
+        var lookups = cache.Hits + cache.Misses;
+        var cacheInfo = new HealthCache(cache.Count, cache.Hits, cache.Misses, lookups == 0 ? 0 : Math.Round((double)cache.Hits / lookups, 4));
+        var uptime = (long)(time.GetUtcNow() - _started).TotalSeconds;
+        var description = manager.Store.Description;
+        try
+        {
+            var stats = await manager.GetStatsAsync(cancellationToken).ConfigureAwait(false);
+            var byStatus = stats.JobsByStatus.ToDictionary(p => p.Key.ToName(), p => p.Value);
+            return TypedResults.Json(
+                new HealthResponse("ok", new HealthStore(stats.Provider, stats.Location, stats.SchemaVersion, stats.SizeBytes),
+                    stats.JobsCount, byStatus, cacheInfo, uptime, null),
+                ApiJsonContext.Default.HealthResponse);
+        }
+        catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
+        {
+            logger.LogWarning(ex, "Health check could not read the store");
+            return TypedResults.Json(
+                new HealthResponse("unavailable", new HealthStore(description.Provider, description.Location, null, null),
+                    null, null, cacheInfo, uptime, "The store cannot be read: " + ex.Message),
+                ApiJsonContext.Default.HealthResponse,
+                statusCode: StatusCodes.Status503ServiceUnavailable);
+        }
+    }
+}

@@ -1,0 +1,112 @@
+using System.Globalization;
+using Jobkeeper.Errors;
+using Jobkeeper.Model;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Options;
+
+namespace Jobkeeper.AspNetCore.Api;
+
+/// <summary>The job routes. Each maps HTTP to one <see cref="JobManager"/> call; the rules live there.</summary>
+internal static class JobEndpoints
+{
+    private const string ActorHeader = "X-Actor";
+
+    public static async Task<IResult> Create(HttpContext http, JobManager manager, IOptions<JobkeeperApiOptions> options, CancellationToken cancellationToken)
+    {
+        NewJob request;
+        using (var body = await RequestBody.ReadJsonAsync(http.Request, options.Value.MaxRequestBodyBytes, cancellationToken).ConfigureAwait(false))
+        {
+            request = JobRequestParser.ParseCreate(body.RootElement);
+        }
+
+        var job = await manager.CreateAsync(request, cancellationToken).ConfigureAwait(false);
+        http.Response.Headers.Location = "/api/v1/jobs/" + Uri.EscapeDataString(job.Id);
+        http.Response.Headers.ETag = HttpPreconditions.ETag(job.Version);
+        return TypedResults.Json(job, ApiJsonContext.Default.Job, statusCode: StatusCodes.Status201Created);
+    }
+
+    public static async Task<IResult> Get(string id, HttpContext http, JobManager manager, CancellationToken cancellationToken)
+    {
+        var job = await manager.GetAsync(id, cancellationToken).ConfigureAwait(false) ?? throw new JobNotFoundException(id);
+        http.Response.Headers.ETag = HttpPreconditions.ETag(job.Version);
+        if (HttpPreconditions.NotModified(http.Request, job.Version))
+        {
+            return TypedResults.StatusCode(StatusCodes.Status304NotModified);
+        }
+
+        return TypedResults.Json(job, ApiJsonContext.Default.Job);
+    }
+
+    public static async Task<IResult> List(HttpContext http, JobManager manager, CancellationToken cancellationToken)
+    {
+        var page = await manager.ListAsync(JobQueryParser.Parse(http.Request.Query), cancellationToken).ConfigureAwait(false);
+        return TypedResults.Json(new JobListResponse(page.Items, page.Next?.Encode()), ApiJsonContext.Default.JobListResponse);
+    }
+
+    public static async Task<IResult> Update(string id, HttpContext http, JobManager manager, IOptions<JobkeeperApiOptions> options, CancellationToken cancellationToken)
+    {
+        var expected = HttpPreconditions.ExpectedVersion(http.Request);
+        var actor = Actor(http);
+        JobPatch patch;
+        using (var body = await RequestBody.ReadJsonAsync(http.Request, options.Value.MaxRequestBodyBytes, cancellationToken).ConfigureAwait(false))
+        {
+            patch = JobRequestParser.ParsePatch(body.RootElement);
+        }
+
+        var job = await manager.UpdateAsync(id, patch, expected, actor, cancellationToken).ConfigureAwait(false);
+        http.Response.Headers.ETag = HttpPreconditions.ETag(job.Version);
+        return TypedResults.Json(job, ApiJsonContext.Default.Job);
+    }
+
+    public static async Task<IResult> Delete(string id, JobManager manager, CancellationToken cancellationToken)
+    {
+        await manager.DeleteAsync(id, cancellationToken).ConfigureAwait(false);
+        return TypedResults.NoContent();
+    }
+
+    public static async Task<IResult> Cleanup(HttpContext http, JobManager manager, IOptions<JobkeeperApiOptions> options, CancellationToken cancellationToken)
+    {
+        var days = options.Value.DefaultCleanupDays;
+        var values = http.Request.Query["days"];
+        if (values.Count > 0 && (values.Count > 1 || !int.TryParse(values[0], NumberStyles.None, CultureInfo.InvariantCulture, out days)))
+        {
+            throw new JobValidationException("days", $"must be a whole number of days, zero or more (got '{JsonFields.Shorten(values.ToString())}')");
+        }
+
+        var result = await manager.CleanupAsync(days, cancellationToken).ConfigureAwait(false);
+        var message = $"Cleaned up {result.DeletedCount} {(result.DeletedCount == 1 ? "job" : "jobs")} finished more than {days} {(days == 1 ? "day" : "days")} ago";
+        return TypedResults.Json(new CleanupResponse(result.DeletedCount, result.RetentionDays, message), ApiJsonContext.Default.CleanupResponse);
+    }
+
+    public static async Task<IResult> Events(string id, HttpContext http, JobManager manager, CancellationToken cancellationToken)
+    {
+        var after = ParseLong(http.Request.Query["after"].ToString(), "after", 0);
+        var limit = (int)ParseLong(http.Request.Query["limit"].ToString(), "limit", 1000);
+        var events = await manager.GetEventsAsync(id, after, limit, cancellationToken).ConfigureAwait(false);
+        long? nextAfter = events.Count == limit ? events[^1].Id : null;
+        return TypedResults.Json(new JobEventListResponse(events, nextAfter), ApiJsonContext.Default.JobEventListResponse);
+    }
+
+    private static long ParseLong(string text, string field, long fallback)
+    {
+        if (string.IsNullOrEmpty(text))
+        {
+            return fallback;
+        }
+
+        return long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var value) && value <= int.MaxValue
+            ? value
+            : throw new JobValidationException(field, $"must be a whole number, zero or more (got '{JsonFields.Shorten(text)}')");
+    }
+
+    private static string? Actor(HttpContext http)
+    {
+        var actor = http.Request.Headers[ActorHeader].ToString();
+        if (actor.Length == 0)
+        {
+            return null;
+        }
+
+        return actor.Length <= 200 ? actor : throw new JobValidationException(ActorHeader, "must be at most 200 characters");
+    }
+}

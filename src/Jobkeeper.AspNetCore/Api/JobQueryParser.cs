@@ -1,0 +1,90 @@
+using System.Globalization;
+using Jobkeeper.Errors;
+using Jobkeeper.Model;
+using Jobkeeper.Storage;
+using Microsoft.AspNetCore.Http;
+
+namespace Jobkeeper.AspNetCore.Api;
+
+/// <summary>Reads the list filters from the query string: <c>status=a,b&amp;type=&amp;label=k:v&amp;created_after=&amp;created_before=&amp;limit=&amp;cursor=</c>.</summary>
+internal static class JobQueryParser
+{
+    private static readonly string[] Known = ["status", "type", "label", "created_after", "created_before", "limit", "cursor"];
+
+    public static JobQuery Parse(IQueryCollection query)
+    {
+        foreach (var key in query.Keys)
+        {
+            if (Array.IndexOf(Known, key) < 0)
+            {
+                throw new JobValidationException(key, $"is not a known filter; use: {string.Join(", ", Known)}");
+            }
+        }
+
+        var statuses = new List<JobStatus>();
+        foreach (var value in query["status"])
+        {
+            foreach (var name in (value ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            {
+                if (!JobStatusNames.TryParse(name, out var status))
+                {
+                    throw new JobValidationException("status", $"'{JsonFields.Shorten(name)}' is not a status; use one of: {JobStatusNames.ValidNames}");
+                }
+
+                if (!statuses.Contains(status))
+                {
+                    statuses.Add(status);
+                }
+            }
+        }
+
+        var labels = new List<KeyValuePair<string, string>>();
+        foreach (var value in query["label"])
+        {
+            var colon = value?.IndexOf(':', StringComparison.Ordinal) ?? -1;
+            if (colon <= 0)
+            {
+                throw new JobValidationException("label", $"must be key:value, e.g. label=episode_id:42 (got '{JsonFields.Shorten(value ?? "")}')");
+            }
+
+            labels.Add(new(value![..colon], value[(colon + 1)..]));
+        }
+
+        var limit = JobQuery.DefaultLimit;
+        if (Single(query, "limit") is { } limitText
+            && (!int.TryParse(limitText, NumberStyles.None, CultureInfo.InvariantCulture, out limit) || limit < 1 || limit > JobQuery.MaxLimit))
+        {
+            throw new JobValidationException("limit", $"must be a whole number from 1 to {JobQuery.MaxLimit} (got '{JsonFields.Shorten(limitText)}')");
+        }
+
+        JobCursor? cursor = null;
+        if (Single(query, "cursor") is { } cursorText)
+        {
+            cursor = JobCursor.TryDecode(cursorText, out var decoded)
+                ? decoded
+                : throw new JobValidationException("cursor", "is not a cursor this server issued; pass next_cursor from the previous page unchanged");
+        }
+
+        return new JobQuery
+        {
+            Statuses = statuses,
+            Type = Single(query, "type"),
+            Labels = labels,
+            CreatedAfter = Single(query, "created_after") is { } after ? JsonFields.ParseTimestamp(after, "created_after") : null,
+            CreatedBefore = Single(query, "created_before") is { } before ? JsonFields.ParseTimestamp(before, "created_before") : null,
+            Limit = limit,
+            After = cursor,
+        };
+    }
+
+    private static string? Single(IQueryCollection query, string name)
+    {
+        var values = query[name];
+        if (values.Count > 1)
+        {
+            throw new JobValidationException(name, "may be given only once");
+        }
+
+        return values.Count == 1 && !string.IsNullOrEmpty(values[0]) ? values[0] : null;
+    }
+}

@@ -1,0 +1,81 @@
+using Jobkeeper;
+using Jobkeeper.AspNetCore;
+using Jobkeeper.AspNetCore.Api;
+using Jobkeeper.Model;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+
+namespace Microsoft.AspNetCore.Builder;
+
+public static class JobkeeperEndpointRouteBuilderExtensions
+{
+    /// <summary>
+    /// Maps the Jobkeeper HTTP API under <c>/api/v1</c> and <c>GET /health</c>. Requires
+    /// <c>services.AddJobkeeper(...)</c>. Returns the <c>/api/v1</c> group for conventions such as authorization.
+    /// </summary>
+    public static RouteGroupBuilder MapJobkeeper(this IEndpointRouteBuilder endpoints)
+    {
+        ArgumentNullException.ThrowIfNull(endpoints);
+        var services = endpoints.ServiceProvider;
+        var manager = services.GetService<JobManager>()
+            ?? throw new InvalidOperationException("MapJobkeeper needs services.AddJobkeeper(o => o.UseSqlite(...)) first.");
+        var health = new HealthEndpoint(manager, services.GetRequiredService<TimeProvider>(),
+            services.GetRequiredService<ILoggerFactory>().CreateLogger("Jobkeeper.Health"));
+
+        var api = endpoints.MapGroup("/api/v1")
+            .AddEndpointFilter<ProblemEndpointFilter>()
+            .WithTags("Jobs")
+            .ProducesProblem(StatusCodes.Status400BadRequest);
+
+        api.MapPost("/jobs", JobEndpoints.Create)
+            .WithName("CreateJob").WithSummary("Create a job")
+            .WithMetadata(new JsonRequestBodyMetadata(typeof(CreateJobRequest)))
+            .Produces<Job>(StatusCodes.Status201Created)
+            .ProducesProblem(StatusCodes.Status409Conflict)
+            .ProducesProblem(StatusCodes.Status413PayloadTooLarge);
+
+        api.MapGet("/jobs", JobEndpoints.List)
+            .WithName("ListJobs").WithSummary("List jobs, newest first, with filters and a keyset cursor")
+            .Produces<JobListResponse>();
+
+        // Literal segments win over {id}, so this never shadows a job route.
+        api.MapDelete("/jobs/cleanup", JobEndpoints.Cleanup)
+            .WithName("CleanupJobs").WithSummary("Delete finished jobs completed more than `days` days ago")
+            .Produces<CleanupResponse>();
+
+        api.MapGet("/jobs/{id}", JobEndpoints.Get)
+            .WithName("GetJob").WithSummary("Get a job (ETag: its version)")
+            .Produces<Job>()
+            .ProducesProblem(StatusCodes.Status404NotFound);
+
+        api.MapPatch("/jobs/{id}", JobEndpoints.Update)
+            .WithName("UpdateJob").WithSummary("Change status, progress, result, error or labels (JSON merge patch; If-Match for compare-and-set)")
+            .WithMetadata(new JsonRequestBodyMetadata(typeof(UpdateJobRequest)))
+            .Produces<Job>()
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status409Conflict)
+            .ProducesProblem(StatusCodes.Status412PreconditionFailed);
+
+        api.MapDelete("/jobs/{id}", JobEndpoints.Delete)
+            .WithName("DeleteJob").WithSummary("Delete a job and its history")
+            .Produces(StatusCodes.Status204NoContent)
+            .ProducesProblem(StatusCodes.Status404NotFound);
+
+        api.MapGet("/jobs/{id}/events", JobEndpoints.Events)
+            .WithName("GetJobEvents").WithSummary("A job's history, oldest first")
+            .Produces<JobEventListResponse>()
+            .ProducesProblem(StatusCodes.Status404NotFound);
+
+        endpoints.MapGet("/health", (CancellationToken ct) => health.GetAsync(ct))
+            .WithName("Health").WithTags("Operations").WithSummary("Store, counts and cache; 503 when the store cannot be read")
+            .Produces<HealthResponse>()
+            .Produces<HealthResponse>(StatusCodes.Status503ServiceUnavailable);
+
+        return api;
+    }
+
+}

@@ -1,0 +1,57 @@
+using Jobkeeper.Model;
+
+namespace Jobkeeper.Errors;
+
+/// <summary>Base of the errors <see cref="JobManager"/> raises for requests it refuses; each maps to one HTTP status.</summary>
+public abstract class JobkeeperException(string message) : Exception(message);
+
+/// <summary>No job has this id.</summary>
+public sealed class JobNotFoundException(string jobId)
+    : JobkeeperException($"No job with id '{jobId}' exists.")
+{
+    public string JobId { get; } = jobId;
+}
+
+/// <summary>A job with this id exists already.</summary>
+public sealed class DuplicateJobException(string jobId)
+    : JobkeeperException($"A job with id '{jobId}' already exists. Choose another id, or omit it to have one generated.")
+{
+    public string JobId { get; } = jobId;
+}
+
+/// <summary>The caller expected a version the job no longer has (compare-and-set lost).</summary>
+public sealed class VersionMismatchException(string jobId, long expected, long actual)
+    : JobkeeperException($"Job '{jobId}' is at version {actual}, not {expected}. Read it again and retry with the current version.")
+{
+    public string JobId { get; } = jobId;
+    public long Expected { get; } = expected;
+    public long Actual { get; } = actual;
+}
+
+/// <summary>The requested status may not follow the current one.</summary>
+public sealed class InvalidTransitionException(string jobId, JobStatus from, JobStatus to, IReadOnlyList<JobStatus> allowed)
+    : JobkeeperException(
+        $"Job '{jobId}' cannot move from '{from.ToName()}' to '{to.ToName()}'. " +
+        (allowed.Count == 0
+            ? $"'{from.ToName()}' is final."
+            : $"From '{from.ToName()}' it may move to: {string.Join(", ", allowed.Select(s => s.ToName()))}."))
+{
+    public string JobId { get; } = jobId;
+    public JobStatus From { get; } = from;
+    public JobStatus To { get; } = to;
+}
+
+/// <summary>The request does not fit the job's current state (other than a status transition).</summary>
+public sealed class JobStateConflictException(string message) : JobkeeperException(message);
+
+/// <summary>A value given by the caller is not acceptable; <see cref="Field"/> names it (snake_case, dotted).</summary>
+public sealed class JobValidationException(string field, string problem)
+    : JobkeeperException($"{field}: {problem}")
+{
+    public string Field { get; } = field;
+    public string Problem { get; } = problem;
+}
+
+/// <summary>The store cannot be reached or failed; the request may be retried.</summary>
+public sealed class StoreUnavailableException(string message, Exception? inner = null)
+    : Exception(message, inner);

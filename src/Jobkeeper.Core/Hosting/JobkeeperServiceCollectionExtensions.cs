@@ -1,0 +1,41 @@
+using Jobkeeper.Caching;
+using Jobkeeper.Hosting;
+using Jobkeeper.Storage;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+
+namespace Microsoft.Extensions.DependencyInjection;
+
+public static class JobkeeperServiceCollectionExtensions
+{
+    /// <summary>
+    /// Adds <see cref="Jobkeeper.JobManager"/>, the hot cache, the store chosen in <paramref name="configure"/>
+    /// (e.g. <c>o.UseSqlite(path)</c>) and the background services that open, sweep and drain them.
+    /// </summary>
+    public static JobkeeperBuilder AddJobkeeper(this IServiceCollection services, Action<Jobkeeper.JobkeeperOptions>? configure = null)
+    {
+        var optionsBuilder = services.AddOptions<Jobkeeper.JobkeeperOptions>();
+        if (configure is not null)
+        {
+            optionsBuilder.Configure(configure);
+        }
+
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<JobCache>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IJobStoreObserver, JobCache>(sp => sp.GetRequiredService<JobCache>()));
+        services.TryAddSingleton<IJobStore>(sp =>
+        {
+            var factory = sp.GetRequiredService<IOptions<Jobkeeper.JobkeeperOptions>>().Value.StoreFactory
+                ?? throw new InvalidOperationException(
+                    "Jobkeeper has no store. Choose one in AddJobkeeper, e.g. services.AddJobkeeper(o => o.UseSqlite(\"data/jobkeeper.db\")).");
+            return factory(sp);
+        });
+        services.TryAddSingleton<Jobkeeper.JobManager>();
+
+        // Registered first so the store is open before anything that uses it starts, and closed last.
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, JobStoreLifetime>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, CacheSweepService>());
+        return new JobkeeperBuilder(services);
+    }
+}

@@ -1,0 +1,219 @@
+using System.Diagnostics;
+using Jobkeeper.Caching;
+using Jobkeeper.Errors;
+using Jobkeeper.Model;
+using Jobkeeper.Storage;
+using Jobkeeper.Telemetry;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Jobkeeper;
+
+/// <summary>
+/// The facade applications call: create, read, list, change and delete jobs. Reads are served from
+/// the hot cache when they can be; every write goes to the store first and returns only once committed.
+/// </summary>
+public sealed class JobManager
+{
+    private const int MaxUpdateRetries = 64;
+
+    private readonly IJobStore _store;
+    private readonly JobCache _cache;
+    private readonly TimeProvider _time;
+    private readonly JobkeeperOptions _options;
+    private readonly ILogger<JobManager> _logger;
+
+    public JobManager(IJobStore store, JobCache cache, TimeProvider time, IOptions<JobkeeperOptions> options, ILogger<JobManager> logger)
+    {
+        _store = store;
+        _cache = cache;
+        _time = time;
+        _options = options.Value;
+        _logger = logger;
+    }
+
+    public IJobStore Store => _store;
+
+    public JobCache Cache => _cache;
+
+    /// <summary>Creates a job in <c>queued</c>. Throws <see cref="DuplicateJobException"/> when the id is taken.</summary>
+    public async Task<Job> CreateAsync(NewJob request, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        JobValidator.ValidateNew(request);
+        var now = Now();
+        var job = new Job
+        {
+            Id = request.Id ?? JobIds.NewId(now),
+            Type = request.Type,
+            Status = JobStatus.Queued,
+            Priority = request.Priority,
+            Input = request.Input is { ValueKind: not System.Text.Json.JsonValueKind.Null } input ? input : null,
+            Labels = request.Labels is { Count: > 0 } labels ? new Dictionary<string, string>(labels, StringComparer.Ordinal) : Job.EmptyLabels,
+            Attempt = 0,
+            MaxAttempts = request.MaxAttempts ?? 3,
+            CreatedAt = now,
+            UpdatedAt = now,
+            RunAt = request.RunAt is { } runAt ? TimeMicros.Truncate(runAt.ToUniversalTime()) : now,
+            Version = 1,
+        };
+        var created = JobPatchApplier.Event(job.Id, JobEventTypes.Created, now, _options.DefaultActor, job.Version, null);
+
+        if (!await _store.InsertAsync(job, created, cancellationToken).ConfigureAwait(false))
+        {
+            throw new DuplicateJobException(job.Id);
+        }
+
+        JobkeeperMetrics.JobsCreated.Add(1, new KeyValuePair<string, object?>("type", job.Type));
+        return job;
+    }
+
+    /// <summary>The job, or null when there is none. Memory first, then the store (which warms the cache).</summary>
+    public ValueTask<Job?> GetAsync(string id, CancellationToken cancellationToken = default)
+    {
+        if (_cache.TryGet(id, out var cached))
+        {
+            return ValueTask.FromResult(cached);
+        }
+
+        return new ValueTask<Job?>(LoadAsync(id, cancellationToken));
+    }
+
+    public async Task<JobPage> ListAsync(JobQuery query, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        if (query.Limit is < 1 or > JobQuery.MaxLimit)
+        {
+            throw new JobValidationException("limit", $"must be between 1 and {JobQuery.MaxLimit}");
+        }
+
+        return await _store.ListAsync(query, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Applies a patch atomically. With <paramref name="expectedVersion"/> it is compare-and-set
+    /// (<see cref="VersionMismatchException"/> when the job moved on); without, a concurrent change is
+    /// re-read and the patch applied on top of it, so no writer's change is lost.
+    /// </summary>
+    public async Task<Job> UpdateAsync(string id, JobPatch patch, long? expectedVersion = null, string? actor = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(patch);
+        if (patch.Progress is { } progress)
+        {
+            JobValidator.ValidateProgress(progress);
+        }
+
+        if (patch.Error.HasValue)
+        {
+            JobValidator.ValidateError(patch.Error.Value);
+        }
+
+        var current = await GetAsync(id, cancellationToken).ConfigureAwait(false);
+        for (var attempt = 0; ; attempt++)
+        {
+            if (current is null)
+            {
+                throw new JobNotFoundException(id);
+            }
+
+            if (expectedVersion is { } expected && current.Version != expected)
+            {
+                throw new VersionMismatchException(id, expected, current.Version);
+            }
+
+            var replacement = JobPatchApplier.Apply(current, patch, Now(), actor ?? _options.DefaultActor);
+            if (replacement is null)
+            {
+                return current;
+            }
+
+            if (await _store.ReplaceAsync(replacement, cancellationToken).ConfigureAwait(false))
+            {
+                return replacement.Job;
+            }
+
+            // Lost the compare-and-set: read the committed state, bypassing the cache, and try again.
+            if (attempt >= MaxUpdateRetries)
+            {
+                throw new JobStateConflictException($"Job '{id}' is changing too fast to update; try again.");
+            }
+
+            _cache.Evict(id);
+            current = await LoadAsync(id, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Deletes a job with its history. Throws <see cref="JobNotFoundException"/> when there is none.</summary>
+    public async Task DeleteAsync(string id, CancellationToken cancellationToken = default)
+    {
+        if (!await _store.DeleteAsync(id, cancellationToken).ConfigureAwait(false))
+        {
+            throw new JobNotFoundException(id);
+        }
+    }
+
+    /// <summary>
+    /// Deletes terminal jobs completed more than <paramref name="days"/> days ago, in small batches
+    /// so that other writes interleave and never wait long.
+    /// </summary>
+    public async Task<CleanupResult> CleanupAsync(int days, CancellationToken cancellationToken = default)
+    {
+        if (days < 0)
+        {
+            throw new JobValidationException("days", "must be zero or a positive whole number of days");
+        }
+
+        var cutoff = Now() - TimeSpan.FromDays(days);
+        var batchSize = Math.Max(1, _options.CleanupBatchSize);
+        var deleted = 0;
+        var started = Stopwatch.GetTimestamp();
+        while (true)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var ids = await _store.DeleteTerminalBatchAsync(cutoff, batchSize, cancellationToken).ConfigureAwait(false);
+            deleted += ids.Count;
+            if (ids.Count < batchSize)
+            {
+                break;
+            }
+        }
+
+        _logger.LogInformation("Cleanup deleted {DeletedCount} terminal jobs completed before {Cutoff:O} in {ElapsedMs} ms",
+            deleted, cutoff, (long)Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+        return new CleanupResult(deleted, days, cutoff);
+    }
+
+    /// <summary>The job's history, oldest first. Throws <see cref="JobNotFoundException"/> when there is no such job.</summary>
+    public async Task<IReadOnlyList<JobEvent>> GetEventsAsync(string id, long afterId = 0, int limit = 1000, CancellationToken cancellationToken = default)
+    {
+        if (limit is < 1 or > 10_000)
+        {
+            throw new JobValidationException("limit", "must be between 1 and 10000");
+        }
+
+        if (await GetAsync(id, cancellationToken).ConfigureAwait(false) is null)
+        {
+            throw new JobNotFoundException(id);
+        }
+
+        return await _store.GetEventsAsync(id, afterId, limit, cancellationToken).ConfigureAwait(false);
+    }
+
+    public Task<StoreStats> GetStatsAsync(CancellationToken cancellationToken = default) => _store.GetStatsAsync(cancellationToken);
+
+    private async Task<Job?> LoadAsync(string id, CancellationToken cancellationToken)
+    {
+        var job = await _store.GetAsync(id, cancellationToken).ConfigureAwait(false);
+        if (job is not null)
+        {
+            _cache.Warm(job);
+        }
+
+        return job;
+    }
+
+    private DateTimeOffset Now() => TimeMicros.Truncate(_time.GetUtcNow());
+}
+
+/// <summary>What a cleanup did.</summary>
+public sealed record CleanupResult(int DeletedCount, int RetentionDays, DateTimeOffset Cutoff);

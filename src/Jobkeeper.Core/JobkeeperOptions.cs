@@ -1,0 +1,25 @@
+using Jobkeeper.Caching;
+using Jobkeeper.Storage;
+
+namespace Jobkeeper;
+
+/// <summary>Settings of <see cref="JobManager"/> and its store; configured through <c>AddJobkeeper(o => ...)</c>.</summary>
+public sealed class JobkeeperOptions
+{
+    public JobCacheOptions Cache { get; } = new();
+
+    /// <summary>Jobs deleted per transaction by cleanup; small so that other writers never wait long.</summary>
+    public int CleanupBatchSize { get; set; } = 500;
+
+    /// <summary>Actor recorded in events when a caller names none.</summary>
+    public string DefaultActor { get; set; } = "app";
+
+    internal Func<IServiceProvider, IJobStore>? StoreFactory { get; private set; }
+
+    /// <summary>Uses the store the factory creates (stores add their own shorthand, such as <c>UseSqlite</c>).</summary>
+    public JobkeeperOptions UseStore(Func<IServiceProvider, IJobStore> factory)
+    {
+        StoreFactory = factory;
+        return this;
+    }
+}

@@ -1,0 +1,31 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Jobkeeper.Model;
+
+namespace Jobkeeper.Json;
+
+/// <summary>Source-generated JSON for the model: snake_case, UTC timestamps, nulls omitted.</summary>
+[JsonSourceGenerationOptions(
+    PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower,
+    DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+    Converters = [typeof(UtcTimestampConverter)])]
+[JsonSerializable(typeof(Job))]
+[JsonSerializable(typeof(JobEvent))]
+[JsonSerializable(typeof(JobProgress))]
+[JsonSerializable(typeof(JobError))]
+[JsonSerializable(typeof(Dictionary<string, string>))]
+[JsonSerializable(typeof(IReadOnlyDictionary<string, string>))]
+[JsonSerializable(typeof(JsonElement))]
+[JsonSerializable(typeof(StatusChange))]
+[JsonSerializable(typeof(StageChange))]
+[JsonSerializable(typeof(UpdatedFields))]
+public sealed partial class CoreJsonContext : JsonSerializerContext;
+
+/// <summary>Data of a <c>status_changed</c> event.</summary>
+public sealed record StatusChange(JobStatus From, JobStatus To);
+
+/// <summary>Data of a <c>stage_changed</c> event.</summary>
+public sealed record StageChange(string? From, string? To);
+
+/// <summary>Data of an <c>updated</c> event: which fields a change touched, and the progress it reported.</summary>
+public sealed record UpdatedFields(IReadOnlyList<string> Fields, JobProgress? Progress);

@@ -1,0 +1,36 @@
+using System.Text.Json;
+
+namespace Jobkeeper.Model;
+
+/// <summary>
+/// One unit of long-running work. Immutable: every change produces a new instance with a higher
+/// <see cref="Version"/>, so a cached job can be handed to many readers without copying.
+/// </summary>
+public sealed record Job
+{
+    public required string Id { get; init; }
+    public required string Type { get; init; }
+    public required JobStatus Status { get; init; }
+    public int Priority { get; init; }
+    public JsonElement? Input { get; init; }
+    public IReadOnlyDictionary<string, string> Labels { get; init; } = EmptyLabels;
+    public JobProgress? Progress { get; init; }
+    public JsonElement? Result { get; init; }
+    public JobError? Error { get; init; }
+    public int Attempt { get; init; }
+    public int MaxAttempts { get; init; }
+    public required DateTimeOffset CreatedAt { get; init; }
+    public required DateTimeOffset UpdatedAt { get; init; }
+    public DateTimeOffset? StartedAt { get; init; }
+    public DateTimeOffset? CompletedAt { get; init; }
+    public required DateTimeOffset RunAt { get; init; }
+    public string? LeaseOwner { get; init; }
+    public DateTimeOffset? LeaseExpiresAt { get; init; }
+    /// <summary>Fencing token of the current lease; never sent to readers, only to the lease holder.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public string? LeaseToken { get; init; }
+    public required long Version { get; init; }
+
+    public static IReadOnlyDictionary<string, string> EmptyLabels { get; } =
+        new Dictionary<string, string>(0, StringComparer.Ordinal);
+}

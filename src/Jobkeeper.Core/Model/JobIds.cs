@@ -1,0 +1,27 @@
+namespace Jobkeeper.Model;
+
+/// <summary>Job id rules: 1–128 characters of A-Z a-z 0-9 . _ : - ; generated ids are time-ordered UUIDv7.</summary>
+public static class JobIds
+{
+    public const int MaxLength = 128;
+
+    public static string NewId(DateTimeOffset now) => Guid.CreateVersion7(now).ToString("D");
+
+    public static bool IsValid(string? id)
+    {
+        if (string.IsNullOrEmpty(id) || id.Length > MaxLength)
+        {
+            return false;
+        }
+
+        foreach (var c in id)
+        {
+            if (!(char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or ':' or '-'))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+}

@@ -1,0 +1,102 @@
+using Jobkeeper.Errors;
+
+namespace Jobkeeper.Model;
+
+/// <summary>Value rules shared by every entry point (HTTP, library, import); each failure names the field.</summary>
+public static class JobValidator
+{
+    public const int MaxTypeLength = 200;
+    public const int MaxLabels = 64;
+    public const int MaxLabelKeyLength = 100;
+    public const int MaxLabelValueLength = 1000;
+    public const int MaxAttemptsLimit = 1000;
+    public const int MaxTextLength = 10_000;
+
+    public static void ValidateNew(NewJob job)
+    {
+        if (string.IsNullOrWhiteSpace(job.Type))
+        {
+            throw new JobValidationException("type", "is required and must be a non-empty string, e.g. \"audio.analyze\"");
+        }
+
+        if (job.Type.Length > MaxTypeLength)
+        {
+            throw new JobValidationException("type", $"must be at most {MaxTypeLength} characters");
+        }
+
+        if (job.Id is not null && !JobIds.IsValid(job.Id))
+        {
+            throw new JobValidationException("id", $"must be 1–{JobIds.MaxLength} characters of A-Z a-z 0-9 . _ : -");
+        }
+
+        if (job.MaxAttempts is { } attempts && (attempts < 1 || attempts > MaxAttemptsLimit))
+        {
+            throw new JobValidationException("max_attempts", $"must be between 1 and {MaxAttemptsLimit}");
+        }
+
+        if (job.Labels is not null)
+        {
+            ValidateLabels(job.Labels!);
+        }
+    }
+
+    public static void ValidateLabels(IEnumerable<KeyValuePair<string, string?>> labels, int existing = 0)
+    {
+        var count = existing;
+        foreach (var (key, value) in labels)
+        {
+            if (string.IsNullOrEmpty(key) || key.Length > MaxLabelKeyLength || key.Contains(':', StringComparison.Ordinal))
+            {
+                throw new JobValidationException("labels", $"label keys must be 1–{MaxLabelKeyLength} characters without ':' (got '{Trim(key)}')");
+            }
+
+            if (value is not null && value.Length > MaxLabelValueLength)
+            {
+                throw new JobValidationException($"labels.{key}", $"must be at most {MaxLabelValueLength} characters");
+            }
+
+            if (++count > MaxLabels)
+            {
+                throw new JobValidationException("labels", $"a job may have at most {MaxLabels} labels");
+            }
+        }
+    }
+
+    public static void ValidateProgress(ProgressPatch progress)
+    {
+        if (progress.Fraction is { HasValue: true, Value: { } f } && (!double.IsFinite(f) || f < 0 || f > 1))
+        {
+            throw new JobValidationException("progress.fraction", "must be a number from 0 to 1");
+        }
+
+        if (progress.Current is { HasValue: true, Value: < 0 })
+        {
+            throw new JobValidationException("progress.current", "must not be negative");
+        }
+
+        if (progress.Total is { HasValue: true, Value: < 0 })
+        {
+            throw new JobValidationException("progress.total", "must not be negative");
+        }
+
+        if (progress.Stage is { HasValue: true, Value.Length: > MaxTypeLength })
+        {
+            throw new JobValidationException("progress.stage", $"must be at most {MaxTypeLength} characters");
+        }
+
+        if (progress.Message is { HasValue: true, Value.Length: > MaxTextLength })
+        {
+            throw new JobValidationException("progress.message", $"must be at most {MaxTextLength} characters");
+        }
+    }
+
+    public static void ValidateError(JobError? error)
+    {
+        if (error is not null && string.IsNullOrWhiteSpace(error.Message))
+        {
+            throw new JobValidationException("error.message", "is required when an error is given");
+        }
+    }
+
+    private static string Trim(string? text) => text is null ? "" : text.Length <= 40 ? text : text[..40] + "…";
+}

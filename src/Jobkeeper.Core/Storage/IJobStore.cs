@@ -1,0 +1,56 @@
+using Jobkeeper.Model;
+
+namespace Jobkeeper.Storage;
+
+/// <summary>
+/// The durable database behind Jobkeeper. A store holds no business rules: <see cref="JobManager"/>
+/// decides what a change is and the store applies it atomically, compare-and-set on the version.
+/// Every returned write is committed (durable to the store's durability setting).
+/// </summary>
+public interface IJobStore : IAsyncDisposable
+{
+    /// <summary>Provider name (e.g. "sqlite") and where the data lives, for health and logs.</summary>
+    StoreDescription Description { get; }
+
+    /// <summary>Opens the store and applies pending schema migrations.</summary>
+    Task InitializeAsync(CancellationToken cancellationToken);
+
+    /// <summary>Inserts a new job and its creation event; false when the id exists already.</summary>
+    Task<bool> InsertAsync(Job job, JobEvent created, CancellationToken cancellationToken);
+
+    /// <summary>Replaces a job if it is still at <see cref="JobReplacement.ExpectedVersion"/>; false otherwise (changed or gone).</summary>
+    Task<bool> ReplaceAsync(JobReplacement replacement, CancellationToken cancellationToken);
+
+    /// <summary>Deletes a job with its labels and events; false when there was none.</summary>
+    Task<bool> DeleteAsync(string id, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Deletes up to <paramref name="batchSize"/> terminal jobs completed before <paramref name="cutoff"/>
+    /// in one short transaction and returns their ids (empty when none are left).
+    /// </summary>
+    Task<IReadOnlyList<string>> DeleteTerminalBatchAsync(DateTimeOffset cutoff, int batchSize, CancellationToken cancellationToken);
+
+    Task<Job?> GetAsync(string id, CancellationToken cancellationToken);
+
+    /// <summary>Newest first (created_at, then id, descending), from after the query's cursor.</summary>
+    Task<JobPage> ListAsync(JobQuery query, CancellationToken cancellationToken);
+
+    /// <summary>Events of one job with an id above <paramref name="afterId"/>, oldest first.</summary>
+    Task<IReadOnlyList<JobEvent>> GetEventsAsync(string jobId, long afterId, int limit, CancellationToken cancellationToken);
+
+    /// <summary>Counts and store facts for health and operator commands; throws when the store cannot be read.</summary>
+    Task<StoreStats> GetStatsAsync(CancellationToken cancellationToken);
+}
+
+public sealed record StoreDescription(string Provider, string Location);
+
+/// <summary>A compare-and-set change of one job: the new state and the events it appends.</summary>
+public sealed record JobReplacement(Job Job, long ExpectedVersion, IReadOnlyList<JobEvent> Events, bool LabelsChanged);
+
+public sealed record StoreStats(
+    string Provider,
+    string Location,
+    int SchemaVersion,
+    long SizeBytes,
+    long JobsCount,
+    IReadOnlyDictionary<JobStatus, long> JobsByStatus);

@@ -1,0 +1,10 @@
+using System.CommandLine;
+using Jobkeeper.Server;
+
+var root = new RootCommand("Jobkeeper: durable jobs with a hot cache over SQLite, served over HTTP.")
+{
+    ServeCommand.Create(),
+};
+
+// The host handles SIGTERM/Ctrl+C itself (drain, then exit 0); the parser must not also act on them.
+return await root.Parse(args).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null }).ConfigureAwait(false);

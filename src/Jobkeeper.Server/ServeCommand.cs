@@ -1,0 +1,42 @@
+using System.CommandLine;
+using Jobkeeper.Sqlite;
+
+namespace Jobkeeper.Server;
+
+/// <summary><c>jobkeeper serve</c>: the REST API on the embedded SQLite store.</summary>
+internal static class ServeCommand
+{
+    public static Command Create()
+    {
+        var urls = new Option<string?>("--urls") { Description = "Addresses to listen on (default http://127.0.0.1:8080)" };
+        var db = new Option<string?>("--db") { Description = "SQLite database file (default ./data/jobkeeper.db; created with its directory, mode 0600)" };
+        var durability = new Option<SqliteDurability?>("--durability")
+        {
+            Description = "normal: survives a process crash (default); full: fsync per commit group, survives power loss",
+        };
+        var command = new Command("serve", "Run the Jobkeeper server") { urls, db, durability };
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            var overrides = new Dictionary<string, string?>();
+            if (parse.GetValue(urls) is { } u)
+            {
+                overrides[$"{ServerSettings.Section}:Urls"] = u;
+            }
+
+            if (parse.GetValue(db) is { } d)
+            {
+                overrides[$"{ServerSettings.Section}:Db"] = d;
+            }
+
+            if (parse.GetValue(durability) is { } level)
+            {
+                overrides[$"{ServerSettings.Section}:Durability"] = level.ToString();
+            }
+
+            await using var app = ServerApp.Build(overrides);
+            await app.RunAsync().ConfigureAwait(false);
+            return 0;
+        });
+        return command;
+    }
+}

@@ -1,0 +1,20 @@
+using Jobkeeper.Sqlite;
+
+namespace Jobkeeper.Server;
+
+/// <summary>
+/// The settings of <c>jobkeeper serve</c>, from the section "Jobkeeper" of configuration: appsettings.json,
+/// then JOBKEEPER__* environment variables, then command-line options (each overriding the one before).
+/// </summary>
+public sealed class ServerSettings
+{
+    public const string Section = "Jobkeeper";
+
+    public string Urls { get; set; } = "http://127.0.0.1:8080";
+
+    public string Db { get; set; } = "./data/jobkeeper.db";
+
+    public SqliteDurability Durability { get; set; } = SqliteDurability.Normal;
+
+    public long MaxRequestBodyBytes { get; set; } = 1024 * 1024;
+}

@@ -1,0 +1,187 @@
+using Jobkeeper.Model;
+using Jobkeeper.Storage;
+using Microsoft.Extensions.Logging;
+
+namespace Jobkeeper.Sqlite;
+
+/// <summary>
+/// The embedded store: one SQLite file in WAL mode, one group-committing writer, a pool of readers.
+/// </summary>
+public sealed class SqliteJobStore : IJobStore
+{
+    private readonly SqliteStoreOptions _options;
+    private readonly IJobStoreObserver[] _observers;
+    private readonly ILogger<SqliteJobStore> _logger;
+    private readonly string _path;
+    private SqliteWriter? _writer;
+    private SqliteReaderPool? _readers;
+    private int _schemaVersion;
+    private int _disposed;
+
+    public SqliteJobStore(SqliteStoreOptions options, IEnumerable<IJobStoreObserver> observers, ILogger<SqliteJobStore> logger)
+    {
+        _options = options;
+        _observers = observers.ToArray();
+        _logger = logger;
+        _path = Path.GetFullPath(options.Path);
+        Description = new StoreDescription("sqlite", _path);
+    }
+
+    public StoreDescription Description { get; }
+
+    public Task InitializeAsync(CancellationToken cancellationToken)
+    {
+        if (_writer is not null)
+        {
+            return Task.CompletedTask;
+        }
+
+        CreateFileOwnerOnly(_path);
+        var connection = SqliteConnections.Open(_path, readOnly: false, _options.Durability);
+        try
+        {
+            _schemaVersion = SqliteMigrations.Apply(connection, _logger);
+        }
+        catch
+        {
+            connection.Dispose();
+            throw;
+        }
+
+        _readers = new SqliteReaderPool(_options.ReadConnections,
+            () => new SqliteReader(SqliteConnections.Open(_path, readOnly: true, _options.Durability)));
+        _writer = new SqliteWriter(new SqliteWriteSession(connection), _observers, _options.MaxBatchSize, _logger);
+        return Task.CompletedTask;
+    }
+
+    public Task<bool> InsertAsync(Job job, JobEvent created, CancellationToken cancellationToken) =>
+        Writer.Enqueue(new InsertJobOp(job, created));
+
+    public Task<bool> ReplaceAsync(JobReplacement replacement, CancellationToken cancellationToken) =>
+        Writer.Enqueue(new ReplaceJobOp(replacement));
+
+    public Task<bool> DeleteAsync(string id, CancellationToken cancellationToken) =>
+        Writer.Enqueue(new DeleteJobOp(id));
+
+    public Task<IReadOnlyList<string>> DeleteTerminalBatchAsync(DateTimeOffset cutoff, int batchSize, CancellationToken cancellationToken) =>
+        Writer.Enqueue(new DeleteTerminalBatchOp(TimeMicros.From(cutoff), batchSize));
+
+    public Task<Job?> GetAsync(string id, CancellationToken cancellationToken) =>
+        Readers.ReadAsync(r => r.GetJob(id), cancellationToken).AsTask();
+
+    public async Task<JobPage> ListAsync(JobQuery query, CancellationToken cancellationToken)
+    {
+        var take = query.Limit + 1;
+        List<Job> rows;
+        if (query.Statuses.Count > 1 && query.Labels.Count == 0)
+        {
+            // One index walk per status, merged: each walk stops after `take` rows instead of sorting all matches.
+            rows = [];
+            foreach (var status in query.Statuses.Distinct())
+            {
+                var (sql, parameters) = SqliteListQuery.Build(query, status, take);
+                rows.AddRange(await Readers.ReadAsync(r => r.QueryJobs(sql, parameters), cancellationToken).ConfigureAwait(false));
+            }
+
+            rows.Sort(NewestFirst);
+            if (rows.Count > take)
+            {
+                rows.RemoveRange(take, rows.Count - take);
+            }
+        }
+        else
+        {
+            var (sql, parameters) = SqliteListQuery.Build(query, null, take);
+            rows = await Readers.ReadAsync(r => r.QueryJobs(sql, parameters), cancellationToken).ConfigureAwait(false);
+        }
+
+        JobCursor? next = null;
+        if (rows.Count > query.Limit)
+        {
+            rows.RemoveAt(rows.Count - 1);
+            next = JobCursor.After(rows[^1]);
+        }
+
+        return new JobPage(rows, next);
+    }
+
+    public async Task<IReadOnlyList<JobEvent>> GetEventsAsync(string jobId, long afterId, int limit, CancellationToken cancellationToken) =>
+        await Readers.ReadAsync(r => r.GetEvents(jobId, afterId, limit), cancellationToken).ConfigureAwait(false);
+
+    public async Task<StoreStats> GetStatsAsync(CancellationToken cancellationToken)
+    {
+        var counts = await Readers.ReadAsync(r =>
+        {
+            using var command = r.Connection.CreateCommand();
+            command.CommandText = "SELECT status, COUNT(*) FROM jobs GROUP BY status";
+            var byStatus = JobStatusNames.All.ToDictionary(s => s, _ => 0L);
+            using var reader = command.ExecuteReader();
+            while (reader.Read())
+            {
+                if (JobStatusNames.TryParse(reader.GetString(0), out var status))
+                {
+                    byStatus[status] = reader.GetInt64(1);
+                }
+            }
+
+            return byStatus;
+        }, cancellationToken).ConfigureAwait(false);
+
+        var size = FileSize(_path) + FileSize(_path + "-wal");
+        return new StoreStats("sqlite", _path, _schemaVersion, size, counts.Values.Sum(), counts);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+
+        if (_writer is not null)
+        {
+            await _writer.DisposeAsync().ConfigureAwait(false);
+        }
+
+        _readers?.Dispose();
+    }
+
+    private SqliteWriter Writer => _writer ?? throw NotOpen();
+
+    private SqliteReaderPool Readers => _readers ?? throw NotOpen();
+
+    private static InvalidOperationException NotOpen() =>
+        new("The SQLite store is not open: InitializeAsync must run first (the Jobkeeper hosted service does this at start-up).");
+
+    private static int NewestFirst(Job a, Job b)
+    {
+        var byTime = b.CreatedAt.CompareTo(a.CreatedAt);
+        return byTime != 0 ? byTime : string.CompareOrdinal(b.Id, a.Id);
+    }
+
+    private static long FileSize(string path) => File.Exists(path) ? new FileInfo(path).Length : 0;
+
+    /// <summary>Creates the directory and an empty database file readable by its owner only (jobs may hold secrets).</summary>
+    private static void CreateFileOwnerOnly(string path)
+    {
+        var directory = Path.GetDirectoryName(path);
+        if (!string.IsNullOrEmpty(directory))
+        {
+            Directory.CreateDirectory(directory);
+        }
+
+        if (File.Exists(path))
+        {
+            return;
+        }
+
+        using (File.Create(path))
+        {
+        }
+
+        if (!OperatingSystem.IsWindows())
+        {
+            File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        }
+    }
+}

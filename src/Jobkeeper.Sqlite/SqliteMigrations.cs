@@ -1,0 +1,124 @@
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Logging;
+
+namespace Jobkeeper.Sqlite;
+
+/// <summary>
+/// Versioned schema changes, applied in order at start-up inside one transaction each; the applied
+/// versions are recorded in <c>schema_migrations</c>. Append new versions; never edit old ones.
+/// </summary>
+internal static class SqliteMigrations
+{
+    private static readonly (int Version, string Name, string Sql)[] Steps =
+    [
+        (1, "jobs, labels and events", """
+            CREATE TABLE jobs (
+                id               TEXT    NOT NULL PRIMARY KEY,
+                type             TEXT    NOT NULL,
+                status           TEXT    NOT NULL,
+                priority         INTEGER NOT NULL DEFAULT 0,
+                input            TEXT,
+                labels           TEXT,
+                progress         TEXT,
+                result           TEXT,
+                error            TEXT,
+                attempt          INTEGER NOT NULL DEFAULT 0,
+                max_attempts     INTEGER NOT NULL DEFAULT 3,
+                created_us       INTEGER NOT NULL,
+                updated_us       INTEGER NOT NULL,
+                started_us       INTEGER,
+                completed_us     INTEGER,
+                run_at_us        INTEGER NOT NULL,
+                lease_owner      TEXT,
+                lease_expires_us INTEGER,
+                lease_token      TEXT,
+                version          INTEGER NOT NULL
+            );
+            -- Newest-first listing, alone or filtered by status or type, with a keyset cursor.
+            CREATE INDEX ix_jobs_created ON jobs (created_us DESC, id DESC);
+            CREATE INDEX ix_jobs_status_created ON jobs (status, created_us DESC, id DESC);
+            CREATE INDEX ix_jobs_type_created ON jobs (type, created_us DESC, id DESC);
+            -- Cleanup finds old finished jobs without scanning live ones.
+            CREATE INDEX ix_jobs_terminal_completed ON jobs (completed_us)
+                WHERE status IN ('completed', 'failed', 'cancelled');
+
+            CREATE TABLE job_labels (
+                job_id     TEXT    NOT NULL,
+                key        TEXT    NOT NULL,
+                value      TEXT    NOT NULL,
+                created_us INTEGER NOT NULL,
+                PRIMARY KEY (job_id, key)
+            ) WITHOUT ROWID;
+            -- Label filters are answered from here in newest-first order (created_us is copied from the job).
+            CREATE INDEX ix_job_labels_lookup ON job_labels (key, value, created_us DESC, job_id DESC);
+
+            CREATE TABLE job_events (
+                id      INTEGER PRIMARY KEY,
+                job_id  TEXT    NOT NULL,
+                type    TEXT    NOT NULL,
+                at_us   INTEGER NOT NULL,
+                actor   TEXT,
+                version INTEGER NOT NULL,
+                data    TEXT
+            );
+            CREATE INDEX ix_job_events_job ON job_events (job_id, id);
+            """),
+    ];
+
+    public static int LatestVersion => Steps[^1].Version;
+
+    public static int Apply(SqliteConnection connection, ILogger logger)
+    {
+        Execute(connection, """
+            CREATE TABLE IF NOT EXISTS schema_migrations (
+                version    INTEGER NOT NULL PRIMARY KEY,
+                name       TEXT    NOT NULL,
+                applied_at TEXT    NOT NULL
+            );
+            """);
+        var current = CurrentVersion(connection);
+        if (current > LatestVersion)
+        {
+            throw new InvalidOperationException(
+                $"The database is at schema version {current}, newer than this Jobkeeper knows ({LatestVersion}). Upgrade Jobkeeper.");
+        }
+
+        foreach (var (version, name, sql) in Steps)
+        {
+            if (version <= current)
+            {
+                continue;
+            }
+
+            using var transaction = connection.BeginTransaction();
+            Execute(connection, sql, transaction);
+            using var record = connection.CreateCommand();
+            record.Transaction = transaction;
+            record.CommandText = "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($version, $name, $at)";
+            record.Parameters.AddWithValue("$version", version);
+            record.Parameters.AddWithValue("$name", name);
+            record.Parameters.AddWithValue("$at", DateTimeOffset.UtcNow.ToString("O"));
+            record.ExecuteNonQuery();
+            transaction.Commit();
+            logger.LogInformation("Applied schema migration {SchemaVersion}: {MigrationName}", version, name);
+            current = version;
+        }
+
+        return current;
+    }
+
+    public static int CurrentVersion(SqliteConnection connection)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT COALESCE(MAX(version), 0) FROM schema_migrations";
+        return Convert.ToInt32(command.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    private static void Execute(SqliteConnection connection, string sql, SqliteTransaction? transaction = null)
+    {
+        using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = sql;
+        command.ExecuteNonQuery();
+    }
+}

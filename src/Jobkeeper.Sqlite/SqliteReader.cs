@@ -1,0 +1,109 @@
+using Jobkeeper.Model;
+using Microsoft.Data.Sqlite;
+
+namespace Jobkeeper.Sqlite;
+
+/// <summary>One read connection with its prepared statements; lent out by <see cref="SqliteReaderPool"/> to one caller at a time.</summary>
+internal sealed class SqliteReader : IDisposable
+{
+    private const int MaxCachedQueries = 64;
+
+    private readonly SqliteConnection _connection;
+    private readonly SqliteCommand _getJob;
+    private readonly SqliteCommand _getEvents;
+    private readonly Dictionary<string, SqliteCommand> _queries = new(StringComparer.Ordinal);
+
+    public SqliteReader(SqliteConnection connection)
+    {
+        _connection = connection;
+        _getJob = SqliteConnections.Prepare(connection, $"SELECT {SqliteJobColumns.SelectList} FROM jobs j WHERE j.id = $id");
+        _getJob.Parameters.Add(new SqliteParameter { ParameterName = "$id" });
+        _getEvents = SqliteConnections.Prepare(connection,
+            "SELECT id, job_id, type, at_us, actor, version, data FROM job_events WHERE job_id = $job_id AND id > $after ORDER BY id LIMIT $limit");
+        foreach (var name in new[] { "$job_id", "$after", "$limit" })
+        {
+            _getEvents.Parameters.Add(new SqliteParameter { ParameterName = name });
+        }
+    }
+
+    public SqliteConnection Connection => _connection;
+
+    public Job? GetJob(string id)
+    {
+        _getJob.Parameters[0].Value = id;
+        using var reader = _getJob.ExecuteReader();
+        return reader.Read() ? SqliteJobColumns.Read(reader) : null;
+    }
+
+    public List<JobEvent> GetEvents(string jobId, long afterId, int limit)
+    {
+        var p = _getEvents.Parameters;
+        p[0].Value = jobId;
+        p[1].Value = afterId;
+        p[2].Value = limit;
+        var events = new List<JobEvent>();
+        using var reader = _getEvents.ExecuteReader();
+        while (reader.Read())
+        {
+            events.Add(new JobEvent
+            {
+                Id = reader.GetInt64(0),
+                JobId = reader.GetString(1),
+                Type = reader.GetString(2),
+                At = Storage.TimeMicros.ToTimestamp(reader.GetInt64(3)),
+                Actor = reader.IsDBNull(4) ? null : reader.GetString(4),
+                Version = reader.GetInt64(5),
+                Data = SqliteJobColumns.ReadJson(reader, 6),
+            });
+        }
+
+        return events;
+    }
+
+    /// <summary>Runs a generated query (its text depends only on which filters are present, so it is prepared once).</summary>
+    public List<Job> QueryJobs(string sql, IReadOnlyList<KeyValuePair<string, object>> parameters)
+    {
+        if (!_queries.TryGetValue(sql, out var command))
+        {
+            if (_queries.Count >= MaxCachedQueries)
+            {
+                foreach (var old in _queries.Values)
+                {
+                    old.Dispose();
+                }
+
+                _queries.Clear();
+            }
+
+            command = SqliteConnections.Prepare(_connection, sql);
+            _queries[sql] = command;
+        }
+
+        command.Parameters.Clear();
+        foreach (var (name, value) in parameters)
+        {
+            command.Parameters.AddWithValue(name, value);
+        }
+
+        var jobs = new List<Job>();
+        using var reader = command.ExecuteReader();
+        while (reader.Read())
+        {
+            jobs.Add(SqliteJobColumns.Read(reader));
+        }
+
+        return jobs;
+    }
+
+    public void Dispose()
+    {
+        _getJob.Dispose();
+        _getEvents.Dispose();
+        foreach (var command in _queries.Values)
+        {
+            command.Dispose();
+        }
+
+        _connection.Dispose();
+    }
+}

@@ -1,0 +1,67 @@
+using System.Collections.Concurrent;
+
+namespace Jobkeeper.Sqlite;
+
+/// <summary>
+/// A fixed number of read connections (WAL lets them read while the writer writes). Connections are
+/// opened on first need and kept; a caller waits only when all of them are busy.
+/// </summary>
+internal sealed class SqliteReaderPool : IDisposable
+{
+    private readonly ConcurrentBag<SqliteReader> _idle = [];
+    private readonly SemaphoreSlim _slots;
+    private readonly Func<SqliteReader> _open;
+    private readonly List<SqliteReader> _all = [];
+    private readonly Lock _allLock = new();
+
+    public SqliteReaderPool(int size, Func<SqliteReader> open)
+    {
+        _slots = new SemaphoreSlim(Math.Max(1, size));
+        _open = open;
+    }
+
+    public async ValueTask<T> ReadAsync<T>(Func<SqliteReader, T> read, CancellationToken cancellationToken)
+    {
+        // Completes synchronously (no allocation) while a slot is free.
+        await _slots.WaitAsync(cancellationToken).ConfigureAwait(false);
+
+        SqliteReader? reader = null;
+        try
+        {
+            if (!_idle.TryTake(out reader))
+            {
+                reader = _open();
+                lock (_allLock)
+                {
+                    _all.Add(reader);
+                }
+            }
+
+            return read(reader);
+        }
+        finally
+        {
+            if (reader is not null)
+            {
+                _idle.Add(reader);
+            }
+
+            _slots.Release();
+        }
+    }
+
+    public void Dispose()
+    {
+        lock (_allLock)
+        {
+            foreach (var reader in _all)
+            {
+                reader.Dispose();
+            }
+
+            _all.Clear();
+        }
+
+        _slots.Dispose();
+    }
+}

@@ -1,0 +1,154 @@
+using System.Diagnostics;
+using System.Threading.Channels;
+using Jobkeeper.Errors;
+using Jobkeeper.Storage;
+using Jobkeeper.Telemetry;
+using Microsoft.Extensions.Logging;
+
+namespace Jobkeeper.Sqlite;
+
+/// <summary>
+/// The one writer. Concurrent writes queue here and are group-committed: everything waiting when a
+/// transaction starts goes into it (up to a batch limit), and each caller is answered only after
+/// that transaction committed. One failing write never takes the others down with it: the batch is
+/// rolled back and replayed one write per transaction.
+/// </summary>
+internal sealed class SqliteWriter : IAsyncDisposable
+{
+    private readonly Channel<WriteOp> _queue = Channel.CreateUnbounded<WriteOp>(
+        new UnboundedChannelOptions { SingleReader = true, AllowSynchronousContinuations = false });
+
+    private readonly SqliteWriteSession _session;
+    private readonly IJobStoreObserver[] _observers;
+    private readonly int _maxBatch;
+    private readonly ILogger _logger;
+    private readonly Task _loop;
+
+    public SqliteWriter(SqliteWriteSession session, IEnumerable<IJobStoreObserver> observers, int maxBatch, ILogger logger)
+    {
+        _session = session;
+        _observers = observers.ToArray();
+        _maxBatch = Math.Max(1, maxBatch);
+        _logger = logger;
+        _loop = Task.Run(RunAsync);
+    }
+
+    public Task<T> Enqueue<T>(WriteOp<T> op)
+    {
+        if (!_queue.Writer.TryWrite(op))
+        {
+            throw new StoreUnavailableException("The store is shutting down and accepts no more writes.");
+        }
+
+        return op.Task;
+    }
+
+    private async Task RunAsync()
+    {
+        var batch = new List<WriteOp>(_maxBatch);
+        var changes = new List<CommittedChange>(_maxBatch);
+        var reader = _queue.Reader;
+        while (await reader.WaitToReadAsync().ConfigureAwait(false))
+        {
+            batch.Clear();
+            while (batch.Count < _maxBatch && reader.TryRead(out var op))
+            {
+                batch.Add(op);
+            }
+
+            changes.Clear();
+            var started = Stopwatch.GetTimestamp();
+            if (TryCommit(batch, changes))
+            {
+                Publish(changes);
+                foreach (var op in batch)
+                {
+                    op.Complete();
+                }
+            }
+            else
+            {
+                CommitOneByOne(batch);
+            }
+
+            JobkeeperMetrics.CommitBatchSize.Record(batch.Count);
+            JobkeeperMetrics.CommitDuration.Record(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+        }
+    }
+
+    private bool TryCommit(List<WriteOp> batch, List<CommittedChange> changes)
+    {
+        try
+        {
+            _session.Begin();
+            foreach (var op in batch)
+            {
+                op.Execute(_session, changes);
+            }
+
+            _session.Commit();
+            return true;
+        }
+        catch (Exception ex)
+        {
+            _session.Rollback();
+            if (batch.Count == 1)
+            {
+                _logger.LogError(ex, "A store write failed and was rolled back");
+                batch[0].Fail(new StoreUnavailableException("The store could not commit the write: " + ex.Message, ex));
+                return false;
+            }
+
+            _logger.LogWarning(ex, "A batch of {BatchSize} writes failed; replaying them one by one", batch.Count);
+            return false;
+        }
+    }
+
+    private void CommitOneByOne(List<WriteOp> batch)
+    {
+        if (batch.Count == 1)
+        {
+            return; // Already failed in TryCommit.
+        }
+
+        var single = new List<WriteOp>(1) { null! };
+        var changes = new List<CommittedChange>();
+        foreach (var op in batch)
+        {
+            single[0] = op;
+            changes.Clear();
+            if (TryCommit(single, changes))
+            {
+                Publish(changes);
+                op.Complete();
+            }
+        }
+    }
+
+    private void Publish(List<CommittedChange> changes)
+    {
+        if (changes.Count == 0)
+        {
+            return;
+        }
+
+        foreach (var observer in _observers)
+        {
+            try
+            {
+                observer.JobsCommitted(changes);
+            }
+            catch (Exception ex)
+            {
+                _logger.LogError(ex, "Store observer {Observer} failed", observer.GetType().Name);
+            }
+        }
+    }
+
+    /// <summary>Stops accepting writes, commits everything already accepted, then returns.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        _queue.Writer.TryComplete();
+        await _loop.ConfigureAwait(false);
+    }
+}
