@@ -1,0 +1,84 @@
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Jobkeeper.Sqlite.Tests;
+
+/// <summary>What is particular to the SQLite file: creation, permissions, pragmas and migrations.</summary>
+public sealed class SqliteStoreFileTests : IDisposable
+{
+    private readonly TempDatabase _database = new();
+
+    [Fact]
+    public async Task The_file_and_its_directory_are_created_readable_by_the_owner_only()
+    {
+        await using (var store = await Open())
+        {
+            Assert.True(File.Exists(_database.Path));
+        }
+
+        if (!OperatingSystem.IsWindows())
+        {
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(_database.Path));
+        }
+    }
+
+    [Fact]
+    public async Task Migrations_are_recorded_once_and_not_reapplied()
+    {
+        await (await Open()).DisposeAsync();
+        await using (var again = await Open())
+        {
+            var stats = await again.GetStatsAsync(CancellationToken.None);
+            Assert.Equal(1, stats.SchemaVersion);
+        }
+
+        Assert.Equal(1L, Scalar("SELECT COUNT(*) FROM schema_migrations"));
+        Assert.Equal("wal", Scalar("PRAGMA journal_mode"));
+    }
+
+    [Fact]
+    public async Task A_database_from_a_newer_jobkeeper_is_refused()
+    {
+        await (await Open()).DisposeAsync();
+        Execute("INSERT INTO schema_migrations (version, name, applied_at) VALUES (999, 'future', 'x')");
+        var store = new SqliteJobStore(new SqliteStoreOptions { Path = _database.Path }, [], NullLogger<SqliteJobStore>.Instance);
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => store.InitializeAsync(CancellationToken.None));
+        Assert.Contains("999", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Writes_after_disposal_are_refused_with_a_clear_error()
+    {
+        var store = await Open();
+        await store.DisposeAsync();
+        var job = StoreContract.ContractJobs.New("late");
+        await Assert.ThrowsAsync<Jobkeeper.Errors.StoreUnavailableException>(() => store.InsertAsync(job, StoreContract.ContractJobs.Created(job), CancellationToken.None));
+    }
+
+    private async Task<SqliteJobStore> Open()
+    {
+        var store = new SqliteJobStore(new SqliteStoreOptions { Path = _database.Path }, [], NullLogger<SqliteJobStore>.Instance);
+        await store.InitializeAsync(CancellationToken.None);
+        return store;
+    }
+
+    private object? Scalar(string sql)
+    {
+        using var connection = new SqliteConnection($"Data Source={_database.Path};Pooling=False");
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        return command.ExecuteScalar();
+    }
+
+    private void Execute(string sql)
+    {
+        using var connection = new SqliteConnection($"Data Source={_database.Path};Pooling=False");
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        command.ExecuteNonQuery();
+    }
+
+    public void Dispose() => _database.Dispose();
+}
