@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# The whole test suite: prepares what the tests need, builds once, runs every test project, and
+# ends with one line "N passed, N failed". Exit status is non-zero when anything failed.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+configuration="${CONFIGURATION:-Release}"
+log_dir="${TEST_RESULTS_DIR:-artifacts/test-results}"
+mkdir -p "$log_dir"
+
+echo "== build ($configuration)"
+if ! dotnet build Jobkeeper.slnx -c "$configuration" -nologo -clp:ErrorsOnly; then
+  echo "build failed"
+  echo "0 passed, 1 failed"
+  exit 1
+fi
+
+echo "== test"
+output="$log_dir/dotnet-test.log"
+dotnet test Jobkeeper.slnx -c "$configuration" --no-build -nologo \
+  --results-directory "$log_dir" --logger "trx" --logger "console;verbosity=normal" 2>&1 | tee "$output"
+status=${PIPESTATUS[0]}
+
+# Each test assembly prints "Passed!  - Failed: F, Passed: P, Skipped: S, Total: T"; add them up.
+read -r passed failed skipped assemblies < <(
+  grep -E '(Passed|Failed)! +- Failed: +[0-9]+, Passed: +[0-9]+, Skipped: +[0-9]+' "$output" |
+  sed -E 's/.*Failed: +([0-9]+), Passed: +([0-9]+), Skipped: +([0-9]+).*/\1 \2 \3/' |
+  awk '{f+=$1; p+=$2; s+=$3; n++} END {printf "%d %d %d %d\n", p, f, s, n}')
+
+if [ "${assemblies:-0}" -eq 0 ]; then
+  echo "no test assembly reported results"
+  failed=$(( ${failed:-0} + 1 ))
+fi
+if [ "$status" -ne 0 ] && [ "${failed:-0}" -eq 0 ]; then
+  # A crashed test host reports no summary line of its own; count it as a failure.
+  failed=1
+fi
+
+echo "test assemblies: ${assemblies:-0}; skipped: ${skipped:-0}"
+echo "${passed:-0} passed, ${failed:-0} failed"
+[ "$status" -eq 0 ] && [ "${failed:-0}" -eq 0 ]
