@@ -15,6 +15,7 @@ namespace Jobkeeper;
 /// </summary>
 public sealed class JobManager
 {
+    public const int MaxRetentionDays = 36_500;
     private const int MaxUpdateRetries = 64;
 
     private readonly IJobStore _store;
@@ -132,13 +133,12 @@ public sealed class JobManager
                 return replacement.Job;
             }
 
-            // Lost the compare-and-set: read the committed state, bypassing the cache, and try again.
+            // Lost the compare-and-set to a concurrent writer: read the committed state and apply the patch on top.
             if (attempt >= MaxUpdateRetries)
             {
                 throw new JobStateConflictException($"Job '{id}' is changing too fast to update; try again.");
             }
 
-            _cache.Evict(id);
             current = await LoadAsync(id, cancellationToken).ConfigureAwait(false);
         }
     }
@@ -158,9 +158,9 @@ public sealed class JobManager
     /// </summary>
     public async Task<CleanupResult> CleanupAsync(int days, CancellationToken cancellationToken = default)
     {
-        if (days < 0)
+        if (days is < 0 or > MaxRetentionDays)
         {
-            throw new JobValidationException("days", "must be zero or a positive whole number of days");
+            throw new JobValidationException("days", $"must be a whole number of days from 0 to {MaxRetentionDays}");
         }
 
         var cutoff = Now() - TimeSpan.FromDays(days);

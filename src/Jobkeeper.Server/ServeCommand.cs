@@ -33,9 +33,30 @@ internal static class ServeCommand
                 overrides[$"{ServerSettings.Section}:Durability"] = level.ToString();
             }
 
-            await using var app = ServerApp.Build(overrides);
-            await app.RunAsync().ConfigureAwait(false);
-            return 0;
+            WebApplication app;
+            try
+            {
+                app = ServerApp.Build(overrides);
+            }
+            catch (InvalidOperationException ex)
+            {
+                await Console.Error.WriteLineAsync($"jobkeeper: invalid configuration: {ex.Message}").ConfigureAwait(false);
+                return 2;
+            }
+
+            await using (app.ConfigureAwait(false))
+            {
+                try
+                {
+                    await app.RunAsync().ConfigureAwait(false);
+                    return 0;
+                }
+                catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or Microsoft.Data.Sqlite.SqliteException)
+                {
+                    await Console.Error.WriteLineAsync($"jobkeeper: cannot start: {ex.Message}").ConfigureAwait(false);
+                    return 1;
+                }
+            }
         });
         return command;
     }

@@ -155,7 +155,7 @@ internal static class JobRequestParser
                     $"label values must be strings{(allowNull ? " (or null to remove the label)" : "")}, not {JsonFields.Describe(label.Value)}");
             }
 
-            result[label.Name] = label.Value.GetString();
+            result[label.Name] = JsonFields.String(label.Value, field);
         }
 
         return result;

@@ -27,10 +27,22 @@ internal static class JsonFields
         }
     }
 
-    public static string String(JsonElement value, string field) =>
-        value.ValueKind == JsonValueKind.String
-            ? value.GetString()!
-            : throw new JobValidationException(field, $"must be a string, not {Describe(value)}");
+    public static string String(JsonElement value, string field)
+    {
+        if (value.ValueKind != JsonValueKind.String)
+        {
+            throw new JobValidationException(field, $"must be a string, not {Describe(value)}");
+        }
+
+        try
+        {
+            return value.GetString()!;
+        }
+        catch (InvalidOperationException)
+        {
+            throw new JobValidationException(field, "contains an invalid Unicode escape (a lone surrogate)");
+        }
+    }
 
     public static string? NullableString(JsonElement value, string field) =>
         value.ValueKind == JsonValueKind.Null ? null : String(value, field);
@@ -65,7 +77,7 @@ internal static class JsonFields
     {
         JsonValueKind.Object => "an object",
         JsonValueKind.Array => "an array",
-        JsonValueKind.String => $"the string \"{Shorten(value.GetString()!)}\"",
+        JsonValueKind.String => $"the string {Shorten(value.GetRawText())}",
         JsonValueKind.Number => $"the number {Shorten(value.GetRawText())}",
         JsonValueKind.True or JsonValueKind.False => $"the boolean {value.GetRawText()}",
         JsonValueKind.Null => "null",

@@ -19,6 +19,7 @@ internal static class Problems
         VersionMismatchException e => Problem(StatusCodes.Status412PreconditionFailed, "version-mismatch", "The job has changed", e.Message,
             new Dictionary<string, object?> { ["current_version"] = e.Actual }),
         PayloadTooLargeException e => Problem(StatusCodes.Status413PayloadTooLarge, "payload-too-large", "Request body too large", e.Message),
+        BadHttpRequestException e => Problem(e.StatusCode, "bad-request", "Bad request", e.Message),
         StoreUnavailableException e => Problem(StatusCodes.Status503ServiceUnavailable, "store-unavailable", "Store unavailable",
             e.Message + " Retry later."),
         _ => null,
