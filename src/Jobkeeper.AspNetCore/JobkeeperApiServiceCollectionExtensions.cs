@@ -6,8 +6,8 @@ namespace Microsoft.Extensions.DependencyInjection;
 public static class JobkeeperApiServiceCollectionExtensions
 {
     /// <summary>
-    /// Optional settings of the HTTP API, plus problem details for the app's other errors and snake_case
-    /// JSON for generated OpenAPI documents. <c>MapJobkeeper()</c> works without it, on defaults.
+    /// Optional settings of the HTTP API, plus problem details for the app's other errors and Jobkeeper's
+    /// JSON types for generated OpenAPI documents. <c>MapJobkeeper()</c> works without it, on defaults.
     /// </summary>
     public static IServiceCollection AddJobkeeperApi(this IServiceCollection services, Action<Jobkeeper.AspNetCore.JobkeeperApiOptions>? configure = null)
     {
@@ -18,11 +18,8 @@ public static class JobkeeperApiServiceCollectionExtensions
         }
 
         services.AddProblemDetails();
-        services.Configure<JsonOptions>(json =>
-        {
-            json.SerializerOptions.PropertyNamingPolicy = System.Text.Json.JsonNamingPolicy.SnakeCaseLower;
-            json.SerializerOptions.TypeInfoResolverChain.Insert(0, ApiJsonContext.Default);
-        });
+        // Only Jobkeeper's own types resolve through its (snake_case) context; the app's JSON settings stay as they are.
+        services.Configure<JsonOptions>(json => json.SerializerOptions.TypeInfoResolverChain.Add(ApiJsonContext.Default));
         return services;
     }
 }

@@ -32,6 +32,12 @@ public static class ServerApp
             o.UseSqlite(settings.Db, settings.Durability);
         });
         builder.Services.AddJobkeeperApi(o => o.MaxRequestBodyBytes = settings.MaxRequestBodyBytes);
+        // Problem details are written with the app's JSON options: snake_case like the rest, quotes kept readable.
+        builder.Services.ConfigureHttpJsonOptions(o =>
+        {
+            o.SerializerOptions.PropertyNamingPolicy = System.Text.Json.JsonNamingPolicy.SnakeCaseLower;
+            o.SerializerOptions.Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping;
+        });
         builder.Services.AddOpenApi(o =>
         {
             o.AddDocumentTransformer((document, _, _) =>

@@ -44,19 +44,27 @@ public sealed record HealthStore(string Provider, string Location, int? SchemaVe
 public sealed record HealthCache(int Entries, long Hits, long Misses, double HitRate);
 
 /// <summary>The body of <c>POST /api/v1/jobs</c> (documentation of the shape; parsing is field by field).</summary>
-public sealed record CreateJobRequest(
-    string Type,
-    string? Id,
-    JsonElement? Input,
-    IReadOnlyDictionary<string, string>? Labels,
-    int? Priority,
-    DateTimeOffset? RunAt,
-    int? MaxAttempts);
+public sealed record CreateJobRequest
+{
+    /// <summary>The kind of work, e.g. "audio.analyze".</summary>
+    public required string Type { get; init; }
+    /// <summary>1–128 characters of A-Z a-z 0-9 . _ : - ; a UUIDv7 is generated when absent.</summary>
+    public string? Id { get; init; }
+    public JsonElement? Input { get; init; }
+    public IReadOnlyDictionary<string, string>? Labels { get; init; }
+    public int? Priority { get; init; }
+    public DateTimeOffset? RunAt { get; init; }
+    public int? MaxAttempts { get; init; }
+}
 
 /// <summary>The body of <c>PATCH /api/v1/jobs/{id}</c>: JSON merge patch of these members.</summary>
-public sealed record UpdateJobRequest(
-    JobStatus? Status,
-    JobProgress? Progress,
-    JsonElement? Result,
-    JobError? Error,
-    IReadOnlyDictionary<string, string?>? Labels);
+public sealed record UpdateJobRequest
+{
+    public JobStatus? Status { get; init; }
+    /// <summary>Members merge into the current progress; null clears a member.</summary>
+    public JobProgress? Progress { get; init; }
+    public JsonElement? Result { get; init; }
+    public JobError? Error { get; init; }
+    /// <summary>Merged into the current labels; a null value removes that label.</summary>
+    public IReadOnlyDictionary<string, string?>? Labels { get; init; }
+}

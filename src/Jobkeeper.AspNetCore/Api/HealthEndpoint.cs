@@ -23,7 +23,7 @@ internal sealed class HealthEndpoint(JobManager manager, TimeProvider time, ILog
             return TypedResults.Json(
                 new HealthResponse("ok", new HealthStore(stats.Provider, stats.Location, stats.SchemaVersion, stats.SizeBytes),
                     stats.JobsCount, byStatus, cacheInfo, uptime, null),
-                ApiJsonContext.Default.HealthResponse);
+                ApiJson.Context.HealthResponse);
         }
         catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
         {
@@ -31,7 +31,7 @@ internal sealed class HealthEndpoint(JobManager manager, TimeProvider time, ILog
             return TypedResults.Json(
                 new HealthResponse("unavailable", new HealthStore(description.Provider, description.Location, null, null),
                     null, null, cacheInfo, uptime, "The store cannot be read: " + ex.Message),
-                ApiJsonContext.Default.HealthResponse,
+                ApiJson.Context.HealthResponse,
                 statusCode: StatusCodes.Status503ServiceUnavailable);
         }
     }

@@ -22,7 +22,7 @@ internal static class JobEndpoints
         var job = await manager.CreateAsync(request, cancellationToken).ConfigureAwait(false);
         http.Response.Headers.Location = "/api/v1/jobs/" + Uri.EscapeDataString(job.Id);
         http.Response.Headers.ETag = HttpPreconditions.ETag(job.Version);
-        return TypedResults.Json(job, ApiJsonContext.Default.Job, statusCode: StatusCodes.Status201Created);
+        return TypedResults.Json(job, ApiJson.Context.Job, statusCode: StatusCodes.Status201Created);
     }
 
     public static async Task<IResult> Get(string id, HttpContext http, JobManager manager, CancellationToken cancellationToken)
@@ -34,13 +34,13 @@ internal static class JobEndpoints
             return TypedResults.StatusCode(StatusCodes.Status304NotModified);
         }
 
-        return TypedResults.Json(job, ApiJsonContext.Default.Job);
+        return TypedResults.Json(job, ApiJson.Context.Job);
     }
 
     public static async Task<IResult> List(HttpContext http, JobManager manager, CancellationToken cancellationToken)
     {
         var page = await manager.ListAsync(JobQueryParser.Parse(http.Request.Query), cancellationToken).ConfigureAwait(false);
-        return TypedResults.Json(new JobListResponse(page.Items, page.Next?.Encode()), ApiJsonContext.Default.JobListResponse);
+        return TypedResults.Json(new JobListResponse(page.Items, page.Next?.Encode()), ApiJson.Context.JobListResponse);
     }
 
     public static async Task<IResult> Update(string id, HttpContext http, JobManager manager, IOptions<JobkeeperApiOptions> options, CancellationToken cancellationToken)
@@ -55,7 +55,7 @@ internal static class JobEndpoints
 
         var job = await manager.UpdateAsync(id, patch, expected, actor, cancellationToken).ConfigureAwait(false);
         http.Response.Headers.ETag = HttpPreconditions.ETag(job.Version);
-        return TypedResults.Json(job, ApiJsonContext.Default.Job);
+        return TypedResults.Json(job, ApiJson.Context.Job);
     }
 
     public static async Task<IResult> Delete(string id, JobManager manager, CancellationToken cancellationToken)
@@ -75,7 +75,7 @@ internal static class JobEndpoints
 
         var result = await manager.CleanupAsync(days, cancellationToken).ConfigureAwait(false);
         var message = $"Cleaned up {result.DeletedCount} {(result.DeletedCount == 1 ? "job" : "jobs")} finished more than {days} {(days == 1 ? "day" : "days")} ago";
-        return TypedResults.Json(new CleanupResponse(result.DeletedCount, result.RetentionDays, message), ApiJsonContext.Default.CleanupResponse);
+        return TypedResults.Json(new CleanupResponse(result.DeletedCount, result.RetentionDays, message), ApiJson.Context.CleanupResponse);
     }
 
     public static async Task<IResult> Events(string id, HttpContext http, JobManager manager, CancellationToken cancellationToken)
@@ -84,7 +84,7 @@ internal static class JobEndpoints
         var limit = (int)ParseLong(http.Request.Query["limit"].ToString(), "limit", 1000);
         var events = await manager.GetEventsAsync(id, after, limit, cancellationToken).ConfigureAwait(false);
         long? nextAfter = events.Count == limit ? events[^1].Id : null;
-        return TypedResults.Json(new JobEventListResponse(events, nextAfter), ApiJsonContext.Default.JobEventListResponse);
+        return TypedResults.Json(new JobEventListResponse(events, nextAfter), ApiJson.Context.JobEventListResponse);
     }
 
     private static long ParseLong(string text, string field, long fallback)

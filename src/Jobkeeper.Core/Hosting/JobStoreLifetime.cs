@@ -5,13 +5,17 @@ using Microsoft.Extensions.Options;
 
 namespace Jobkeeper.Hosting;
 
-/// <summary>Opens and migrates the store at start-up, says what it opened, and drains it at shutdown.</summary>
+/// <summary>
+/// Opens and migrates the store before any hosted service starts, says what it opened, and drains
+/// and closes it only after every hosted service has stopped — whatever order they were registered in,
+/// so an app's own workers can still write while they shut down.
+/// </summary>
 internal sealed class JobStoreLifetime(
     IJobStore store,
     IOptions<JobkeeperOptions> options,
-    ILogger<JobStoreLifetime> logger) : IHostedService
+    ILogger<JobStoreLifetime> logger) : IHostedLifecycleService
 {
-    public async Task StartAsync(CancellationToken cancellationToken)
+    public async Task StartingAsync(CancellationToken cancellationToken)
     {
         await store.InitializeAsync(cancellationToken).ConfigureAwait(false);
         var stats = await store.GetStatsAsync(cancellationToken).ConfigureAwait(false);
@@ -23,10 +27,17 @@ internal sealed class JobStoreLifetime(
             "Cache: up to {MaxEntries} jobs, entries expire {TtlMinutes} min after last use",
             cacheOptions.MaxEntries, cacheOptions.Ttl.TotalMinutes);
         logger.LogInformation("Cache sweep every {SweepMinutes} min", cacheOptions.SweepInterval.TotalMinutes);
-        
     }
 
-    public async Task StopAsync(CancellationToken cancellationToken)
+    public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StartedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StoppingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public async Task StoppedAsync(CancellationToken cancellationToken)
     {
         // Disposing drains the writes already accepted, then closes; nothing acknowledged is lost.
         await store.DisposeAsync().ConfigureAwait(false);
