@@ -7,11 +7,13 @@ public static class ServerApp
 {
     public static WebApplication Build(IReadOnlyDictionary<string, string?> overrides, string[]? args = null)
     {
+        // The shipped appsettings.json (beside the executable) gives the defaults wherever the server is started.
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions
         {
             Args = args ?? [],
-            ContentRootPath = Directory.GetCurrentDirectory(),
+            ContentRootPath = AppContext.BaseDirectory,
         });
+        AddWorkingDirectorySettings(builder.Configuration);
         builder.Configuration.AddInMemoryCollection(overrides);
         var settings = builder.Configuration.GetSection(ServerSettings.Section).Get<ServerSettings>() ?? new ServerSettings();
 
@@ -62,5 +64,37 @@ public static class ServerApp
         app.MapGet("/", () => Results.Redirect("/docs")).ExcludeFromDescription();
         app.MapJobkeeper();
         return app;
+    }
+
+    /// <summary>
+    /// An appsettings.json in the working directory overrides the shipped one; environment variables
+    /// and command-line options still override both (its source goes just after the last JSON file).
+    /// </summary>
+    private static void AddWorkingDirectorySettings(ConfigurationManager configuration)
+    {
+        var path = Path.Combine(Directory.GetCurrentDirectory(), "appsettings.json");
+        if (string.Equals(Path.GetFullPath(path), Path.Combine(AppContext.BaseDirectory, "appsettings.json"), StringComparison.Ordinal))
+        {
+            return;
+        }
+
+        var source = new Microsoft.Extensions.Configuration.Json.JsonConfigurationSource
+        {
+            Path = path,
+            Optional = true,
+            ReloadOnChange = false,
+        };
+        source.ResolveFileProvider();
+        var sources = configuration.Sources;
+        var lastJson = -1;
+        for (var i = 0; i < sources.Count; i++)
+        {
+            if (sources[i] is Microsoft.Extensions.Configuration.Json.JsonConfigurationSource)
+            {
+                lastJson = i;
+            }
+        }
+
+        sources.Insert(lastJson + 1, source);
     }
 }

@@ -39,6 +39,10 @@ internal sealed class SqliteReaderPool : IDisposable
 
             return read(reader);
         }
+        catch (Microsoft.Data.Sqlite.SqliteException ex)
+        {
+            throw new Errors.StoreUnavailableException("The store could not be read: " + ex.Message, ex);
+        }
         finally
         {
             if (reader is not null)

@@ -13,11 +13,8 @@ internal static class JobEndpoints
 
     public static async Task<IResult> Create(HttpContext http, JobManager manager, IOptions<JobkeeperApiOptions> options, CancellationToken cancellationToken)
     {
-        NewJob request;
-        using (var body = await RequestBody.ReadJsonAsync(http.Request, options.Value.MaxRequestBodyBytes, cancellationToken).ConfigureAwait(false))
-        {
-            request = JobRequestParser.ParseCreate(body.RootElement);
-        }
+        var request = await RequestBody.ReadJsonAsync(http.Request, options.Value.MaxRequestBodyBytes, JobRequestParser.ParseCreate, cancellationToken)
+            .ConfigureAwait(false);
 
         var job = await manager.CreateAsync(request, cancellationToken).ConfigureAwait(false);
         http.Response.Headers.Location = "/api/v1/jobs/" + Uri.EscapeDataString(job.Id);
@@ -47,11 +44,8 @@ internal static class JobEndpoints
     {
         var expected = HttpPreconditions.ExpectedVersion(http.Request);
         var actor = Actor(http);
-        JobPatch patch;
-        using (var body = await RequestBody.ReadJsonAsync(http.Request, options.Value.MaxRequestBodyBytes, cancellationToken).ConfigureAwait(false))
-        {
-            patch = JobRequestParser.ParsePatch(body.RootElement);
-        }
+        var patch = await RequestBody.ReadJsonAsync(http.Request, options.Value.MaxRequestBodyBytes, JobRequestParser.ParsePatch, cancellationToken)
+            .ConfigureAwait(false);
 
         var job = await manager.UpdateAsync(id, patch, expected, actor, cancellationToken).ConfigureAwait(false);
         http.Response.Headers.ETag = HttpPreconditions.ETag(job.Version);

@@ -25,7 +25,7 @@ internal static class JobRequestParser
         {
             Type = JsonFields.String(typeElement, "type"),
             Id = body.TryGetProperty("id", out var id) ? JsonFields.NullableString(id, "id") : null,
-            Input = body.TryGetProperty("input", out var input) && input.ValueKind != JsonValueKind.Null ? input.Clone() : null,
+            Input = body.TryGetProperty("input", out var input) && input.ValueKind != JsonValueKind.Null ? JsonFields.FreeForm(input, "input") : null,
             Labels = body.TryGetProperty("labels", out var labels) && labels.ValueKind != JsonValueKind.Null ? ParseLabels(labels, allowNull: false).ToDictionary(p => p.Key, p => p.Value!, StringComparer.Ordinal) : null,
             Priority = body.TryGetProperty("priority", out var priority) ? JsonFields.Int32(priority, "priority") : 0,
             RunAt = body.TryGetProperty("run_at", out var runAt) && runAt.ValueKind != JsonValueKind.Null ? JsonFields.Timestamp(runAt, "run_at") : null,
@@ -56,7 +56,7 @@ internal static class JobRequestParser
 
         if (body.TryGetProperty("result", out var result))
         {
-            patch = patch with { Result = new Optional<JsonElement?>(true, result.ValueKind == JsonValueKind.Null ? null : result.Clone()) };
+            patch = patch with { Result = new Optional<JsonElement?>(true, result.ValueKind == JsonValueKind.Null ? null : JsonFields.FreeForm(result, "result")) };
         }
 
         if (body.TryGetProperty("error", out var error))
@@ -132,7 +132,7 @@ internal static class JobRequestParser
         {
             Message = JsonFields.String(message, "error.message"),
             Code = error.TryGetProperty("code", out var code) ? JsonFields.NullableString(code, "error.code") : null,
-            Details = error.TryGetProperty("details", out var details) && details.ValueKind != JsonValueKind.Null ? details.Clone() : null,
+            Details = error.TryGetProperty("details", out var details) && details.ValueKind != JsonValueKind.Null ? JsonFields.FreeForm(details, "error.details") : null,
         };
     }
 

@@ -44,6 +44,49 @@ internal static class JsonFields
         }
     }
 
+    /// <summary>
+    /// Any JSON, copied out of the request. Every string and name is decoded once so that text that
+    /// cannot become a .NET string (lone surrogate escapes) is refused now, not when the job is read.
+    /// </summary>
+    public static JsonElement FreeForm(JsonElement value, string field)
+    {
+        EnsureDecodable(value, field);
+        return value.Clone();
+    }
+
+    private static void EnsureDecodable(JsonElement value, string field)
+    {
+        switch (value.ValueKind)
+        {
+            case JsonValueKind.String:
+                String(value, field);
+                break;
+            case JsonValueKind.Array:
+                foreach (var item in value.EnumerateArray())
+                {
+                    EnsureDecodable(item, field);
+                }
+
+                break;
+            case JsonValueKind.Object:
+                foreach (var property in value.EnumerateObject())
+                {
+                    try
+                    {
+                        _ = property.Name;
+                    }
+                    catch (InvalidOperationException)
+                    {
+                        throw new JobValidationException(field, "contains a member name with an invalid Unicode escape (a lone surrogate)");
+                    }
+
+                    EnsureDecodable(property.Value, field);
+                }
+
+                break;
+        }
+    }
+
     public static string? NullableString(JsonElement value, string field) =>
         value.ValueKind == JsonValueKind.Null ? null : String(value, field);
 

@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.IO.Pipelines;
 using System.Text.Json;
 using Jobkeeper.Errors;
@@ -6,12 +5,17 @@ using Microsoft.AspNetCore.Http;
 
 namespace Jobkeeper.AspNetCore.Api;
 
-/// <summary>Reads a JSON request body within the size limit, as a document the parsers walk field by field.</summary>
-internal static partial class RequestBody
+/// <summary>Reads a JSON request body within the size limit and hands it to a parser, field by field.</summary>
+internal static class RequestBody
 {
     private static readonly JsonDocumentOptions Options = new() { MaxDepth = 64, AllowDuplicateProperties = false };
 
-    public static async Task<JsonDocument> ReadJsonAsync(HttpRequest request, long limit, CancellationToken cancellationToken)
+    /// <summary>
+    /// Parses the whole body with <paramref name="parse"/> while the request's buffer is still held:
+    /// the document reads Kestrel's pooled memory without copying, so whatever <paramref name="parse"/>
+    /// keeps must be copied out (strings, <c>JsonElement.Clone()</c>) before this returns.
+    /// </summary>
+    public static async Task<T> ReadJsonAsync<T>(HttpRequest request, long limit, Func<JsonElement, T> parse, CancellationToken cancellationToken)
     {
         if (request.ContentLength > limit)
         {
@@ -38,34 +42,45 @@ internal static partial class RequestBody
                 throw new PayloadTooLargeException(limit);
             }
 
-            if (read.IsCompleted)
+            if (!read.IsCompleted)
             {
-                try
-                {
-                    if (buffer.Length == 0)
-                    {
-                        throw new JobValidationException("body", "is empty; send a JSON object");
-                    }
-
-                    return JsonDocument.Parse(buffer, Options);
-                }
-                catch (JsonException ex)
-                {
-                    throw new JobValidationException("body", $"is not valid JSON: {JsonErrorText(ex)} (line {(ex.LineNumber ?? 0) + 1}, byte {ex.BytePositionInLine ?? 0})");
-                }
-                finally
-                {
-                    reader.AdvanceTo(buffer.End);
-                }
+                reader.AdvanceTo(buffer.Start, buffer.End);
+                continue;
             }
 
-            reader.AdvanceTo(buffer.Start, buffer.End);
+            try
+            {
+                if (buffer.Length == 0)
+                {
+                    throw new JobValidationException("body", "is empty; send a JSON object");
+                }
+
+                using var document = Parse(buffer);
+                return parse(document.RootElement);
+            }
+            finally
+            {
+                reader.AdvanceTo(buffer.End);
+            }
         }
     }
-}
 
-internal static partial class RequestBody
-{
+    private static JsonDocument Parse(System.Buffers.ReadOnlySequence<byte> buffer)
+    {
+        try
+        {
+            return JsonDocument.Parse(buffer, Options);
+        }
+        catch (JsonException ex)
+        {
+            throw new JobValidationException("body", $"is not valid JSON: {JsonErrorText(ex)} (line {(ex.LineNumber ?? 0) + 1}, byte {ex.BytePositionInLine ?? 0})");
+        }
+        catch (InvalidOperationException)
+        {
+            throw new JobValidationException("body", "contains an invalid Unicode escape (a lone surrogate such as \\ud800)");
+        }
+    }
+
     /// <summary>The parser's reason without its position suffix (which is reported separately).</summary>
     private static string JsonErrorText(JsonException ex)
     {
