@@ -43,4 +43,52 @@ public sealed class ServerConfigurationTests
         Assert.Contains("jobkeeper: cannot start", error.Message, StringComparison.Ordinal);
         Assert.Equal("this is not a database, just text long enough to be read as a header........", await File.ReadAllTextAsync(db));
     }
+
+    /// <summary>
+    /// Settings come from the working directory's appsettings.json, then JOBKEEPER__* variables, then the
+    /// command line; the start-up log names the store, the cache settings and the sweep schedule.
+    /// </summary>
+    [Fact]
+    public async Task Settings_layer_appsettings_then_environment_and_the_start_is_logged()
+    {
+        using var data = new TempDirectory("jobkeeper-e2e-config");
+        var fromEnvironment = data.File("from-env.db");
+        await using var server = await ServerProcess.StartAsync(
+            dbPath: fromEnvironment,
+            dbOnCommandLine: false,
+            environment: new Dictionary<string, string>
+            {
+                ["JOBKEEPER__DB"] = fromEnvironment,
+                ["JOBKEEPER__CACHE__SWEEPINTERVAL"] = "00:02:00",
+            },
+            prepareWorkingDirectory: work => File.WriteAllText(Path.Combine(work, "appsettings.json"),
+                """{ "Jobkeeper": { "Db": "from-appsettings.db", "Cache": { "MaxEntries": 500, "SweepInterval": "00:09:00" } } }"""));
+
+        using var health = await server.Client.GetAsync("/health");
+        var json = System.Text.Json.JsonDocument.Parse(await health.Content.ReadAsStringAsync()).RootElement;
+        Assert.Equal(fromEnvironment, json.GetProperty("store").GetProperty("location").GetString());
+        Assert.False(File.Exists(Path.Combine(server.WorkingDirectory, "from-appsettings.db")));
+
+        Assert.Equal(0, await server.TerminateAsync());
+        var output = server.Output;
+        Assert.Contains($"Store sqlite at {fromEnvironment}: schema version 1, 0 jobs", output, StringComparison.Ordinal);
+        Assert.Contains("Cache: up to 500 jobs, entries expire 60 min after last use", output, StringComparison.Ordinal);
+        Assert.Contains("Cache sweep every 2 min", output, StringComparison.Ordinal);
+        Assert.Contains("closed after draining pending writes", output, StringComparison.Ordinal);
+    }
+
+    /// <summary>With nothing configured the store is ./data/jobkeeper.db under the working directory, owner-only.</summary>
+    [Fact]
+    public async Task The_default_store_is_data_jobkeeper_db_readable_by_its_owner_only()
+    {
+        await using var server = await ServerProcess.StartAsync(dbOnCommandLine: false);
+        var expected = Path.Combine(server.WorkingDirectory, "data", "jobkeeper.db");
+        using var health = await server.Client.GetAsync("/health");
+        var json = System.Text.Json.JsonDocument.Parse(await health.Content.ReadAsStringAsync()).RootElement;
+        Assert.Equal(expected, json.GetProperty("store").GetProperty("location").GetString());
+        if (!OperatingSystem.IsWindows())
+        {
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(expected));
+        }
+    }
 }

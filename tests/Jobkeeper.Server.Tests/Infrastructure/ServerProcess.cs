@@ -56,7 +56,11 @@ public sealed class ServerProcess : IAsyncDisposable
     /// Starts a server. With <paramref name="dbPath"/> it reuses that database file (a restart); without, it
     /// creates one in a fresh temp directory that is deleted on dispose.
     /// </summary>
-    public static async Task<ServerProcess> StartAsync(string? dbPath = null, string? durability = null, TimeSpan? startupTimeout = null)
+    /// <param name="environment">Extra environment variables (e.g. JOBKEEPER__* settings).</param>
+    /// <param name="prepareWorkingDirectory">Called with the working directory before start (e.g. to write an appsettings.json).</param>
+    /// <param name="dbOnCommandLine">False to leave --db off the command line so configuration decides (the path is still cleaned up).</param>
+    public static async Task<ServerProcess> StartAsync(string? dbPath = null, string? durability = null, TimeSpan? startupTimeout = null,
+        IReadOnlyDictionary<string, string>? environment = null, Action<string>? prepareWorkingDirectory = null, bool dbOnCommandLine = true)
     {
         var owned = new List<string>();
         var work = TempDirectory.CreatePath("jobkeeper-e2e-work");
@@ -83,8 +87,12 @@ public sealed class ServerProcess : IAsyncDisposable
         start.ArgumentList.Add("serve");
         start.ArgumentList.Add("--urls");
         start.ArgumentList.Add("http://127.0.0.1:0");
-        start.ArgumentList.Add("--db");
-        start.ArgumentList.Add(dbPath);
+        if (dbOnCommandLine)
+        {
+            start.ArgumentList.Add("--db");
+            start.ArgumentList.Add(dbPath);
+        }
+
         if (durability is not null)
         {
             start.ArgumentList.Add("--durability");
@@ -102,6 +110,12 @@ public sealed class ServerProcess : IAsyncDisposable
             }
         }
 
+        foreach (var (key, value) in environment ?? new Dictionary<string, string>())
+        {
+            start.Environment[key] = value;
+        }
+
+        prepareWorkingDirectory?.Invoke(work);
         var process = new Process { StartInfo = start, EnableRaisingEvents = true };
         var server = new ServerProcess(process, dbPath, work, owned);
         process.OutputDataReceived += (_, e) => server.OnLine(e.Data, server._stdoutClosed, "");
