@@ -59,6 +59,9 @@ public sealed class JobManager
             Version = 1,
         };
         var created = JobPatchApplier.Event(job.Id, JobEventTypes.Created, now, _options.DefaultActor, job.Version, null);
+        using var activity = JobkeeperMetrics.ActivitySource.StartActivity("jobkeeper.job.create");
+        activity?.SetTag("jobkeeper.job.id", job.Id);
+        activity?.SetTag("jobkeeper.job.type", job.Type);
 
         if (!await _store.InsertAsync(job, created, cancellationToken).ConfigureAwait(false))
         {
@@ -109,6 +112,8 @@ public sealed class JobManager
             JobValidator.ValidateError(patch.Error.Value);
         }
 
+        using var activity = JobkeeperMetrics.ActivitySource.StartActivity("jobkeeper.job.update");
+        activity?.SetTag("jobkeeper.job.id", id);
         var current = await GetAsync(id, cancellationToken).ConfigureAwait(false);
         for (var attempt = 0; ; attempt++)
         {
@@ -130,6 +135,8 @@ public sealed class JobManager
 
             if (await _store.ReplaceAsync(replacement, cancellationToken).ConfigureAwait(false))
             {
+                activity?.SetTag("jobkeeper.job.version", replacement.Job.Version);
+                activity?.SetTag("jobkeeper.update.retries", attempt);
                 return replacement.Job;
             }
 
@@ -163,6 +170,7 @@ public sealed class JobManager
             throw new JobValidationException("days", $"must be a whole number of days from 0 to {MaxRetentionDays}");
         }
 
+        using var activity = JobkeeperMetrics.ActivitySource.StartActivity("jobkeeper.jobs.cleanup");
         var cutoff = Now() - TimeSpan.FromDays(days);
         var batchSize = Math.Max(1, _options.CleanupBatchSize);
         var deleted = 0;
@@ -178,6 +186,7 @@ public sealed class JobManager
             }
         }
 
+        activity?.SetTag("jobkeeper.cleanup.deleted", deleted);
         _logger.LogInformation("Cleanup deleted {DeletedCount} terminal jobs completed before {Cutoff:O} in {ElapsedMs} ms",
             deleted, cutoff, (long)Stopwatch.GetElapsedTime(started).TotalMilliseconds);
         return new CleanupResult(deleted, days, cutoff);
@@ -203,6 +212,8 @@ public sealed class JobManager
 
     private async Task<Job?> LoadAsync(string id, CancellationToken cancellationToken)
     {
+        using var activity = JobkeeperMetrics.ActivitySource.StartActivity("jobkeeper.job.load");
+        activity?.SetTag("jobkeeper.job.id", id);
         var job = await _store.GetAsync(id, cancellationToken).ConfigureAwait(false);
         if (job is not null)
         {
