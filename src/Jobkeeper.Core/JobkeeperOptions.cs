@@ -9,7 +9,7 @@ public sealed class JobkeeperOptions
     public JobCacheOptions Cache { get; } = new();
 
     /// <summary>Jobs deleted per transaction by cleanup; small so that other writers never wait long.</summary>
-    public int CleanupBatchSize { get; set; } = 500;
+    public int CleanupBatchSize { get; set; } = 200;
 
     /// <summary>Actor recorded in events when a caller names none.</summary>
     public string DefaultActor { get; set; } = "app";

@@ -21,7 +21,9 @@ internal static class SqliteConnections
         var pragmas = readOnly
             ? "PRAGMA busy_timeout = 5000; PRAGMA cache_size = -16384; PRAGMA mmap_size = 268435456; PRAGMA temp_store = MEMORY;"
             : $"PRAGMA journal_mode = WAL; PRAGMA synchronous = {(durability == SqliteDurability.Full ? "FULL" : "NORMAL")}; " +
-              "PRAGMA busy_timeout = 5000; PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY; PRAGMA foreign_keys = OFF;";
+              "PRAGMA busy_timeout = 5000; PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY; PRAGMA foreign_keys = OFF; " +
+              // Checkpoints run in the background (SqliteCheckpointer); this is only the backstop.
+              "PRAGMA wal_autocheckpoint = 8192;";
         using var command = connection.CreateCommand();
         command.CommandText = pragmas;
         command.ExecuteNonQuery();

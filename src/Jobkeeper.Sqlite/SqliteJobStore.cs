@@ -15,6 +15,7 @@ public sealed class SqliteJobStore : IJobStore
     private readonly string _path;
     private SqliteWriter? _writer;
     private SqliteReaderPool? _readers;
+    private SqliteCheckpointer? _checkpointer;
     private int _schemaVersion;
     private int _disposed;
 
@@ -50,7 +51,8 @@ public sealed class SqliteJobStore : IJobStore
 
         _readers = new SqliteReaderPool(_options.ReadConnections,
             () => new SqliteReader(SqliteConnections.Open(_path, readOnly: true, _options.Durability)));
-        _writer = new SqliteWriter(new SqliteWriteSession(connection), _observers, _options.MaxBatchSize, _logger);
+        _checkpointer = new SqliteCheckpointer(SqliteConnections.Open(_path, readOnly: false, _options.Durability), _logger);
+        _writer = new SqliteWriter(new SqliteWriteSession(connection), _observers, _options.MaxBatchSize, _checkpointer, _logger);
         return Task.CompletedTask;
     }
 
@@ -144,6 +146,10 @@ public sealed class SqliteJobStore : IJobStore
         }
 
         _readers?.Dispose();
+        if (_checkpointer is not null)
+        {
+            await _checkpointer.DisposeAsync().ConfigureAwait(false);
+        }
     }
 
     private SqliteWriter Writer => _writer ?? throw NotOpen();

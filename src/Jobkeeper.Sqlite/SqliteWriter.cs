@@ -20,13 +20,15 @@ internal sealed class SqliteWriter : IAsyncDisposable
 
     private readonly SqliteWriteSession _session;
     private readonly IJobStoreObserver[] _observers;
+    private readonly SqliteCheckpointer? _checkpointer;
     private readonly int _maxBatch;
     private readonly ILogger _logger;
     private readonly Task _loop;
 
-    public SqliteWriter(SqliteWriteSession session, IEnumerable<IJobStoreObserver> observers, int maxBatch, ILogger logger)
+    public SqliteWriter(SqliteWriteSession session, IEnumerable<IJobStoreObserver> observers, int maxBatch, SqliteCheckpointer? checkpointer, ILogger logger)
     {
         _session = session;
+        _checkpointer = checkpointer;
         _observers = observers.ToArray();
         _maxBatch = Math.Max(1, maxBatch);
         _logger = logger;
@@ -71,6 +73,7 @@ internal sealed class SqliteWriter : IAsyncDisposable
                 CommitOneByOne(batch);
             }
 
+            _checkpointer?.Committed(batch.Count);
             JobkeeperMetrics.CommitBatchSize.Record(batch.Count);
             JobkeeperMetrics.CommitDuration.Record(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
         }
@@ -150,5 +153,6 @@ internal sealed class SqliteWriter : IAsyncDisposable
     {
         _queue.Writer.TryComplete();
         await _loop.ConfigureAwait(false);
+        _session.Dispose();
     }
 }

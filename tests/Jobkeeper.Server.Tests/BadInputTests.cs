@@ -9,26 +9,8 @@ namespace Jobkeeper.Server.Tests;
 /// Bad input gets a 4xx problem (application/problem+json) naming the field at fault, changes nothing,
 /// and never causes a 5xx. Each test checks the responses it caused for 5xx at the end.
 /// </summary>
-public sealed class BadInputTests(ServerFixture fixture) : IClassFixture<ServerFixture>, IAsyncLifetime
+public sealed class BadInputTests(ServerFixture fixture) : NoServerErrorsTest(fixture), IClassFixture<ServerFixture>
 {
-    private long _mark;
-
-    private HttpClient Client => fixture.Client;
-
-    public Task InitializeAsync()
-    {
-        _mark = fixture.Server.Responses.Count;
-        return Task.CompletedTask;
-    }
-
-    public Task DisposeAsync()
-    {
-        // No request of this test may have produced a 5xx (bad input is never the server's fault).
-        var errors = fixture.Server.Responses.ServerErrorsSince(_mark);
-        Assert.True(errors.Count == 0, "5xx responses to client input:\n" + string.Join("\n", errors) + "\n" + fixture.Server.Output);
-        return Task.CompletedTask;
-    }
-
     public static TheoryData<string, string, string> BadCreateBodies => new()
     {
         { "malformed JSON", """{"type":"a",""", "body" },

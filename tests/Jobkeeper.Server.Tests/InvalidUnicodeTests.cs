@@ -11,25 +11,8 @@ namespace Jobkeeper.Server.Tests;
 /// own server because a job stored with such a value breaks every read that includes it; each case uses
 /// its own job type so that a failure is reported by the case that caused it.
 /// </summary>
-public sealed class InvalidUnicodeTests(ServerFixture fixture) : IClassFixture<ServerFixture>, IAsyncLifetime
+public sealed class InvalidUnicodeTests(ServerFixture fixture) : NoServerErrorsTest(fixture), IClassFixture<ServerFixture>
 {
-    private long _mark;
-
-    private HttpClient Client => fixture.Client;
-
-    public Task InitializeAsync()
-    {
-        _mark = fixture.Server.Responses.Count;
-        return Task.CompletedTask;
-    }
-
-    public Task DisposeAsync()
-    {
-        var errors = fixture.Server.Responses.ServerErrorsSince(_mark);
-        Assert.True(errors.Count == 0, "5xx responses:\n" + string.Join("\n", errors));
-        return Task.CompletedTask;
-    }
-
     public static TheoryData<string, string, string> BadCreateBodies => new()
     {
         { "lone surrogate in type", """{"type":"\ud800"}""", "type" },
