@@ -55,6 +55,24 @@ public sealed class SqliteStoreFileTests : IDisposable
         await Assert.ThrowsAsync<Jobkeeper.Errors.StoreUnavailableException>(() => store.InsertAsync(job, StoreContract.ContractJobs.Created(job), CancellationToken.None));
     }
 
+    [Fact]
+    public async Task Closing_copies_the_wal_into_the_database_and_empties_it()
+    {
+        var store = await Open();
+        await Task.WhenAll(Enumerable.Range(0, 3000).Select(i =>
+        {
+            var job = StoreContract.ContractJobs.New($"wal-{i}");
+            return store.InsertAsync(job, StoreContract.ContractJobs.Created(job), CancellationToken.None);
+        }));
+        var files = string.Join(", ", Directory.GetFiles(Path.GetDirectoryName(_database.Path)!));
+        Assert.True(File.Exists(_database.Path + "-wal") && new FileInfo(_database.Path + "-wal").Length > 0, files);
+        await store.DisposeAsync();
+
+        var wal = new FileInfo(_database.Path + "-wal");
+        Assert.True(!wal.Exists || wal.Length == 0, wal.Exists ? $"WAL left with {wal.Length} bytes" : "");
+        Assert.Equal(3000L, Scalar("SELECT COUNT(*) FROM jobs"));
+    }
+
     private async Task<SqliteJobStore> Open()
     {
         var store = new SqliteJobStore(new SqliteStoreOptions { Path = _database.Path }, [], NullLogger<SqliteJobStore>.Instance);
