@@ -11,10 +11,12 @@ namespace Jobkeeper.Sqlite;
 /// </summary>
 internal sealed class SqliteCheckpointer : IAsyncDisposable
 {
-    /// <summary>Write operations committed between two background checkpoints.</summary>
-    public const int OperationsPerCheckpoint = 512;
-
-    private static readonly TimeSpan IdleInterval = TimeSpan.FromSeconds(1);
+    /// <summary>
+    /// Shortest time between two background checkpoints. A transaction's size says little about the pages
+    /// it wrote (a cleanup batch rewrites hundreds), so checkpoints follow time, not operation counts:
+    /// while anything is being committed, the WAL is copied back every 20 ms.
+    /// </summary>
+    public static readonly TimeSpan Interval = TimeSpan.FromMilliseconds(20);
 
     private readonly SqliteConnection _connection;
     private readonly SqliteCommand _passive;
@@ -22,7 +24,7 @@ internal sealed class SqliteCheckpointer : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly ILogger _logger;
     private readonly Task _loop;
-    private int _pending;
+    private int _dirty;
 
     public SqliteCheckpointer(SqliteConnection connection, ILogger logger)
     {
@@ -33,9 +35,9 @@ internal sealed class SqliteCheckpointer : IAsyncDisposable
     }
 
     /// <summary>Called by the writer after a commit; cheap, and never blocks it.</summary>
-    public void Committed(int operations)
+    public void Committed()
     {
-        if (Interlocked.Add(ref _pending, operations) >= OperationsPerCheckpoint && _signal.CurrentCount == 0)
+        if (Interlocked.Exchange(ref _dirty, 1) == 0)
         {
             try
             {
@@ -54,18 +56,16 @@ internal sealed class SqliteCheckpointer : IAsyncDisposable
         {
             try
             {
-                await _signal.WaitAsync(IdleInterval, _stop.Token).ConfigureAwait(false);
+                await _signal.WaitAsync(_stop.Token).ConfigureAwait(false);
+                // Let commits accumulate for one interval, so one checkpoint copies many of them.
+                await Task.Delay(Interval, _stop.Token).ConfigureAwait(false);
             }
             catch (OperationCanceledException)
             {
                 return;
             }
 
-            if (Interlocked.Exchange(ref _pending, 0) == 0)
-            {
-                continue;
-            }
-
+            Volatile.Write(ref _dirty, 0);
             try
             {
                 _passive.ExecuteNonQuery();

@@ -16,6 +16,9 @@ internal abstract class WriteOp
 
     public abstract void Fail(Exception error);
 
+    /// <summary>A large write that is committed in a transaction of its own.</summary>
+    public virtual bool IsBulk => false;
+
     protected static object EventData(JobEvent e) => SqliteJobColumns.Json(e.Data);
 }
 
@@ -98,6 +101,8 @@ internal sealed class DeleteJobOp(string id) : WriteOp<bool>
 
 internal sealed class DeleteTerminalBatchOp(long cutoffMicros, int batchSize) : WriteOp<IReadOnlyList<string>>
 {
+    public override bool IsBulk => true;
+
     public override void Execute(SqliteWriteSession session, List<CommittedChange> changes)
     {
         var ids = session.SelectTerminal(cutoffMicros, batchSize);

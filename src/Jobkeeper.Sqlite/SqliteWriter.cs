@@ -50,33 +50,72 @@ internal sealed class SqliteWriter : IAsyncDisposable
         var batch = new List<WriteOp>(_maxBatch);
         var changes = new List<CommittedChange>(_maxBatch);
         var reader = _queue.Reader;
-        while (await reader.WaitToReadAsync().ConfigureAwait(false))
+        WriteOp? carried = null;
+        while (carried is not null || await reader.WaitToReadAsync().ConfigureAwait(false))
         {
             batch.Clear();
-            while (batch.Count < _maxBatch && reader.TryRead(out var op))
+            if (carried is not null)
             {
+                batch.Add(carried);
+                carried = null;
+            }
+
+            // A bulk operation (a cleanup batch) gets a transaction of its own, so the small writes
+            // queued beside it are answered first instead of waiting for its deletes.
+            while (batch.Count < _maxBatch && (batch.Count == 0 || !batch[0].IsBulk) && reader.TryRead(out var op))
+            {
+                if (op.IsBulk && batch.Count > 0)
+                {
+                    carried = op;
+                    break;
+                }
+
                 batch.Add(op);
             }
 
-            changes.Clear();
-            var started = Stopwatch.GetTimestamp();
-            if (TryCommit(batch, changes))
+            try
             {
-                Publish(changes);
+                WriteBatch(batch, changes);
+            }
+            catch (Exception ex)
+            {
+                // Never let the loop die: a dead writer would leave every caller waiting forever.
+                _logger.LogCritical(ex, "The store writer failed unexpectedly; {BatchSize} writes are refused", batch.Count);
                 foreach (var op in batch)
                 {
-                    op.Complete();
+                    op.Fail(new StoreUnavailableException("The store writer failed: " + ex.Message, ex));
                 }
             }
-            else
-            {
-                CommitOneByOne(batch);
-            }
 
-            _checkpointer?.Committed(batch.Count);
-            JobkeeperMetrics.CommitBatchSize.Record(batch.Count);
-            JobkeeperMetrics.CommitDuration.Record(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+            // The callers just answered usually write again at once; one yield lets them queue their
+            // next writes so the following transaction carries a fuller group.
+            if (carried is null)
+            {
+                await Task.Yield();
+            }
         }
+    }
+
+    private void WriteBatch(List<WriteOp> batch, List<CommittedChange> changes)
+    {
+        changes.Clear();
+        var started = Stopwatch.GetTimestamp();
+        if (TryCommit(batch, changes))
+        {
+            Publish(changes);
+            foreach (var op in batch)
+            {
+                op.Complete();
+            }
+        }
+        else
+        {
+            CommitOneByOne(batch);
+        }
+
+        _checkpointer?.Committed();
+        JobkeeperMetrics.CommitBatchSize.Record(batch.Count);
+        JobkeeperMetrics.CommitDuration.Record(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
     }
 
     private bool TryCommit(List<WriteOp> batch, List<CommittedChange> changes)

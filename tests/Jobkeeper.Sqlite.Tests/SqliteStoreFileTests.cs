@@ -73,6 +73,23 @@ public sealed class SqliteStoreFileTests : IDisposable
         Assert.Equal(3000L, Scalar("SELECT COUNT(*) FROM jobs"));
     }
 
+    [Fact]
+    public async Task A_write_that_fails_in_a_group_commit_takes_no_other_write_down()
+    {
+        await using var store = await Open();
+        var good = Enumerable.Range(0, 200).Select(i => StoreContract.ContractJobs.New($"good-{i}")).ToList();
+        // A row the database refuses (NOT NULL on type), queued in the middle of the others.
+        var bad = StoreContract.ContractJobs.New("bad") with { Type = null! };
+        var writes = good.Take(100).Select(j => store.InsertAsync(j, StoreContract.ContractJobs.Created(j), CancellationToken.None)).ToList();
+        var badWrite = store.InsertAsync(bad, StoreContract.ContractJobs.Created(bad), CancellationToken.None);
+        writes.AddRange(good.Skip(100).Select(j => store.InsertAsync(j, StoreContract.ContractJobs.Created(j), CancellationToken.None)));
+
+        Assert.All(await Task.WhenAll(writes), Assert.True);
+        await Assert.ThrowsAsync<Jobkeeper.Errors.StoreUnavailableException>(() => badWrite);
+        Assert.Equal(200, (await store.GetStatsAsync(CancellationToken.None)).JobsCount);
+        Assert.Null(await store.GetAsync("bad", CancellationToken.None));
+    }
+
     private async Task<SqliteJobStore> Open()
     {
         var store = new SqliteJobStore(new SqliteStoreOptions { Path = _database.Path }, [], NullLogger<SqliteJobStore>.Instance);
