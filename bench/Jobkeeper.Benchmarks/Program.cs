@@ -1,0 +1,78 @@
+using System.Globalization;
+using BenchmarkDotNet.Running;
+using Jobkeeper.Benchmarks.Harness;
+using Jobkeeper.Benchmarks.Load;
+using Jobkeeper.Benchmarks.Micro;
+
+CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
+var suite = args.Length > 0 ? args[0] : "help";
+var rest = args.Skip(1).ToArray();
+
+int Option(string name, int fallback)
+{
+    var index = Array.IndexOf(rest, name);
+    return index >= 0 && index + 1 < rest.Length ? int.Parse(rest[index + 1], CultureInfo.InvariantCulture) : fallback;
+}
+
+switch (suite)
+{
+    case "store":
+        await MillionJobStore.EnsureAsync(Console.Out);
+        return 0;
+    case "get":
+        BenchmarkRunner.Run<GetBenchmarks>(args: rest);
+        return 0;
+    case "writes":
+        BenchmarkRunner.Run<WriteBenchmarks>(args: rest);
+        return 0;
+    case "list":
+        BenchmarkRunner.Run<ListBenchmarks>(args: rest);
+        return 0;
+    case "micro":
+        BenchmarkRunner.Run<GetBenchmarks>(args: rest);
+        BenchmarkRunner.Run<WriteBenchmarks>(args: rest);
+        BenchmarkRunner.Run<ListBenchmarks>(args: rest);
+        return 0;
+    case "throughput":
+    {
+        var report = new Report("throughput");
+        var onlyIndex = Array.IndexOf(rest, "--only");
+        await ThroughputSuite.RunAsync(report, Option("--rounds", 3), Option("--jobs", 50_000), onlyIndex >= 0 ? rest[onlyIndex + 1] : null);
+        report.Save();
+        return 0;
+    }
+
+    case "cleanup":
+    {
+        var report = new Report(Option("--external-checkpoint-ms", 0) > 0 ? "cleanup-external-checkpoint" : "cleanup");
+        var sizesIndex = Array.IndexOf(rest, "--batch-sizes");
+        var sizes = sizesIndex >= 0 ? rest[sizesIndex + 1].Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray() : new[] { new Jobkeeper.JobkeeperOptions().CleanupBatchSize, 100 }.Distinct().ToArray();
+        await CleanupSuite.RunAsync(report, Option("--rounds", 3), Option("--jobs", 100_000), sizes, Option("--external-checkpoint-ms", 0));
+        report.Save();
+        return 0;
+    }
+
+    case "experiments":
+    {
+        var report = new Report("experiments");
+        await ExperimentsSuite.RunAsync(report, rest.Length > 0 && !rest[0].StartsWith("--", StringComparison.Ordinal) ? rest[0] : "all", Option("--rounds", 3));
+        report.Save();
+        return 0;
+    }
+
+    default:
+        Console.WriteLine("""
+            Jobkeeper benchmarks. Usage: dotnet run -c Release --project bench/Jobkeeper.Benchmarks -- <suite> [options]
+              store       build the cached 1,000,000-job store under bench/.data (other suites build it when missing)
+              get         BenchmarkDotNet: hot/cold get on the 1M store
+              writes      BenchmarkDotNet: sequential durable create and update, raw SQLite create
+              list        BenchmarkDotNet: list 100 with filters on the 1M store
+              micro       get + writes + list
+              throughput  custom: 64 producers vs raw batched INSERT [--rounds 3] [--jobs 50000] [--only <variant text>]
+              cleanup     custom: cleanup of terminal jobs with a concurrent writer [--rounds 3] [--jobs 100000] [--batch-sizes <default>,100]
+                          [--external-checkpoint-ms N: experiment, checkpoint from outside every N ms]
+              experiments [writes|hops|list]  raw SQLite on schema/pragma variants; slow list shapes with extra indexes [--rounds 3]
+            BenchmarkDotNet suites pass further arguments to BenchmarkDotNet (e.g. --filter '*Hot*').
+            """);
+        return suite == "help" ? 0 : 2;
+}
