@@ -184,13 +184,13 @@ http_suite() {
   [ "$(grep -cE '^[0-9a-f-]{36}$' "$ids")" = 100 ] || { echo "could not create the jobs to read: $(head -3 "$ids")" >&2; return 1; }
 
   local jk=http://127.0.0.1:$JK_PORT bare=http://127.0.0.1:$BARE_PORT
-  local post=$ROOT/bench/wrk/post.lua get=$ROOT/bench/wrk/get.lua
+  local post=$ROOT/bench/wrk/post.lua get=$ROOT/bench/wrk/get.lua post_plain=$ROOT/bench/wrk/post-nolabels.lua
   local name result
   local -A rps=()
-  local -a names=("bare GET" "jobkeeper GET" "bare POST" "jobkeeper POST")
-  local -A urls=(["bare GET"]=$bare ["jobkeeper GET"]=$jk ["bare POST"]=$bare ["jobkeeper POST"]=$jk)
-  local -A scripts=(["bare GET"]=$get ["jobkeeper GET"]=$get ["bare POST"]=$post ["jobkeeper POST"]=$post)
-  local -A args=(["bare GET"]="/bare/ $ids" ["jobkeeper GET"]="/api/v1/jobs/ $ids" ["bare POST"]="/bare" ["jobkeeper POST"]="/api/v1/jobs")
+  local -a names=("bare GET" "jobkeeper GET" "bare POST" "jobkeeper POST" "jobkeeper POST without labels")
+  local -A urls=(["bare GET"]=$bare ["jobkeeper GET"]=$jk ["bare POST"]=$bare ["jobkeeper POST"]=$jk ["jobkeeper POST without labels"]=$jk)
+  local -A scripts=(["bare GET"]=$get ["jobkeeper GET"]=$get ["bare POST"]=$post ["jobkeeper POST"]=$post ["jobkeeper POST without labels"]=$post_plain)
+  local -A args=(["bare GET"]="/bare/ $ids" ["jobkeeper GET"]="/api/v1/jobs/ $ids" ["bare POST"]="/bare" ["jobkeeper POST"]="/api/v1/jobs" ["jobkeeper POST without labels"]="/api/v1/jobs")
 
   # Warm-up (JIT, tiering, connections): 3 s each, not counted.
   local saved=$HTTP_DURATION
@@ -224,7 +224,7 @@ http_suite() {
     bg=$(printf '%s\n' ${rps["bare GET"]} | median)
     p=$(printf '%s\n' ${rps["jobkeeper POST"]} | median)
     bp=$(printf '%s\n' ${rps["bare POST"]} | median)
-    echo "wrk -t$WRK_THREADS -c$HTTP_CONNECTIONS -d${HTTP_DURATION}s --latency; order per round: bare GET, jobkeeper GET, bare POST, jobkeeper POST"
+    echo "wrk -t$WRK_THREADS -c$HTTP_CONNECTIONS -d${HTTP_DURATION}s --latency; order per round: bare GET, jobkeeper GET, bare POST, jobkeeper POST, jobkeeper POST without labels"
     echo
     echo "| endpoint | req/s (median of $rounds) | each round |"
     echo "| --- | ---: | --- |"
@@ -234,6 +234,9 @@ http_suite() {
     echo
     echo "- jobkeeper GET / bare GET: $(ratios "${rps["jobkeeper GET"]}" "${rps["bare GET"]}") (ratio of the medians $(awk -v a="$g" -v b="$bg" 'BEGIN {printf "%.0f %%", a / b * 100}'))"
     echo "- jobkeeper POST / bare POST: $(ratios "${rps["jobkeeper POST"]}" "${rps["bare POST"]}") (ratio of the medians $(awk -v a="$p" -v b="$bp" 'BEGIN {printf "%.0f %%", a / b * 100}'))"
+    local pp
+    pp=$(printf '%s\n' ${rps["jobkeeper POST without labels"]} | median)
+    echo "- jobkeeper POST without labels / bare POST: $(ratios "${rps["jobkeeper POST without labels"]}" "${rps["bare POST"]}") (ratio of the medians $(awk -v a="$pp" -v b="$bp" 'BEGIN {printf "%.0f %%", a / b * 100}'))"
     echo "- jobs in the store after the run: $jobs_after; server log: $(wc -l <"$OUT/http-server.log") lines, bare log: $(wc -l <"$OUT/http-bare.log") lines"
   } | tee "$OUT/http.md"
 }

@@ -13,6 +13,9 @@ namespace Jobkeeper.Benchmarks.Micro;
 /// 1M-job store), 3 warm-up and 15 measured iterations of about 250 ms each; reports mean, median, P95
 /// and allocations. [Config] merges this with BenchmarkDotNet's defaults (console
 /// logger, GitHub markdown and CSV exporters), which write to bench/.results/bdn/results.
+/// The in-process toolchain runs [GlobalSetup]/[GlobalCleanup] synchronously (an async setup is not
+/// awaited before synchronous benchmarks start), so the suites' setups block on their async work there,
+/// outside any measurement.
 /// </summary>
 public sealed class BenchConfig : ManualConfig
 {

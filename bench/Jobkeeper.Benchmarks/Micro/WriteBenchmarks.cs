@@ -39,6 +39,9 @@ public class WriteBenchmarks
     [Benchmark(Description = "sequential durable create: JobManager.CreateAsync")]
     public Task<Job> Create() => _host.Manager.CreateAsync(SampleJobs.New(++_i));
 
+    [Benchmark(Description = "sequential durable create without labels: JobManager.CreateAsync")]
+    public Task<Job> CreateWithoutLabels() => _host.Manager.CreateAsync(SampleJobs.New(++_i) with { Labels = null });
+
     [Benchmark(Description = "sequential durable update: JobManager.UpdateAsync (progress)")]
     public Task<Job> Update() =>
         _host.Manager.UpdateAsync(_updateId, new JobPatch { Progress = new ProgressPatch { Fraction = (++_i % 1000) / 1000.0 } });
