@@ -76,6 +76,8 @@ public sealed class JobManagerTests : IDisposable
         Assert.Equal("progress.fraction", bad.Field);
         await Assert.ThrowsAsync<JobValidationException>(() => manager.CreateAsync(new NewJob { Type = "t", Id = "has space" }));
         await Assert.ThrowsAsync<JobValidationException>(() => manager.CreateAsync(new NewJob { Type = " " }));
+        var reserved = await Assert.ThrowsAsync<JobValidationException>(() => manager.CreateAsync(new NewJob { Type = "t", Id = "cleanup" }));
+        Assert.Equal("id", reserved.Field);
         await Assert.ThrowsAsync<JobNotFoundException>(() => manager.UpdateAsync("missing", new JobPatch { Status = JobStatus.Running }));
 
         manager.Cache.Clear();

@@ -7,6 +7,9 @@ public static class JobIds
 
     public static string NewId(DateTimeOffset now) => Guid.CreateVersion7(now).ToString("D");
 
+    /// <summary>Ids that would collide with a literal route segment (DELETE /api/v1/jobs/cleanup).</summary>
+    public static bool IsReserved(string id) => string.Equals(id, "cleanup", StringComparison.Ordinal);
+
     public static bool IsValid(string? id)
     {
         if (string.IsNullOrEmpty(id) || id.Length > MaxLength)

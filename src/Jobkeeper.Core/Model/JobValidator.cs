@@ -29,6 +29,11 @@ public static class JobValidator
             throw new JobValidationException("id", $"must be 1–{JobIds.MaxLength} characters of A-Z a-z 0-9 . _ : -");
         }
 
+        if (job.Id is not null && JobIds.IsReserved(job.Id))
+        {
+            throw new JobValidationException("id", $"'{job.Id}' is reserved (it names a route under /api/v1/jobs); choose another id");
+        }
+
         if (job.MaxAttempts is { } attempts && (attempts < 1 || attempts > MaxAttemptsLimit))
         {
             throw new JobValidationException("max_attempts", $"must be between 1 and {MaxAttemptsLimit}");
