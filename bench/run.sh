@@ -184,13 +184,13 @@ http_suite() {
   [ "$(grep -cE '^[0-9a-f-]{36}$' "$ids")" = 100 ] || { echo "could not create the jobs to read: $(head -3 "$ids")" >&2; return 1; }
 
   local jk=http://127.0.0.1:$JK_PORT bare=http://127.0.0.1:$BARE_PORT
-  local post=$ROOT/bench/wrk/post.lua get=$ROOT/bench/wrk/get.lua post_plain=$ROOT/bench/wrk/post-nolabels.lua
+  local post=$ROOT/bench/wrk/post.lua get=$ROOT/bench/wrk/get.lua
   local name result
   local -A rps=()
   local -a names=("bare GET" "jobkeeper GET" "bare POST" "jobkeeper POST" "jobkeeper POST without labels")
   local -A urls=(["bare GET"]=$bare ["jobkeeper GET"]=$jk ["bare POST"]=$bare ["jobkeeper POST"]=$jk ["jobkeeper POST without labels"]=$jk)
-  local -A scripts=(["bare GET"]=$get ["jobkeeper GET"]=$get ["bare POST"]=$post ["jobkeeper POST"]=$post ["jobkeeper POST without labels"]=$post_plain)
-  local -A args=(["bare GET"]="/bare/ $ids" ["jobkeeper GET"]="/api/v1/jobs/ $ids" ["bare POST"]="/bare" ["jobkeeper POST"]="/api/v1/jobs" ["jobkeeper POST without labels"]="/api/v1/jobs")
+  local -A scripts=(["bare GET"]=$get ["jobkeeper GET"]=$get ["bare POST"]=$post ["jobkeeper POST"]=$post ["jobkeeper POST without labels"]=$post)
+  local -A args=(["bare GET"]="/bare/ $ids" ["jobkeeper GET"]="/api/v1/jobs/ $ids" ["bare POST"]="/bare" ["jobkeeper POST"]="/api/v1/jobs" ["jobkeeper POST without labels"]="/api/v1/jobs nolabels")
 
   # Warm-up (JIT, tiering, connections): 3 s each, not counted.
   local saved=$HTTP_DURATION
