@@ -19,6 +19,10 @@ internal sealed class SqliteWriteSession : IDisposable
     private readonly SqliteCommand _deleteEvents;
     private readonly SqliteCommand _selectTerminal;
 
+    // Event ids are handed out here (there is one writer), so an insert needs no RETURNING round trip.
+    private long _nextEventId;
+    private long _nextEventIdAtBegin;
+
     public SqliteWriteSession(SqliteConnection connection)
     {
         _connection = connection;
@@ -49,8 +53,8 @@ internal sealed class SqliteWriteSession : IDisposable
         _deleteLabels.Parameters.Add(new SqliteParameter { ParameterName = "$job_id" });
 
         _insertEvent = SqliteConnections.Prepare(connection,
-            "INSERT INTO job_events (job_id, type, at_us, actor, version, data) VALUES ($job_id, $type, $at_us, $actor, $version, $data) RETURNING id");
-        foreach (var name in new[] { "$job_id", "$type", "$at_us", "$actor", "$version", "$data" })
+            "INSERT INTO job_events (id, job_id, type, at_us, actor, version, data) VALUES ($id, $job_id, $type, $at_us, $actor, $version, $data)");
+        foreach (var name in new[] { "$id", "$job_id", "$type", "$at_us", "$actor", "$version", "$data" })
         {
             _insertEvent.Parameters.Add(new SqliteParameter { ParameterName = name });
         }
@@ -62,14 +66,22 @@ internal sealed class SqliteWriteSession : IDisposable
             "SELECT id FROM jobs WHERE status IN ('completed', 'failed', 'cancelled') AND completed_us < $cutoff LIMIT $limit");
         _selectTerminal.Parameters.Add(new SqliteParameter { ParameterName = "$cutoff" });
         _selectTerminal.Parameters.Add(new SqliteParameter { ParameterName = "$limit" });
+
+        using var maxEventId = SqliteConnections.Prepare(connection, "SELECT COALESCE(MAX(id), 0) FROM job_events");
+        _nextEventId = (long)maxEventId.ExecuteScalar()! + 1;
     }
 
-    public void Begin() => _begin.ExecuteNonQuery();
+    public void Begin()
+    {
+        _begin.ExecuteNonQuery();
+        _nextEventIdAtBegin = _nextEventId;
+    }
 
     public void Commit() => _commit.ExecuteNonQuery();
 
     public void Rollback()
     {
+        _nextEventId = _nextEventIdAtBegin;
         try
         {
             _rollback.ExecuteNonQuery();
@@ -129,14 +141,17 @@ internal sealed class SqliteWriteSession : IDisposable
     /// <summary>Appends an event and returns it with its store-assigned id.</summary>
     public JobEvent InsertEvent(JobEvent e, object data)
     {
+        var id = _nextEventId;
         var p = _insertEvent.Parameters;
-        p[0].Value = e.JobId;
-        p[1].Value = e.Type;
-        p[2].Value = Storage.TimeMicros.From(e.At);
-        p[3].Value = (object?)e.Actor ?? DBNull.Value;
-        p[4].Value = e.Version;
-        p[5].Value = data;
-        var id = (long)_insertEvent.ExecuteScalar()!;
+        p[0].Value = id;
+        p[1].Value = e.JobId;
+        p[2].Value = e.Type;
+        p[3].Value = Storage.TimeMicros.From(e.At);
+        p[4].Value = (object?)e.Actor ?? DBNull.Value;
+        p[5].Value = e.Version;
+        p[6].Value = data;
+        _insertEvent.ExecuteNonQuery();
+        _nextEventId = id + 1;
         return e with { Id = id };
     }
 
