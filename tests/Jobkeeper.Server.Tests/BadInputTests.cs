@@ -189,27 +189,18 @@ public sealed class BadInputTests(ServerFixture fixture) : NoServerErrorsTest(fi
     }
 
     [Fact]
-    public async Task Oversized_body_with_content_length_is_413_and_creates_nothing()
+    public Task Oversized_body_with_content_length_is_413_and_creates_nothing() =>
+        AssertOversizedCreateRefusedAsync(new ByteArrayContent(OversizedJob()) { Headers = { ContentType = new("application/json") } });
+
+    [Fact]
+    public Task Oversized_chunked_body_is_413_and_creates_nothing() => AssertOversizedCreateRefusedAsync(new ChunkedContent(OversizedJob()));
+
+    private async Task AssertOversizedCreateRefusedAsync(HttpContent content)
     {
         var count = await Client.JobsCountAsync();
         // Expect: 100-continue, as curl and browsers send for large bodies: the server can refuse before the
         // upload (otherwise it may close the connection while the client is still sending the megabyte).
-        using var request = new HttpRequestMessage(HttpMethod.Post, Api.Jobs)
-        {
-            Content = new ByteArrayContent(OversizedJob()) { Headers = { ContentType = new("application/json") } },
-        };
-        request.Headers.ExpectContinue = true;
-        using var response = await Client.SendAsync(request);
-        var problem = await Api.ExpectProblemAsync(response, HttpStatusCode.RequestEntityTooLarge);
-        Assert.Contains("body", problem.Str("detail"), StringComparison.OrdinalIgnoreCase);
-        Assert.Equal(count, await Client.JobsCountAsync());
-    }
-
-    [Fact]
-    public async Task Oversized_chunked_body_is_413_and_creates_nothing()
-    {
-        var count = await Client.JobsCountAsync();
-        using var request = new HttpRequestMessage(HttpMethod.Post, Api.Jobs) { Content = new ChunkedContent(OversizedJob()) };
+        using var request = new HttpRequestMessage(HttpMethod.Post, Api.Jobs) { Content = content };
         request.Headers.ExpectContinue = true;
         using var response = await Client.SendAsync(request);
         var problem = await Api.ExpectProblemAsync(response, HttpStatusCode.RequestEntityTooLarge);
