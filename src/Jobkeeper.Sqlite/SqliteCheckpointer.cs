@@ -37,16 +37,11 @@ internal sealed class SqliteCheckpointer : IAsyncDisposable
     /// <summary>Called by the writer after a commit; cheap, and never blocks it.</summary>
     public void Committed()
     {
+        // Only the first commit after a checkpoint signals; the loop clears the flag after taking the
+        // signal, so the semaphore never holds more than one.
         if (Interlocked.Exchange(ref _dirty, 1) == 0)
         {
-            try
-            {
-                _signal.Release();
-            }
-            catch (SemaphoreFullException)
-            {
-                // Already signalled.
-            }
+            _signal.Release();
         }
     }
 

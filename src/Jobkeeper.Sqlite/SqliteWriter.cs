@@ -20,12 +20,12 @@ internal sealed class SqliteWriter : IAsyncDisposable
 
     private readonly SqliteWriteSession _session;
     private readonly IJobStoreObserver[] _observers;
-    private readonly SqliteCheckpointer? _checkpointer;
+    private readonly SqliteCheckpointer _checkpointer;
     private readonly int _maxBatch;
     private readonly ILogger _logger;
     private readonly Task _loop;
 
-    public SqliteWriter(SqliteWriteSession session, IEnumerable<IJobStoreObserver> observers, int maxBatch, SqliteCheckpointer? checkpointer, ILogger logger)
+    public SqliteWriter(SqliteWriteSession session, IEnumerable<IJobStoreObserver> observers, int maxBatch, SqliteCheckpointer checkpointer, ILogger logger)
     {
         _session = session;
         _checkpointer = checkpointer;
@@ -53,26 +53,7 @@ internal sealed class SqliteWriter : IAsyncDisposable
         WriteOp? carried = null;
         while (carried is not null || await reader.WaitToReadAsync().ConfigureAwait(false))
         {
-            batch.Clear();
-            if (carried is not null)
-            {
-                batch.Add(carried);
-                carried = null;
-            }
-
-            // A bulk operation (a cleanup batch) gets a transaction of its own, so the small writes
-            // queued beside it are answered first instead of waiting for its deletes.
-            while (batch.Count < _maxBatch && (batch.Count == 0 || !batch[0].IsBulk) && reader.TryRead(out var op))
-            {
-                if (op.IsBulk && batch.Count > 0)
-                {
-                    carried = op;
-                    break;
-                }
-
-                batch.Add(op);
-            }
-
+            carried = FillBatch(batch, carried, reader);
             try
             {
                 WriteBatch(batch, changes);
@@ -96,11 +77,48 @@ internal sealed class SqliteWriter : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Takes what is queued, up to the batch limit. A bulk operation (a cleanup batch) gets a transaction
+    /// of its own, so the small writes queued beside it are answered first instead of waiting for its
+    /// deletes. Returns the bulk operation to start the next batch with, if one had to wait.
+    /// </summary>
+    private WriteOp? FillBatch(List<WriteOp> batch, WriteOp? carried, ChannelReader<WriteOp> reader)
+    {
+        batch.Clear();
+        if (carried is not null)
+        {
+            batch.Add(carried);
+            if (carried.IsBulk)
+            {
+                return null;
+            }
+        }
+
+        while (batch.Count < _maxBatch && reader.TryRead(out var op))
+        {
+            if (op.IsBulk)
+            {
+                if (batch.Count > 0)
+                {
+                    return op;
+                }
+
+                batch.Add(op);
+                return null;
+            }
+
+            batch.Add(op);
+        }
+
+        return null;
+    }
+
     private void WriteBatch(List<WriteOp> batch, List<CommittedChange> changes)
     {
-        changes.Clear();
         var started = Stopwatch.GetTimestamp();
-        if (TryCommit(batch, changes))
+        changes.Clear();
+        var error = TryCommit(batch, changes);
+        if (error is null)
         {
             Publish(changes);
             foreach (var op in batch)
@@ -110,61 +128,53 @@ internal sealed class SqliteWriter : IAsyncDisposable
         }
         else
         {
-            CommitOneByOne(batch);
+            // Replay each write in a transaction of its own, so only the one at fault fails.
+            _logger.LogWarning(error, "A batch of {BatchSize} writes failed; replaying them one by one", batch.Count);
+            foreach (var op in batch)
+            {
+                CommitAlone(op, changes);
+            }
         }
 
-        _checkpointer?.Committed();
+        _checkpointer.Committed();
         JobkeeperMetrics.CommitBatchSize.Record(batch.Count);
         JobkeeperMetrics.CommitDuration.Record(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
     }
 
-    private bool TryCommit(List<WriteOp> batch, List<CommittedChange> changes)
+    /// <summary>Runs the writes in one transaction; null when it committed, else the error (rolled back).</summary>
+    private Exception? TryCommit(IEnumerable<WriteOp> ops, List<CommittedChange> changes)
     {
         try
         {
             _session.Begin();
-            foreach (var op in batch)
+            foreach (var op in ops)
             {
                 op.Execute(_session, changes);
             }
 
             _session.Commit();
-            return true;
+            return null;
         }
         catch (Exception ex)
         {
             _session.Rollback();
-            if (batch.Count == 1)
-            {
-                _logger.LogError(ex, "A store write failed and was rolled back");
-                batch[0].Fail(new StoreUnavailableException("The store could not commit the write: " + ex.Message, ex));
-                return false;
-            }
-
-            _logger.LogWarning(ex, "A batch of {BatchSize} writes failed; replaying them one by one", batch.Count);
-            return false;
+            return ex;
         }
     }
 
-    private void CommitOneByOne(List<WriteOp> batch)
+    private void CommitAlone(WriteOp op, List<CommittedChange> changes)
     {
-        if (batch.Count == 1)
+        changes.Clear();
+        var error = TryCommit([op], changes);
+        if (error is null)
         {
-            return; // Already failed in TryCommit.
+            Publish(changes);
+            op.Complete();
+            return;
         }
 
-        var single = new List<WriteOp>(1) { null! };
-        var changes = new List<CommittedChange>();
-        foreach (var op in batch)
-        {
-            single[0] = op;
-            changes.Clear();
-            if (TryCommit(single, changes))
-            {
-                Publish(changes);
-                op.Complete();
-            }
-        }
+        _logger.LogError(error, "A store write failed and was rolled back");
+        op.Fail(new StoreUnavailableException("The store could not commit the write: " + error.Message, error));
     }
 
     private void Publish(List<CommittedChange> changes)
