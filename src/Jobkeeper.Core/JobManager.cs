@@ -51,7 +51,7 @@ public sealed class JobManager
             Priority = request.Priority,
             Input = request.Input is { ValueKind: not System.Text.Json.JsonValueKind.Null } input ? input : null,
             Labels = request.Labels is { Count: > 0 } labels ? new Dictionary<string, string>(labels, StringComparer.Ordinal) : Job.EmptyLabels,
-            Attempt = 0,
+            Attempt = 1,
             MaxAttempts = request.MaxAttempts ?? 3,
             CreatedAt = now,
             UpdatedAt = now,
@@ -114,6 +114,47 @@ public sealed class JobManager
 
         using var activity = JobkeeperMetrics.ActivitySource.StartActivity("jobkeeper.job.update");
         activity?.SetTag("jobkeeper.job.id", id);
+        var now = Now();
+        var job = await ChangeAsync(id, current =>
+        {
+            if (expectedVersion is { } expected && current.Version != expected)
+            {
+                throw new VersionMismatchException(id, expected, current.Version);
+            }
+
+            return JobPatchApplier.Apply(current, patch, now, actor ?? _options.DefaultActor);
+        }, cancellationToken).ConfigureAwait(false);
+        activity?.SetTag("jobkeeper.job.version", job.Version);
+        return job;
+    }
+
+    /// <summary>
+    /// Cancels a job: a queued or waiting job ends <c>cancelled</c> at once; a running job's worker is told
+    /// to stop, and the job ends <c>cancelled</c> when it does or when the grace period runs out. Cancelling
+    /// a cancelled job changes nothing; a completed or failed job cannot be cancelled.
+    /// </summary>
+    public Task<Job> CancelAsync(string id, string? actor = null, CancellationToken cancellationToken = default)
+    {
+        var now = Now();
+        var grace = _options.Workers.CancelGracePeriod;
+        return ChangeAsync(id, job => JobTransitions.Cancel(job, now, grace, actor ?? _options.DefaultActor), cancellationToken);
+    }
+
+    /// <summary>Queues a failed or cancelled job again, with attempt + 1.</summary>
+    public Task<Job> RetryAsync(string id, string? actor = null, CancellationToken cancellationToken = default)
+    {
+        var now = Now();
+        return ChangeAsync(id, job => JobTransitions.Retry(job, now, actor ?? _options.DefaultActor), cancellationToken);
+    }
+
+    /// <summary>
+    /// Applies <paramref name="change"/> to the current state compare-and-set. When another writer got there
+    /// first, the committed state is read again and the change recomputed on top of it, so the rules always
+    /// see the state they change and no writer's change is lost. Returns the stored job (the current one
+    /// when the change was null: nothing to do).
+    /// </summary>
+    internal async Task<Job> ChangeAsync(string id, Func<Job, JobReplacement?> change, CancellationToken cancellationToken)
+    {
         var current = await GetAsync(id, cancellationToken).ConfigureAwait(false);
         for (var attempt = 0; ; attempt++)
         {
@@ -122,12 +163,7 @@ public sealed class JobManager
                 throw new JobNotFoundException(id);
             }
 
-            if (expectedVersion is { } expected && current.Version != expected)
-            {
-                throw new VersionMismatchException(id, expected, current.Version);
-            }
-
-            var replacement = JobPatchApplier.Apply(current, patch, Now(), actor ?? _options.DefaultActor);
+            var replacement = change(current);
             if (replacement is null)
             {
                 return current;
@@ -135,12 +171,9 @@ public sealed class JobManager
 
             if (await _store.ReplaceAsync(replacement, cancellationToken).ConfigureAwait(false))
             {
-                activity?.SetTag("jobkeeper.job.version", replacement.Job.Version);
-                activity?.SetTag("jobkeeper.update.retries", attempt);
                 return replacement.Job;
             }
 
-            // Lost the compare-and-set to a concurrent writer: read the committed state and apply the patch on top.
             if (attempt >= MaxUpdateRetries)
             {
                 throw new JobStateConflictException($"Job '{id}' is changing too fast to update; try again.");
@@ -223,7 +256,9 @@ public sealed class JobManager
         return job;
     }
 
-    private DateTimeOffset Now() => TimeMicros.Truncate(_time.GetUtcNow());
+    internal DateTimeOffset Now() => TimeMicros.Truncate(_time.GetUtcNow());
+
+    internal JobkeeperOptions Options => _options;
 }
 
 /// <summary>What a cleanup did.</summary>

@@ -8,6 +8,9 @@ public sealed class JobkeeperOptions
 {
     public JobCacheOptions Cache { get; } = new();
 
+    /// <summary>Leases, concurrency, retries, cancellation and shutdown of the workers that run jobs.</summary>
+    public Workers.JobWorkerOptions Workers { get; } = new();
+
     /// <summary>Jobs deleted per transaction by cleanup; small so that other writers never wait long.</summary>
     public int CleanupBatchSize { get; set; } = 200;
 

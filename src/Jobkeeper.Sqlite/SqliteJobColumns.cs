@@ -11,60 +11,67 @@ internal static class SqliteJobColumns
 {
     public const string SelectList =
         "j.id, j.type, j.status, j.priority, j.input, j.labels, j.progress, j.result, j.error, j.attempt, j.max_attempts, " +
-        "j.created_us, j.updated_us, j.started_us, j.completed_us, j.run_at_us, j.lease_owner, j.lease_expires_us, j.lease_token, j.version";
+        "j.created_us, j.updated_us, j.started_us, j.completed_us, j.run_at_us, j.lease_owner, j.lease_expires_us, j.lease_token, j.version, " +
+        "j.cancel_requested_us";
 
-    public const string InsertColumns =
-        "id, type, status, priority, input, labels, progress, result, error, attempt, max_attempts, " +
-        "created_us, updated_us, started_us, completed_us, run_at_us, lease_owner, lease_expires_us, lease_token, version";
+    // Set once at creation and never changed: an update leaves them (and their indexes) alone.
+    private static readonly string[] ImmutableColumns = ["id", "type", "priority", "input", "created_us"];
 
-    public const string InsertValues =
-        "$id, $type, $status, $priority, $input, $labels, $progress, $result, $error, $attempt, $max_attempts, " +
-        "$created_us, $updated_us, $started_us, $completed_us, $run_at_us, $lease_owner, $lease_expires_us, $lease_token, $version";
-
-    public const string UpdateAssignments =
-        "type = $type, status = $status, priority = $priority, input = $input, labels = $labels, progress = $progress, " +
-        "result = $result, error = $error, attempt = $attempt, max_attempts = $max_attempts, created_us = $created_us, " +
-        "updated_us = $updated_us, started_us = $started_us, completed_us = $completed_us, run_at_us = $run_at_us, " +
-        "lease_owner = $lease_owner, lease_expires_us = $lease_expires_us, lease_token = $lease_token, version = $version";
-
-    private static readonly string[] ParameterNames =
+    // The columns a change may touch, labels excepted (they change rarely and have a table of their own).
+    private static readonly string[] StateColumns =
     [
-        "$id", "$type", "$status", "$priority", "$input", "$labels", "$progress", "$result", "$error", "$attempt", "$max_attempts",
-        "$created_us", "$updated_us", "$started_us", "$completed_us", "$run_at_us", "$lease_owner", "$lease_expires_us", "$lease_token", "$version",
+        "status", "progress", "result", "error", "attempt", "max_attempts", "updated_us", "started_us", "completed_us",
+        "run_at_us", "lease_owner", "lease_expires_us", "lease_token", "cancel_requested_us", "version",
     ];
 
-    public static void AddParameters(SqliteCommand command)
-    {
-        foreach (var name in ParameterNames)
-        {
-            command.Parameters.Add(new SqliteParameter { ParameterName = name });
-        }
-    }
+    public static string InsertColumns { get; } = string.Join(", ", [.. ImmutableColumns, "labels", .. StateColumns]);
 
-    /// <summary>Column values of a job, computed off the writer (JSON serialised by the caller's thread).</summary>
-    public static object[] ToValues(Job job) =>
+    public static string InsertValues { get; } = string.Join(", ", ((string[])[.. ImmutableColumns, "labels", .. StateColumns]).Select(c => "$" + c));
+
+    /// <summary><c>SET</c> list of an update; with labels when they changed.</summary>
+    public static string UpdateAssignments(bool withLabels) =>
+        string.Join(", ", (withLabels ? ["labels", .. StateColumns] : StateColumns).Select(c => $"{c} = ${c}"));
+
+    public static void AddInsertParameters(SqliteCommand command) => AddParameters(command, [.. ImmutableColumns, "labels", .. StateColumns]);
+
+    public static void AddUpdateParameters(SqliteCommand command, bool withLabels) =>
+        AddParameters(command, withLabels ? ["labels", .. StateColumns] : StateColumns);
+
+    /// <summary>Insert values of a job, computed off the writer (JSON serialised by the caller's thread).</summary>
+    public static object[] ToInsertValues(Job job) =>
     [
         job.Id,
         job.Type,
-        job.Status.ToName(),
         job.Priority,
         Json(job.Input),
-        job.Labels.Count == 0 ? DBNull.Value : JsonSerializer.Serialize(job.Labels, CoreJsonContext.Default.IReadOnlyDictionaryStringString),
-        job.Progress is null ? DBNull.Value : JsonSerializer.Serialize(job.Progress, CoreJsonContext.Default.JobProgress),
-        Json(job.Result),
-        job.Error is null ? DBNull.Value : JsonSerializer.Serialize(job.Error, CoreJsonContext.Default.JobError),
-        job.Attempt,
-        job.MaxAttempts,
         TimeMicros.From(job.CreatedAt),
-        TimeMicros.From(job.UpdatedAt),
-        Micros(job.StartedAt),
-        Micros(job.CompletedAt),
-        TimeMicros.From(job.RunAt),
-        (object?)job.LeaseOwner ?? DBNull.Value,
-        Micros(job.LeaseExpiresAt),
-        (object?)job.LeaseToken ?? DBNull.Value,
-        job.Version,
+        Labels(job),
+        .. ToStateValues(job, withLabels: false),
     ];
+
+    /// <summary>Update values: the state columns, after the labels when they changed.</summary>
+    public static object[] ToStateValues(Job job, bool withLabels)
+    {
+        object[] state =
+        [
+            job.Status.ToName(),
+            job.Progress is null ? DBNull.Value : JsonSerializer.Serialize(job.Progress, CoreJsonContext.Default.JobProgress),
+            Json(job.Result),
+            job.Error is null ? DBNull.Value : JsonSerializer.Serialize(job.Error, CoreJsonContext.Default.JobError),
+            job.Attempt,
+            job.MaxAttempts,
+            TimeMicros.From(job.UpdatedAt),
+            Micros(job.StartedAt),
+            Micros(job.CompletedAt),
+            TimeMicros.From(job.RunAt),
+            (object?)job.LeaseOwner ?? DBNull.Value,
+            Micros(job.LeaseExpiresAt),
+            (object?)job.LeaseToken ?? DBNull.Value,
+            Micros(job.CancelRequestedAt),
+            job.Version,
+        ];
+        return withLabels ? [Labels(job), .. state] : state;
+    }
 
     public static void Bind(SqliteCommand command, object[] values)
     {
@@ -94,13 +101,14 @@ internal static class SqliteJobColumns
         MaxAttempts = r.GetInt32(10),
         CreatedAt = TimeMicros.ToTimestamp(r.GetInt64(11)),
         UpdatedAt = TimeMicros.ToTimestamp(r.GetInt64(12)),
-        StartedAt = r.IsDBNull(13) ? null : TimeMicros.ToTimestamp(r.GetInt64(13)),
-        CompletedAt = r.IsDBNull(14) ? null : TimeMicros.ToTimestamp(r.GetInt64(14)),
+        StartedAt = ReadTime(r, 13),
+        CompletedAt = ReadTime(r, 14),
         RunAt = TimeMicros.ToTimestamp(r.GetInt64(15)),
         LeaseOwner = r.IsDBNull(16) ? null : r.GetString(16),
-        LeaseExpiresAt = r.IsDBNull(17) ? null : TimeMicros.ToTimestamp(r.GetInt64(17)),
+        LeaseExpiresAt = ReadTime(r, 17),
         LeaseToken = r.IsDBNull(18) ? null : r.GetString(18),
         Version = r.GetInt64(19),
+        CancelRequestedAt = ReadTime(r, 20),
     };
 
     public static object Json(JsonElement? value) =>
@@ -108,6 +116,19 @@ internal static class SqliteJobColumns
 
     public static JsonElement? ReadJson(SqliteDataReader r, int ordinal) =>
         r.IsDBNull(ordinal) ? null : JsonSerializer.Deserialize(r.GetString(ordinal), CoreJsonContext.Default.JsonElement);
+
+    private static void AddParameters(SqliteCommand command, IEnumerable<string> columns)
+    {
+        foreach (var column in columns)
+        {
+            command.Parameters.Add(new SqliteParameter { ParameterName = "$" + column });
+        }
+    }
+
+    private static object Labels(Job job) =>
+        job.Labels.Count == 0 ? DBNull.Value : JsonSerializer.Serialize(job.Labels, CoreJsonContext.Default.IReadOnlyDictionaryStringString);
+
+    private static DateTimeOffset? ReadTime(SqliteDataReader r, int ordinal) => r.IsDBNull(ordinal) ? null : TimeMicros.ToTimestamp(r.GetInt64(ordinal));
 
     private static object Micros(DateTimeOffset? value) => value is { } v ? TimeMicros.From(v) : DBNull.Value;
 }

@@ -68,6 +68,35 @@ public sealed class SqliteJobStore : IJobStore
     public Task<IReadOnlyList<string>> DeleteTerminalBatchAsync(DateTimeOffset cutoff, int batchSize, CancellationToken cancellationToken) =>
         Writer.Enqueue(new DeleteTerminalBatchOp(TimeMicros.From(cutoff), batchSize));
 
+    public Task<IReadOnlyList<Job>> ClaimAsync(ClaimRequest request, Func<Job, JobReplacement> claim, CancellationToken cancellationToken) =>
+        Writer.Enqueue(new ClaimJobsOp(request, claim));
+
+    public async Task<IReadOnlyList<Job>> GetExpiredLeasesAsync(DateTimeOffset now, int limit, CancellationToken cancellationToken)
+    {
+        // Uses ix_jobs_lease, which holds running jobs only.
+        const string sql = $"SELECT {SqliteJobColumns.SelectList} FROM jobs j WHERE j.status = 'running' AND j.lease_expires_us < $now " +
+            "ORDER BY j.lease_expires_us LIMIT $limit";
+        KeyValuePair<string, object>[] parameters = [new("$now", TimeMicros.From(now)), new("$limit", limit)];
+        return await Readers.ReadAsync(r => r.QueryJobs(sql, parameters), cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<DateTimeOffset?> GetNextRunAtAsync(IReadOnlyCollection<string> types, CancellationToken cancellationToken)
+    {
+        const string sql = "SELECT MIN(run_at_us) FROM jobs WHERE status = 'queued' AND type = $type";
+        long? earliest = null;
+        foreach (var type in types)
+        {
+            KeyValuePair<string, object>[] parameters = [new("$type", type)];
+            if (await Readers.ReadAsync(r => r.QueryScalar(sql, parameters), cancellationToken).ConfigureAwait(false) is long micros
+                && (earliest is null || micros < earliest))
+            {
+                earliest = micros;
+            }
+        }
+
+        return earliest is { } e ? TimeMicros.ToTimestamp(e) : null;
+    }
+
     public Task<Job?> GetAsync(string id, CancellationToken cancellationToken) =>
         Readers.ReadAsync(r => r.GetJob(id), cancellationToken).AsTask();
 

@@ -63,6 +63,15 @@ internal static class SqliteMigrations
             );
             CREATE INDEX ix_job_events_job ON job_events (job_id, id);
             """),
+        (2, "workers: claims, leases, cancellation, 1-based attempts", """
+            ALTER TABLE jobs ADD COLUMN cancel_requested_us INTEGER;
+            -- attempt now counts from 1 (the attempt a queued job will run as).
+            UPDATE jobs SET attempt = 1 WHERE attempt < 1;
+            -- Claims walk the due queued jobs of one type in claim order; only queued rows are indexed.
+            CREATE INDEX ix_jobs_claim ON jobs (type, priority DESC, run_at_us, id) WHERE status = 'queued';
+            -- The reaper finds expired leases without scanning anything but running jobs.
+            CREATE INDEX ix_jobs_lease ON jobs (lease_expires_us) WHERE status = 'running';
+            """),
     ];
 
     public static int LatestVersion => Steps[^1].Version;

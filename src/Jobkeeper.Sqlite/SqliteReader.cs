@@ -63,6 +63,26 @@ internal sealed class SqliteReader : IDisposable
     /// <summary>Runs a generated query (its text depends only on which filters are present, so it is prepared once).</summary>
     public List<Job> QueryJobs(string sql, IReadOnlyList<KeyValuePair<string, object>> parameters)
     {
+        var command = Command(sql, parameters);
+        var jobs = new List<Job>();
+        using var reader = command.ExecuteReader();
+        while (reader.Read())
+        {
+            jobs.Add(SqliteJobColumns.Read(reader));
+        }
+
+        return jobs;
+    }
+
+    /// <summary>Runs a generated query that returns one value (null when it is SQL NULL).</summary>
+    public object? QueryScalar(string sql, IReadOnlyList<KeyValuePair<string, object>> parameters)
+    {
+        var value = Command(sql, parameters).ExecuteScalar();
+        return value is DBNull ? null : value;
+    }
+
+    private SqliteCommand Command(string sql, IReadOnlyList<KeyValuePair<string, object>> parameters)
+    {
         if (!_queries.TryGetValue(sql, out var command))
         {
             if (_queries.Count >= MaxCachedQueries)
@@ -85,14 +105,7 @@ internal sealed class SqliteReader : IDisposable
             command.Parameters.AddWithValue(name, value);
         }
 
-        var jobs = new List<Job>();
-        using var reader = command.ExecuteReader();
-        while (reader.Read())
-        {
-            jobs.Add(SqliteJobColumns.Read(reader));
-        }
-
-        return jobs;
+        return command;
     }
 
     public void Dispose()

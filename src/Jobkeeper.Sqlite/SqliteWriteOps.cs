@@ -37,7 +37,7 @@ internal abstract class WriteOp<T> : WriteOp
 
 internal sealed class InsertJobOp(Job job, JobEvent created) : WriteOp<bool>
 {
-    private readonly object[] _values = SqliteJobColumns.ToValues(job);
+    private readonly object[] _values = SqliteJobColumns.ToInsertValues(job);
     private readonly object _eventData = EventData(created);
 
     public override void Execute(SqliteWriteSession session, List<CommittedChange> changes)
@@ -59,16 +59,21 @@ internal sealed class InsertJobOp(Job job, JobEvent created) : WriteOp<bool>
 
 internal sealed class ReplaceJobOp(JobReplacement replacement) : WriteOp<bool>
 {
-    private readonly object[] _values = SqliteJobColumns.ToValues(replacement.Job);
+    private readonly object[] _values = SqliteJobColumns.ToStateValues(replacement.Job, replacement.LabelsChanged);
     private readonly object[] _eventData = replacement.Events.Select(EventData).ToArray();
 
     public override void Execute(SqliteWriteSession session, List<CommittedChange> changes)
     {
+        Result = Apply(session, replacement, _values, _eventData, changes);
+    }
+
+    /// <summary>Stores one compare-and-set change with its labels and events; false when the version moved on.</summary>
+    public static bool Apply(SqliteWriteSession session, JobReplacement replacement, object[] values, object[] eventData, List<CommittedChange> changes)
+    {
         var job = replacement.Job;
-        Result = session.UpdateJob(_values, replacement.ExpectedVersion);
-        if (!Result)
+        if (!session.UpdateJob(job.Id, values, replacement.ExpectedVersion, replacement.LabelsChanged))
         {
-            return;
+            return false;
         }
 
         if (replacement.LabelsChanged)
@@ -80,10 +85,66 @@ internal sealed class ReplaceJobOp(JobReplacement replacement) : WriteOp<bool>
         var events = new JobEvent[replacement.Events.Count];
         for (var i = 0; i < events.Length; i++)
         {
-            events[i] = session.InsertEvent(replacement.Events[i], _eventData[i]);
+            events[i] = session.InsertEvent(replacement.Events[i], eventData[i]);
         }
 
         changes.Add(new CommittedChange(job.Id, job, events));
+        return true;
+    }
+}
+
+/// <summary>
+/// Picks due queued jobs and claims them inside the writer's transaction, so no other write can claim
+/// the same job in between. The claim function (the rules) comes from Core and runs here, on the writer.
+/// </summary>
+internal sealed class ClaimJobsOp(ClaimRequest request, Func<Job, JobReplacement> claim) : WriteOp<IReadOnlyList<Job>>
+{
+    private static readonly Comparison<Job> ClaimOrder = (a, b) =>
+    {
+        var byPriority = b.Priority.CompareTo(a.Priority);
+        if (byPriority != 0)
+        {
+            return byPriority;
+        }
+
+        var byRunAt = a.RunAt.CompareTo(b.RunAt);
+        return byRunAt != 0 ? byRunAt : string.CompareOrdinal(a.Id, b.Id);
+    };
+
+    public override void Execute(SqliteWriteSession session, List<CommittedChange> changes)
+    {
+        var now = TimeMicros.From(request.Now);
+        var candidates = new List<Job>(request.Max);
+        foreach (var (type, limit) in request.Types)
+        {
+            var take = Math.Min(limit, request.Max);
+            if (take > 0)
+            {
+                session.SelectClaimable(type, now, take, candidates);
+            }
+        }
+
+        if (request.Types.Count > 1)
+        {
+            candidates.Sort(ClaimOrder);
+        }
+
+        var count = Math.Min(candidates.Count, request.Max);
+        var claimed = new Job[count];
+        for (var i = 0; i < count; i++)
+        {
+            var replacement = claim(candidates[i]);
+            var values = SqliteJobColumns.ToStateValues(replacement.Job, replacement.LabelsChanged);
+            var eventData = replacement.Events.Select(EventData).ToArray();
+            if (!ReplaceJobOp.Apply(session, replacement, values, eventData, changes))
+            {
+                throw new InvalidOperationException($"Job '{replacement.Job.Id}' changed inside the claiming transaction.");
+            }
+
+            claimed[i] = replacement.Job;
+        }
+
+        Result = claimed;
     }
 }
 

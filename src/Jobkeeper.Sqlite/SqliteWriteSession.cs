@@ -12,6 +12,8 @@ internal sealed class SqliteWriteSession : IDisposable
     private readonly SqliteCommand _rollback;
     private readonly SqliteCommand _insertJob;
     private readonly SqliteCommand _updateJob;
+    private readonly SqliteCommand _updateJobAndLabels;
+    private readonly SqliteCommand _selectClaimable;
     private readonly SqliteCommand _deleteJob;
     private readonly SqliteCommand _insertLabel;
     private readonly SqliteCommand _deleteLabels;
@@ -32,12 +34,19 @@ internal sealed class SqliteWriteSession : IDisposable
 
         _insertJob = SqliteConnections.Prepare(connection,
             $"INSERT INTO jobs ({SqliteJobColumns.InsertColumns}) VALUES ({SqliteJobColumns.InsertValues}) ON CONFLICT (id) DO NOTHING");
-        SqliteJobColumns.AddParameters(_insertJob);
+        SqliteJobColumns.AddInsertParameters(_insertJob);
 
-        _updateJob = SqliteConnections.Prepare(connection,
-            $"UPDATE jobs SET {SqliteJobColumns.UpdateAssignments} WHERE id = $id AND version = $expected");
-        SqliteJobColumns.AddParameters(_updateJob);
-        _updateJob.Parameters.Add(new SqliteParameter { ParameterName = "$expected" });
+        _updateJob = PrepareUpdate(connection, withLabels: false);
+        _updateJobAndLabels = PrepareUpdate(connection, withLabels: true);
+
+        // Uses ix_jobs_claim: one type's due queued jobs, already in claim order.
+        _selectClaimable = SqliteConnections.Prepare(connection,
+            $"SELECT {SqliteJobColumns.SelectList} FROM jobs j WHERE j.status = 'queued' AND j.type = $type AND j.run_at_us <= $now " +
+            "ORDER BY j.priority DESC, j.run_at_us, j.id LIMIT $limit");
+        foreach (var name in new[] { "$type", "$now", "$limit" })
+        {
+            _selectClaimable.Parameters.Add(new SqliteParameter { ParameterName = name });
+        }
 
         _deleteJob = SqliteConnections.Prepare(connection, "DELETE FROM jobs WHERE id = $id");
         _deleteJob.Parameters.Add(new SqliteParameter { ParameterName = "$id" });
@@ -98,11 +107,28 @@ internal sealed class SqliteWriteSession : IDisposable
         return _insertJob.ExecuteNonQuery() == 1;
     }
 
-    public bool UpdateJob(object[] values, long expectedVersion)
+    /// <summary>Compare-and-set update of the state columns (and the labels column when <paramref name="withLabels"/>).</summary>
+    public bool UpdateJob(string id, object[] values, long expectedVersion, bool withLabels)
     {
-        SqliteJobColumns.Bind(_updateJob, values);
-        _updateJob.Parameters[^1].Value = expectedVersion;
-        return _updateJob.ExecuteNonQuery() == 1;
+        var command = withLabels ? _updateJobAndLabels : _updateJob;
+        SqliteJobColumns.Bind(command, values);
+        command.Parameters[^2].Value = id;
+        command.Parameters[^1].Value = expectedVersion;
+        return command.ExecuteNonQuery() == 1;
+    }
+
+    /// <summary>Up to <paramref name="limit"/> due queued jobs of one type, in claim order.</summary>
+    public void SelectClaimable(string type, long nowMicros, int limit, List<Job> into)
+    {
+        var p = _selectClaimable.Parameters;
+        p[0].Value = type;
+        p[1].Value = nowMicros;
+        p[2].Value = limit;
+        using var reader = _selectClaimable.ExecuteReader();
+        while (reader.Read())
+        {
+            into.Add(SqliteJobColumns.Read(reader));
+        }
     }
 
     public bool DeleteJob(string id)
@@ -169,9 +195,19 @@ internal sealed class SqliteWriteSession : IDisposable
         return ids;
     }
 
+    private static SqliteCommand PrepareUpdate(SqliteConnection connection, bool withLabels)
+    {
+        var command = SqliteConnections.Prepare(connection,
+            $"UPDATE jobs SET {SqliteJobColumns.UpdateAssignments(withLabels)} WHERE id = $id AND version = $expected");
+        SqliteJobColumns.AddUpdateParameters(command, withLabels);
+        command.Parameters.Add(new SqliteParameter { ParameterName = "$id" });
+        command.Parameters.Add(new SqliteParameter { ParameterName = "$expected" });
+        return command;
+    }
+
     public void Dispose()
     {
-        foreach (var command in new[] { _begin, _commit, _rollback, _insertJob, _updateJob, _deleteJob, _insertLabel, _deleteLabels, _insertEvent, _deleteEvents, _selectTerminal })
+        foreach (var command in new[] { _begin, _commit, _rollback, _insertJob, _updateJob, _updateJobAndLabels, _selectClaimable, _deleteJob, _insertLabel, _deleteLabels, _insertEvent, _deleteEvents, _selectTerminal })
         {
             command.Dispose();
         }

@@ -29,10 +29,10 @@ public sealed class SqliteStoreFileTests : IDisposable
         await using (var again = await Open())
         {
             var stats = await again.GetStatsAsync(CancellationToken.None);
-            Assert.Equal(1, stats.SchemaVersion);
+            Assert.Equal(2, stats.SchemaVersion);
         }
 
-        Assert.Equal(1L, Scalar("SELECT COUNT(*) FROM schema_migrations"));
+        Assert.Equal(2L, Scalar("SELECT COUNT(*) FROM schema_migrations"));
         Assert.Equal("wal", Scalar("PRAGMA journal_mode"));
     }
 

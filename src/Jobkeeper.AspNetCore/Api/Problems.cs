@@ -15,6 +15,7 @@ internal static class Problems
         JobNotFoundException e => Problem(StatusCodes.Status404NotFound, "job-not-found", "Job not found", e.Message),
         DuplicateJobException e => Problem(StatusCodes.Status409Conflict, "duplicate-id", "Duplicate job id", e.Message),
         InvalidTransitionException e => Problem(StatusCodes.Status409Conflict, "invalid-transition", "Status change not allowed", e.Message),
+        LeaseLostException e => Problem(StatusCodes.Status409Conflict, "lease-lost", "Lease not held", e.Message),
         JobStateConflictException e => Problem(StatusCodes.Status409Conflict, "state-conflict", "Not possible in the job's current state", e.Message),
         VersionMismatchException e => Problem(StatusCodes.Status412PreconditionFailed, "version-mismatch", "The job has changed", e.Message,
             new Dictionary<string, object?> { ["current_version"] = e.Actual }),

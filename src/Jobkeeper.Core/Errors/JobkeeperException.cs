@@ -55,3 +55,13 @@ public sealed class JobValidationException(string field, string problem)
 /// <summary>The store cannot be reached or failed; the request may be retried.</summary>
 public sealed class StoreUnavailableException(string message, Exception? inner = null)
     : Exception(message, inner);
+
+/// <summary>
+/// A worker acted on a job under a lease it no longer holds: the job finished, was cancelled, or its
+/// lease expired and it went back to the queue. The worker must stop working on it; nothing was changed.
+/// </summary>
+public sealed class LeaseLostException(string jobId, string reason)
+    : JobkeeperException($"The lease token for job '{jobId}' is not current: {reason} Stop working on this job; nothing was changed.")
+{
+    public string JobId { get; } = jobId;
+}

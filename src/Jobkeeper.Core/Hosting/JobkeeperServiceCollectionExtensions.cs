@@ -24,6 +24,9 @@ public static class JobkeeperServiceCollectionExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<JobCache>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IJobStoreObserver, JobCache>(sp => sp.GetRequiredService<JobCache>()));
+        services.TryAddSingleton<Jobkeeper.Workers.JobSignals>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IJobStoreObserver, Jobkeeper.Workers.JobSignals>(
+            sp => sp.GetRequiredService<Jobkeeper.Workers.JobSignals>()));
         services.TryAddSingleton<IJobStore>(sp =>
         {
             var factory = sp.GetRequiredService<IOptions<Jobkeeper.JobkeeperOptions>>().Value.StoreFactory
@@ -32,10 +35,13 @@ public static class JobkeeperServiceCollectionExtensions
             return factory(sp);
         });
         services.TryAddSingleton<Jobkeeper.JobManager>();
+        services.TryAddSingleton<Jobkeeper.Workers.WorkQueue>();
 
         // Registered first so the store is open before anything that uses it starts, and closed last.
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, JobStoreLifetime>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, CacheSweepService>());
+        // Runs in every process, handlers or not: external workers' jobs need reaping too.
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, Jobkeeper.Workers.LeaseReaper>());
         return new JobkeeperBuilder(services);
     }
 }

@@ -18,14 +18,32 @@ namespace Jobkeeper.Json;
 [JsonSerializable(typeof(JsonElement))]
 [JsonSerializable(typeof(StatusChange))]
 [JsonSerializable(typeof(StageChange))]
+[JsonSerializable(typeof(LeaseChange))]
+[JsonSerializable(typeof(ExceptionDetails))]
 [JsonSerializable(typeof(UpdatedFields))]
 public sealed partial class CoreJsonContext : JsonSerializerContext;
 
-/// <summary>Data of a <c>status_changed</c> event.</summary>
-public sealed record StatusChange(JobStatus From, JobStatus To);
+/// <summary>Data of a <c>status_changed</c> event: the move, and for worker moves why, which attempt and by whom.</summary>
+public sealed record StatusChange(JobStatus From, JobStatus To)
+{
+    public string? Reason { get; init; }
+    public int? Attempt { get; init; }
+    public string? Worker { get; init; }
+    public DateTimeOffset? RunAt { get; init; }
+    public JobError? Error { get; init; }
+}
+
+/// <summary>Data of a <c>lease_expired</c>, <c>released</c> or <c>cancel_requested</c> event.</summary>
+public sealed record LeaseChange(string? Worker, int Attempt, DateTimeOffset? LeaseExpiresAt);
 
 /// <summary>Data of a <c>stage_changed</c> event.</summary>
 public sealed record StageChange(string? From, string? To);
 
 /// <summary>Data of an <c>updated</c> event: which fields a change touched, and the progress it reported.</summary>
 public sealed record UpdatedFields(IReadOnlyList<string> Fields, JobProgress? Progress);
+
+/// <summary><c>error.details</c> of a handler's exception: its type, a trimmed stack, and the inner exception in one line.</summary>
+public sealed record ExceptionDetails(string ExceptionType, string? Stack)
+{
+    public string? Inner { get; init; }
+}

@@ -17,7 +17,8 @@ public sealed record Job
     public JobProgress? Progress { get; init; }
     public JsonElement? Result { get; init; }
     public JobError? Error { get; init; }
-    public int Attempt { get; init; }
+    /// <summary>Which attempt this is (or will be), from 1; a retry queues the job again with attempt + 1.</summary>
+    public int Attempt { get; init; } = 1;
     public int MaxAttempts { get; init; }
     public required DateTimeOffset CreatedAt { get; init; }
     public required DateTimeOffset UpdatedAt { get; init; }
@@ -29,6 +30,8 @@ public sealed record Job
     /// <summary>Fencing token of the current lease; never sent to readers, only to the lease holder.</summary>
     [System.Text.Json.Serialization.JsonIgnore]
     public string? LeaseToken { get; init; }
+    /// <summary>When someone asked a running job to stop; its worker is told and it ends <c>cancelled</c>.</summary>
+    public DateTimeOffset? CancelRequestedAt { get; init; }
     public required long Version { get; init; }
 
     public static IReadOnlyDictionary<string, string> EmptyLabels { get; } =

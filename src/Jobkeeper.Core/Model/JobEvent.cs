@@ -27,4 +27,6 @@ public static class JobEventTypes
     public const string PromptAnswered = "prompt_answered";
     public const string Retried = "retried";
     public const string LeaseExpired = "lease_expired";
+    public const string CancelRequested = "cancel_requested";
+    public const string Released = "released";
 }

@@ -102,7 +102,7 @@ public static class JobPatchApplier
     public static Job WithStatus(Job job, JobStatus status, DateTimeOffset now) => status switch
     {
         JobStatus.Running => job with { Status = status, StartedAt = now, CompletedAt = null },
-        JobStatus.Queued => job with { Status = status, CompletedAt = null, LeaseOwner = null, LeaseExpiresAt = null, LeaseToken = null },
+        JobStatus.Queued => job with { Status = status, CompletedAt = null, LeaseOwner = null, LeaseExpiresAt = null, LeaseToken = null, CancelRequestedAt = null },
         JobStatus.Waiting => job with { Status = status, LeaseOwner = null, LeaseExpiresAt = null, LeaseToken = null },
         _ => job with { Status = status, CompletedAt = now, LeaseOwner = null, LeaseExpiresAt = null, LeaseToken = null },
     };

@@ -30,6 +30,20 @@ public interface IJobStore : IAsyncDisposable
     /// </summary>
     Task<IReadOnlyList<string>> DeleteTerminalBatchAsync(DateTimeOffset cutoff, int batchSize, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Claims due queued jobs atomically: in one transaction, picks up to <see cref="ClaimRequest.Max"/> queued
+    /// jobs of the requested types whose <c>run_at</c> has come (highest priority first, then earliest
+    /// <c>run_at</c>, then id), applies <paramref name="claim"/> to each and stores the results. No job is
+    /// ever handed to two claims.
+    /// </summary>
+    Task<IReadOnlyList<Job>> ClaimAsync(ClaimRequest request, Func<Job, JobReplacement> claim, CancellationToken cancellationToken);
+
+    /// <summary>Running jobs whose lease expired before <paramref name="now"/>, soonest expired first.</summary>
+    Task<IReadOnlyList<Job>> GetExpiredLeasesAsync(DateTimeOffset now, int limit, CancellationToken cancellationToken);
+
+    /// <summary>The earliest <c>run_at</c> of the queued jobs of these types, or null when none are queued.</summary>
+    Task<DateTimeOffset?> GetNextRunAtAsync(IReadOnlyCollection<string> types, CancellationToken cancellationToken);
+
     Task<Job?> GetAsync(string id, CancellationToken cancellationToken);
 
     /// <summary>Newest first (created_at, then id, descending), from after the query's cursor.</summary>
@@ -41,6 +55,12 @@ public interface IJobStore : IAsyncDisposable
     /// <summary>Counts and store facts for health and operator commands; throws when the store cannot be read.</summary>
     Task<StoreStats> GetStatsAsync(CancellationToken cancellationToken);
 }
+
+/// <summary>
+/// What a claim may take: at most <see cref="Max"/> jobs in all and at most the given number per type,
+/// of jobs due at <see cref="Now"/>.
+/// </summary>
+public sealed record ClaimRequest(IReadOnlyDictionary<string, int> Types, int Max, DateTimeOffset Now);
 
 public sealed record StoreDescription(string Provider, string Location);
 

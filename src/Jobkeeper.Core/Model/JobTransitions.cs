@@ -1,0 +1,271 @@
+using System.Text.Json;
+using Jobkeeper.Errors;
+using Jobkeeper.Json;
+using Jobkeeper.Storage;
+
+namespace Jobkeeper.Model;
+
+/// <summary>
+/// The worker life cycle as pure functions: claim, heartbeat, finish, fail, release, lease expiry,
+/// cancellation and retry. Each takes the current state and returns the replacement to store
+/// compare-and-set (or null when nothing changes), so every rule is testable without a store and the
+/// same whether an in-process handler or an external worker drives it.
+/// </summary>
+public static class JobTransitions
+{
+    /// <summary>A queued job is handed to <paramref name="worker"/> under a new lease.</summary>
+    public static JobReplacement Claim(Job job, string worker, string leaseToken, DateTimeOffset leaseUntil, DateTimeOffset now)
+    {
+        JobStatusRules.EnsureCanMove(job.Id, job.Status, JobStatus.Running);
+        var next = job with
+        {
+            Status = JobStatus.Running,
+            StartedAt = now,
+            CompletedAt = null,
+            LeaseOwner = worker,
+            LeaseExpiresAt = leaseUntil,
+            LeaseToken = leaseToken,
+            CancelRequestedAt = null,
+            UpdatedAt = now,
+            Version = job.Version + 1,
+        };
+        return Replace(job, next, StatusEvent(job, next, now, worker, new StatusChange(job.Status, JobStatus.Running)
+        {
+            Attempt = job.Attempt,
+            Worker = worker,
+        }));
+    }
+
+    /// <summary>Extends the lease; null when a cancel was requested (the lease then runs out at the grace deadline).</summary>
+    public static JobReplacement? Heartbeat(Job job, string leaseToken, DateTimeOffset leaseUntil, DateTimeOffset now)
+    {
+        EnsureLease(job, leaseToken);
+        if (job.CancelRequestedAt is not null || leaseUntil <= job.LeaseExpiresAt)
+        {
+            return null;
+        }
+
+        return Replace(job, job with { LeaseExpiresAt = leaseUntil, UpdatedAt = now, Version = job.Version + 1 });
+    }
+
+    /// <summary>Progress reported by the lease holder; also a sign of life, so it extends the lease.</summary>
+    public static JobReplacement? Progress(Job job, string leaseToken, ProgressPatch progress, DateTimeOffset leaseUntil, DateTimeOffset now)
+    {
+        EnsureLease(job, leaseToken);
+        var extended = job.CancelRequestedAt is null && leaseUntil > job.LeaseExpiresAt ? leaseUntil : job.LeaseExpiresAt;
+        var patched = JobPatchApplier.Apply(job, new JobPatch { Progress = progress }, now, job.LeaseOwner ?? "worker");
+        if (patched is null)
+        {
+            return extended == job.LeaseExpiresAt ? null : Heartbeat(job, leaseToken, leaseUntil, now);
+        }
+
+        return patched with { Job = patched.Job with { LeaseExpiresAt = extended } };
+    }
+
+    /// <summary>The attempt succeeded. A job asked to cancel ends cancelled instead and the result is discarded.</summary>
+    public static JobReplacement Complete(Job job, string leaseToken, JsonElement? result, DateTimeOffset now)
+    {
+        EnsureLease(job, leaseToken);
+        if (job.CancelRequestedAt is not null)
+        {
+            return Cancelled(job, now, job.LeaseOwner, "the worker finished after a cancel was requested; its result is discarded");
+        }
+
+        var next = JobPatchApplier.WithStatus(job, JobStatus.Completed, now) with
+        {
+            Result = result is { ValueKind: not JsonValueKind.Null and not JsonValueKind.Undefined } r ? r : null,
+            Error = null,
+            UpdatedAt = now,
+            Version = job.Version + 1,
+        };
+        return Replace(job, next, StatusEvent(job, next, now, job.LeaseOwner, new StatusChange(job.Status, JobStatus.Completed)
+        {
+            Attempt = job.Attempt,
+            Worker = job.LeaseOwner,
+        }));
+    }
+
+    /// <summary>
+    /// The attempt failed. With <paramref name="retryAfter"/> and attempts left, the job is queued again
+    /// with attempt + 1 to run after that delay; otherwise it ends failed. A job asked to cancel ends cancelled.
+    /// </summary>
+    public static JobReplacement Fail(Job job, string leaseToken, JobError error, TimeSpan? retryAfter, DateTimeOffset now)
+    {
+        EnsureLease(job, leaseToken);
+        if (job.CancelRequestedAt is not null)
+        {
+            return Cancelled(job, now, job.LeaseOwner, "the worker stopped after a cancel was requested");
+        }
+
+        return retryAfter is { } delay && job.Attempt < job.MaxAttempts
+            ? Requeue(job, now, now + delay, job.LeaseOwner, "retry", error)
+            : Failed(job, now, job.LeaseOwner, error);
+    }
+
+    /// <summary>The worker gives the job back unfinished (shutting down): queued again at once, the attempt not counted.</summary>
+    public static JobReplacement Release(Job job, string leaseToken, DateTimeOffset now)
+    {
+        EnsureLease(job, leaseToken);
+        if (job.CancelRequestedAt is not null)
+        {
+            return Cancelled(job, now, job.LeaseOwner, "the worker stopped after a cancel was requested");
+        }
+
+        var next = JobPatchApplier.WithStatus(job, JobStatus.Queued, now) with { RunAt = now, UpdatedAt = now, Version = job.Version + 1 };
+        return Replace(job, next,
+            LeaseEvent(job, next, now, JobEventTypes.Released),
+            StatusEvent(job, next, now, job.LeaseOwner, new StatusChange(job.Status, JobStatus.Queued) { Reason = "released", Attempt = next.Attempt, Worker = job.LeaseOwner }));
+    }
+
+    /// <summary>
+    /// The worker stopped heartbeating (it died, hung or lost the store): back to the queue with attempt + 1,
+    /// or failed once attempts are spent, or cancelled when a cancel was requested. Null when the lease is
+    /// no longer the one found expired (renewed, or the job moved on) — the check that makes reaping safe
+    /// to run anywhere at once.
+    /// </summary>
+    public static JobReplacement? ExpireLease(Job job, string? expiredToken, DateTimeOffset now)
+    {
+        if (job.Status != JobStatus.Running || job.LeaseExpiresAt is not { } expires || expires > now
+            || !string.Equals(job.LeaseToken, expiredToken, StringComparison.Ordinal))
+        {
+            return null;
+        }
+
+        var expired = LeaseEvent(job, job, now, JobEventTypes.LeaseExpired);
+        var replacement = job.CancelRequestedAt is not null
+            ? Cancelled(job, now, "reaper", "the worker did not stop within the cancel grace period")
+            : job.Attempt < job.MaxAttempts
+                ? Requeue(job, now, now, "reaper", "lease_expired", null)
+                : Failed(job, now, "reaper", new JobError
+                {
+                    Code = "lease_expired",
+                    Message = $"Worker '{job.LeaseOwner}' stopped renewing its lease (expired {expires:O}) on the last of {job.MaxAttempts} attempts.",
+                });
+        return replacement with { Events = [expired with { Version = replacement.Job.Version }, .. replacement.Events] };
+    }
+
+    /// <summary>
+    /// Cancel: a queued or waiting job ends cancelled at once; a running one is asked to stop and its lease
+    /// is cut to <paramref name="grace"/>, after which it ends cancelled whether or not its worker answers.
+    /// Null when it is cancelled or being cancelled already.
+    /// </summary>
+    public static JobReplacement? Cancel(Job job, DateTimeOffset now, TimeSpan grace, string actor)
+    {
+        switch (job.Status)
+        {
+            case JobStatus.Cancelled:
+                return null;
+            case JobStatus.Completed or JobStatus.Failed:
+                throw new JobStateConflictException(
+                    $"Job '{job.Id}' is {job.Status.ToName()} already; a finished job cannot be cancelled. Delete it, or retry it if it failed.");
+            case JobStatus.Running when job.LeaseExpiresAt is { } expires:
+                if (job.CancelRequestedAt is not null)
+                {
+                    return null;
+                }
+
+                var deadline = now + grace < expires ? now + grace : expires;
+                var next = job with { CancelRequestedAt = now, LeaseExpiresAt = deadline, UpdatedAt = now, Version = job.Version + 1 };
+                return Replace(job, next, LeaseEvent(job, next, now, JobEventTypes.CancelRequested, actor));
+            default:
+                // Queued, waiting, or running without a lease (moved by hand through PATCH): nothing to wait for.
+                return Cancelled(job, now, actor, "cancelled");
+        }
+    }
+
+    /// <summary>A failed or cancelled job is queued again with attempt + 1 and at least that one attempt allowed.</summary>
+    public static JobReplacement Retry(Job job, DateTimeOffset now, string actor)
+    {
+        if (job.Status is not (JobStatus.Failed or JobStatus.Cancelled))
+        {
+            throw new JobStateConflictException(
+                $"Job '{job.Id}' is {job.Status.ToName()}; only a failed or cancelled job can be retried.");
+        }
+
+        var attempt = job.Attempt + 1;
+        var next = JobPatchApplier.WithStatus(job, JobStatus.Queued, now) with
+        {
+            Attempt = attempt,
+            MaxAttempts = Math.Max(job.MaxAttempts, attempt),
+            RunAt = now,
+            UpdatedAt = now,
+            Version = job.Version + 1,
+        };
+        var data = JsonSerializer.SerializeToElement(new StatusChange(job.Status, JobStatus.Queued) { Reason = "retried", Attempt = attempt },
+            CoreJsonContext.Default.StatusChange);
+        return Replace(job, next,
+            JobPatchApplier.Event(job.Id, JobEventTypes.Retried, now, actor, next.Version, data),
+            StatusEvent(job, next, now, actor, new StatusChange(job.Status, JobStatus.Queued) { Reason = "retried", Attempt = attempt }));
+    }
+
+    /// <summary>Throws <see cref="LeaseLostException"/> unless <paramref name="leaseToken"/> is the running job's current lease.</summary>
+    public static void EnsureLease(Job job, string leaseToken)
+    {
+        if (job.Status == JobStatus.Running && job.LeaseToken is not null && string.Equals(job.LeaseToken, leaseToken, StringComparison.Ordinal))
+        {
+            return;
+        }
+
+        var reason = job.Status switch
+        {
+            JobStatus.Running when job.LeaseToken is null => "the job was set running by hand and has no lease.",
+            JobStatus.Running => "another worker holds the job now (its earlier lease expired).",
+            JobStatus.Queued => "the job is back in the queue (its lease expired or it was released).",
+            _ => $"the job is {job.Status.ToName()}.",
+        };
+        throw new LeaseLostException(job.Id, reason);
+    }
+
+    private static JobReplacement Requeue(Job job, DateTimeOffset now, DateTimeOffset runAt, string? actor, string reason, JobError? error)
+    {
+        var next = JobPatchApplier.WithStatus(job, JobStatus.Queued, now) with
+        {
+            Attempt = job.Attempt + 1,
+            RunAt = runAt,
+            Error = error ?? job.Error,
+            UpdatedAt = now,
+            Version = job.Version + 1,
+        };
+        return Replace(job, next, StatusEvent(job, next, now, actor, new StatusChange(job.Status, JobStatus.Queued)
+        {
+            Reason = reason,
+            Attempt = next.Attempt,
+            Worker = job.LeaseOwner,
+            RunAt = runAt,
+            Error = error,
+        }));
+    }
+
+    private static JobReplacement Failed(Job job, DateTimeOffset now, string? actor, JobError error)
+    {
+        var next = JobPatchApplier.WithStatus(job, JobStatus.Failed, now) with { Error = error, UpdatedAt = now, Version = job.Version + 1 };
+        return Replace(job, next, StatusEvent(job, next, now, actor, new StatusChange(job.Status, JobStatus.Failed)
+        {
+            Attempt = job.Attempt,
+            Worker = job.LeaseOwner,
+            Error = error,
+        }));
+    }
+
+    private static JobReplacement Cancelled(Job job, DateTimeOffset now, string? actor, string reason)
+    {
+        var next = JobPatchApplier.WithStatus(job, JobStatus.Cancelled, now) with { UpdatedAt = now, Version = job.Version + 1 };
+        return Replace(job, next, StatusEvent(job, next, now, actor, new StatusChange(job.Status, JobStatus.Cancelled)
+        {
+            Reason = reason,
+            Attempt = job.Attempt,
+            Worker = job.LeaseOwner,
+        }));
+    }
+
+    private static JobEvent StatusEvent(Job job, Job next, DateTimeOffset now, string? actor, StatusChange change) =>
+        JobPatchApplier.Event(job.Id, JobEventTypes.StatusChanged, now, actor, next.Version,
+            JsonSerializer.SerializeToElement(change, CoreJsonContext.Default.StatusChange));
+
+    private static JobEvent LeaseEvent(Job job, Job next, DateTimeOffset now, string type, string? actor = null) =>
+        JobPatchApplier.Event(job.Id, type, now, actor ?? job.LeaseOwner, next.Version,
+            JsonSerializer.SerializeToElement(new LeaseChange(job.LeaseOwner, job.Attempt, job.LeaseExpiresAt), CoreJsonContext.Default.LeaseChange));
+
+    private static JobReplacement Replace(Job job, Job next, params JobEvent[] events) =>
+        new(next, job.Version, events, LabelsChanged: false);
+}

@@ -1,0 +1,83 @@
+using System.Text.Json;
+using Jobkeeper.Model;
+
+namespace Jobkeeper.Workers;
+
+/// <summary>What a handler gets for one attempt of one job: the job, its input, and a way to report progress.</summary>
+public class JobContext
+{
+    private readonly WorkQueue _queue;
+    private readonly TimeSpan _lease;
+
+    internal JobContext(Job job, string leaseToken, WorkQueue queue, TimeSpan lease, IServiceProvider services, JsonSerializerOptions serializerOptions,
+        CancellationToken cancellationToken)
+    {
+        Job = job;
+        LeaseToken = leaseToken;
+        _queue = queue;
+        _lease = lease;
+        Services = services;
+        SerializerOptions = serializerOptions;
+        CancellationToken = cancellationToken;
+    }
+
+    /// <summary>The job as it was claimed for this attempt.</summary>
+    public Job Job { get; }
+
+    public string JobId => Job.Id;
+
+    public string Type => Job.Type;
+
+    /// <summary>Which attempt this is, from 1.</summary>
+    public int Attempt => Job.Attempt;
+
+    /// <summary>The input as JSON; see <see cref="GetInput{T}"/> for a typed copy.</summary>
+    public JsonElement? InputJson => Job.Input;
+
+    /// <summary>The DI scope of this attempt.</summary>
+    public IServiceProvider Services { get; }
+
+    /// <summary>Fires when the job is cancelled, times out, the lease is lost or the app shuts down.</summary>
+    public CancellationToken CancellationToken { get; }
+
+    internal string LeaseToken { get; }
+
+    internal JsonSerializerOptions SerializerOptions { get; }
+
+    internal WorkQueue QueueOf() => _queue;
+
+    internal TimeSpan LeaseOf() => _lease;
+
+    /// <summary>The input deserialised as <typeparamref name="T"/> (snake_case by default); default when there is none.</summary>
+    public T? GetInput<T>() => Job.Input is { } input ? input.Deserialize<T>(SerializerOptions) : default;
+
+    /// <summary>
+    /// Records progress; members left null keep their last value. Also renews the lease. Throws
+    /// <see cref="Errors.LeaseLostException"/> when this attempt no longer owns the job: stop then.
+    /// </summary>
+    public async Task ReportProgressAsync(double? fraction = null, string? stage = null, string? message = null, long? current = null, long? total = null,
+        CancellationToken cancellationToken = default)
+    {
+        var patch = new ProgressPatch
+        {
+            Fraction = fraction is null ? default : new Optional<double?>(true, fraction),
+            Stage = stage is null ? default : new Optional<string?>(true, stage),
+            Message = message is null ? default : new Optional<string?>(true, message),
+            Current = current is null ? default : new Optional<long?>(true, current),
+            Total = total is null ? default : new Optional<long?>(true, total),
+        };
+        await _queue.ReportProgressAsync(Job.Id, LeaseToken, patch, _lease, cancellationToken).ConfigureAwait(false);
+    }
+}
+
+/// <summary>The context of a typed handler: <see cref="Input"/> is already deserialised.</summary>
+public sealed class JobContext<TInput> : JobContext
+{
+    internal JobContext(JobContext context, TInput input)
+        : base(context.Job, context.LeaseToken, context.QueueOf(), context.LeaseOf(), context.Services, context.SerializerOptions, context.CancellationToken)
+    {
+        Input = input;
+    }
+
+    public TInput Input { get; }
+}

@@ -1,0 +1,104 @@
+using System.Collections.Concurrent;
+using Jobkeeper.Model;
+using Jobkeeper.Storage;
+
+namespace Jobkeeper.Workers;
+
+/// <summary>
+/// Tells waiting code, straight from the store's commits, that something it waits for happened: a job of a
+/// type it runs was queued (so idle workers and long-polling claims wake at once instead of polling), or a
+/// job it is running changed (cancel requested, deleted, lease taken over). Callbacks run on the store's
+/// writer and must only signal.
+/// </summary>
+public sealed class JobSignals : IJobStoreObserver
+{
+    private readonly Lock _lock = new();
+    private readonly ConcurrentDictionary<string, Action<Job?>> _watched = new(StringComparer.Ordinal);
+    private volatile Dictionary<string, Action[]> _queuedListeners = new(StringComparer.Ordinal);
+
+    /// <summary>Calls <paramref name="onQueued"/> whenever a job of one of <paramref name="types"/> is queued (due now or later).</summary>
+    public IDisposable OnQueued(IReadOnlyCollection<string> types, Action onQueued)
+    {
+        lock (_lock)
+        {
+            var next = new Dictionary<string, Action[]>(_queuedListeners, StringComparer.Ordinal);
+            foreach (var type in types)
+            {
+                next[type] = next.TryGetValue(type, out var existing) ? [.. existing, onQueued] : [onQueued];
+            }
+
+            _queuedListeners = next;
+        }
+
+        return new Subscription(() => RemoveQueued(types, onQueued));
+    }
+
+    /// <summary>Calls <paramref name="onChanged"/> with each committed state of the job (null once deleted) until disposed.</summary>
+    public IDisposable Watch(string jobId, Action<Job?> onChanged)
+    {
+        _watched[jobId] = onChanged;
+        return new Subscription(() => _watched.TryRemove(new KeyValuePair<string, Action<Job?>>(jobId, onChanged)));
+    }
+
+    public void JobsCommitted(IReadOnlyList<CommittedChange> changes)
+    {
+        var listeners = _queuedListeners;
+        var watching = !_watched.IsEmpty;
+        if (listeners.Count == 0 && !watching)
+        {
+            return;
+        }
+
+        string? lastSignalled = null;
+        foreach (var change in changes)
+        {
+            if (change.Job is { Status: JobStatus.Queued } job && !string.Equals(job.Type, lastSignalled, StringComparison.Ordinal)
+                && listeners.TryGetValue(job.Type, out var actions))
+            {
+                // One signal per run of same-type jobs in a batch is enough: waiters claim everything due.
+                lastSignalled = job.Type;
+                foreach (var action in actions)
+                {
+                    action();
+                }
+            }
+
+            if (watching && _watched.TryGetValue(change.JobId, out var onChanged))
+            {
+                onChanged(change.Job);
+            }
+        }
+    }
+
+    private void RemoveQueued(IReadOnlyCollection<string> types, Action onQueued)
+    {
+        lock (_lock)
+        {
+            var next = new Dictionary<string, Action[]>(_queuedListeners, StringComparer.Ordinal);
+            foreach (var type in types)
+            {
+                if (next.TryGetValue(type, out var existing))
+                {
+                    var remaining = existing.Where(a => a != onQueued).ToArray();
+                    if (remaining.Length == 0)
+                    {
+                        next.Remove(type);
+                    }
+                    else
+                    {
+                        next[type] = remaining;
+                    }
+                }
+            }
+
+            _queuedListeners = next;
+        }
+    }
+
+    private sealed class Subscription(Action dispose) : IDisposable
+    {
+        private Action? _dispose = dispose;
+
+        public void Dispose() => Interlocked.Exchange(ref _dispose, null)?.Invoke();
+    }
+}

@@ -1,0 +1,42 @@
+using System.Text.Json;
+
+namespace Jobkeeper.Workers;
+
+/// <summary>How jobs are run: leases, concurrency, polling, reaping, cancellation and shutdown. <c>AddJobkeeper(o => o.Workers...)</c>.</summary>
+public sealed class JobWorkerOptions
+{
+    /// <summary>Names this process as a lease owner; unique per process so a restarted instance is a new owner.</summary>
+    public string WorkerId { get; set; } = $"{Environment.MachineName}-{Environment.ProcessId}-{Guid.NewGuid().ToString("N")[..6]}";
+
+    /// <summary>How long a claim holds a job without a heartbeat. A dead worker's jobs come back after at most this.</summary>
+    public TimeSpan LeaseDuration { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How often running in-process jobs renew their lease; by default a third of the lease.</summary>
+    public TimeSpan? HeartbeatInterval { get; set; }
+
+    /// <summary>In-process jobs running at once, over all types.</summary>
+    public int MaxConcurrency { get; set; } = Math.Max(8, Environment.ProcessorCount * 4);
+
+    /// <summary>Fallback poll for work when no signal arrives (jobs queued by another process, for instance).</summary>
+    public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>How often expired leases are looked for. Runs whether or not this process has handlers.</summary>
+    public TimeSpan ReapInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>How long a running job asked to cancel may take to stop before it is marked cancelled anyway.</summary>
+    public TimeSpan CancelGracePeriod { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>On shutdown, how long running handlers may take to finish before their leases are released.</summary>
+    public TimeSpan ShutdownGracePeriod { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Backoff between attempts, unless a handler type sets its own.</summary>
+    public RetryPolicy Retry { get; set; } = new();
+
+    /// <summary>How handler inputs are read and results written (snake_case by default, like the API).</summary>
+    public JsonSerializerOptions SerializerOptions { get; set; } = new(JsonSerializerDefaults.Web)
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+    };
+
+    internal TimeSpan EffectiveHeartbeatInterval => HeartbeatInterval ?? LeaseDuration / 3;
+}

@@ -1,0 +1,85 @@
+using Jobkeeper.Errors;
+using Jobkeeper.Model;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Jobkeeper.Workers;
+
+/// <summary>
+/// Returns the jobs of dead workers: a running job whose lease expired goes back to the queue with
+/// attempt + 1 (failed once its attempts are spent; cancelled when a cancel was pending). Each change is
+/// compare-and-set on a lease still found expired, so a last-moment heartbeat wins, and reapers on many
+/// instances at once never reap a job twice.
+/// </summary>
+internal sealed class LeaseReaper(JobManager manager, TimeProvider time, IOptions<JobkeeperOptions> options, ILogger<LeaseReaper> logger)
+    : BackgroundService
+{
+    private const int BatchSize = 500;
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(options.Value.Workers.ReapInterval, time);
+        try
+        {
+            do
+            {
+                try
+                {
+                    await ReapAsync(stoppingToken).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException)
+                {
+                    logger.LogWarning(ex, "Looking for expired leases failed; trying again in {ReapIntervalMs} ms",
+                        options.Value.Workers.ReapInterval.TotalMilliseconds);
+                }
+            }
+            while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false));
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // Shutting down.
+        }
+    }
+
+    /// <summary>Reaps every lease expired by now; returns how many jobs it moved.</summary>
+    internal async Task<int> ReapAsync(CancellationToken cancellationToken)
+    {
+        var reaped = 0;
+        while (true)
+        {
+            var now = manager.Now();
+            var expired = await manager.Store.GetExpiredLeasesAsync(now, BatchSize, cancellationToken).ConfigureAwait(false);
+            foreach (var job in expired)
+            {
+                try
+                {
+                    var token = job.LeaseToken;
+                    var expiredNow = false;
+                    var after = await manager.ChangeAsync(job.Id, current =>
+                    {
+                        var change = JobTransitions.ExpireLease(current, token, now);
+                        expiredNow = change is not null;
+                        return change;
+                    }, cancellationToken).ConfigureAwait(false);
+                    if (expiredNow)
+                    {
+                        reaped++;
+                        logger.LogWarning(
+                            "Lease of job {JobId} ({JobType}) held by {LeaseOwner} expired at {LeaseExpiresAt:O}; attempt {Attempt} of {MaxAttempts}: now {Status}",
+                            job.Id, job.Type, job.LeaseOwner, job.LeaseExpiresAt, job.Attempt, job.MaxAttempts, after.Status.ToName());
+                    }
+                }
+                catch (JobNotFoundException)
+                {
+                    // Deleted meanwhile.
+                }
+            }
+
+            if (expired.Count < BatchSize)
+            {
+                return reaped;
+            }
+        }
+    }
+}

@@ -1,0 +1,172 @@
+using System.Text.Json;
+using Jobkeeper.Errors;
+using Jobkeeper.Model;
+using Jobkeeper.Storage;
+using Microsoft.Extensions.Options;
+
+namespace Jobkeeper.Workers;
+
+/// <summary>
+/// The worker protocol, the same for in-process handlers and external workers over HTTP: claim due jobs
+/// under a lease, then heartbeat, report progress, complete, fail or release them — each only with the
+/// current lease token, so a worker that lost its lease can never overwrite the new owner's work.
+/// </summary>
+public sealed class WorkQueue
+{
+    public const int MaxClaim = 1000;
+    public static readonly TimeSpan MinLease = TimeSpan.FromSeconds(1);
+    public static readonly TimeSpan MaxLease = TimeSpan.FromHours(1);
+    public static readonly TimeSpan MaxWait = TimeSpan.FromSeconds(30);
+
+    private readonly JobManager _manager;
+    private readonly IJobStore _store;
+    private readonly JobSignals _signals;
+    private readonly TimeProvider _time;
+    private readonly JobWorkerOptions _options;
+
+    public WorkQueue(JobManager manager, IJobStore store, JobSignals signals, TimeProvider time, IOptions<JobkeeperOptions> options)
+    {
+        _manager = manager;
+        _store = store;
+        _signals = signals;
+        _time = time;
+        _options = options.Value.Workers;
+    }
+
+    /// <summary>Claims up to <paramref name="max"/> due jobs, at most the given number per type, for <paramref name="worker"/>.</summary>
+    public Task<IReadOnlyList<Job>> ClaimAsync(string worker, IReadOnlyDictionary<string, int> types, int max, TimeSpan lease, CancellationToken cancellationToken = default)
+    {
+        ValidateClaim(worker, types.Keys, max, lease);
+        var now = _manager.Now();
+        var leaseUntil = now + lease;
+        return _store.ClaimAsync(new ClaimRequest(types, max, now),
+            job => JobTransitions.Claim(job, worker, NewLeaseToken(), leaseUntil, now), cancellationToken);
+    }
+
+    /// <summary>
+    /// Claims like <see cref="ClaimAsync"/>, but when nothing is due waits up to <paramref name="wait"/> for a
+    /// job to be queued or to come due, and claims it then. Returns empty when the wait ran out.
+    /// </summary>
+    public async Task<IReadOnlyList<Job>> ClaimWaitingAsync(string worker, IReadOnlyCollection<string> types, int max, TimeSpan lease, TimeSpan wait,
+        CancellationToken cancellationToken = default)
+    {
+        if (wait < TimeSpan.Zero || wait > MaxWait)
+        {
+            throw new JobValidationException("wait_seconds", $"must be between 0 and {MaxWait.TotalSeconds:0}");
+        }
+
+        var limits = types.Distinct(StringComparer.Ordinal).ToDictionary(t => t, _ => max, StringComparer.Ordinal);
+        var deadline = _time.GetUtcNow() + wait;
+        while (true)
+        {
+            // Listen before claiming, so a job queued between the claim and the wait still wakes us.
+            var signal = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            using (_signals.OnQueued(limits.Keys, () => signal.TrySetResult()))
+            {
+                var jobs = await ClaimAsync(worker, limits, max, lease, cancellationToken).ConfigureAwait(false);
+                var now = _time.GetUtcNow();
+                if (jobs.Count > 0 || now >= deadline)
+                {
+                    return jobs;
+                }
+
+                var delay = deadline - now;
+                if (delay > _options.PollInterval)
+                {
+                    delay = _options.PollInterval;
+                }
+
+                if (await _store.GetNextRunAtAsync(limits.Keys, cancellationToken).ConfigureAwait(false) is { } next && next - now < delay)
+                {
+                    delay = next > now ? next - now : TimeSpan.Zero;
+                }
+
+                try
+                {
+                    await signal.Task.WaitAsync(delay, _time, cancellationToken).ConfigureAwait(false);
+                }
+                catch (TimeoutException)
+                {
+                    // Time to look again: a scheduled job came due, a poll is due, or the wait is over.
+                }
+            }
+        }
+    }
+
+    /// <summary>Extends the lease. The returned job says whether a cancel was requested (then the lease is not extended).</summary>
+    public Task<Job> HeartbeatAsync(string id, string leaseToken, TimeSpan lease, CancellationToken cancellationToken = default)
+    {
+        ValidateLease(lease);
+        var now = _manager.Now();
+        return _manager.ChangeAsync(id, job => JobTransitions.Heartbeat(job, leaseToken, now + lease, now), cancellationToken);
+    }
+
+    /// <summary>Records progress (merged member by member) and extends the lease.</summary>
+    public Task<Job> ReportProgressAsync(string id, string leaseToken, ProgressPatch progress, TimeSpan lease, CancellationToken cancellationToken = default)
+    {
+        ValidateLease(lease);
+        JobValidator.ValidateProgress(progress);
+        var now = _manager.Now();
+        return _manager.ChangeAsync(id, job => JobTransitions.Progress(job, leaseToken, progress, now + lease, now), cancellationToken);
+    }
+
+    /// <summary>Ends the attempt successfully with <paramref name="result"/> (or cancelled, if a cancel was requested).</summary>
+    public Task<Job> CompleteAsync(string id, string leaseToken, JsonElement? result, CancellationToken cancellationToken = default)
+    {
+        var now = _manager.Now();
+        return _manager.ChangeAsync(id, job => JobTransitions.Complete(job, leaseToken, result, now), cancellationToken);
+    }
+
+    /// <summary>
+    /// Ends the attempt as failed. With <paramref name="retry"/> and attempts left the job is queued again after
+    /// the backoff of <paramref name="policy"/> (the configured one when null); otherwise it ends failed.
+    /// </summary>
+    public Task<Job> FailAsync(string id, string leaseToken, JobError error, bool retry = true, RetryPolicy? policy = null,
+        CancellationToken cancellationToken = default)
+    {
+        JobValidator.ValidateError(error);
+        var now = _manager.Now();
+        var backoff = policy ?? _options.Retry;
+        var random = Random.Shared.NextDouble();
+        return _manager.ChangeAsync(id,
+            job => JobTransitions.Fail(job, leaseToken, error, retry ? backoff.DelayAfter(job.Attempt, random) : null, now),
+            cancellationToken);
+    }
+
+    /// <summary>Gives the job back unfinished: queued again at once for any worker, the attempt not counted.</summary>
+    public Task<Job> ReleaseAsync(string id, string leaseToken, CancellationToken cancellationToken = default)
+    {
+        var now = _manager.Now();
+        return _manager.ChangeAsync(id, job => JobTransitions.Release(job, leaseToken, now), cancellationToken);
+    }
+
+    private static void ValidateClaim(string worker, IEnumerable<string> types, int max, TimeSpan lease)
+    {
+        if (string.IsNullOrWhiteSpace(worker) || worker.Length > 200)
+        {
+            throw new JobValidationException("worker_id", "is required: a name for this worker, 1 to 200 characters");
+        }
+
+        if (!types.Any())
+        {
+            throw new JobValidationException("types", "must name at least one job type to claim");
+        }
+
+        if (max is < 1 or > MaxClaim)
+        {
+            throw new JobValidationException("max", $"must be between 1 and {MaxClaim}");
+        }
+
+        ValidateLease(lease);
+    }
+
+    private static void ValidateLease(TimeSpan lease)
+    {
+        if (lease < MinLease || lease > MaxLease)
+        {
+            throw new JobValidationException("lease_seconds", $"must be between {MinLease.TotalSeconds:0} and {MaxLease.TotalSeconds:0}");
+        }
+    }
+
+    private static string NewLeaseToken() => Guid.NewGuid().ToString("N");
+}
