@@ -70,12 +70,70 @@ public static class JobkeeperEndpointRouteBuilderExtensions
             .Produces<JobEventListResponse>()
             .ProducesProblem(StatusCodes.Status404NotFound);
 
+        api.MapPost("/jobs/{id}/cancel", JobEndpoints.Cancel)
+            .WithName("CancelJob").WithSummary("Cancel a job: queued or waiting ends now; running is told to stop and ends cancelled within the grace period")
+            .Produces<Job>()
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status409Conflict);
+
+        api.MapPost("/jobs/{id}/retry", JobEndpoints.Retry)
+            .WithName("RetryJob").WithSummary("Queue a failed or cancelled job again (attempt + 1)")
+            .Produces<Job>()
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status409Conflict);
+
+        MapWorkerRoutes(api);
+
         endpoints.MapGet("/health", (CancellationToken ct) => health.GetAsync(ct))
             .WithName("Health").WithTags("Operations").WithSummary("Store, counts and cache; 503 when the store cannot be read")
             .Produces<HealthResponse>()
             .Produces<HealthResponse>(StatusCodes.Status503ServiceUnavailable);
 
         return api;
+    }
+
+    private static void MapWorkerRoutes(RouteGroupBuilder api)
+    {
+        api.MapPost("/workers/claim", WorkerEndpoints.Claim)
+            .WithTags("Workers").WithName("ClaimJobs")
+            .WithSummary("Claim up to `max` due jobs of `types` under a lease; waits up to `wait_seconds` (≤ 30) for work")
+            .WithMetadata(new JsonRequestBodyMetadata(typeof(ClaimJobsRequest)))
+            .Produces<ClaimResponse>();
+
+        api.MapPost("/jobs/{id}/heartbeat", WorkerEndpoints.Heartbeat)
+            .WithTags("Workers").WithName("HeartbeatJob").WithSummary("Renew the lease; says whether a cancel was requested")
+            .WithMetadata(new JsonRequestBodyMetadata(typeof(LeaseRequest)))
+            .Produces<LeaseResponse>()
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status409Conflict);
+
+        api.MapPost("/jobs/{id}/progress", WorkerEndpoints.Progress)
+            .WithTags("Workers").WithName("ReportJobProgress").WithSummary("Report progress (members merge) and renew the lease")
+            .WithMetadata(new JsonRequestBodyMetadata(typeof(ProgressRequest)))
+            .Produces<LeaseResponse>()
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status409Conflict);
+
+        api.MapPost("/jobs/{id}/complete", WorkerEndpoints.Complete)
+            .WithTags("Workers").WithName("CompleteJob").WithSummary("Finish the attempt with a result")
+            .WithMetadata(new JsonRequestBodyMetadata(typeof(CompleteRequest)))
+            .Produces<Job>()
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status409Conflict);
+
+        api.MapPost("/jobs/{id}/fail", WorkerEndpoints.Fail)
+            .WithTags("Workers").WithName("FailJob").WithSummary("Fail the attempt; retried with backoff while attempts remain unless `retry` is false")
+            .WithMetadata(new JsonRequestBodyMetadata(typeof(FailRequest)))
+            .Produces<Job>()
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status409Conflict);
+
+        api.MapPost("/jobs/{id}/release", WorkerEndpoints.Release)
+            .WithTags("Workers").WithName("ReleaseJob").WithSummary("Give the job back unfinished: queued again at once, the attempt not counted")
+            .WithMetadata(new JsonRequestBodyMetadata(typeof(LeaseRequest)))
+            .Produces<Job>()
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status409Conflict);
     }
 
 }

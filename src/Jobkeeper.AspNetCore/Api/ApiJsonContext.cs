@@ -18,6 +18,13 @@ namespace Jobkeeper.AspNetCore.Api;
 [JsonSerializable(typeof(JobEventListResponse))]
 [JsonSerializable(typeof(CleanupResponse))]
 [JsonSerializable(typeof(HealthResponse))]
+[JsonSerializable(typeof(ClaimResponse))]
+[JsonSerializable(typeof(LeaseResponse))]
+[JsonSerializable(typeof(ClaimJobsRequest))]
+[JsonSerializable(typeof(LeaseRequest))]
+[JsonSerializable(typeof(ProgressRequest))]
+[JsonSerializable(typeof(CompleteRequest))]
+[JsonSerializable(typeof(FailRequest))]
 [JsonSerializable(typeof(CreateJobRequest))]
 [JsonSerializable(typeof(UpdateJobRequest))]
 [JsonSerializable(typeof(Microsoft.AspNetCore.Mvc.ProblemDetails))]
@@ -67,4 +74,98 @@ public sealed record UpdateJobRequest
     public JobError? Error { get; init; }
     /// <summary>Merged into the current labels; a null value removes that label.</summary>
     public IReadOnlyDictionary<string, string?>? Labels { get; init; }
+}
+
+/// <summary>What <c>POST /api/v1/workers/claim</c> returns: the claimed jobs, empty when the wait ran out.</summary>
+public sealed record ClaimResponse(IReadOnlyList<WorkItem> Jobs);
+
+/// <summary>A claimed job as its worker needs it, with the lease token every later call must carry.</summary>
+public sealed record WorkItem
+{
+    public required string Id { get; init; }
+    public required string Type { get; init; }
+    public JsonElement? Input { get; init; }
+    public required IReadOnlyDictionary<string, string> Labels { get; init; }
+    public int Priority { get; init; }
+    public int Attempt { get; init; }
+    public int MaxAttempts { get; init; }
+    public JobProgress? Progress { get; init; }
+    public DateTimeOffset CreatedAt { get; init; }
+    public DateTimeOffset RunAt { get; init; }
+    public long Version { get; init; }
+    public required string LeaseToken { get; init; }
+    public DateTimeOffset? LeaseExpiresAt { get; init; }
+
+    public static WorkItem From(Job job) => new()
+    {
+        Id = job.Id,
+        Type = job.Type,
+        Input = job.Input,
+        Labels = job.Labels,
+        Priority = job.Priority,
+        Attempt = job.Attempt,
+        MaxAttempts = job.MaxAttempts,
+        Progress = job.Progress,
+        CreatedAt = job.CreatedAt,
+        RunAt = job.RunAt,
+        Version = job.Version,
+        LeaseToken = job.LeaseToken ?? throw new InvalidOperationException("A claimed job carries its lease token."),
+        LeaseExpiresAt = job.LeaseExpiresAt,
+    };
+}
+
+/// <summary>What heartbeat and progress return: the lease now, and whether the worker should stop because a cancel was requested.</summary>
+public sealed record LeaseResponse(string Id, long Version, DateTimeOffset? LeaseExpiresAt, bool CancelRequested)
+{
+    public static LeaseResponse From(Job job) => new(job.Id, job.Version, job.LeaseExpiresAt, job.CancelRequestedAt is not null);
+}
+
+/// <summary>The body of <c>POST /api/v1/workers/claim</c>.</summary>
+public sealed record ClaimJobsRequest
+{
+    /// <summary>Names this worker; recorded as the lease owner.</summary>
+    public required string WorkerId { get; init; }
+    /// <summary>The job types this worker runs (at least one).</summary>
+    public required IReadOnlyList<string> Types { get; init; }
+    /// <summary>1–1000 jobs at most; default 1.</summary>
+    public int? Max { get; init; }
+    /// <summary>1–3600; default 30. Heartbeat before it runs out.</summary>
+    public int? LeaseSeconds { get; init; }
+    /// <summary>0–30: how long to wait for work when none is due; default 0.</summary>
+    public double? WaitSeconds { get; init; }
+}
+
+/// <summary>The body of heartbeat and release.</summary>
+public sealed record LeaseRequest
+{
+    public required string LeaseToken { get; init; }
+    /// <summary>1–3600; default 30: the lease runs this long from now.</summary>
+    public int? LeaseSeconds { get; init; }
+}
+
+/// <summary>The body of <c>POST /api/v1/jobs/{id}/progress</c>: progress members (merged) and the lease token.</summary>
+public sealed record ProgressRequest
+{
+    public required string LeaseToken { get; init; }
+    public int? LeaseSeconds { get; init; }
+    public double? Fraction { get; init; }
+    public string? Stage { get; init; }
+    public string? Message { get; init; }
+    public long? Current { get; init; }
+    public long? Total { get; init; }
+}
+
+/// <summary>The body of <c>POST /api/v1/jobs/{id}/complete</c>.</summary>
+public sealed record CompleteRequest
+{
+    public required string LeaseToken { get; init; }
+    public JsonElement? Result { get; init; }
+}
+
+/// <summary>The body of <c>POST /api/v1/jobs/{id}/fail</c>: <c>retry</c> (default true) queues it again while attempts remain.</summary>
+public sealed record FailRequest
+{
+    public required string LeaseToken { get; init; }
+    public required JobError Error { get; init; }
+    public bool? Retry { get; init; }
 }

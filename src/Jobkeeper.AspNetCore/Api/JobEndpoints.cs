@@ -52,6 +52,20 @@ internal static class JobEndpoints
         return TypedResults.Json(job, ApiJson.Context.Job);
     }
 
+    public static async Task<IResult> Cancel(string id, HttpContext http, JobManager manager, CancellationToken cancellationToken)
+    {
+        var job = await manager.CancelAsync(id, Actor(http), cancellationToken).ConfigureAwait(false);
+        http.Response.Headers.ETag = HttpPreconditions.ETag(job.Version);
+        return TypedResults.Json(job, ApiJson.Context.Job);
+    }
+
+    public static async Task<IResult> Retry(string id, HttpContext http, JobManager manager, CancellationToken cancellationToken)
+    {
+        var job = await manager.RetryAsync(id, Actor(http), cancellationToken).ConfigureAwait(false);
+        http.Response.Headers.ETag = HttpPreconditions.ETag(job.Version);
+        return TypedResults.Json(job, ApiJson.Context.Job);
+    }
+
     public static async Task<IResult> Delete(string id, JobManager manager, CancellationToken cancellationToken)
     {
         await manager.DeleteAsync(id, cancellationToken).ConfigureAwait(false);

@@ -51,7 +51,13 @@ internal static class JobRequestParser
 
         if (body.TryGetProperty("progress", out var progress))
         {
-            patch = patch with { Progress = ParseProgress(progress) };
+            if (progress.ValueKind != JsonValueKind.Null)
+            {
+                JsonFields.EnsureObject(progress, "progress");
+                JsonFields.RejectUnknown(progress, "progress.", ProgressFields);
+            }
+
+            patch = patch with { Progress = ParseProgress(progress, "progress.") };
         }
 
         if (body.TryGetProperty("result", out var result))
@@ -72,7 +78,10 @@ internal static class JobRequestParser
         return patch;
     }
 
-    private static ProgressPatch ParseProgress(JsonElement progress)
+    public static IReadOnlyList<string> ProgressMembers => ProgressFields;
+
+    /// <summary>Progress members of <paramref name="progress"/> (unknown members are the caller's to reject); null clears them all.</summary>
+    public static ProgressPatch ParseProgress(JsonElement progress, string prefix)
     {
         if (progress.ValueKind == JsonValueKind.Null)
         {
@@ -83,38 +92,36 @@ internal static class JobRequestParser
             };
         }
 
-        JsonFields.EnsureObject(progress, "progress");
-        JsonFields.RejectUnknown(progress, "progress.", ProgressFields);
         var patch = new ProgressPatch();
         if (progress.TryGetProperty("fraction", out var fraction))
         {
-            patch = patch with { Fraction = new(true, JsonFields.NullableDouble(fraction, "progress.fraction")) };
+            patch = patch with { Fraction = new(true, JsonFields.NullableDouble(fraction, prefix + "fraction")) };
         }
 
         if (progress.TryGetProperty("stage", out var stage))
         {
-            patch = patch with { Stage = new(true, JsonFields.NullableString(stage, "progress.stage")) };
+            patch = patch with { Stage = new(true, JsonFields.NullableString(stage, prefix + "stage")) };
         }
 
         if (progress.TryGetProperty("message", out var message))
         {
-            patch = patch with { Message = new(true, JsonFields.NullableString(message, "progress.message")) };
+            patch = patch with { Message = new(true, JsonFields.NullableString(message, prefix + "message")) };
         }
 
         if (progress.TryGetProperty("current", out var current))
         {
-            patch = patch with { Current = new(true, JsonFields.NullableInt64(current, "progress.current")) };
+            patch = patch with { Current = new(true, JsonFields.NullableInt64(current, prefix + "current")) };
         }
 
         if (progress.TryGetProperty("total", out var total))
         {
-            patch = patch with { Total = new(true, JsonFields.NullableInt64(total, "progress.total")) };
+            patch = patch with { Total = new(true, JsonFields.NullableInt64(total, prefix + "total")) };
         }
 
         return patch;
     }
 
-    private static JobError? ParseError(JsonElement error)
+    public static JobError? ParseError(JsonElement error)
     {
         if (error.ValueKind == JsonValueKind.Null)
         {

@@ -95,6 +95,14 @@ internal static class JsonFields
             ? number
             : throw new JobValidationException(field, $"must be a whole number from {int.MinValue} to {int.MaxValue}, not {Describe(value)}");
 
+    public static bool Boolean(JsonElement value, string field) =>
+        value.ValueKind switch
+        {
+            JsonValueKind.True => true,
+            JsonValueKind.False => false,
+            _ => throw new JobValidationException(field, $"must be true or false, not {Describe(value)}"),
+        };
+
     public static long? NullableInt64(JsonElement value, string field) =>
         value.ValueKind == JsonValueKind.Null ? null
         : value.ValueKind == JsonValueKind.Number && value.TryGetInt64(out var number) ? number

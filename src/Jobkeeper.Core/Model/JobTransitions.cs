@@ -209,7 +209,7 @@ public static class JobTransitions
         var reason = job.Status switch
         {
             JobStatus.Running when job.LeaseToken is null => "the job was set running by hand and has no lease.",
-            JobStatus.Running => "another worker holds the job now (its earlier lease expired).",
+            JobStatus.Running => "the job is held under another lease (this one expired and the job was claimed again, or the token is wrong).",
             JobStatus.Queued => "the job is back in the queue (its lease expired or it was released).",
             _ => $"the job is {job.Status.ToName()}.",
         };

@@ -1,0 +1,81 @@
+using Jobkeeper.Model;
+using Jobkeeper.Workers;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+
+namespace Jobkeeper.AspNetCore.Api;
+
+/// <summary>
+/// The external-worker protocol over HTTP: long-poll claims, then heartbeat, progress, complete, fail and
+/// release, each with the lease token the claim returned. Each maps to one <see cref="WorkQueue"/> call.
+/// </summary>
+internal static class WorkerEndpoints
+{
+    public static async Task<IResult> Claim(HttpContext http, WorkQueue queue, IHostApplicationLifetime lifetime, IOptions<JobkeeperApiOptions> options,
+        CancellationToken cancellationToken)
+    {
+        var request = await Body(http, options, WorkerRequestParser.ParseClaim, cancellationToken).ConfigureAwait(false);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, lifetime.ApplicationStopping);
+        IReadOnlyList<Job> jobs;
+        try
+        {
+            jobs = await queue.ClaimWaitingAsync(request.WorkerId, request.Types, request.Max, request.Lease, request.Wait, linked.Token)
+                .ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (lifetime.ApplicationStopping.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            // Shutting down: answer the long poll with nothing rather than leave the worker hanging.
+            jobs = [];
+        }
+
+        var items = new WorkItem[jobs.Count];
+        for (var i = 0; i < items.Length; i++)
+        {
+            items[i] = WorkItem.From(jobs[i]);
+        }
+
+        return TypedResults.Json(new ClaimResponse(items), ApiJson.Context.ClaimResponse);
+    }
+
+    public static async Task<IResult> Heartbeat(string id, HttpContext http, WorkQueue queue, IOptions<JobkeeperApiOptions> options, CancellationToken cancellationToken)
+    {
+        var lease = await Body(http, options, WorkerRequestParser.ParseLease, cancellationToken).ConfigureAwait(false);
+        var job = await queue.HeartbeatAsync(id, lease.Token, lease.Lease, cancellationToken).ConfigureAwait(false);
+        return TypedResults.Json(LeaseResponse.From(job), ApiJson.Context.LeaseResponse);
+    }
+
+    public static async Task<IResult> Progress(string id, HttpContext http, WorkQueue queue, IOptions<JobkeeperApiOptions> options, CancellationToken cancellationToken)
+    {
+        var (lease, progress) = await Body(http, options, WorkerRequestParser.ParseProgress, cancellationToken).ConfigureAwait(false);
+        var job = await queue.ReportProgressAsync(id, lease.Token, progress, lease.Lease, cancellationToken).ConfigureAwait(false);
+        return TypedResults.Json(LeaseResponse.From(job), ApiJson.Context.LeaseResponse);
+    }
+
+    public static async Task<IResult> Complete(string id, HttpContext http, WorkQueue queue, IOptions<JobkeeperApiOptions> options, CancellationToken cancellationToken)
+    {
+        var (token, result) = await Body(http, options, WorkerRequestParser.ParseComplete, cancellationToken).ConfigureAwait(false);
+        return JobResult(http, await queue.CompleteAsync(id, token, result, cancellationToken).ConfigureAwait(false));
+    }
+
+    public static async Task<IResult> Fail(string id, HttpContext http, WorkQueue queue, IOptions<JobkeeperApiOptions> options, CancellationToken cancellationToken)
+    {
+        var (token, error, retry) = await Body(http, options, WorkerRequestParser.ParseFail, cancellationToken).ConfigureAwait(false);
+        return JobResult(http, await queue.FailAsync(id, token, error, retry, cancellationToken: cancellationToken).ConfigureAwait(false));
+    }
+
+    public static async Task<IResult> Release(string id, HttpContext http, WorkQueue queue, IOptions<JobkeeperApiOptions> options, CancellationToken cancellationToken)
+    {
+        var lease = await Body(http, options, WorkerRequestParser.ParseLease, cancellationToken).ConfigureAwait(false);
+        return JobResult(http, await queue.ReleaseAsync(id, lease.Token, cancellationToken).ConfigureAwait(false));
+    }
+
+    private static IResult JobResult(HttpContext http, Job job)
+    {
+        http.Response.Headers.ETag = HttpPreconditions.ETag(job.Version);
+        return TypedResults.Json(job, ApiJson.Context.Job);
+    }
+
+    private static Task<T> Body<T>(HttpContext http, IOptions<JobkeeperApiOptions> options, Func<System.Text.Json.JsonElement, T> parse, CancellationToken cancellationToken) =>
+        RequestBody.ReadJsonAsync(http.Request, options.Value.MaxRequestBodyBytes, parse, cancellationToken);
+}
