@@ -42,6 +42,26 @@ switch (suite)
         return 0;
     }
 
+    case "workers":
+    {
+        var report = new Report("workers");
+        await WorkersSuite.RunAsync(report, Option("--rounds", 3), Option("--jobs", 50_000), Option("--concurrency", 64));
+        report.Save();
+        return 0;
+    }
+
+    case "http-workers":
+    {
+        var report = new Report("http-workers");
+        var serverIndex = Array.IndexOf(rest, "--server");
+        var server = serverIndex >= 0 ? rest[serverIndex + 1]
+            : Path.Combine(BenchPaths.Repository, "src", "Jobkeeper.Server", "bin", "Release", "net10.0", "jobkeeper.dll");
+        await HttpWorkersSuite.RunAsync(report, server, Option("--rounds", 3), Option("--jobs", 30_000), Option("--workers", 8),
+            Option("--batch", 50), Option("--port", 5482));
+        report.Save();
+        return 0;
+    }
+
     case "cleanup":
     {
         var report = new Report(Option("--external-checkpoint-ms", 0) > 0 ? "cleanup-external-checkpoint" : "cleanup");
@@ -69,6 +89,9 @@ switch (suite)
               list        BenchmarkDotNet: list 100 with filters on the 1M store
               micro       get + writes + list
               throughput  custom: 64 producers vs raw batched INSERT [--rounds 3] [--jobs 50000] [--only <variant text>]
+              workers     custom: in-process no-op jobs end to end, queue drain, pickup latency [--rounds 3] [--jobs 50000] [--concurrency 64]
+              http-workers custom: external HTTP workers drain a queue on a `jobkeeper serve` process
+                          [--rounds 3] [--jobs 30000] [--workers 8] [--batch 50] [--port 5482] [--server path/to/jobkeeper.dll]
               cleanup     custom: cleanup of terminal jobs with a concurrent writer [--rounds 3] [--jobs 100000] [--batch-sizes <default>,100]
                           [--external-checkpoint-ms N: experiment, checkpoint from outside every N ms]
               experiments [writes|hops|list]  raw SQLite on schema/pragma variants; slow list shapes with extra indexes [--rounds 3]

@@ -67,5 +67,13 @@ public sealed class CommitMetrics : IDisposable
         }
     }
 
+    /// <summary>One line: transactions, writes per transaction, and writer busy time.</summary>
+    public string Describe()
+    {
+        var (commits, operations, maxBatch, busyMs, _) = Snapshot();
+        return string.Create(System.Globalization.CultureInfo.InvariantCulture,
+            $"{commits:N0} transactions, {(commits == 0 ? 0 : (double)operations / commits):N1} writes each (max {maxBatch}), writer busy {busyMs / 1000:N2} s");
+    }
+
     public void Dispose() => _listener.Dispose();
 }

@@ -30,16 +30,21 @@ public sealed class JobkeeperHost : IAsyncDisposable
 
     public JobCache Cache { get; }
 
-    public static async Task<JobkeeperHost> StartAsync(string path, Action<JobkeeperOptions>? configure = null)
+    public IServiceProvider Services => _host.Services;
+
+    public static async Task<JobkeeperHost> StartAsync(string path, Action<JobkeeperOptions>? configure = null,
+        Action<Jobkeeper.Hosting.JobkeeperBuilder>? handlers = null, Action<IServiceCollection>? services = null)
     {
         var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
         // Warnings only: the store logs each cleanup and start-up at Information, which is noise here.
         builder.Logging.SetMinimumLevel(LogLevel.Warning).AddSimpleConsole(o => o.SingleLine = true);
-        builder.Services.AddJobkeeper(o =>
+        var jobkeeper = builder.Services.AddJobkeeper(o =>
         {
             o.UseSqlite(path);
             configure?.Invoke(o);
         });
+        handlers?.Invoke(jobkeeper);
+        services?.Invoke(builder.Services);
         var host = builder.Build();
         await host.StartAsync().ConfigureAwait(false);
         return new JobkeeperHost(host);
