@@ -31,6 +31,7 @@ public static class ServerApp
         builder.Services.AddJobkeeper(o =>
         {
             builder.Configuration.GetSection($"{ServerSettings.Section}:Cache").Bind(o.Cache);
+            builder.Configuration.GetSection($"{ServerSettings.Section}:Workers").Bind(o.Workers);
             o.UseSqlite(settings.Db, settings.Durability);
         });
         builder.Services.AddJobkeeperApi(o => o.MaxRequestBodyBytes = settings.MaxRequestBodyBytes);
