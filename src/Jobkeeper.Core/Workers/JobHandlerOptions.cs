@@ -9,6 +9,6 @@ public sealed class JobHandlerOptions
     /// <summary>An attempt running longer than this is cancelled and fails (and is retried if attempts remain). Null: no limit.</summary>
     public TimeSpan? Timeout { get; set; }
 
-    /// <summary>Backoff for this type; null for <see cref="JobWorkerOptions.Retry"/>.</summary>
+    /// <summary>Backoff for this type; null for <see cref="JobWorkerOptions.RetryByType"/> or else <see cref="JobWorkerOptions.Retry"/>.</summary>
     public RetryPolicy? Retry { get; set; }
 }

@@ -29,8 +29,13 @@ public sealed class JobWorkerOptions
     /// <summary>On shutdown, how long running handlers may take to finish before their leases are released.</summary>
     public TimeSpan ShutdownGracePeriod { get; set; } = TimeSpan.FromSeconds(10);
 
-    /// <summary>Backoff between attempts, unless a handler type sets its own.</summary>
+    /// <summary>Backoff between attempts, unless the type has its own in <see cref="RetryByType"/> or its handler options.</summary>
     public RetryPolicy Retry { get; set; } = new();
+
+    /// <summary>Backoff per job type, for in-process handlers and external workers alike.</summary>
+    public Dictionary<string, RetryPolicy> RetryByType { get; } = new(StringComparer.Ordinal);
+
+    internal RetryPolicy RetryFor(string type) => RetryByType.TryGetValue(type, out var policy) ? policy : Retry;
 
     /// <summary>How handler inputs are read and results written (snake_case by default, like the API).</summary>
     public JsonSerializerOptions SerializerOptions { get; set; } = new(JsonSerializerDefaults.Web)

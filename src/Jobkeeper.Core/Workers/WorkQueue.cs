@@ -119,17 +119,16 @@ public sealed class WorkQueue
 
     /// <summary>
     /// Ends the attempt as failed. With <paramref name="retry"/> and attempts left the job is queued again after
-    /// the backoff of <paramref name="policy"/> (the configured one when null); otherwise it ends failed.
+    /// the backoff of <paramref name="policy"/> (when null, the one configured for the job's type); otherwise it ends failed.
     /// </summary>
     public Task<Job> FailAsync(string id, string leaseToken, JobError error, bool retry = true, RetryPolicy? policy = null,
         CancellationToken cancellationToken = default)
     {
         JobValidator.ValidateError(error);
         var now = _manager.Now();
-        var backoff = policy ?? _options.Retry;
         var random = Random.Shared.NextDouble();
         return _manager.ChangeAsync(id,
-            job => JobTransitions.Fail(job, leaseToken, error, retry ? backoff.DelayAfter(job.Attempt, random) : null, now),
+            job => JobTransitions.Fail(job, leaseToken, error, retry ? (policy ?? _options.RetryFor(job.Type)).DelayAfter(job.Attempt, random) : null, now),
             cancellationToken);
     }
 
