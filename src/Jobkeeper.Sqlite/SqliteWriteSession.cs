@@ -41,7 +41,7 @@ internal sealed class SqliteWriteSession : IDisposable
 
         // Uses ix_jobs_claim: one type's due queued jobs, already in claim order.
         _selectClaimable = SqliteConnections.Prepare(connection,
-            $"SELECT {SqliteJobColumns.SelectList} FROM jobs j WHERE j.status = 'queued' AND j.type = $type AND j.run_at_us <= $now " +
+            $"SELECT {SqliteJobColumns.SelectList} FROM jobs j INDEXED BY ix_jobs_claim WHERE j.status = 'queued' AND j.type = $type AND j.run_at_us <= $now " +
             "ORDER BY j.priority DESC, j.run_at_us, j.id LIMIT $limit");
         foreach (var name in new[] { "$type", "$now", "$limit" })
         {
