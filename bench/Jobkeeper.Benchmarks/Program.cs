@@ -45,7 +45,7 @@ switch (suite)
     case "workers":
     {
         var report = new Report("workers");
-        await WorkersSuite.RunAsync(report, Option("--rounds", 3), Option("--jobs", 50_000), Option("--concurrency", 64));
+        await WorkersSuite.RunAsync(report, Option("--rounds", 3), Option("--jobs", 50_000), Option("--concurrency", 256));
         report.Save();
         return 0;
     }
@@ -89,7 +89,7 @@ switch (suite)
               list        BenchmarkDotNet: list 100 with filters on the 1M store
               micro       get + writes + list
               throughput  custom: 64 producers vs raw batched INSERT [--rounds 3] [--jobs 50000] [--only <variant text>]
-              workers     custom: in-process no-op jobs end to end, queue drain, pickup latency [--rounds 3] [--jobs 50000] [--concurrency 64]
+              workers     custom: in-process no-op jobs end to end, queue drain, pickup latency [--rounds 3] [--jobs 50000] [--concurrency 256]
               http-workers custom: external HTTP workers drain a queue on a `jobkeeper serve` process
                           [--rounds 3] [--jobs 30000] [--workers 8] [--batch 50] [--port 5482] [--server path/to/jobkeeper.dll]
               cleanup     custom: cleanup of terminal jobs with a concurrent writer [--rounds 3] [--jobs 100000] [--batch-sizes <default>,100]

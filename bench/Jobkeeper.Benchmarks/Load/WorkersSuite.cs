@@ -26,8 +26,8 @@ public static class WorkersSuite
         for (var round = 0; round <= rounds; round++)
         {
             report.Line(round == 0 ? "### Warm-up round (not counted)" : $"### Round {round}");
-            var e2e = await EndToEndAsync(jobs, producers: 16, concurrency).ConfigureAwait(false);
-            report.Line($"- enqueue → handler → completed, 16 producers: **{Stats.F(e2e.PerSecond, 0)} jobs/s** {e2e.Detail}");
+            var e2e = await EndToEndAsync(jobs, producers: 64, concurrency).ConfigureAwait(false);
+            report.Line($"- enqueue → handler → completed, 64 producers: **{Stats.F(e2e.PerSecond, 0)} jobs/s** {e2e.Detail}");
             var d = await DrainAsync(jobs, concurrency).ConfigureAwait(false);
             report.Line($"- drain a queue of {jobs:N0}: **{Stats.F(d.PerSecond, 0)} jobs/s** {d.Detail}");
             var p = await PickupAsync(samples: 1000).ConfigureAwait(false);
