@@ -37,6 +37,36 @@ public sealed class SqliteStoreFileTests : IDisposable
     }
 
     [Fact]
+    public async Task A_version_1_database_is_upgraded_in_place_with_attempts_counted_from_one()
+    {
+        // Build a version-1 file: today's schema taken back to what version 1 had, holding a job written by version 1.
+        await using (var store = await Open())
+        {
+            var job = StoreContract.ContractJobs.New("from-v1");
+            Assert.True(await store.InsertAsync(job, StoreContract.ContractJobs.Created(job), CancellationToken.None));
+        }
+
+        Execute("DROP INDEX ix_jobs_claim; DROP INDEX ix_jobs_lease; ALTER TABLE jobs DROP COLUMN cancel_requested_us; " +
+            "UPDATE jobs SET attempt = 0; DELETE FROM schema_migrations WHERE version = 2;");
+
+        await using (var upgraded = await Open())
+        {
+            Assert.Equal(2, (await upgraded.GetStatsAsync(CancellationToken.None)).SchemaVersion);
+            var job = await upgraded.GetAsync("from-v1", CancellationToken.None);
+            Assert.NotNull(job);
+            Assert.Equal(1, job.Attempt);
+            Assert.Null(job.CancelRequestedAt);
+            var now = DateTimeOffset.UtcNow;
+            var claimed = await upgraded.ClaimAsync(
+                new Storage.ClaimRequest(new Dictionary<string, int> { [job.Type] = 1 }, 1, now.AddMinutes(1)),
+                j => Model.JobTransitions.Claim(j, "w", "token", now.AddMinutes(2), now), CancellationToken.None);
+            Assert.Equal("from-v1", Assert.Single(claimed).Id);
+        }
+
+        Assert.Equal(2L, Scalar("SELECT COUNT(*) FROM sqlite_master WHERE name IN ('ix_jobs_claim', 'ix_jobs_lease')"));
+    }
+
+    [Fact]
     public async Task A_database_from_a_newer_jobkeeper_is_refused()
     {
         await (await Open()).DisposeAsync();
