@@ -9,7 +9,7 @@ namespace Jobkeeper.StoreContract;
 /// What every store must do. A store's test project derives from this and says how to open the store
 /// (fresh, and again on the same data to show durability); every test here then runs against it.
 /// </summary>
-public abstract class JobStoreContract : IAsyncLifetime
+public abstract partial class JobStoreContract : IAsyncLifetime
 {
     protected RecordingObserver Observer { get; } = new();
 
@@ -46,6 +46,7 @@ public abstract class JobStoreContract : IAsyncLifetime
             LeaseOwner = "worker-a",
             LeaseExpiresAt = T0.AddSeconds(31),
             LeaseToken = "token-1",
+            CancelRequestedAt = T0.AddSeconds(3),
             UpdatedAt = T0.AddSeconds(2),
         };
         Assert.True(await Store.InsertAsync(job, Created(job), None));
