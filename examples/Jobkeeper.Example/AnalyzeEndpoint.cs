@@ -4,7 +4,10 @@ using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Jobkeeper.Example;
 
-/// <summary><c>POST /analyze</c>: records an <c>audio.analyze</c> job durably, queues it, and answers 202 at once.</summary>
+/// <summary>
+/// <c>POST /analyze</c>: records an <c>audio.analyze</c> job durably and answers 202 at once. Creating the job
+/// is all it takes: the committed job wakes Jobkeeper's worker, which runs <see cref="AnalysisHandler"/>.
+/// </summary>
 public static class AnalyzeEndpoint
 {
     public const string JobType = "audio.analyze";
@@ -21,7 +24,6 @@ public static class AnalyzeEndpoint
     private static async Task<Results<Accepted<AnalyzeResponse>, ValidationProblem, ProblemHttpResult>> AnalyzeAsync(
         AnalyzeRequest? request,
         JobManager jobs,
-        AnalysisQueue queue,
         ILoggerFactory loggers,
         CancellationToken cancellationToken)
     {
@@ -56,7 +58,6 @@ public static class AnalyzeEndpoint
             return TypedResults.Problem(ex.Message + " Retry later.", statusCode: StatusCodes.Status503ServiceUnavailable, title: "Store unavailable");
         }
 
-        queue.Enqueue(job.Id);
         loggers.CreateLogger(typeof(AnalyzeEndpoint).FullName!).LogInformation("Queued analysis job {JobId} for {File}", job.Id, file);
 
         var statusUrl = "/api/v1/jobs/" + Uri.EscapeDataString(job.Id);

@@ -1,8 +1,11 @@
+using Jobkeeper.Workers;
+
 namespace Jobkeeper.Example;
 
 /// <summary>
 /// The pretend audio analysis: a few stages of timed steps and a result derived from the file name, so
-/// the same file always gives the same answer. A file whose name contains "corrupt" fails to decode.
+/// the same file always gives the same answer. A file whose name contains "corrupt" fails to decode, for good:
+/// <see cref="PermanentJobFailureException"/> tells Jobkeeper not to retry it.
 /// </summary>
 public static class FakeAnalysis
 {
@@ -19,13 +22,13 @@ public static class FakeAnalysis
     private static readonly string[] Keys = ["C major", "G major", "D major", "A minor", "E minor", "F major", "B minor"];
     private static readonly string[] SectionNames = ["intro", "verse", "chorus", "verse", "chorus", "bridge", "chorus", "outro"];
 
-    /// <summary>Does one step of a stage (here: waits), throwing <see cref="AnalysisFailedException"/> for undecodable files.</summary>
+    /// <summary>Does one step of a stage (here: waits), throwing <see cref="PermanentJobFailureException"/> for undecodable files.</summary>
     public static async Task StepAsync(string file, AnalysisStage stage, int step, TimeSpan delay, TimeProvider time, CancellationToken cancellationToken)
     {
         await Task.Delay(delay, time, cancellationToken);
         if (stage.Name == "decode" && step == stage.Steps && file.Contains("corrupt", StringComparison.OrdinalIgnoreCase))
         {
-            throw new AnalysisFailedException("decode_error", $"Could not decode '{file}': the audio stream is damaged.");
+            throw new PermanentJobFailureException($"Could not decode '{file}': the audio stream is damaged.", "decode_error");
         }
     }
 
@@ -72,9 +75,3 @@ public sealed record AnalysisResult(
     string Key,
     IReadOnlyList<AnalysisSection> Sections,
     DateTime AnalyzedAt);
-
-/// <summary>The analysis cannot succeed for this input; the job fails with <see cref="Code"/>.</summary>
-public sealed class AnalysisFailedException(string code, string message) : Exception(message)
-{
-    public string Code { get; } = code;
-}

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using System.Runtime.InteropServices;
 
 namespace Jobkeeper.Example.Tests;
 
@@ -23,7 +24,10 @@ internal sealed class ExampleAppProcess : IAsyncDisposable
 
     public string Output => string.Join(Environment.NewLine, _output);
 
-    public static async Task<ExampleAppProcess> StartAsync(string dbPath, int stepDelayMs)
+    public static Task<ExampleAppProcess> StartAsync(string dbPath, int stepDelayMs) =>
+        StartAsync(new ExampleAppSettings(dbPath) { StepDelayMs = stepDelayMs });
+
+    public static async Task<ExampleAppProcess> StartAsync(ExampleAppSettings settings)
     {
         var dll = ExamplePaths.AppDll;
         var start = new ProcessStartInfo(ExamplePaths.DotnetHost)
@@ -34,7 +38,7 @@ internal sealed class ExampleAppProcess : IAsyncDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        foreach (var arg in new[] { dll, "--urls", "http://127.0.0.1:0", $"--Example:Db={dbPath}", $"--Example:StepDelayMs={stepDelayMs}" })
+        foreach (var arg in new[] { dll, "--urls", "http://127.0.0.1:0" }.Concat(settings.ToArguments()))
         {
             start.ArgumentList.Add(arg);
         }
@@ -52,7 +56,37 @@ internal sealed class ExampleAppProcess : IAsyncDisposable
         }
     }
 
-    /// <summary>Kills the process at once, as a crash would, and waits until it is gone.</summary>
+    public bool HasExited => _process.HasExited;
+
+    /// <summary>The exit code once the process has exited.</summary>
+    public int ExitCode => _process.ExitCode;
+
+    /// <summary>
+    /// Asks the app to stop as a service manager would (SIGTERM: a graceful shutdown) and waits up to
+    /// <paramref name="timeout"/> for it to exit; returns how long that took.
+    /// </summary>
+    public async Task<TimeSpan> TerminateAsync(TimeSpan timeout)
+    {
+        var clock = Stopwatch.StartNew();
+        if (Signal(_process.Id, SigTerm) != 0)
+        {
+            throw new InvalidOperationException($"kill({_process.Id}, SIGTERM) failed with errno {Marshal.GetLastPInvokeError()}.");
+        }
+
+        using var deadline = new CancellationTokenSource(timeout);
+        try
+        {
+            await _process.WaitForExitAsync(deadline.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            throw new TimeoutException($"The example app did not exit within {timeout.TotalSeconds} s of SIGTERM.{Environment.NewLine}{Output}");
+        }
+
+        return clock.Elapsed;
+    }
+
+    /// <summary>Kills the process at once (SIGKILL), as a crash would, and waits until it is gone.</summary>
     public async Task KillAsync()
     {
         try
@@ -107,6 +141,11 @@ internal sealed class ExampleAppProcess : IAsyncDisposable
 
         Http = new HttpClient { BaseAddress = address, Timeout = TimeSpan.FromSeconds(30) };
     }
+
+    private const int SigTerm = 15;
+
+    [DllImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static extern int Signal(int pid, int signal);
 
     private void OnLine(string? line)
     {

@@ -1,6 +1,8 @@
+using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
+using static Jobkeeper.Example.Tests.ExampleApi;
 using static Jobkeeper.Example.Tests.JobPolling;
 
 namespace Jobkeeper.Example.Tests;
@@ -9,7 +11,6 @@ namespace Jobkeeper.Example.Tests;
 public sealed class ExampleAppTests : IDisposable
 {
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(30);
-    private static readonly string[] Terminal = ["completed", "failed", "cancelled"];
 
     private readonly string _tempDir = Directory.CreateTempSubdirectory("jobkeeper-example-tests-").FullName;
 
@@ -68,24 +69,79 @@ public sealed class ExampleAppTests : IDisposable
     }
 
     [Fact]
-    public async Task A_job_running_when_the_app_is_killed_is_resumed_and_completed_by_the_next_start()
+    public async Task A_corrupt_file_fails_for_good_with_the_decode_error_and_no_retry()
     {
+        await using var app = await ExampleAppProcess.StartAsync(DbPath, stepDelayMs: 5);
+        var (_, statusUrl, eventsUrl) = await StartAnalysisAsync(app, "corrupt-take.wav");
+
+        var job = await UntilAsync(app, statusUrl, j => Terminal.Contains(Status(j)), Deadline);
+
+        Assert.True("failed" == Status(job), $"Job ended {Status(job)}: {job.ToJsonString()}{Environment.NewLine}{app.Output}");
+        Assert.Equal("decode_error", (string?)job["error"]?["code"]);
+        Assert.Contains("corrupt-take.wav", (string?)job["error"]?["message"], StringComparison.Ordinal);
+        Assert.Equal(1, (int?)job["attempt"]);
+        Assert.Equal(["queued→running", "running→failed"], StatusChanges(await EventsAsync(app, eventsUrl)));
+    }
+
+    [Fact]
+    public async Task Cancelling_a_running_analysis_stops_its_handler_at_once_and_the_job_ends_cancelled()
+    {
+        // Ten steps of a second: the job would run for 10 s, as long as the cancel grace period.
+        await using var app = await ExampleAppProcess.StartAsync(DbPath, stepDelayMs: 1000);
+        var (jobId, statusUrl, eventsUrl) = await StartAnalysisAsync(app, "long-mix.wav");
+        await UntilAsync(app, statusUrl, j => Status(j) == "running" && (string?)j["progress"]?["stage"] == "starting", Deadline);
+
+        var clock = Stopwatch.StartNew();
+        using (var cancel = await app.Http.PostAsync($"/api/v1/jobs/{jobId}/cancel", content: null))
+        {
+            Assert.Equal(HttpStatusCode.OK, cancel.StatusCode);
+        }
+
+        var job = await UntilAsync(app, statusUrl, j => Terminal.Contains(Status(j)), Deadline);
+        var stoppedIn = clock.Elapsed;
+
+        Assert.True("cancelled" == Status(job), $"Job ended {Status(job)}: {job.ToJsonString()}{Environment.NewLine}{app.Output}");
+        // The handler stopped on its cancellation token, not at the end of the grace period or of the work.
+        Assert.True(stoppedIn < TimeSpan.FromSeconds(5), $"The job took {stoppedIn.TotalSeconds:0.0} s to end cancelled.");
+        Assert.Null(job["result"]);
+        Assert.True(Fraction(job) < 1, $"The analysis got to {Fraction(job)}");
+        var events = await EventsAsync(app, eventsUrl);
+        Assert.Equal(["queued→running", "running→cancelled"], StatusChanges(events));
+        Assert.Single(events, e => (string?)e?["type"] == "cancel_requested");
+    }
+
+    [Fact]
+    public async Task A_job_running_when_the_app_is_killed_is_run_again_by_the_next_start_once_its_lease_expires()
+    {
+        var lease = TimeSpan.FromSeconds(2);
+        var settings = new ExampleAppSettings(DbPath)
+        {
+            StepDelayMs = 300,
+            LeaseDuration = lease,
+            HeartbeatInterval = TimeSpan.FromMilliseconds(500),
+            ReapInterval = TimeSpan.FromMilliseconds(200),
+        };
+
         string jobId, statusUrl, eventsUrl;
-        await using (var first = await ExampleAppProcess.StartAsync(DbPath, stepDelayMs: 300))
+        await using (var first = await ExampleAppProcess.StartAsync(settings))
         {
             (jobId, statusUrl, eventsUrl) = await StartAnalysisAsync(first, "live-set.flac");
             await UntilAsync(first, statusUrl, j => Status(j) == "running" && Fraction(j) > 0, Deadline);
             await first.KillAsync();
         }
 
-        await using var second = await ExampleAppProcess.StartAsync(DbPath, stepDelayMs: 5);
+        await using var second = await ExampleAppProcess.StartAsync(settings with { StepDelayMs = 5 });
         var job = await UntilAsync(second, statusUrl, j => Terminal.Contains(Status(j)), Deadline);
 
         Assert.True("completed" == Status(job), $"Job ended {Status(job)}: {job.ToJsonString()}{Environment.NewLine}{second.Output}");
         Assert.Equal("live-set.flac", (string?)job["result"]?["file"]);
+        // The attempt cut short by the crash counts: the job completed on its second.
+        Assert.Equal(2, (int?)job["attempt"]);
         var events = await EventsAsync(second, eventsUrl);
         Assert.Equal(["queued→running", "running→queued", "queued→running", "running→completed"], StatusChanges(events));
-        Assert.Contains($"Job {jobId} was running when the app stopped", second.Output, StringComparison.Ordinal);
+        Assert.Equal([null, "lease_expired", null, null], StatusChangeReasons(events));
+        Assert.Single(events, e => (string?)e?["type"] == "lease_expired");
+        Assert.Contains($"Lease of job {jobId}", second.Output, StringComparison.Ordinal);
     }
 
     public void Dispose()
@@ -100,32 +156,4 @@ public sealed class ExampleAppTests : IDisposable
             // Best effort: a leftover temp folder must not fail a test.
         }
     }
-
-    private static async Task<(string JobId, string StatusUrl, string EventsUrl)> StartAnalysisAsync(ExampleAppProcess app, string file)
-    {
-        using var response = await app.Http.PostAsJsonAsync("/analyze", new { file, user = "tests" });
-        var body = await response.Content.ReadFromJsonAsync<JsonNode>();
-        Assert.True(HttpStatusCode.Accepted == response.StatusCode, $"POST /analyze: {(int)response.StatusCode} {body?.ToJsonString()}");
-
-        var jobId = (string?)body?["job_id"];
-        var statusUrl = (string?)body?["status_url"];
-        var eventsUrl = (string?)body?["events_url"];
-        Assert.False(string.IsNullOrEmpty(jobId));
-        Assert.Equal($"/api/v1/jobs/{jobId}", statusUrl);
-        Assert.Equal($"/api/v1/jobs/{jobId}/events", eventsUrl);
-        Assert.Equal(statusUrl, response.Headers.Location?.OriginalString);
-        Assert.Equal("queued", (string?)body?["status"]);
-        return (jobId!, statusUrl!, eventsUrl!);
-    }
-
-    private static async Task<JsonArray> EventsAsync(ExampleAppProcess app, string eventsUrl)
-    {
-        var page = await app.Http.GetFromJsonAsync<JsonNode>(eventsUrl);
-        return page?["items"]?.AsArray() ?? throw new Xunit.Sdk.XunitException($"GET {eventsUrl} returned no items.");
-    }
-
-    private static List<string> StatusChanges(JsonArray events) =>
-        events.Where(e => (string?)e?["type"] == "status_changed")
-            .Select(e => $"{(string?)e?["data"]?["from"]}→{(string?)e?["data"]?["to"]}")
-            .ToList();
 }

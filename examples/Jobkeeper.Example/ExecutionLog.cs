@@ -1,0 +1,54 @@
+using System.Globalization;
+using Microsoft.Extensions.Options;
+
+namespace Jobkeeper.Example;
+
+/// <summary>
+/// The optional <c>Example:ExecutionLog</c> file: one line <c>"&lt;job id&gt; &lt;attempt&gt;"</c> per handler
+/// execution, appended and flushed to the operating system before the analysis starts, so the line is there
+/// even if the process is killed a moment later. Lets a test (or a curious reader) count how often each job
+/// ran — at most once per attempt, plus once more for an attempt interrupted by a crash or a shutdown.
+/// </summary>
+public sealed class ExecutionLog : IDisposable
+{
+    private readonly Lock _lock = new();
+    private readonly StreamWriter? _writer;
+
+    public ExecutionLog(IOptions<ExampleOptions> options, IHostEnvironment environment)
+    {
+        if (string.IsNullOrWhiteSpace(options.Value.ExecutionLog))
+        {
+            return;
+        }
+
+        Path = System.IO.Path.GetFullPath(options.Value.ExecutionLog, environment.ContentRootPath);
+        Directory.CreateDirectory(System.IO.Path.GetDirectoryName(Path)!);
+        // Appends across restarts; others may read the file while it is open.
+        _writer = new StreamWriter(new FileStream(Path, FileMode.Append, FileAccess.Write, FileShare.ReadWrite)) { NewLine = "\n" };
+    }
+
+    /// <summary>The full path of the log; null when it is off.</summary>
+    public string? Path { get; }
+
+    public void Record(string jobId, int attempt)
+    {
+        if (_writer is null)
+        {
+            return;
+        }
+
+        lock (_lock)
+        {
+            _writer.WriteLine(jobId + " " + attempt.ToString(CultureInfo.InvariantCulture));
+            _writer.Flush();
+        }
+    }
+
+    public void Dispose()
+    {
+        lock (_lock)
+        {
+            _writer?.Dispose();
+        }
+    }
+}
