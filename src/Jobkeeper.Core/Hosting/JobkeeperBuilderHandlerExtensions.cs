@@ -1,9 +1,10 @@
+using Jobkeeper.Hosting;
 using Jobkeeper.Workers;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 
-namespace Jobkeeper.Hosting;
+// Beside AddJobkeeper, so that registering handlers needs no extra using.
+namespace Microsoft.Extensions.DependencyInjection;
 
 /// <summary>Registers in-process handlers: <c>services.AddJobkeeper(...).AddHandler("audio.analyze", async (ctx, ct) => ...)</c>.</summary>
 public static class JobkeeperBuilderHandlerExtensions

@@ -111,7 +111,8 @@ public static class JobTransitions
             return Cancelled(job, now, job.LeaseOwner, "the worker stopped after a cancel was requested");
         }
 
-        var next = JobPatchApplier.WithStatus(job, JobStatus.Queued, now) with { RunAt = now, UpdatedAt = now, Version = job.Version + 1 };
+        // run_at stays as it was (in the past), so the job keeps its place at the front of the queue.
+        var next = JobPatchApplier.WithStatus(job, JobStatus.Queued, now) with { UpdatedAt = now, Version = job.Version + 1 };
         return Replace(job, next,
             LeaseEvent(job, next, now, JobEventTypes.Released),
             StatusEvent(job, next, now, job.LeaseOwner, new StatusChange(job.Status, JobStatus.Queued) { Reason = "released", Attempt = next.Attempt, Worker = job.LeaseOwner }));
@@ -135,7 +136,7 @@ public static class JobTransitions
         var replacement = job.CancelRequestedAt is not null
             ? Cancelled(job, now, "reaper", "the worker did not stop within the cancel grace period")
             : job.Attempt < job.MaxAttempts
-                ? Requeue(job, now, now, "reaper", "lease_expired", null)
+                ? Requeue(job, now, null, "reaper", "lease_expired", null)
                 : Failed(job, now, "reaper", new JobError
                 {
                     Code = "lease_expired",
@@ -216,12 +217,13 @@ public static class JobTransitions
         throw new LeaseLostException(job.Id, reason);
     }
 
-    private static JobReplacement Requeue(Job job, DateTimeOffset now, DateTimeOffset runAt, string? actor, string reason, JobError? error)
+    /// <summary>Back to the queue with attempt + 1: at <paramref name="runAt"/>, or when null at its old place (its earlier run_at).</summary>
+    private static JobReplacement Requeue(Job job, DateTimeOffset now, DateTimeOffset? runAt, string? actor, string reason, JobError? error)
     {
         var next = JobPatchApplier.WithStatus(job, JobStatus.Queued, now) with
         {
             Attempt = job.Attempt + 1,
-            RunAt = runAt,
+            RunAt = runAt ?? job.RunAt,
             Error = error ?? job.Error,
             UpdatedAt = now,
             Version = job.Version + 1,
@@ -231,7 +233,7 @@ public static class JobTransitions
             Reason = reason,
             Attempt = next.Attempt,
             Worker = job.LeaseOwner,
-            RunAt = runAt,
+            RunAt = next.RunAt,
             Error = error,
         }));
     }

@@ -367,8 +367,9 @@ internal sealed class JobWorkerEngine : IHostedService, IAsyncDisposable
 
     private Task FailAsync(JobRun run, JobError error, bool retry)
     {
-        _logger.LogWarning("Job {JobId} ({JobType}) attempt {Attempt} of {MaxAttempts} failed: {ErrorCode}: {ErrorMessage}",
-            run.Job.Id, run.Job.Type, run.Job.Attempt, run.Job.MaxAttempts, error.Code, error.Message);
+        var outcome = retry && run.Job.Attempt < run.Job.MaxAttempts ? "it will be retried" : "no attempt follows";
+        _logger.LogWarning("Job {JobId} ({JobType}) attempt {Attempt} of {MaxAttempts} failed, {Outcome}: {ErrorCode}: {ErrorMessage}",
+            run.Job.Id, run.Job.Type, run.Job.Attempt, run.Job.MaxAttempts, outcome, error.Code, error.Message);
         return _queue.FailAsync(run.Job.Id, run.LeaseToken, error, retry, run.Registration.Options.Retry, CancellationToken.None);
     }
 
