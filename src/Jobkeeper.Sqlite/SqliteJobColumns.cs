@@ -32,10 +32,12 @@ internal static class SqliteJobColumns
     public static string UpdateAssignments(bool withLabels) =>
         string.Join(", ", (withLabels ? ["labels", .. StateColumns] : StateColumns).Select(c => $"{c} = ${c}"));
 
-    public static void AddInsertParameters(SqliteCommand command) => AddParameters(command, [.. ImmutableColumns, "labels", .. StateColumns]);
+    /// <summary>Parameter names of the insert, in the order of <see cref="ToInsertValues"/>.</summary>
+    public static IReadOnlyList<string> InsertParameters { get; } = [.. ((string[])[.. ImmutableColumns, "labels", .. StateColumns]).Select(c => "$" + c)];
 
-    public static void AddUpdateParameters(SqliteCommand command, bool withLabels) =>
-        AddParameters(command, withLabels ? ["labels", .. StateColumns] : StateColumns);
+    /// <summary>Parameter names of an update, in the order of <see cref="ToStateValues"/>.</summary>
+    public static IReadOnlyList<string> UpdateParameters(bool withLabels) =>
+        [.. (withLabels ? ["labels", .. StateColumns] : StateColumns).Select(c => "$" + c)];
 
     /// <summary>Insert values of a job, computed off the writer (JSON serialised by the caller's thread).</summary>
     public static object[] ToInsertValues(Job job) =>
@@ -73,15 +75,6 @@ internal static class SqliteJobColumns
         return withLabels ? [Labels(job), .. state] : state;
     }
 
-    public static void Bind(SqliteCommand command, object[] values)
-    {
-        var parameters = command.Parameters;
-        for (var i = 0; i < values.Length; i++)
-        {
-            parameters[i].Value = values[i];
-        }
-    }
-
     public static Job Read(SqliteDataReader r) => new()
     {
         Id = r.GetString(0),
@@ -116,14 +109,6 @@ internal static class SqliteJobColumns
 
     public static JsonElement? ReadJson(SqliteDataReader r, int ordinal) =>
         r.IsDBNull(ordinal) ? null : JsonSerializer.Deserialize(r.GetString(ordinal), CoreJsonContext.Default.JsonElement);
-
-    private static void AddParameters(SqliteCommand command, IEnumerable<string> columns)
-    {
-        foreach (var column in columns)
-        {
-            command.Parameters.Add(new SqliteParameter { ParameterName = "$" + column });
-        }
-    }
 
     private static object Labels(Job job) =>
         job.Labels.Count == 0 ? DBNull.Value : JsonSerializer.Serialize(job.Labels, CoreJsonContext.Default.IReadOnlyDictionaryStringString);

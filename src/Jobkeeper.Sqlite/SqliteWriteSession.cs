@@ -10,14 +10,14 @@ internal sealed class SqliteWriteSession : IDisposable
     private readonly SqliteCommand _begin;
     private readonly SqliteCommand _commit;
     private readonly SqliteCommand _rollback;
-    private readonly SqliteCommand _insertJob;
-    private readonly SqliteCommand _updateJob;
-    private readonly SqliteCommand _updateJobAndLabels;
+    private readonly SqliteHotStatement _insertJob;
+    private readonly SqliteHotStatement _updateJob;
+    private readonly SqliteHotStatement _updateJobAndLabels;
     private readonly SqliteCommand _selectClaimable;
     private readonly SqliteCommand _deleteJob;
-    private readonly SqliteCommand _insertLabel;
+    private readonly SqliteHotStatement _insertLabel;
     private readonly SqliteCommand _deleteLabels;
-    private readonly SqliteCommand _insertEvent;
+    private readonly SqliteHotStatement _insertEvent;
     private readonly SqliteCommand _deleteEvents;
     private readonly SqliteCommand _selectTerminal;
 
@@ -32,9 +32,9 @@ internal sealed class SqliteWriteSession : IDisposable
         _commit = SqliteConnections.Prepare(connection, "COMMIT");
         _rollback = SqliteConnections.Prepare(connection, "ROLLBACK");
 
-        _insertJob = SqliteConnections.Prepare(connection,
-            $"INSERT INTO jobs ({SqliteJobColumns.InsertColumns}) VALUES ({SqliteJobColumns.InsertValues}) ON CONFLICT (id) DO NOTHING");
-        SqliteJobColumns.AddInsertParameters(_insertJob);
+        _insertJob = new SqliteHotStatement(connection,
+            $"INSERT INTO jobs ({SqliteJobColumns.InsertColumns}) VALUES ({SqliteJobColumns.InsertValues}) ON CONFLICT (id) DO NOTHING",
+            SqliteJobColumns.InsertParameters);
 
         _updateJob = PrepareUpdate(connection, withLabels: false);
         _updateJobAndLabels = PrepareUpdate(connection, withLabels: true);
@@ -51,22 +51,16 @@ internal sealed class SqliteWriteSession : IDisposable
         _deleteJob = SqliteConnections.Prepare(connection, "DELETE FROM jobs WHERE id = $id");
         _deleteJob.Parameters.Add(new SqliteParameter { ParameterName = "$id" });
 
-        _insertLabel = SqliteConnections.Prepare(connection,
-            "INSERT INTO job_labels (job_id, key, value, created_us) VALUES ($job_id, $key, $value, $created_us)");
-        foreach (var name in new[] { "$job_id", "$key", "$value", "$created_us" })
-        {
-            _insertLabel.Parameters.Add(new SqliteParameter { ParameterName = name });
-        }
+        _insertLabel = new SqliteHotStatement(connection,
+            "INSERT INTO job_labels (job_id, key, value, created_us) VALUES ($job_id, $key, $value, $created_us)",
+            ["$job_id", "$key", "$value", "$created_us"]);
 
         _deleteLabels = SqliteConnections.Prepare(connection, "DELETE FROM job_labels WHERE job_id = $job_id");
         _deleteLabels.Parameters.Add(new SqliteParameter { ParameterName = "$job_id" });
 
-        _insertEvent = SqliteConnections.Prepare(connection,
-            "INSERT INTO job_events (id, job_id, type, at_us, actor, version, data) VALUES ($id, $job_id, $type, $at_us, $actor, $version, $data)");
-        foreach (var name in new[] { "$id", "$job_id", "$type", "$at_us", "$actor", "$version", "$data" })
-        {
-            _insertEvent.Parameters.Add(new SqliteParameter { ParameterName = name });
-        }
+        _insertEvent = new SqliteHotStatement(connection,
+            "INSERT INTO job_events (id, job_id, type, at_us, actor, version, data) VALUES ($id, $job_id, $type, $at_us, $actor, $version, $data)",
+            ["$id", "$job_id", "$type", "$at_us", "$actor", "$version", "$data"]);
 
         _deleteEvents = SqliteConnections.Prepare(connection, "DELETE FROM job_events WHERE job_id = $job_id");
         _deleteEvents.Parameters.Add(new SqliteParameter { ParameterName = "$job_id" });
@@ -103,18 +97,18 @@ internal sealed class SqliteWriteSession : IDisposable
 
     public bool InsertJob(object[] values)
     {
-        SqliteJobColumns.Bind(_insertJob, values);
-        return _insertJob.ExecuteNonQuery() == 1;
+        _insertJob.Bind(values);
+        return _insertJob.Execute() == 1;
     }
 
     /// <summary>Compare-and-set update of the state columns (and the labels column when <paramref name="withLabels"/>).</summary>
     public bool UpdateJob(string id, object[] values, long expectedVersion, bool withLabels)
     {
-        var command = withLabels ? _updateJobAndLabels : _updateJob;
-        SqliteJobColumns.Bind(command, values);
-        command.Parameters[^2].Value = id;
-        command.Parameters[^1].Value = expectedVersion;
-        return command.ExecuteNonQuery() == 1;
+        var statement = withLabels ? _updateJobAndLabels : _updateJob;
+        statement.Bind(values);
+        statement.Bind(values.Length, id);
+        statement.Bind(values.Length + 1, expectedVersion);
+        return statement.Execute() == 1;
     }
 
     /// <summary>Up to <paramref name="limit"/> due queued jobs of one type, in claim order.</summary>
@@ -147,14 +141,13 @@ internal sealed class SqliteWriteSession : IDisposable
 
     public void InsertLabels(string jobId, IReadOnlyDictionary<string, string> labels, long createdMicros)
     {
-        var p = _insertLabel.Parameters;
         foreach (var (key, value) in labels)
         {
-            p[0].Value = jobId;
-            p[1].Value = key;
-            p[2].Value = value;
-            p[3].Value = createdMicros;
-            _insertLabel.ExecuteNonQuery();
+            _insertLabel.Bind(0, jobId);
+            _insertLabel.Bind(1, key);
+            _insertLabel.Bind(2, value);
+            _insertLabel.Bind(3, createdMicros);
+            _insertLabel.Execute();
         }
     }
 
@@ -168,15 +161,14 @@ internal sealed class SqliteWriteSession : IDisposable
     public JobEvent InsertEvent(JobEvent e, object data)
     {
         var id = _nextEventId;
-        var p = _insertEvent.Parameters;
-        p[0].Value = id;
-        p[1].Value = e.JobId;
-        p[2].Value = e.Type;
-        p[3].Value = Storage.TimeMicros.From(e.At);
-        p[4].Value = (object?)e.Actor ?? DBNull.Value;
-        p[5].Value = e.Version;
-        p[6].Value = data;
-        _insertEvent.ExecuteNonQuery();
+        _insertEvent.Bind(0, id);
+        _insertEvent.Bind(1, e.JobId);
+        _insertEvent.Bind(2, e.Type);
+        _insertEvent.Bind(3, Storage.TimeMicros.From(e.At));
+        _insertEvent.Bind(4, e.Actor);
+        _insertEvent.Bind(5, e.Version);
+        _insertEvent.Bind(6, data);
+        _insertEvent.Execute();
         _nextEventId = id + 1;
         return e with { Id = id };
     }
@@ -195,21 +187,20 @@ internal sealed class SqliteWriteSession : IDisposable
         return ids;
     }
 
-    private static SqliteCommand PrepareUpdate(SqliteConnection connection, bool withLabels)
-    {
-        var command = SqliteConnections.Prepare(connection,
-            $"UPDATE jobs SET {SqliteJobColumns.UpdateAssignments(withLabels)} WHERE id = $id AND version = $expected");
-        SqliteJobColumns.AddUpdateParameters(command, withLabels);
-        command.Parameters.Add(new SqliteParameter { ParameterName = "$id" });
-        command.Parameters.Add(new SqliteParameter { ParameterName = "$expected" });
-        return command;
-    }
+    private static SqliteHotStatement PrepareUpdate(SqliteConnection connection, bool withLabels) =>
+        new(connection, $"UPDATE jobs SET {SqliteJobColumns.UpdateAssignments(withLabels)} WHERE id = $id AND version = $expected",
+            [.. SqliteJobColumns.UpdateParameters(withLabels), "$id", "$expected"]);
 
     public void Dispose()
     {
-        foreach (var command in new[] { _begin, _commit, _rollback, _insertJob, _updateJob, _updateJobAndLabels, _selectClaimable, _deleteJob, _insertLabel, _deleteLabels, _insertEvent, _deleteEvents, _selectTerminal })
+        foreach (var command in new[] { _begin, _commit, _rollback, _selectClaimable, _deleteJob, _deleteLabels, _deleteEvents, _selectTerminal })
         {
             command.Dispose();
+        }
+
+        foreach (var statement in new[] { _insertJob, _updateJob, _updateJobAndLabels, _insertLabel, _insertEvent })
+        {
+            statement.Dispose();
         }
 
         _connection.Dispose();
