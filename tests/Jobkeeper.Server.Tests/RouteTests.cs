@@ -55,7 +55,7 @@ public sealed class RouteTests(ServerFixture fixture) : IClassFixture<ServerFixt
         Assert.Equal("queued", job.Str("status"));
         Assert.Equal(5, job.GetProperty("priority").GetInt32());
         Assert.Equal(4, job.GetProperty("max_attempts").GetInt32());
-        Assert.Equal(0, job.GetProperty("attempt").GetInt32());
+        Assert.Equal(1, job.GetProperty("attempt").GetInt32()); // 1-based: the attempt a claim would run
         Assert.Equal(1, job.Version());
         Assert.Equal("42", job.GetProperty("labels").Str("episode_id"));
         Assert.Equal("a.wav", job.GetProperty("input").Str("file"));
