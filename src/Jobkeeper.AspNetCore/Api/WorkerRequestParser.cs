@@ -32,7 +32,11 @@ internal static class WorkerRequestParser
         var index = 0;
         foreach (var type in types.EnumerateArray())
         {
-            typeNames.Add(JsonFields.String(type, $"types[{index++}]"));
+            var field = $"types[{index++}]";
+            var name = JsonFields.String(type, field);
+            typeNames.Add(string.IsNullOrWhiteSpace(name) || name.Length > JobValidator.MaxTypeLength
+                ? throw new JobValidationException(field, $"must be a job type: 1 to {JobValidator.MaxTypeLength} characters, not blank")
+                : name);
         }
 
         if (typeNames.Count == 0)
@@ -49,7 +53,7 @@ internal static class WorkerRequestParser
         return new ClaimJobs(
             JsonFields.String(worker, "worker_id"),
             typeNames,
-            body.TryGetProperty("max", out var max) ? JsonFields.Int32(max, "max") : 1,
+            body.TryGetProperty("max", out var max) && max.ValueKind != JsonValueKind.Null ? JsonFields.Int32(max, "max") : 1,
             LeaseSeconds(body),
             TimeSpan.FromSeconds(wait));
     }

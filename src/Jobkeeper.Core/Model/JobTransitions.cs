@@ -264,9 +264,11 @@ public static class JobTransitions
         JobPatchApplier.Event(job.Id, JobEventTypes.StatusChanged, now, actor, next.Version,
             JsonSerializer.SerializeToElement(change, CoreJsonContext.Default.StatusChange));
 
+    /// <summary>A lease event; its lease_expires_at is the lease after the change when one remains (a cancel cuts it), else the one that ended.</summary>
     private static JobEvent LeaseEvent(Job job, Job next, DateTimeOffset now, string type, string? actor = null) =>
         JobPatchApplier.Event(job.Id, type, now, actor ?? job.LeaseOwner, next.Version,
-            JsonSerializer.SerializeToElement(new LeaseChange(job.LeaseOwner, job.Attempt, job.LeaseExpiresAt), CoreJsonContext.Default.LeaseChange));
+            JsonSerializer.SerializeToElement(new LeaseChange(job.LeaseOwner, job.Attempt, next.LeaseExpiresAt ?? job.LeaseExpiresAt),
+                CoreJsonContext.Default.LeaseChange));
 
     private static JobReplacement Replace(Job job, Job next, params JobEvent[] events) =>
         new(next, job.Version, events, LabelsChanged: false);

@@ -67,31 +67,32 @@ public static class JobValidator
         }
     }
 
-    public static void ValidateProgress(ProgressPatch progress)
+    /// <summary>Checks progress members; <paramref name="prefix"/> is how the request names them ("progress." in a PATCH, "" where they stand alone).</summary>
+    public static void ValidateProgress(ProgressPatch progress, string prefix = "progress.")
     {
         if (progress.Fraction is { HasValue: true, Value: { } f } && (!double.IsFinite(f) || f < 0 || f > 1))
         {
-            throw new JobValidationException("progress.fraction", "must be a number from 0 to 1");
+            throw new JobValidationException(prefix + "fraction", "must be a number from 0 to 1");
         }
 
         if (progress.Current is { HasValue: true, Value: < 0 })
         {
-            throw new JobValidationException("progress.current", "must not be negative");
+            throw new JobValidationException(prefix + "current", "must not be negative");
         }
 
         if (progress.Total is { HasValue: true, Value: < 0 })
         {
-            throw new JobValidationException("progress.total", "must not be negative");
+            throw new JobValidationException(prefix + "total", "must not be negative");
         }
 
         if (progress.Stage is { HasValue: true, Value.Length: > MaxTypeLength })
         {
-            throw new JobValidationException("progress.stage", $"must be at most {MaxTypeLength} characters");
+            throw new JobValidationException(prefix + "stage", $"must be at most {MaxTypeLength} characters");
         }
 
         if (progress.Message is { HasValue: true, Value.Length: > MaxTextLength })
         {
-            throw new JobValidationException("progress.message", $"must be at most {MaxTextLength} characters");
+            throw new JobValidationException(prefix + "message", $"must be at most {MaxTextLength} characters");
         }
     }
 

@@ -105,7 +105,7 @@ public sealed class WorkQueue
     public Task<Job> ReportProgressAsync(string id, string leaseToken, ProgressPatch progress, TimeSpan lease, CancellationToken cancellationToken = default)
     {
         ValidateLease(lease);
-        JobValidator.ValidateProgress(progress);
+        JobValidator.ValidateProgress(progress, prefix: "");
         var now = _manager.Now();
         return _manager.ChangeAsync(id, job => JobTransitions.Progress(job, leaseToken, progress, now + lease, now), cancellationToken);
     }
