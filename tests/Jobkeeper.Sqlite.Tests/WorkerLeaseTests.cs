@@ -1,4 +1,6 @@
+using System.Collections.Concurrent;
 using Jobkeeper.Errors;
+using Jobkeeper.Hosting;
 using Jobkeeper.Model;
 
 namespace Jobkeeper.Sqlite.Tests;
@@ -143,6 +145,55 @@ public sealed class WorkerLeaseTests : IDisposable
 
         await Assert.ThrowsAsync<LeaseLostException>(() => host.Queue.CompleteAsync("deaf", claimed.LeaseToken!, null));
         Assert.Equal(cancelled.Version, (await host.Manager.CancelAsync("deaf")).Version);
+    }
+
+    [Fact]
+    public async Task An_in_process_attempt_that_loses_its_lease_is_stopped_its_outcome_discarded_and_the_job_run_again()
+    {
+        var started = new Signal();
+        var stopped = new Signal();
+        var attempts = new ConcurrentQueue<int>();
+        await using var host = await WorkerHost.StartAsync(_database.Path,
+            handlers: b => b.AddHandler("t", async (ctx, ct) =>
+            {
+                attempts.Enqueue(ctx.Attempt);
+                if (ctx.Attempt > 1)
+                {
+                    return "fresh";
+                }
+
+                started.Set();
+                try
+                {
+                    await HandlerWork.UntilCancelled(ct);
+                }
+                catch (OperationCanceledException)
+                {
+                    stopped.Set();
+                }
+
+                return "stale";
+            }, o => o.MaxConcurrency = 1),
+            // This worker never renews in time: as if it had hung.
+            workers: w =>
+            {
+                w.LeaseDuration = ShortLease;
+                w.HeartbeatInterval = TimeSpan.FromHours(1);
+            });
+        await host.Time.WaitForPeriodicTimerAsync(WorkerHost.ReapInterval);
+
+        await host.CreateAsync("t", id: "hung", maxAttempts: 3);
+        await started.WaitAsync("the first attempt to start");
+        host.Time.Advance(ShortLease + TimeSpan.FromSeconds(1));
+        await stopped.WaitAsync("the first attempt to be told it lost its lease");
+
+        var done = await host.WaitForStatusAsync("hung", JobStatus.Completed);
+        Assert.Equal((2, "fresh"), (done.Attempt, done.Result!.Value.GetString()));
+        Assert.Equal([1, 2], attempts);
+        var events = await host.EventsAsync("hung");
+        Assert.Single(events, e => e.Type == JobEventTypes.LeaseExpired);
+        Assert.Equal(["running", "queued", "running", "completed"],
+            events.Where(e => e.Type == JobEventTypes.StatusChanged).Select(e => e.Data!.Value.GetProperty("to").GetString()));
     }
 
     [Fact]

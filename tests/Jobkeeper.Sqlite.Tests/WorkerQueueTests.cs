@@ -85,7 +85,7 @@ public sealed class WorkerQueueTests : IDisposable
     {
         await using var host = await WorkerHost.StartAsync(_database.Path);
         var now = host.Time.GetUtcNow();
-        await host.CreateAsync("t", id: "t-low-late", priority: 0, runAt: now.AddSeconds(-1));
+        await host.CreateAsync("t", id: "t-0-low-late", priority: 0, runAt: now.AddSeconds(-1));
         await host.CreateAsync("u", id: "u-low-early-b", priority: 0, runAt: now.AddSeconds(-5));
         await host.CreateAsync("t", id: "t-low-early-a", priority: 0, runAt: now.AddSeconds(-5));
         await host.CreateAsync("t", id: "t-high", priority: 10, runAt: now);
@@ -102,7 +102,7 @@ public sealed class WorkerQueueTests : IDisposable
             order.Add(job.Id);
         }
 
-        Assert.Equal(["t-high", "t-mid-earlier", "u-mid", "t-low-early-a", "u-low-early-b", "t-low-late", "t-negative"], order);
+        Assert.Equal(["t-high", "t-mid-earlier", "u-mid", "t-low-early-a", "u-low-early-b", "t-0-low-late", "t-negative"], order);
         Assert.Equal(JobStatus.Queued, (await host.ReadStoredAsync("t-future")).Status);
         Assert.Equal(JobStatus.Queued, (await host.ReadStoredAsync("other-top")).Status);
 
