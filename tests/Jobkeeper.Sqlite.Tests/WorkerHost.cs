@@ -63,7 +63,16 @@ internal sealed class WorkerHost : IAsyncDisposable
         });
         handlers?.Invoke(jobkeeper);
         var host = builder.Build();
-        await host.StartAsync();
+        try
+        {
+            await host.StartAsync();
+        }
+        catch
+        {
+            host.Dispose();
+            throw;
+        }
+
         return new WorkerHost(host, time, logs);
     }
 
