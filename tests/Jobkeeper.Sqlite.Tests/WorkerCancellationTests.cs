@@ -114,6 +114,37 @@ public sealed class WorkerCancellationTests : IDisposable
     }
 
     [Fact]
+    public async Task A_cancelled_job_that_is_retried_runs_again_to_completion()
+    {
+        var firstStarted = new Signal();
+        var attempts = new ConcurrentQueue<int>();
+        await using var host = await WorkerHost.StartAsync(_database.Path,
+            handlers: b => b.AddHandler("again", async (ctx, ct) =>
+            {
+                attempts.Enqueue(ctx.Attempt);
+                if (ctx.Attempt == 1)
+                {
+                    firstStarted.Set();
+                    await HandlerWork.UntilCancelled(ct);
+                }
+
+                return $"attempt {ctx.Attempt}";
+            }));
+
+        await host.CreateAsync("again", id: "again", maxAttempts: 1);
+        await firstStarted.WaitAsync("the first attempt to start");
+        await host.Manager.CancelAsync("again");
+        await host.WaitForStatusAsync("again", JobStatus.Cancelled);
+
+        var retried = await host.Manager.RetryAsync("again", actor: "alice");
+        Assert.Equal((JobStatus.Queued, 2, 2), (retried.Status, retried.Attempt, retried.MaxAttempts));
+        Assert.Null(retried.CancelRequestedAt);
+        var done = await host.WaitForStatusAsync("again", JobStatus.Completed);
+        Assert.Equal((2, "attempt 2"), (done.Attempt, done.Result!.Value.GetString()));
+        Assert.Equal([1, 2], attempts);
+    }
+
+    [Fact]
     public async Task A_handler_that_ignores_cancellation_is_abandoned_after_the_grace_period_and_its_slot_runs_another_job()
     {
         var release = new Signal();
