@@ -344,7 +344,7 @@ public class JobTransitionsTests
     // ---- Release ----
 
     [Fact]
-    public void Release_queues_the_job_at_once_and_keeps_the_attempt()
+    public void Release_queues_the_job_at_once_in_its_old_place_and_keeps_the_attempt()
     {
         var running = Running(attempt: 2, maxAttempts: 3);
         var later = Now.AddSeconds(4);
@@ -353,7 +353,8 @@ public class JobTransitionsTests
 
         Assert.Equal(JobStatus.Queued, job.Status);
         Assert.Equal(2, job.Attempt);
-        Assert.Equal(later, job.RunAt);
+        Assert.Equal(running.RunAt, job.RunAt);
+        Assert.True(job.RunAt <= later, "due at once");
         AssertNoLease(job);
         Assert.Equal(running.Version + 1, job.Version);
 
@@ -386,7 +387,7 @@ public class JobTransitionsTests
     // ---- ExpireLease ----
 
     [Fact]
-    public void An_expired_lease_with_attempts_left_is_queued_again_with_the_next_attempt()
+    public void An_expired_lease_with_attempts_left_is_queued_again_in_its_old_place_with_the_next_attempt()
     {
         var running = Running(attempt: 1, maxAttempts: 3);
         var at = Now + Lease + TimeSpan.FromSeconds(1);
@@ -395,7 +396,8 @@ public class JobTransitionsTests
 
         Assert.Equal(JobStatus.Queued, job.Status);
         Assert.Equal(2, job.Attempt);
-        Assert.Equal(at, job.RunAt);
+        Assert.Equal(running.RunAt, job.RunAt);
+        Assert.True(job.RunAt <= at, "due at once");
         AssertNoLease(job);
         Assert.Equal(running.Version + 1, job.Version);
         Assert.Equal(running.Version, change.ExpectedVersion);

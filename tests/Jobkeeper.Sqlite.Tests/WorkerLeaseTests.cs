@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using System.Collections.Concurrent;
 using Jobkeeper.Errors;
 using Jobkeeper.Hosting;
@@ -40,7 +41,8 @@ public sealed class WorkerLeaseTests : IDisposable
         var requeued = await host.WaitForStatusAsync("orphan", JobStatus.Queued);
 
         Assert.Equal(2, requeued.Attempt);
-        Assert.Equal(t0.AddSeconds(6), requeued.RunAt);
+        Assert.Equal(claimed.RunAt, requeued.RunAt); // keeps its place: due at once, ahead of later jobs
+        Assert.True(requeued.RunAt <= t0.AddSeconds(6));
         Assert.Null(requeued.LeaseOwner);
         Assert.Null(requeued.LeaseToken);
         Assert.Null(requeued.LeaseExpiresAt);

@@ -23,7 +23,7 @@ public static class JobTransitions
             StartedAt = now,
             CompletedAt = null,
             LeaseOwner = worker,
-            LeaseExpiresAt = leaseUntil,
+            LeaseExpiresAt = TimeMicros.Truncate(leaseUntil),
             LeaseToken = leaseToken,
             CancelRequestedAt = null,
             UpdatedAt = now,
@@ -40,6 +40,7 @@ public static class JobTransitions
     public static JobReplacement? Heartbeat(Job job, string leaseToken, DateTimeOffset leaseUntil, DateTimeOffset now)
     {
         EnsureLease(job, leaseToken);
+        leaseUntil = TimeMicros.Truncate(leaseUntil);
         if (job.CancelRequestedAt is not null || leaseUntil <= job.LeaseExpiresAt)
         {
             return null;
@@ -52,6 +53,7 @@ public static class JobTransitions
     public static JobReplacement? Progress(Job job, string leaseToken, ProgressPatch progress, DateTimeOffset leaseUntil, DateTimeOffset now)
     {
         EnsureLease(job, leaseToken);
+        leaseUntil = TimeMicros.Truncate(leaseUntil);
         var extended = job.CancelRequestedAt is null && leaseUntil > job.LeaseExpiresAt ? leaseUntil : job.LeaseExpiresAt;
         var patched = JobPatchApplier.Apply(job, new JobPatch { Progress = progress }, now, job.LeaseOwner ?? "worker");
         if (patched is null)
@@ -98,7 +100,7 @@ public static class JobTransitions
         }
 
         return retryAfter is { } delay && job.Attempt < job.MaxAttempts
-            ? Requeue(job, now, now + delay, job.LeaseOwner, "retry", error)
+            ? Requeue(job, now, TimeMicros.Truncate(now + delay), job.LeaseOwner, "retry", error)
             : Failed(job, now, job.LeaseOwner, error);
     }
 
@@ -165,7 +167,7 @@ public static class JobTransitions
                     return null;
                 }
 
-                var deadline = now + grace < expires ? now + grace : expires;
+                var deadline = TimeMicros.Truncate(now + grace < expires ? now + grace : expires);
                 var next = job with { CancelRequestedAt = now, LeaseExpiresAt = deadline, UpdatedAt = now, Version = job.Version + 1 };
                 return Replace(job, next, LeaseEvent(job, next, now, JobEventTypes.CancelRequested, actor));
             default:

@@ -23,6 +23,7 @@ internal sealed class JobRun : IDisposable
     private readonly TaskCompletionSource _abandoned = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TimeProvider _time;
     private readonly TimeSpan _grace;
+    private readonly ITimer? _timeoutTimer;
     private ITimer? _abandonTimer;
     private int _stopReason;
     private long _leaseExpiresTicks;
@@ -39,7 +40,8 @@ internal sealed class JobRun : IDisposable
         _onCancelled = _cancellation.Token.UnsafeRegister(static state => ((JobRun)state!).OnCancelled(), this);
         if (registration.Options.Timeout is { } timeout)
         {
-            _cancellation.CancelAfter(timeout);
+            // Through Stop, so the reason is recorded before the handler can see its token fire.
+            _timeoutTimer = time.CreateTimer(static state => ((JobRun)state!).Stop(RunStopReason.Timeout), this, timeout, Timeout.InfiniteTimeSpan);
         }
     }
 
@@ -88,14 +90,13 @@ internal sealed class JobRun : IDisposable
 
     private void OnCancelled()
     {
-        // No reason recorded means the timeout fired the token.
-        Interlocked.CompareExchange(ref _stopReason, (int)RunStopReason.Timeout, 0);
         _abandonTimer = _time.CreateTimer(static state => ((JobRun)state!)._abandoned.TrySetResult(), this, _grace, Timeout.InfiniteTimeSpan);
     }
 
     public void Dispose()
     {
         _onCancelled.Dispose();
+        _timeoutTimer?.Dispose();
         _abandonTimer?.Dispose();
         _cancellation.Dispose();
     }

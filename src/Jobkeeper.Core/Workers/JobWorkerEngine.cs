@@ -55,9 +55,15 @@ internal sealed class JobWorkerEngine : IHostedService, IAsyncDisposable
         _time = time;
         _options = options.Value.Workers;
         _logger = logger;
-        if (_options.MaxConcurrency < 1)
+        if (_options.MaxConcurrency is < 1 or > WorkQueue.MaxClaim)
         {
-            throw new InvalidOperationException("Workers.MaxConcurrency must be at least 1.");
+            throw new InvalidOperationException($"Workers.MaxConcurrency must be between 1 and {WorkQueue.MaxClaim}; it is {_options.MaxConcurrency}.");
+        }
+
+        if (_options.LeaseDuration < WorkQueue.MinLease || _options.LeaseDuration > WorkQueue.MaxLease)
+        {
+            throw new InvalidOperationException(
+                $"Workers.LeaseDuration must be between {WorkQueue.MinLease} and {WorkQueue.MaxLease}; it is {_options.LeaseDuration}.");
         }
     }
 
