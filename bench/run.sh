@@ -2,11 +2,13 @@
 # Runs the Jobkeeper benchmarks and leaves their raw results in bench/.results/ (docs/benchmarks.md
 # summarises them).
 #
-#   bench/run.sh                 # every suite: micro throughput cleanup experiments http
-#   bench/run.sh http            # only some suites (any of: store get writes list micro throughput cleanup experiments http)
+#   bench/run.sh                 # every suite: micro throughput cleanup experiments http workers http-workers
+#   bench/run.sh workers         # only some suites (any of: store get writes list micro throughput cleanup experiments http
+#                                #   workers http-workers)
 #
 # Settings (environment): HTTP_DURATION (s per wrk measurement, 10), HTTP_ROUNDS (5), HTTP_CONNECTIONS (64),
-# WRK_THREADS (1), JK_PORT (5480), BARE_PORT (5481), THROUGHPUT_ROUNDS (3), CLEANUP_ROUNDS (3), SKIP_BUILD (0).
+# WRK_THREADS (1), JK_PORT (5480), BARE_PORT (5481), THROUGHPUT_ROUNDS (3), CLEANUP_ROUNDS (3), WORKERS_ROUNDS (3),
+# HTTP_WORKERS_PORT (5482), SKIP_BUILD (0).
 #
 # In-process suites run from a copy of the Release build (bench/.data/bin) so that a concurrent build of
 # the tree cannot swap assemblies under a running benchmark. Every process this script starts is stopped
@@ -21,7 +23,7 @@ BIN=$DATA/bin
 mkdir -p "$OUT" "$DATA"
 
 SUITES=("$@")
-if [ ${#SUITES[@]} -eq 0 ]; then SUITES=(micro throughput cleanup experiments http); fi
+if [ ${#SUITES[@]} -eq 0 ]; then SUITES=(micro throughput cleanup experiments http workers http-workers); fi
 HTTP_DURATION=${HTTP_DURATION:-10}
 HTTP_ROUNDS=${HTTP_ROUNDS:-5}
 HTTP_CONNECTIONS=${HTTP_CONNECTIONS:-64}
@@ -30,6 +32,8 @@ JK_PORT=${JK_PORT:-5480}
 BARE_PORT=${BARE_PORT:-5481}
 THROUGHPUT_ROUNDS=${THROUGHPUT_ROUNDS:-3}
 CLEANUP_ROUNDS=${CLEANUP_ROUNDS:-3}
+WORKERS_ROUNDS=${WORKERS_ROUNDS:-3}
+HTTP_WORKERS_PORT=${HTTP_WORKERS_PORT:-5482}
 
 PIDS=()
 stop_all() {
@@ -248,6 +252,8 @@ for suite in "${SUITES[@]}"; do
     store | get | writes | list | micro | experiments) bench "$suite" ;;
     throughput) bench throughput --rounds "$THROUGHPUT_ROUNDS" ;;
     cleanup) bench cleanup --rounds "$CLEANUP_ROUNDS" ;;
+    workers) bench workers --rounds "$WORKERS_ROUNDS" ;;
+    http-workers) bench http-workers --rounds "$WORKERS_ROUNDS" --server "$BIN/server/jobkeeper.dll" --port "$HTTP_WORKERS_PORT" ;;
     http) http_suite ;;
     *) echo "unknown suite: $suite" >&2; exit 2 ;;
   esac
