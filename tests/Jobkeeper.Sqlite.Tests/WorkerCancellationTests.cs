@@ -18,26 +18,10 @@ public sealed class WorkerCancellationTests : IDisposable
     [Fact]
     public async Task A_queued_job_that_is_cancelled_never_runs()
     {
-        var blocker = new Signal();
-        var blockerStarted = new Signal();
-        var ran = new ConcurrentQueue<string>();
-        await using var host = await WorkerHost.StartAsync(_database.Path,
-            handlers: b => b
-                .AddHandler("block", async (_, _) =>
-                {
-                    blockerStarted.Set();
-                    await blocker.Task;
-                })
-                .AddHandler("work", (ctx, _) =>
-                {
-                    ran.Enqueue(ctx.JobId);
-                    return Task.CompletedTask;
-                }),
-            workers: w => w.MaxConcurrency = 1);
+        var worker = await OneSlotWorker.StartAsync(_database.Path);
+        await using var host = worker.Host;
         try
         {
-            await host.CreateAsync("block", id: "blocker");
-            await blockerStarted.WaitAsync("the blocker to start");
             await host.CreateAsync("work", id: "victim", priority: 10);
 
             var cancelled = await host.Manager.CancelAsync("victim", actor: "alice");
@@ -49,12 +33,12 @@ public sealed class WorkerCancellationTests : IDisposable
         }
         finally
         {
-            blocker.Set();
+            worker.Release();
         }
 
         await host.CreateAsync("work", id: "fence");
         await host.WaitForStatusAsync("fence", JobStatus.Completed);
-        Assert.Equal(["fence"], ran);
+        Assert.Equal(["fence"], worker.Ran);
         var victim = await host.ReadStoredAsync("victim");
         Assert.Equal((JobStatus.Cancelled, 2L, (DateTimeOffset?)null), (victim.Status, victim.Version, victim.StartedAt));
     }

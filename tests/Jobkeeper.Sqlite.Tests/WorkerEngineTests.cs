@@ -109,27 +109,11 @@ public sealed class WorkerEngineTests : IDisposable
     [Fact]
     public async Task Jobs_are_run_by_priority_then_run_at_then_id()
     {
-        var blocker = new Signal();
-        var blockerStarted = new Signal();
-        var order = new ConcurrentQueue<string>();
-        await using var host = await WorkerHost.StartAsync(_database.Path,
-            handlers: b => b
-                .AddHandler("block", async (_, _) =>
-                {
-                    blockerStarted.Set();
-                    await blocker.Task;
-                })
-                .AddHandler("work", (ctx, _) =>
-                {
-                    order.Enqueue(ctx.JobId);
-                    return Task.CompletedTask;
-                }),
-            workers: w => w.MaxConcurrency = 1);
+        var worker = await OneSlotWorker.StartAsync(_database.Path);
+        await using var host = worker.Host;
+        var order = worker.Ran;
         try
         {
-            await host.CreateAsync("block", id: "blocker");
-            await blockerStarted.WaitAsync("the blocker to start");
-
             var now = host.Time.GetUtcNow();
             await host.CreateAsync("work", id: "c-low", priority: 0, runAt: now.AddSeconds(-10));
             await host.CreateAsync("work", id: "b-mid", priority: 5);
@@ -141,7 +125,7 @@ public sealed class WorkerEngineTests : IDisposable
         }
         finally
         {
-            blocker.Set();
+            worker.Release();
         }
 
         await Poll.UntilAsync(() => order.Count == 6, "all six jobs to run", () => string.Join(", ", order));

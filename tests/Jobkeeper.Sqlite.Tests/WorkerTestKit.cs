@@ -121,3 +121,43 @@ public sealed class GreetingHandler : IJobHandler<GreetingInput>
         return Task.FromResult<object?>(new GreetingResult(greeting, context.Attempt, _greeter.Instance));
     }
 }
+
+/// <summary>
+/// A host with one worker slot held by a "block" job until <see cref="Release"/>, so that "work" jobs
+/// queue up behind it; the ids of the "work" jobs are recorded in the order they run.
+/// </summary>
+internal sealed class OneSlotWorker
+{
+    private readonly Signal _blocker = new();
+    private readonly Signal _blockerStarted = new();
+
+    private OneSlotWorker(WorkerHost host) => Host = host;
+
+    public WorkerHost Host { get; }
+
+    public ConcurrentQueue<string> Ran { get; } = new();
+
+    public static async Task<OneSlotWorker> StartAsync(string path)
+    {
+        OneSlotWorker? worker = null;
+        var host = await WorkerHost.StartAsync(path,
+            handlers: b => b
+                .AddHandler("block", async (_, _) =>
+                {
+                    worker!._blockerStarted.Set();
+                    await worker._blocker.Task;
+                })
+                .AddHandler("work", (ctx, _) =>
+                {
+                    worker!.Ran.Enqueue(ctx.JobId);
+                    return Task.CompletedTask;
+                }),
+            workers: w => w.MaxConcurrency = 1);
+        worker = new OneSlotWorker(host);
+        await host.CreateAsync("block", id: "blocker");
+        await worker._blockerStarted.WaitAsync("the blocker to start");
+        return worker;
+    }
+
+    public void Release() => _blocker.Set();
+}
