@@ -83,6 +83,7 @@ public static class JobkeeperEndpointRouteBuilderExtensions
             .ProducesProblem(StatusCodes.Status409Conflict);
 
         MapWorkerRoutes(api);
+        MapPromptRoutes(api);
 
         endpoints.MapGet("/health", (CancellationToken ct) => health.GetAsync(ct))
             .WithName("Health").WithTags("Operations").WithSummary("Store, counts and cache; 503 when the store cannot be read")
@@ -90,6 +91,38 @@ public static class JobkeeperEndpointRouteBuilderExtensions
             .Produces<HealthResponse>(StatusCodes.Status503ServiceUnavailable);
 
         return api;
+    }
+
+    private static void MapPromptRoutes(RouteGroupBuilder api)
+    {
+        api.MapGet("/jobs/{id}/prompt", PromptEndpoints.GetOpen)
+            .WithTags("Prompts").WithName("GetOpenPrompt").WithSummary("The question a waiting job asks; 404 when none is open")
+            .Produces<JobPrompt>()
+            .ProducesProblem(StatusCodes.Status404NotFound);
+
+        api.MapPost("/jobs/{id}/prompt/response", PromptEndpoints.Answer)
+            .WithTags("Prompts").WithName("AnswerPrompt")
+            .WithSummary("Answer the open prompt; the job is queued to run again. One answer wins (409 after); 422 when it does not fit")
+            .WithMetadata(new JsonRequestBodyMetadata(typeof(AnswerPromptRequest)))
+            .Produces<Job>()
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status409Conflict)
+            .ProducesProblem(StatusCodes.Status422UnprocessableEntity);
+
+        api.MapPost("/jobs/{id}/prompt", PromptEndpoints.Ask)
+            .WithTags("Workers").WithName("AskPrompt")
+            .WithSummary("An external worker asks a question: the job waits (lease ends); a key answered already returns its answer")
+            .WithMetadata(new JsonRequestBodyMetadata(typeof(AskPromptRequest)))
+            .Produces<PromptAskResponse>()
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status409Conflict);
+
+        api.MapPost("/jobs/{id}/checkpoint", PromptEndpoints.SaveCheckpoint)
+            .WithTags("Workers").WithName("SaveCheckpoint").WithSummary("Save the worker's small JSON state on the job, under the lease")
+            .WithMetadata(new JsonRequestBodyMetadata(typeof(CheckpointRequest)))
+            .Produces<LeaseResponse>()
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status409Conflict);
     }
 
     private static void MapWorkerRoutes(RouteGroupBuilder api)

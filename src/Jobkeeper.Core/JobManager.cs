@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Text.Json;
 using Jobkeeper.Caching;
 using Jobkeeper.Errors;
 using Jobkeeper.Model;
@@ -145,6 +146,36 @@ public sealed class JobManager
     {
         var now = Now();
         return ChangeAsync(id, job => JobTransitions.Retry(job, now, actor ?? _options.DefaultActor), cancellationToken);
+    }
+
+    /// <summary>The prompt a waiting job is waiting on, or null when there is none. Throws <see cref="JobNotFoundException"/> for an unknown job.</summary>
+    public async Task<JobPrompt?> GetOpenPromptAsync(string id, CancellationToken cancellationToken = default)
+    {
+        var job = await GetAsync(id, cancellationToken).ConfigureAwait(false) ?? throw new JobNotFoundException(id);
+        return job.OpenPrompt;
+    }
+
+    /// <summary>
+    /// Answers the open prompt of a waiting job and queues it to run again. Exactly one answer wins: a second
+    /// (or one racing the prompt's expiry and losing) gets <see cref="JobStateConflictException"/>. An answer
+    /// outside the options or failing the schema gets <see cref="AnswerRejectedException"/>.
+    /// </summary>
+    public async Task<Job> AnswerAsync(string id, JsonElement answer, double? confidence = null, string? answeredBy = null, string? reason = null,
+        string? key = null, CancellationToken cancellationToken = default)
+    {
+        if (confidence is { } c && (!double.IsFinite(c) || c < 0 || c > 1))
+        {
+            throw new JobValidationException("confidence", "must be a number from 0 to 1");
+        }
+
+        var job = await GetAsync(id, cancellationToken).ConfigureAwait(false) ?? throw new JobNotFoundException(id);
+        var open = PromptTransitions.OpenPromptOrThrow(job, key);
+        await PromptRules.EnsureAcceptedAsync(id, open, answer).ConfigureAwait(false);
+        var now = Now();
+        var by = answeredBy ?? _options.DefaultActor;
+        // The answer was checked against this prompt; the transition answers only while that same prompt is still open.
+        return await ChangeAsync(id, current =>
+            PromptTransitions.Answer(current, open.Key, answer.Clone(), confidence, by, reason, now), cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>

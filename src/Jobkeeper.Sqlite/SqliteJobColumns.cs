@@ -12,7 +12,7 @@ internal static class SqliteJobColumns
     public const string SelectList =
         "j.id, j.type, j.status, j.priority, j.input, j.labels, j.progress, j.result, j.error, j.attempt, j.max_attempts, " +
         "j.created_us, j.updated_us, j.started_us, j.completed_us, j.run_at_us, j.lease_owner, j.lease_expires_us, j.lease_token, j.version, " +
-        "j.cancel_requested_us";
+        "j.cancel_requested_us, j.prompts, j.checkpoint";
 
     // Set once at creation and never changed: an update leaves them (and their indexes) alone.
     private static readonly string[] ImmutableColumns = ["id", "type", "priority", "input", "created_us"];
@@ -22,6 +22,7 @@ internal static class SqliteJobColumns
     [
         "status", "progress", "result", "error", "attempt", "max_attempts", "updated_us", "started_us", "completed_us",
         "run_at_us", "lease_owner", "lease_expires_us", "lease_token", "cancel_requested_us", "version",
+        "prompts", "checkpoint", "prompt_expires_us",
     ];
 
     public static string InsertColumns { get; } = string.Join(", ", [.. ImmutableColumns, "labels", .. StateColumns]);
@@ -71,6 +72,9 @@ internal static class SqliteJobColumns
             (object?)job.LeaseToken ?? DBNull.Value,
             Micros(job.CancelRequestedAt),
             job.Version,
+            job.Prompts.Count == 0 ? DBNull.Value : JsonSerializer.Serialize(job.Prompts, CoreJsonContext.Default.IReadOnlyListJobPrompt),
+            Json(job.Checkpoint),
+            Micros(job.OpenPrompt?.ExpiresAt),
         ];
         return withLabels ? [Labels(job), .. state] : state;
     }
@@ -102,6 +106,8 @@ internal static class SqliteJobColumns
         LeaseToken = r.IsDBNull(18) ? null : r.GetString(18),
         Version = r.GetInt64(19),
         CancelRequestedAt = ReadTime(r, 20),
+        Prompts = r.IsDBNull(21) ? [] : JsonSerializer.Deserialize(r.GetString(21), CoreJsonContext.Default.IReadOnlyListJobPrompt) ?? [],
+        Checkpoint = ReadJson(r, 22),
     };
 
     public static object Json(JsonElement? value) =>

@@ -80,6 +80,14 @@ public sealed class SqliteJobStore : IJobStore
         return await Readers.ReadAsync(r => r.QueryJobs(sql, parameters), cancellationToken).ConfigureAwait(false);
     }
 
+    public async Task<IReadOnlyList<Job>> GetExpiredPromptsAsync(DateTimeOffset now, int limit, CancellationToken cancellationToken)
+    {
+        const string sql = $"SELECT {SqliteJobColumns.SelectList} FROM jobs j INDEXED BY ix_jobs_prompt_expiry " +
+            "WHERE j.status = 'waiting' AND j.prompt_expires_us < $now ORDER BY j.prompt_expires_us LIMIT $limit";
+        KeyValuePair<string, object>[] parameters = [new("$now", TimeMicros.From(now)), new("$limit", limit)];
+        return await Readers.ReadAsync(r => r.QueryJobs(sql, parameters), cancellationToken).ConfigureAwait(false);
+    }
+
     public async Task<DateTimeOffset?> GetNextRunAtAsync(IReadOnlyCollection<string> types, CancellationToken cancellationToken)
     {
         const string sql = "SELECT MIN(run_at_us) FROM jobs INDEXED BY ix_jobs_claim WHERE status = 'queued' AND type = $type";

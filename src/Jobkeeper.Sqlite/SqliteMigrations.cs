@@ -72,6 +72,13 @@ internal static class SqliteMigrations
             -- The reaper finds expired leases without scanning anything but running jobs.
             CREATE INDEX ix_jobs_lease ON jobs (lease_expires_us) WHERE status = 'running';
             """),
+        (3, "human in the loop: prompts and checkpoints", """
+            ALTER TABLE jobs ADD COLUMN prompts TEXT;
+            ALTER TABLE jobs ADD COLUMN checkpoint TEXT;
+            -- When the open prompt of a waiting job expires; kept in step with prompts by the writer.
+            ALTER TABLE jobs ADD COLUMN prompt_expires_us INTEGER;
+            CREATE INDEX ix_jobs_prompt_expiry ON jobs (prompt_expires_us) WHERE status = 'waiting';
+            """),
     ];
 
     public static int LatestVersion => Steps[^1].Version;

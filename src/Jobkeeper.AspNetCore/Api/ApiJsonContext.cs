@@ -20,6 +20,11 @@ namespace Jobkeeper.AspNetCore.Api;
 [JsonSerializable(typeof(HealthResponse))]
 [JsonSerializable(typeof(ClaimResponse))]
 [JsonSerializable(typeof(LeaseResponse))]
+[JsonSerializable(typeof(JobPrompt))]
+[JsonSerializable(typeof(PromptAskResponse))]
+[JsonSerializable(typeof(AnswerPromptRequest))]
+[JsonSerializable(typeof(AskPromptRequest))]
+[JsonSerializable(typeof(CheckpointRequest))]
 [JsonSerializable(typeof(ClaimJobsRequest))]
 [JsonSerializable(typeof(LeaseRequest))]
 [JsonSerializable(typeof(ProgressRequest))]
@@ -95,6 +100,9 @@ public sealed record WorkItem
     public long Version { get; init; }
     public required string LeaseToken { get; init; }
     public DateTimeOffset? LeaseExpiresAt { get; init; }
+    /// <summary>Questions asked in earlier attempts, with their answers: ask the same key again to get its answer.</summary>
+    public required IReadOnlyList<JobPrompt> Prompts { get; init; }
+    public JsonElement? Checkpoint { get; init; }
 
     public static WorkItem From(Job job) => new()
     {
@@ -111,6 +119,8 @@ public sealed record WorkItem
         Version = job.Version,
         LeaseToken = job.LeaseToken ?? throw new InvalidOperationException("A claimed job carries its lease token."),
         LeaseExpiresAt = job.LeaseExpiresAt,
+        Prompts = job.Prompts,
+        Checkpoint = job.Checkpoint,
     };
 }
 
@@ -168,4 +178,42 @@ public sealed record FailRequest
     public required string LeaseToken { get; init; }
     public required JobError Error { get; init; }
     public bool? Retry { get; init; }
+}
+
+/// <summary>What <c>POST /api/v1/jobs/{id}/prompt</c> returns: the job now waits on the prompt, or the key was answered already (replay).</summary>
+public sealed record PromptAskResponse(bool Waiting, JobPrompt Prompt, JobStatus Status);
+
+/// <summary>The body of <c>POST /api/v1/jobs/{id}/prompt/response</c>.</summary>
+public sealed record AnswerPromptRequest
+{
+    /// <summary>One of the prompt's options, or JSON that satisfies its schema.</summary>
+    public required JsonElement Answer { get; init; }
+    /// <summary>0–1.</summary>
+    public double? Confidence { get; init; }
+    /// <summary>Who answered; defaults to the X-Actor header.</summary>
+    public string? AnsweredBy { get; init; }
+    public string? Reason { get; init; }
+    /// <summary>The prompt's key, to make sure the answer goes to the question it was meant for.</summary>
+    public string? Key { get; init; }
+}
+
+/// <summary>The body of <c>POST /api/v1/jobs/{id}/prompt</c> (an external worker asks).</summary>
+public sealed record AskPromptRequest
+{
+    public required string LeaseToken { get; init; }
+    public required string Key { get; init; }
+    public required string Question { get; init; }
+    public IReadOnlyList<string>? Options { get; init; }
+    public JsonElement? Schema { get; init; }
+    public double? ExpiresInSeconds { get; init; }
+    /// <summary>"fail" (default) or "default" (then default_answer is used).</summary>
+    public string? OnExpiry { get; init; }
+    public JsonElement? DefaultAnswer { get; init; }
+}
+
+/// <summary>The body of <c>POST /api/v1/jobs/{id}/checkpoint</c>.</summary>
+public sealed record CheckpointRequest
+{
+    public required string LeaseToken { get; init; }
+    public JsonElement? State { get; init; }
 }

@@ -107,7 +107,7 @@ internal static class JobEndpoints
             : throw new JobValidationException(field, $"must be a whole number, zero or more (got '{JsonFields.Shorten(text)}')");
     }
 
-    private static string? Actor(HttpContext http)
+    internal static string? Actor(HttpContext http)
     {
         var actor = http.Request.Headers[ActorHeader].ToString();
         if (actor.Length == 0)

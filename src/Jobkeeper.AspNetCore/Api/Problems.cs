@@ -15,6 +15,8 @@ internal static class Problems
         JobNotFoundException e => Problem(StatusCodes.Status404NotFound, "job-not-found", "Job not found", e.Message),
         DuplicateJobException e => Problem(StatusCodes.Status409Conflict, "duplicate-id", "Duplicate job id", e.Message),
         InvalidTransitionException e => Problem(StatusCodes.Status409Conflict, "invalid-transition", "Status change not allowed", e.Message),
+        AnswerRejectedException e => Problem(StatusCodes.Status422UnprocessableEntity, "answer-rejected", "Answer not accepted", e.Message,
+            new Dictionary<string, object?> { ["key"] = e.Key, ["why"] = e.Why }),
         LeaseLostException e => Problem(StatusCodes.Status409Conflict, "lease-lost", "Lease not held", e.Message),
         JobStateConflictException e => Problem(StatusCodes.Status409Conflict, "state-conflict", "Not possible in the job's current state", e.Message),
         VersionMismatchException e => Problem(StatusCodes.Status412PreconditionFailed, "version-mismatch", "The job has changed", e.Message,

@@ -65,3 +65,12 @@ public sealed class LeaseLostException(string jobId, string reason)
 {
     public string JobId { get; } = jobId;
 }
+
+/// <summary>An answer that does not fit its prompt (not one of the options, or failing the schema); says why.</summary>
+public sealed class AnswerRejectedException(string jobId, string key, string why)
+    : JobkeeperException($"The answer to '{key}' of job '{jobId}' was not accepted: {why}")
+{
+    public string JobId { get; } = jobId;
+    public string Key { get; } = key;
+    public string Why { get; } = why;
+}

@@ -42,6 +42,7 @@ public static class JobkeeperServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, CacheSweepService>());
         // Runs in every process, handlers or not: external workers' jobs need reaping too.
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, Jobkeeper.Workers.LeaseReaper>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, Jobkeeper.Workers.PromptExpirer>());
         return new JobkeeperBuilder(services);
     }
 }

@@ -19,6 +19,10 @@ namespace Jobkeeper.Json;
 [JsonSerializable(typeof(StatusChange))]
 [JsonSerializable(typeof(StageChange))]
 [JsonSerializable(typeof(LeaseChange))]
+[JsonSerializable(typeof(JobPrompt))]
+[JsonSerializable(typeof(IReadOnlyList<JobPrompt>))]
+[JsonSerializable(typeof(List<JobPrompt>))]
+[JsonSerializable(typeof(IReadOnlyList<string>))]
 [JsonSerializable(typeof(ExceptionDetails))]
 [JsonSerializable(typeof(UpdatedFields))]
 public sealed partial class CoreJsonContext : JsonSerializerContext;

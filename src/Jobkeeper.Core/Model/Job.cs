@@ -32,7 +32,15 @@ public sealed record Job
     public string? LeaseToken { get; init; }
     /// <summary>When someone asked a running job to stop; its worker is told and it ends <c>cancelled</c>.</summary>
     public DateTimeOffset? CancelRequestedAt { get; init; }
+    /// <summary>Questions this job asked, answered or open, oldest first.</summary>
+    public IReadOnlyList<JobPrompt> Prompts { get; init; } = [];
+    /// <summary>Small JSON state a handler saves so that work before a question is not redone when it runs again.</summary>
+    public JsonElement? Checkpoint { get; init; }
     public required long Version { get; init; }
+
+    /// <summary>The open prompt of a waiting job, if any.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public JobPrompt? OpenPrompt => Status == JobStatus.Waiting ? Prompts.LastOrDefault(p => p.IsOpen) : null;
 
     public static IReadOnlyDictionary<string, string> EmptyLabels { get; } =
         new Dictionary<string, string>(0, StringComparer.Ordinal);

@@ -29,4 +29,5 @@ public static class JobEventTypes
     public const string LeaseExpired = "lease_expired";
     public const string CancelRequested = "cancel_requested";
     public const string Released = "released";
+    public const string PromptExpired = "prompt_expired";
 }

@@ -41,6 +41,9 @@ public interface IJobStore : IAsyncDisposable
     /// <summary>Running jobs whose lease expired before <paramref name="now"/>, soonest expired first.</summary>
     Task<IReadOnlyList<Job>> GetExpiredLeasesAsync(DateTimeOffset now, int limit, CancellationToken cancellationToken);
 
+    /// <summary>Waiting jobs whose open prompt expired before <paramref name="now"/>, soonest expired first.</summary>
+    Task<IReadOnlyList<Job>> GetExpiredPromptsAsync(DateTimeOffset now, int limit, CancellationToken cancellationToken);
+
     /// <summary>The earliest <c>run_at</c> of the queued jobs of these types, or null when none are queued.</summary>
     Task<DateTimeOffset?> GetNextRunAtAsync(IReadOnlyCollection<string> types, CancellationToken cancellationToken);
 

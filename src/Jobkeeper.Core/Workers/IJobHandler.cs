@@ -15,3 +15,14 @@ public sealed class PermanentJobFailureException(string message, string? code = 
 {
     public string? Code { get; } = code;
 }
+
+/// <summary>
+/// Thrown by <see cref="JobContext.AskAsync"/> when a question was asked and the job now waits for the
+/// answer. It ends the attempt without failing it; let it propagate out of the handler.
+/// </summary>
+public sealed class JobWaitingException(string jobId, string key)
+    : Exception($"Job '{jobId}' is waiting for the answer to '{key}'; the handler runs again when it arrives.")
+{
+    public string JobId { get; } = jobId;
+    public string Key { get; } = key;
+}

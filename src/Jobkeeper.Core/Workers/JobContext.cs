@@ -19,7 +19,14 @@ public class JobContext
         Services = services;
         SerializerOptions = serializerOptions;
         CancellationToken = cancellationToken;
+        Checkpoint = new JobCheckpoint(this, queue);
     }
+
+    /// <summary>
+    /// Small JSON state saved on the job, for the work before a question: a handler runs again from the top
+    /// when an answer arrives, so it loads what it saved and skips what is done.
+    /// </summary>
+    public JobCheckpoint Checkpoint { get; }
 
     /// <summary>The job as it was claimed for this attempt.</summary>
     public Job Job { get; }
@@ -43,6 +50,51 @@ public class JobContext
     internal string LeaseToken { get; }
 
     internal JsonSerializerOptions SerializerOptions { get; }
+
+    /// <summary>
+    /// Asks a person. The first time <paramref name="key"/> is asked, the question is stored, the job becomes
+    /// <c>waiting</c>, and this throws <see cref="JobWaitingException"/> to end the attempt (let it through:
+    /// the worker slot is freed and nothing is counted as failed). When the answer arrives the job is queued
+    /// and the handler runs again from the top; this call then returns the stored answer at once. Code
+    /// before a question therefore runs again on resume: keep it idempotent, or save its results with
+    /// <see cref="Checkpoint"/>.
+    /// </summary>
+    /// <param name="options">Allowed answers (strings), or null.</param>
+    /// <param name="schema">A JSON schema the answer must satisfy, or null.</param>
+    /// <param name="expiresIn">How long a person has to answer; null for no limit.</param>
+    /// <param name="onExpiry"><see cref="PromptExpiry.Fail"/> (default) or <see cref="PromptExpiry.Default"/>, with <paramref name="defaultAnswer"/>.</param>
+    public async Task<JobPrompt> AskAsync(string key, string question, IReadOnlyList<string>? options = null, JsonElement? schema = null,
+        TimeSpan? expiresIn = null, string? onExpiry = null, object? defaultAnswer = null, CancellationToken cancellationToken = default)
+    {
+        if (Job.Prompts.FirstOrDefault(p => p.Key == key) is { IsOpen: false } answered)
+        {
+            return answered;
+        }
+
+        var request = new PromptRequest
+        {
+            Key = key,
+            Question = question,
+            Options = options,
+            Schema = schema,
+            ExpiresIn = expiresIn,
+            OnExpiry = onExpiry,
+            DefaultAnswer = defaultAnswer is null ? null : ToJson(defaultAnswer),
+        };
+        var (_, prompt) = await _queue.AskAsync(Job.Id, LeaseToken, request, cancellationToken).ConfigureAwait(false);
+        return prompt.IsOpen ? throw new JobWaitingException(Job.Id, key) : prompt;
+    }
+
+    /// <summary>Like <see cref="AskAsync"/>, with the answer deserialised as <typeparamref name="T"/>.</summary>
+    public async Task<T?> AskAsync<T>(string key, string question, IReadOnlyList<string>? options = null, JsonElement? schema = null,
+        TimeSpan? expiresIn = null, string? onExpiry = null, object? defaultAnswer = null, CancellationToken cancellationToken = default)
+    {
+        var prompt = await AskAsync(key, question, options, schema, expiresIn, onExpiry, defaultAnswer, cancellationToken).ConfigureAwait(false);
+        return prompt.Answer is { } answer ? answer.Deserialize<T>(SerializerOptions) : default;
+    }
+
+    internal JsonElement ToJson(object value) =>
+        value is JsonElement element ? element : JsonSerializer.SerializeToElement(value, value.GetType(), SerializerOptions);
 
     internal WorkQueue QueueOf() => _queue;
 

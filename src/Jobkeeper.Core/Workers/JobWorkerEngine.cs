@@ -317,6 +317,12 @@ internal sealed class JobWorkerEngine : IHostedService, IAsyncDisposable
     {
         var id = run.Job.Id;
         var reason = run.StopReason;
+        if (outcome.Exception is JobWaitingException waiting)
+        {
+            _logger.LogInformation("Job {JobId} waits for the answer to {PromptKey}; its worker slot is free", id, waiting.Key);
+            return;
+        }
+
         try
         {
             switch (reason)

@@ -132,6 +132,38 @@ public sealed class WorkQueue
             cancellationToken);
     }
 
+    /// <summary>
+    /// Asks a person: the job becomes <c>waiting</c> (its lease ends, the attempt is not used up) until the
+    /// prompt is answered or expires. When <paramref name="prompt"/>'s key was answered already, nothing
+    /// changes and the answered prompt is returned instead (replay).
+    /// </summary>
+    public async Task<(Job Job, JobPrompt Prompt)> AskAsync(string id, string leaseToken, PromptRequest request, CancellationToken cancellationToken = default)
+    {
+        if (request.ExpiresIn is { } expiresIn && (expiresIn <= TimeSpan.Zero || expiresIn > PromptRules.MaxExpiresIn))
+        {
+            throw new JobValidationException("expires_in_seconds", $"must be more than 0 and at most {PromptRules.MaxExpiresIn.TotalSeconds:0}");
+        }
+
+        var now = _manager.Now();
+        var prompt = request.ToPrompt(now);
+        await PromptRules.ValidateAskAsync(prompt).ConfigureAwait(false);
+        JobPrompt? existing = null;
+        var job = await _manager.ChangeAsync(id, current =>
+        {
+            JobTransitions.EnsureLease(current, leaseToken);
+            existing = current.Prompts.FirstOrDefault(p => p.Key == prompt.Key);
+            return existing is null ? PromptTransitions.Ask(current, leaseToken, prompt, now) : null;
+        }, cancellationToken).ConfigureAwait(false);
+        return (job, existing ?? job.Prompts.Last(p => p.Key == prompt.Key));
+    }
+
+    /// <summary>Saves the handler's checkpoint (small JSON state) under the lease.</summary>
+    public Task<Job> SaveCheckpointAsync(string id, string leaseToken, JsonElement? state, CancellationToken cancellationToken = default)
+    {
+        var now = _manager.Now();
+        return _manager.ChangeAsync(id, job => PromptTransitions.SaveCheckpoint(job, leaseToken, state, now), cancellationToken);
+    }
+
     /// <summary>Gives the job back unfinished: queued again at once for any worker, the attempt not counted.</summary>
     public Task<Job> ReleaseAsync(string id, string leaseToken, CancellationToken cancellationToken = default)
     {

@@ -1,0 +1,68 @@
+using System.Text.Json;
+
+namespace Jobkeeper.Model;
+
+/// <summary>
+/// A question a job asks a person, kept on the job so it survives restarts. Open until answered (or until
+/// it expires); once answered it stays as the record of who answered what, when and why, and a handler
+/// asking the same <see cref="Key"/> again gets the stored answer at once.
+/// </summary>
+public sealed record JobPrompt
+{
+    public required string Key { get; init; }
+    public required string Question { get; init; }
+    /// <summary>The allowed answers (strings), or null.</summary>
+    public IReadOnlyList<string>? Options { get; init; }
+    /// <summary>A JSON schema the answer must satisfy, or null.</summary>
+    public JsonElement? Schema { get; init; }
+    public required DateTimeOffset AskedAt { get; init; }
+    public DateTimeOffset? ExpiresAt { get; init; }
+    /// <summary>What happens at <see cref="ExpiresAt"/> without an answer: <c>fail</c> the job, or continue with <c>default</c>.</summary>
+    public string? OnExpiry { get; init; }
+    public JsonElement? DefaultAnswer { get; init; }
+    public string? AskedBy { get; init; }
+
+    public JsonElement? Answer { get; init; }
+    public double? Confidence { get; init; }
+    public string? AnsweredBy { get; init; }
+    public DateTimeOffset? AnsweredAt { get; init; }
+    public string? Reason { get; init; }
+    /// <summary>True when the answer is the default, given because the prompt expired.</summary>
+    public bool? Expired { get; init; }
+
+    [System.Text.Json.Serialization.JsonIgnore]
+    public bool IsOpen => AnsweredAt is null;
+}
+
+/// <summary>What a prompt does when it expires unanswered.</summary>
+public static class PromptExpiry
+{
+    public const string Fail = "fail";
+    public const string Default = "default";
+}
+
+/// <summary>A question to ask: what <c>AskAsync</c> and the worker prompt route take.</summary>
+public sealed record PromptRequest
+{
+    public required string Key { get; init; }
+    public required string Question { get; init; }
+    public IReadOnlyList<string>? Options { get; init; }
+    public JsonElement? Schema { get; init; }
+    /// <summary>How long a person has to answer; null for no limit.</summary>
+    public TimeSpan? ExpiresIn { get; init; }
+    /// <summary><see cref="PromptExpiry.Fail"/> (the default) or <see cref="PromptExpiry.Default"/>.</summary>
+    public string? OnExpiry { get; init; }
+    public JsonElement? DefaultAnswer { get; init; }
+
+    public JobPrompt ToPrompt(DateTimeOffset now) => new()
+    {
+        Key = Key,
+        Question = Question,
+        Options = Options,
+        Schema = Schema,
+        AskedAt = now,
+        ExpiresAt = ExpiresIn is { } e ? Storage.TimeMicros.Truncate(now + e) : null,
+        OnExpiry = ExpiresIn is null ? null : OnExpiry ?? PromptExpiry.Fail,
+        DefaultAnswer = DefaultAnswer,
+    };
+}

@@ -1,0 +1,83 @@
+using Jobkeeper.Errors;
+using Jobkeeper.Model;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Jobkeeper.Workers;
+
+/// <summary>
+/// Gives expired prompts their outcome: the job fails, or continues with the prompt's default answer.
+/// Decided compare-and-set on a prompt still open, so an answer arriving at the same moment and the
+/// expiry never both win, and instances running this at once never decide twice.
+/// </summary>
+internal sealed class PromptExpirer(JobManager manager, TimeProvider time, IOptions<JobkeeperOptions> options, ILogger<PromptExpirer> logger)
+    : BackgroundService
+{
+    private const int BatchSize = 500;
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(options.Value.Workers.ReapInterval, time);
+        try
+        {
+            do
+            {
+                try
+                {
+                    await ExpireAsync(stoppingToken).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException)
+                {
+                    logger.LogWarning(ex, "Looking for expired prompts failed; trying again next interval");
+                }
+            }
+            while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false));
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // Shutting down.
+        }
+    }
+
+    private async Task ExpireAsync(CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            var now = manager.Now();
+            var expired = await manager.Store.GetExpiredPromptsAsync(now, BatchSize, cancellationToken).ConfigureAwait(false);
+            foreach (var job in expired)
+            {
+                if (job.OpenPrompt is not { } prompt)
+                {
+                    continue;
+                }
+
+                try
+                {
+                    var decided = false;
+                    var after = await manager.ChangeAsync(job.Id, current =>
+                    {
+                        var change = PromptTransitions.Expire(current, prompt.Key, now);
+                        decided = change is not null;
+                        return change;
+                    }, cancellationToken).ConfigureAwait(false);
+                    if (decided)
+                    {
+                        logger.LogInformation("Prompt {PromptKey} of job {JobId} expired unanswered; the job is now {Status}",
+                            prompt.Key, job.Id, after.Status.ToName());
+                    }
+                }
+                catch (JobNotFoundException)
+                {
+                    // Deleted meanwhile.
+                }
+            }
+
+            if (expired.Count < BatchSize)
+            {
+                return;
+            }
+        }
+    }
+}
