@@ -17,9 +17,10 @@ public static class PromptTransitions
     public static JobReplacement Ask(Job job, string leaseToken, JobPrompt prompt, DateTimeOffset now)
     {
         JobTransitions.EnsureLease(job, leaseToken);
-        if (job.Prompts.Any(p => p.Key == prompt.Key))
+        var earlier = job.Prompts.FirstOrDefault(p => p.Key == prompt.Key);
+        if (earlier is { IsOpen: false })
         {
-            throw new JobStateConflictException($"Job '{job.Id}' has asked '{prompt.Key}' already; ask each key once (its answer is in the job's prompts).");
+            throw new JobStateConflictException($"Job '{job.Id}' has asked '{prompt.Key}' already and it was answered; its answer is in the job's prompts.");
         }
 
         if (job.CancelRequestedAt is not null)
@@ -30,7 +31,8 @@ public static class PromptTransitions
         var asked = prompt with { AskedAt = now, AskedBy = prompt.AskedBy ?? job.LeaseOwner };
         var next = JobPatchApplier.WithStatus(job, JobStatus.Waiting, now) with
         {
-            Prompts = [.. job.Prompts, asked],
+            // An earlier unanswered ask of this key (it expired and the job failed, or was cancelled, then retried) is asked anew.
+            Prompts = [.. job.Prompts.Where(p => p.Key != prompt.Key), asked],
             UpdatedAt = now,
             Version = job.Version + 1,
         };

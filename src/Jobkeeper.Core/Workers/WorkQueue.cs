@@ -135,7 +135,8 @@ public sealed class WorkQueue
     /// <summary>
     /// Asks a person: the job becomes <c>waiting</c> (its lease ends, the attempt is not used up) until the
     /// prompt is answered or expires. When <paramref name="prompt"/>'s key was answered already, nothing
-    /// changes and the answered prompt is returned instead (replay).
+    /// changes and the answered prompt is returned instead (replay). A key asked before but never answered
+    /// (the prompt expired or the job was cancelled, and the job was retried) is asked anew.
     /// </summary>
     public async Task<(Job Job, JobPrompt Prompt)> AskAsync(string id, string leaseToken, PromptRequest request, CancellationToken cancellationToken = default)
     {
@@ -151,7 +152,7 @@ public sealed class WorkQueue
         var job = await _manager.ChangeAsync(id, current =>
         {
             JobTransitions.EnsureLease(current, leaseToken);
-            existing = current.Prompts.FirstOrDefault(p => p.Key == prompt.Key);
+            existing = current.Prompts.FirstOrDefault(p => p.Key == prompt.Key && !p.IsOpen);
             return existing is null ? PromptTransitions.Ask(current, leaseToken, prompt, now) : null;
         }, cancellationToken).ConfigureAwait(false);
         return (job, existing ?? job.Prompts.Last(p => p.Key == prompt.Key));
