@@ -25,7 +25,10 @@ builder.Services.AddJobkeeper(o =>
         builder.Configuration.GetSection(WorkersSection).Bind(o.Workers);
     })
     .AddHandler(AnalyzeEndpoint.JobType,
-        (JobContext job, CancellationToken cancellationToken) => job.Services.GetRequiredService<AnalysisHandler>().AnalyzeAsync(job, cancellationToken));
+        (JobContext job, CancellationToken cancellationToken) => job.Services.GetRequiredService<AnalysisHandler>().AnalyzeAsync(job, cancellationToken))
+    // Human in the loop: measures, then asks a person two questions; the job waits (holding no worker) for each answer.
+    .AddHandler(ReviewHandler.JobType,
+        (JobContext job, CancellationToken cancellationToken) => job.Services.GetRequiredService<ReviewHandler>().ReviewAsync(job, cancellationToken));
 
 // Bad worker settings stop the app at start with a clear message instead of failing later in the background.
 builder.Services.AddOptions<JobkeeperOptions>()
@@ -41,6 +44,7 @@ builder.Services.AddOptions<JobkeeperOptions>()
 
 // The example's own parts.
 builder.Services.AddSingleton<AnalysisHandler>();
+builder.Services.AddSingleton<ReviewHandler>();
 builder.Services.AddSingleton<ExecutionLog>();
 builder.Services.AddProblemDetails();
 builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower);

@@ -4,18 +4,25 @@ using System.Text.Json.Nodes;
 
 namespace Jobkeeper.Example.Tests;
 
-/// <summary>The HTTP calls the tests make on the example app: start an analysis, list jobs, read a job's history.</summary>
+/// <summary>The HTTP calls the tests make on the example app: start an analysis or a review, list jobs, read a job's history.</summary>
 internal static class ExampleApi
 {
     public const string JobType = "audio.analyze";
 
     public static readonly string[] Terminal = ["completed", "failed", "cancelled"];
 
-    public static async Task<(string JobId, string StatusUrl, string EventsUrl)> StartAnalysisAsync(ExampleAppProcess app, string file)
+    public static Task<(string JobId, string StatusUrl, string EventsUrl)> StartAnalysisAsync(ExampleAppProcess app, string file) =>
+        StartAsync(app, "/analyze", file);
+
+    /// <summary>Starts an <c>audio.review</c> job (<c>POST /review</c>).</summary>
+    public static Task<(string JobId, string StatusUrl, string EventsUrl)> StartReviewAsync(ExampleAppProcess app, string file) =>
+        StartAsync(app, "/review", file);
+
+    private static async Task<(string JobId, string StatusUrl, string EventsUrl)> StartAsync(ExampleAppProcess app, string path, string file)
     {
-        using var response = await app.Http.PostAsJsonAsync("/analyze", new { file, user = "tests" });
+        using var response = await app.Http.PostAsJsonAsync(path, new { file, user = "tests" });
         var body = await response.Content.ReadFromJsonAsync<JsonNode>();
-        Assert.True(HttpStatusCode.Accepted == response.StatusCode, $"POST /analyze: {(int)response.StatusCode} {body?.ToJsonString()}");
+        Assert.True(HttpStatusCode.Accepted == response.StatusCode, $"POST {path}: {(int)response.StatusCode} {body?.ToJsonString()}");
 
         var jobId = (string?)body?["job_id"];
         var statusUrl = (string?)body?["status_url"];
