@@ -328,6 +328,35 @@ public sealed class PromptRouteTests(ServerFixture fixture) : NoServerErrorsTest
         Assert.Empty(after.GetProperty("prompts").EnumerateArray());
     }
 
+    [Fact(Skip = "bug: POST /jobs/{id}/prompt on a running job whose cancel was requested answers 500 (InvalidOperationException 'Sequence contains no matching element'): "
+        + "PromptTransitions.Ask returns JobTransitions.Fail (which ends the job cancelled, without the prompt), then WorkQueue.AskAsync (WorkQueue.cs:157) "
+        + "does job.Prompts.Last(p => p.Key == prompt.Key) on a job that has no such prompt. The job is committed as cancelled, but the worker gets a 5xx.")]
+    public async Task Asking_after_a_cancel_was_requested_ends_the_job_cancelled_without_a_server_error()
+    {
+        var type = NewType("askcancel");
+        var worker = NewWorker("askcancel");
+        var id = (await Client.CreateJobAsync($$$"""{"type":"{{{type}}}"}""")).Str("id");
+        var item = await Client.ClaimOneAsync(worker, type);
+        Assert.Equal("running", (await Client.ControlAsync(id, "cancel", actor: "e2e")).Str("status"));
+
+        using (var response = await Client.PostActionAsync(id, "prompt",
+                   WorkerApi.LeaseBody(item.Token(), ""","key":"k","question":"Go on?","options":["yes","no"]""")))
+        {
+            var body = await response.Content.ReadAsStringAsync();
+            Assert.True((int)response.StatusCode < 500, $"asking after a cancel request: {(int)response.StatusCode} {body}");
+            if (response.StatusCode == HttpStatusCode.OK)
+            {
+                using var document = JsonDocument.Parse(body);
+                Assert.False(document.RootElement.GetProperty("waiting").GetBoolean(), body);
+                Assert.Equal("cancelled", document.RootElement.Str("status"));
+            }
+        }
+
+        var job = await Client.GetJobAsync(id);
+        Assert.Equal("cancelled", job.Str("status"));
+        Assert.Empty(job.GetProperty("prompts").EnumerateArray());
+    }
+
     [Fact]
     public async Task The_openapi_document_lists_the_prompt_routes()
     {
