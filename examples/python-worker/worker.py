@@ -3,8 +3,10 @@
 
 It claims jobs over HTTP with a long poll, runs a handler per job in its own thread, renews each
 lease in the background, reports progress, and completes or fails each job. A job whose lease was
-lost (409 lease-lost) is dropped without another word: someone else owns it now. On SIGINT or
-SIGTERM it stops claiming, lets running jobs finish for a grace period, and releases the rest.
+lost (409 lease-lost) is dropped without another word: someone else owns it now. A handler can ask a
+person a question (job.ask): the job then waits on the server, holding no worker, and runs again once
+answered, when the same ask returns the answer. On SIGINT or SIGTERM it stops claiming, lets running
+jobs finish for a grace period, and releases the rest.
 
     python3 worker.py --url http://127.0.0.1:8080 --types demo.wordcount
 
@@ -115,6 +117,10 @@ class Api:
     def release(self, job_id: str, token: str) -> dict[str, Any]:
         return self.post(self.job_path(job_id, "release"), {"lease_token": token})
 
+    def ask(self, job_id: str, token: str, prompt: dict[str, Any]) -> dict[str, Any]:
+        """Asks a question under the lease: {"waiting": true, ...} when it is now open, or the stored answer (a replay)."""
+        return self.post(self.job_path(job_id, "prompt"), {"lease_token": token, **prompt})
+
 
 def with_retries(what: str, call: Callable[[], Any], give_up_at: float, log: Callable[[str], None]) -> Any:
     """Calls until it succeeds, retrying connection errors and 5xx with backoff until give_up_at (monotonic)."""
@@ -146,6 +152,19 @@ class JobStopped(Exception):
         self.reason = reason  # "cancelled", "lease_lost" or "shutdown"
 
 
+class JobWaiting(Exception):
+    """
+    Raised by JobContext.ask when the question is now open: the job waits on the server for an answer
+    (its lease ended) and this attempt is over. The worker lets it go without completing, failing or
+    releasing it; once answered it is queued again and the handler runs from the start, where the same
+    ask now returns the answer. A handler that catches Exception must let this one through.
+    """
+
+    def __init__(self, key: str, question: str):
+        super().__init__(f"waiting for an answer to '{key}': {question}")
+        self.key = key
+
+
 class JobContext:
     """What a handler gets: the claimed job, progress reporting, and whether it should stop."""
 
@@ -158,6 +177,10 @@ class JobContext:
         self.labels: dict[str, str] = item.get("labels") or {}
         self.attempt: int = item.get("attempt", 1)
         self.token: str = item["lease_token"]
+        # The questions this job asked before, by key, with their answers (answer, answered_by, answered_at, ...).
+        self.prompts: dict[str, dict[str, Any]] = {
+            p["key"]: p for p in item.get("prompts") or [] if isinstance(p, dict) and isinstance(p.get("key"), str)}
+        self.checkpoint: Any = item.get("checkpoint")
         self.cancel_requested = threading.Event()
         self.lease_lost = threading.Event()
         self.shutdown = threading.Event()
@@ -212,6 +235,50 @@ class JobContext:
                 self.observe(answer)
         self.check()
 
+    def ask(self, key: str, question: str, options: list[str] | None = None, schema: dict[str, Any] | None = None,
+            expires_in_seconds: float | None = None, on_expiry: str | None = None, default_answer: Any = None) -> Any:
+        """
+        Asks a person and returns the answer. When the claimed job already holds the answer to key (this is
+        a run after the answer came), returns it at once. Otherwise asks the server and, as the job now
+        waits, raises JobWaiting: the attempt ends and the handler runs again, from the start, once answered.
+        options: the allowed answers (strings); schema: a JSON schema the answer must satisfy (not both).
+        expires_in_seconds with on_expiry "fail" (the default) or "default" (then default_answer is used).
+        """
+        known = self.prompts.get(key)
+        if known is not None and known.get("answered_at") is not None:
+            return known.get("answer")
+        self.check()
+        body: dict[str, Any] = {"key": key, "question": question}
+        for name, value in (("options", options), ("schema", schema), ("expires_in_seconds", expires_in_seconds),
+                            ("on_expiry", on_expiry), ("default_answer", default_answer)):
+            if value is not None:
+                body[name] = value
+        with self.lock:
+            if self.finished.is_set():
+                raise JobStopped("lease_lost")
+            try:
+                # Asking a key twice is safe (the server answers a repeat from what it stored), so retry.
+                answer = with_retries(f"job {self.id}: ask '{key}'", lambda: self.worker.api.ask(self.id, self.token, body),
+                                      time.monotonic() + self.worker.lease_seconds, self.worker.log)
+            except ApiError as error:
+                if error.lease_lost:
+                    self.mark_lease_lost(str(error))
+                    raise JobStopped("lease_lost") from None
+                raise
+            prompt = answer.get("prompt") or {}
+            if answer.get("waiting"):
+                # The lease ended with the question: no more heartbeats, nothing more to send for this attempt.
+                self.finished.set()
+                self.prompts[key] = prompt
+                raise JobWaiting(key, question)
+            if prompt.get("answered_at") is not None:
+                self.prompts[key] = prompt
+                return prompt.get("answer")
+            # Not waiting and no answer: the job ended instead (e.g. cancelled); it is not ours any more.
+            self.finished.set()
+            self.worker.log(f"job {self.id}: asking '{key}' ended the job ({answer.get('status')})")
+            raise JobStopped("lease_lost")
+
     def observe(self, lease_answer: dict[str, Any]) -> None:
         if lease_answer.get("cancel_requested") and not self.cancel_requested.is_set():
             self.worker.log(f"job {self.id}: cancel requested; stopping")
@@ -254,7 +321,24 @@ def wordcount(job: JobContext) -> dict[str, Any]:
     return {"words": len(words), "characters": len(text)}
 
 
-HANDLERS: dict[str, Handler] = {"demo.wordcount": wordcount}
+def review(job: JobContext) -> dict[str, Any]:
+    """
+    The demo handler for "demo.review": counts the words of input.text, asks a person "approve?" (yes or
+    no) and completes with the count and the answer. The first run ends at the question (the job waits);
+    the run after the answer counts again (cheap) and gets the answer from the ask at once.
+    """
+    data = job.input if isinstance(job.input, dict) else {}
+    text = data.get("text", "")
+    if not isinstance(text, str):
+        raise TypeError("input.text must be a string")
+    words = len(text.split())
+    job.progress(fraction=0.5, stage="counting", message=f"{words} words", current=words, total=words)
+    answer = job.ask("approve", f"The text has {words} words: approve?", options=["yes", "no"])
+    approval = job.prompts.get("approve") or {}
+    return {"words": words, "approve": answer, "approved_by": approval.get("answered_by")}
+
+
+HANDLERS: dict[str, Handler] = {"demo.wordcount": wordcount, "demo.review": review}
 
 
 # --------------------------------------------------------------------------------------------
@@ -280,7 +364,7 @@ class Worker:
         self.running: dict[str, JobContext] = {}
         self.threads: list[threading.Thread] = []
         self.slots = threading.Condition()
-        self.counts = {"completed": 0, "failed": 0, "cancelled": 0, "released": 0, "dropped": 0}
+        self.counts = {"completed": 0, "failed": 0, "cancelled": 0, "released": 0, "dropped": 0, "waiting": 0}
         self._counts_lock = threading.Lock()
         self._log_lock = threading.Lock()
 
@@ -390,6 +474,10 @@ class Worker:
             self.log(f"job {job.id}: {job.type} attempt {job.attempt} started")
             try:
                 result = handler(job)
+            except JobWaiting as waiting:
+                # Not a failure: the server holds the job until a person answers; this worker moves on.
+                self.count("waiting")
+                self.log(f"job {job.id}: {waiting}")
             except JobStopped as stopped:
                 self.stopped(job, stopped.reason)
             except Exception as error:  # the handler failed: report it, with the traceback
@@ -502,7 +590,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--url", default=os.environ.get("JOBKEEPER_URL", "http://127.0.0.1:8080"),
                         help="the server's base URL (default: $JOBKEEPER_URL or http://127.0.0.1:8080)")
     parser.add_argument("--types", default="demo.wordcount",
-                        help="comma-separated job types to claim; each needs a handler (default: demo.wordcount)")
+                        help="comma-separated job types to claim; each needs a handler (default: demo.wordcount; "
+                             "also demo.review)")
     parser.add_argument("--worker-id", default=f"{socket.gethostname()}-py-{os.getpid()}",
                         help="this worker's name, recorded as the lease owner (default: <host>-py-<pid>)")
     parser.add_argument("--max", type=int, default=4, help="jobs run at once, and the claim batch size (1-1000, default 4)")

@@ -8,12 +8,14 @@ namespace Jobkeeper.Server.Tests;
 /// <summary>
 /// The example Python worker (examples/python-worker/worker.py, standard library only) against the real
 /// server: it claims demo.wordcount jobs, reports progress, completes, fails, reacts to a cancel, drops a
-/// job whose lease was lost, and on SIGTERM finishes or releases what it runs. The tests of this class run
-/// one after another on one server, and each leaves no demo.wordcount job queued for the next.
+/// job whose lease was lost, and on SIGTERM finishes or releases what it runs; it runs demo.review jobs that
+/// ask a person (answered here over HTTP) and complete with the answer. The tests of this class run one after
+/// another on one server, and each leaves no demo.wordcount or demo.review job open for the next.
 /// </summary>
 public sealed class PythonWorkerTests(ServerFixture fixture, ITestOutputHelper output) : NoServerErrorsTest(fixture), IClassFixture<ServerFixture>
 {
     private const string Type = "demo.wordcount";
+    private const string ReviewType = "demo.review";
     private static readonly TimeSpan ExitDeadline = TimeSpan.FromSeconds(60);
 
     [Fact]
@@ -160,9 +162,163 @@ public sealed class PythonWorkerTests(ServerFixture fixture, ITestOutputHelper o
         Assert.Equal(taken.ToString(), job.ToString());
     }
 
-    private PythonWorkerProcess StartWorker(string workerId, params string[] options) =>
+    [Fact]
+    public async Task A_running_worker_asks_for_approval_and_completes_each_review_with_the_answer_it_was_given()
+    {
+        var workerId = NewWorkerId();
+        var texts = new[] { "to be or not to be", "the quick brown fox", "hello" };
+        var ids = new List<string>();
+        foreach (var text in texts)
+        {
+            ids.Add((await Client.CreateJobAsync($$$"""{"type":"{{{ReviewType}}}","input":{"text":"{{{text}}}"}}""")).Str("id"));
+        }
+
+        await using var worker = StartWorkerFor(ReviewType, workerId, "--max", "4", "--wait-seconds", "1");
+        try
+        {
+            // Each job asks, then waits holding no worker; the worker neither fails nor releases it.
+            foreach (var (id, i) in ids.Select((id, i) => (id, i)))
+            {
+                var prompt = await WaitForOpenPromptAsync(id, worker);
+                Assert.Equal("approve", prompt.Str("key"));
+                Assert.Equal(["yes", "no"], prompt.GetProperty("options").EnumerateArray().Select(o => o.GetString()));
+                Assert.Contains($"{texts[i].Split(' ').Length} words", prompt.Str("question"), StringComparison.Ordinal);
+                Assert.Equal(workerId, prompt.Str("asked_by"));
+                var waiting = await Client.GetJobAsync(id);
+                Assert.Equal("waiting", waiting.Str("status"));
+                Assert.True(waiting.IsNull("lease_owner"), $"{waiting}");
+            }
+
+            // A person answers over HTTP; the still running worker claims each again and completes it with the answer.
+            var answers = new[] { "yes", "no", "yes" };
+            foreach (var (id, i) in ids.Select((id, i) => (id, i)))
+            {
+                using var response = await Client.PostJsonAsync(Api.JobPath(id) + "/prompt/response",
+                    $$"""{"answer":"{{answers[i]}}","answered_by":"reviewer-{{i}}","reason":"checked by hand"}""");
+                Assert.Equal("queued", (await Api.ExpectJsonAsync(response, System.Net.HttpStatusCode.OK)).Str("status"));
+            }
+
+            foreach (var (id, i) in ids.Select((id, i) => (id, i)))
+            {
+                var job = await WaitForStatusAsync(id, "completed", worker);
+                var result = job.GetProperty("result");
+                Assert.Equal(texts[i].Split(' ').Length, result.GetProperty("words").GetInt32());
+                Assert.Equal(answers[i], result.Str("approve"));
+                Assert.Equal($"reviewer-{i}", result.Str("approved_by"));
+                Assert.Equal(1, job.GetProperty("attempt").GetInt32());
+
+                var events = await Client.EventsAsync(id);
+                Assert.Equal(["running", "waiting", "queued", "running", "completed"],
+                    events.StatusChanges().Select(e => e.GetProperty("data").Str("to")));
+                Assert.Equal(workerId, Assert.Single(events, e => e.Str("type") == "prompt_asked").Str("actor"));
+                var answered = Assert.Single(events, e => e.Str("type") == "prompt_answered");
+                Assert.Equal($"reviewer-{i}", answered.Str("actor"));
+                Assert.Equal("checked by hand", answered.GetProperty("data").Str("reason"));
+                Assert.DoesNotContain(events, e => e.Str("type") == "released");
+            }
+
+            worker.Terminate();
+            var exitCode = await worker.WaitForExitAsync(ExitDeadline);
+            output.WriteLine(worker.Output);
+            Assert.True(exitCode == 0, $"the worker exited with {exitCode}:\n{worker.Output}");
+            Assert.Contains("waiting for an answer to 'approve'", worker.Output, StringComparison.Ordinal);
+        }
+        finally
+        {
+            await CancelOpenAsync(ReviewType);
+        }
+    }
+
+    [Fact]
+    public async Task A_worker_run_again_after_the_answer_completes_the_review_from_the_stored_answer()
+    {
+        var id = (await Client.CreateJobAsync($$$"""{"type":"{{{ReviewType}}}","input":{"text":"one two three four five"}}""")).Str("id");
+        try
+        {
+            // The first run asks and, the job waiting, finds no more work and exits.
+            await using (var first = StartWorkerFor(ReviewType, NewWorkerId(), "--wait-seconds", "1", "--exit-when-idle"))
+            {
+                var exitCode = await first.WaitForExitAsync(ExitDeadline);
+                output.WriteLine(first.Output);
+                Assert.True(exitCode == 0, $"the worker exited with {exitCode}:\n{first.Output}");
+            }
+
+            var waiting = await Client.GetJobAsync(id);
+            Assert.True(waiting.Str("status") == "waiting", $"{waiting}");
+            Assert.True(waiting.GetProperty("result").ValueKind == JsonValueKind.Null);
+
+            using (var response = await Client.PostJsonAsync(Api.JobPath(id) + "/prompt/response", """{"answer":"no","answered_by":"editor"}"""))
+            {
+                await Api.ExpectJsonAsync(response, System.Net.HttpStatusCode.OK);
+            }
+
+            var secondId = NewWorkerId();
+            await using (var second = StartWorkerFor(ReviewType, secondId, "--wait-seconds", "1", "--exit-when-idle"))
+            {
+                var exitCode = await second.WaitForExitAsync(ExitDeadline);
+                output.WriteLine(second.Output);
+                Assert.True(exitCode == 0, $"the worker exited with {exitCode}:\n{second.Output}");
+            }
+
+            var job = await Client.GetJobAsync(id);
+            Assert.True(job.Str("status") == "completed", $"{job}");
+            Assert.Equal(5, job.GetProperty("result").GetProperty("words").GetInt32());
+            Assert.Equal("no", job.GetProperty("result").Str("approve"));
+            Assert.Equal("editor", job.GetProperty("result").Str("approved_by"));
+            Assert.Equal(secondId, (await Client.EventsAsync(id)).StatusChanges().Last().Str("actor"));
+        }
+        finally
+        {
+            await CancelOpenAsync(ReviewType);
+        }
+    }
+
+    private PythonWorkerProcess StartWorker(string workerId, params string[] options) => StartWorkerFor(Type, workerId, options);
+
+    private PythonWorkerProcess StartWorkerFor(string types, string workerId, params string[] options) =>
         PythonWorkerProcess.Start(
-            new[] { "--url", Fixture.Server.BaseAddress.ToString().TrimEnd('/'), "--types", Type, "--worker-id", workerId }.Concat(options));
+            new[] { "--url", Fixture.Server.BaseAddress.ToString().TrimEnd('/'), "--types", types, "--worker-id", workerId }.Concat(options));
+
+    private async Task<JsonElement> WaitForOpenPromptAsync(string id, PythonWorkerProcess worker)
+    {
+        JsonElement prompt = default;
+        var last = "";
+        await Api.PollAsync(async () =>
+        {
+            Assert.False(worker.HasExited, $"the worker exited early:\n{worker.Output}");
+            using var response = await Client.GetAsync(Api.JobPath(id) + "/prompt");
+            last = await response.Content.ReadAsStringAsync();
+            if (response.StatusCode != System.Net.HttpStatusCode.OK)
+            {
+                return false;
+            }
+
+            using var document = JsonDocument.Parse(last);
+            prompt = document.RootElement.Clone();
+            return true;
+        }, TimeSpan.FromSeconds(30), () => $"job {id} asks nothing: {last}\n{worker.Output}");
+        return prompt;
+    }
+
+    private async Task<JsonElement> WaitForStatusAsync(string id, string status, PythonWorkerProcess worker)
+    {
+        JsonElement job = default;
+        await Api.PollAsync(async () =>
+        {
+            job = await Client.GetJobAsync(id);
+            return job.Str("status") == status;
+        }, TimeSpan.FromSeconds(30), () => $"job {id} is not {status}: {job}\n{worker.Output}");
+        return job;
+    }
+
+    private async Task CancelOpenAsync(string type)
+    {
+        var page = await Client.GetJsonAsync($"{Api.Jobs}?type={type}&status=queued,running,waiting&limit=1000");
+        foreach (var id in page.GetProperty("items").EnumerateArray().Select(j => j.Str("id")))
+        {
+            using var _ = await Client.PostControlAsync(id, "cancel");
+        }
+    }
 
     private static string NewWorkerId() => "py-" + Guid.NewGuid().ToString("N")[..12];
 
