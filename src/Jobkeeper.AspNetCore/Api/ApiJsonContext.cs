@@ -180,8 +180,11 @@ public sealed record FailRequest
     public bool? Retry { get; init; }
 }
 
-/// <summary>What <c>POST /api/v1/jobs/{id}/prompt</c> returns: the job now waits on the prompt, or the key was answered already (replay).</summary>
-public sealed record PromptAskResponse(bool Waiting, JobPrompt Prompt, JobStatus Status);
+/// <summary>
+/// What <c>POST /api/v1/jobs/{id}/prompt</c> returns: the job now waits on the prompt; or the key was answered
+/// already (replay: the prompt with its answer); or the job ended instead (a cancel was requested: no prompt, status cancelled).
+/// </summary>
+public sealed record PromptAskResponse(bool Waiting, JobPrompt? Prompt, JobStatus Status);
 
 /// <summary>The body of <c>POST /api/v1/jobs/{id}/prompt/response</c>.</summary>
 public sealed record AnswerPromptRequest

@@ -32,7 +32,7 @@ internal static class PromptEndpoints
         var (token, request) = await RequestBody.ReadJsonAsync(http.Request, options.Value.MaxRequestBodyBytes, PromptRequestParser.ParseAsk, cancellationToken)
             .ConfigureAwait(false);
         var (job, prompt) = await queue.AskAsync(id, token, request, cancellationToken).ConfigureAwait(false);
-        return TypedResults.Json(new PromptAskResponse(Waiting: prompt.IsOpen, prompt, job.Status), ApiJson.Context.PromptAskResponse);
+        return TypedResults.Json(new PromptAskResponse(Waiting: prompt is { IsOpen: true }, prompt, job.Status), ApiJson.Context.PromptAskResponse);
     }
 
     public static async Task<IResult> SaveCheckpoint(string id, HttpContext http, WorkQueue queue, IOptions<JobkeeperApiOptions> options, CancellationToken cancellationToken)

@@ -81,7 +81,12 @@ public class JobContext
             OnExpiry = onExpiry,
             DefaultAnswer = defaultAnswer is null ? null : ToJson(defaultAnswer),
         };
-        var (_, prompt) = await _queue.AskAsync(Job.Id, LeaseToken, request, cancellationToken).ConfigureAwait(false);
+        var (job, prompt) = await _queue.AskAsync(Job.Id, LeaseToken, request, cancellationToken).ConfigureAwait(false);
+        if (prompt is null)
+        {
+            throw new OperationCanceledException($"Job '{Job.Id}' was cancelled ({job.Status.ToName()}) instead of asking '{key}'.");
+        }
+
         return prompt.IsOpen ? throw new JobWaitingException(Job.Id, key) : prompt;
     }
 

@@ -136,9 +136,10 @@ public sealed class WorkQueue
     /// Asks a person: the job becomes <c>waiting</c> (its lease ends, the attempt is not used up) until the
     /// prompt is answered or expires. When <paramref name="prompt"/>'s key was answered already, nothing
     /// changes and the answered prompt is returned instead (replay). A key asked before but never answered
-    /// (the prompt expired or the job was cancelled, and the job was retried) is asked anew.
+    /// (the prompt expired or the job was cancelled, and the job was retried) is asked anew. When a cancel was
+    /// requested the job ends cancelled instead, and no prompt is returned.
     /// </summary>
-    public async Task<(Job Job, JobPrompt Prompt)> AskAsync(string id, string leaseToken, PromptRequest request, CancellationToken cancellationToken = default)
+    public async Task<(Job Job, JobPrompt? Prompt)> AskAsync(string id, string leaseToken, PromptRequest request, CancellationToken cancellationToken = default)
     {
         if (request.ExpiresIn is { } expiresIn && (expiresIn <= TimeSpan.Zero || expiresIn > PromptRules.MaxExpiresIn))
         {
@@ -155,7 +156,8 @@ public sealed class WorkQueue
             existing = current.Prompts.FirstOrDefault(p => p.Key == prompt.Key && !p.IsOpen);
             return existing is null ? PromptTransitions.Ask(current, leaseToken, prompt, now) : null;
         }, cancellationToken).ConfigureAwait(false);
-        return (job, existing ?? job.Prompts.Last(p => p.Key == prompt.Key));
+        // No prompt when the job ended instead of waiting (a cancel had been requested: it is cancelled now).
+        return (job, existing ?? job.Prompts.LastOrDefault(p => p.Key == prompt.Key));
     }
 
     /// <summary>Saves the handler's checkpoint (small JSON state) under the lease.</summary>
