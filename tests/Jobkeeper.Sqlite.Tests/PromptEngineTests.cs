@@ -287,8 +287,13 @@ public sealed class PromptEngineTests : IDisposable
         await using var host = await StartDecideHostAsync(runs, expiresIn: expiresIn);
         await WaitForReapTimersAsync(host);
 
+        // Each round moves the clock to the expiry (exactly, or one microsecond past it: the store picks prompts
+        // that expired strictly before now) while the answer is sent. The answer starts a little later in some
+        // rounds, the clock in others (a busy spin, not a wait for anything: negative spins the clock's side), so that
+        // rounds land on both sides of the expirer's write.
+        int[] spins = [0, 0, 0, 1_000, -1_000, -10_000, 10_000, -100_000, -300_000, 100_000, -1_000_000, -3_000_000];
         var outcomes = new List<string>();
-        for (var i = 0; i < 8; i++)
+        for (var i = 0; i < spins.Length; i++)
         {
             var id = $"race-{i}";
             await host.CreateAsync("decide", id: id);
@@ -297,9 +302,11 @@ public sealed class PromptEngineTests : IDisposable
             await WaitForReapTimersAsync(host);
 
             var start = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            var spin = spins[i];
             var answer = Task.Run(async () =>
             {
                 await start.Task;
+                Thread.SpinWait(Math.Max(spin, 0));
                 try
                 {
                     await host.Manager.AnswerAsync(id, Text("yes"), answeredBy: "ada");
@@ -310,10 +317,12 @@ public sealed class PromptEngineTests : IDisposable
                     return false;
                 }
             });
+            var target = i % 3 == 0 ? expiresAt : expiresAt.AddTicks(10);
             var advance = Task.Run(async () =>
             {
                 await start.Task;
-                host.Time.Advance(expiresAt - host.Time.GetUtcNow());
+                Thread.SpinWait(Math.Max(-spin, 0));
+                host.Time.Advance(target - host.Time.GetUtcNow());
             });
             start.SetResult();
             await Poll.Within(advance, "the clock to move");
@@ -344,7 +353,23 @@ public sealed class PromptEngineTests : IDisposable
             outcomes.Add(answered ? "answered" : "expired");
         }
 
-        Assert.Equal(8, outcomes.Count);
+        Assert.Equal(spins.Length, outcomes.Count);
+    }
+
+    [Fact(Skip = "bug: PromptTransitions.Expire treats a prompt as expired when expires_at <= now, but SqliteJobStore.GetExpiredPromptsAsync "
+        + "selects prompt_expires_us < $now, so a PromptExpirer tick at exactly expires_at finds nothing and the prompt stays open "
+        + "(and answerable) until the next ReapInterval tick")]
+    public async Task At_exactly_its_expiry_the_expirer_decides_the_prompt()
+    {
+        var runs = new Counter();
+        await using var host = await StartDecideHostAsync(runs, expiresIn: TimeSpan.FromSeconds(10));
+        await host.CreateAsync("decide", id: "d1");
+        await host.WaitForStatusAsync("d1", JobStatus.Waiting);
+        await WaitForReapTimersAsync(host);
+
+        host.Time.Advance(TimeSpan.FromSeconds(10));
+        var failed = await host.WaitForStatusAsync("d1", JobStatus.Failed);
+        Assert.Equal("prompt_expired", failed.Error!.Code);
     }
 
     [Fact]
