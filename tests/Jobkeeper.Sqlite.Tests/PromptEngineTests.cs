@@ -356,9 +356,7 @@ public sealed class PromptEngineTests : IDisposable
         Assert.Equal(spins.Length, outcomes.Count);
     }
 
-    [Fact(Skip = "bug: PromptTransitions.Expire treats a prompt as expired when expires_at <= now, but SqliteJobStore.GetExpiredPromptsAsync "
-        + "selects prompt_expires_us < $now, so a PromptExpirer tick at exactly expires_at finds nothing and the prompt stays open "
-        + "(and answerable) until the next ReapInterval tick")]
+    [Fact]
     public async Task At_exactly_its_expiry_the_expirer_decides_the_prompt()
     {
         var runs = new Counter();

@@ -89,12 +89,18 @@ public static class PromptRules
 
         if (prompt.Schema is { } schemaElement)
         {
+            // The boolean schemas: true accepts any answer, false none.
+            if (schemaElement.ValueKind is JsonValueKind.True or JsonValueKind.False)
+            {
+                return schemaElement.ValueKind == JsonValueKind.True ? null : "the prompt's schema (false) accepts no answer";
+            }
+
             var schema = await ParseSchemaAsync(schemaElement, "schema").ConfigureAwait(false);
             var errors = schema.Validate(answer.GetRawText());
             if (errors.Count > 0)
             {
                 return "it does not satisfy the schema: " + string.Join("; ", errors.Take(5).Select(e =>
-                    $"{(string.IsNullOrEmpty(e.Path) || e.Path == "#" ? "the answer" : e.Path)}: {e.Kind}"));
+                    $"{(string.IsNullOrEmpty(e.Path) || e.Path is "#" or "#/" ? "the answer" : e.Path)}: {e.Kind}"));
             }
         }
 
@@ -103,9 +109,14 @@ public static class PromptRules
 
     private static async Task<JsonSchema> ParseSchemaAsync(JsonElement schema, string field)
     {
-        if (schema.ValueKind is not (JsonValueKind.Object or JsonValueKind.True or JsonValueKind.False))
+        if (schema.ValueKind is JsonValueKind.True or JsonValueKind.False)
         {
-            throw new JobValidationException(field, "must be a JSON schema (an object)");
+            return schema.ValueKind == JsonValueKind.True ? new JsonSchema() : new JsonSchema { Not = new JsonSchema() };
+        }
+
+        if (schema.ValueKind != JsonValueKind.Object)
+        {
+            throw new JobValidationException(field, "must be a JSON schema (an object, or true or false)");
         }
 
         try

@@ -38,10 +38,10 @@ public interface IJobStore : IAsyncDisposable
     /// </summary>
     Task<IReadOnlyList<Job>> ClaimAsync(ClaimRequest request, Func<Job, JobReplacement> claim, CancellationToken cancellationToken);
 
-    /// <summary>Running jobs whose lease expired before <paramref name="now"/>, soonest expired first.</summary>
+    /// <summary>Running jobs whose lease expired at or before <paramref name="now"/>, soonest expired first.</summary>
     Task<IReadOnlyList<Job>> GetExpiredLeasesAsync(DateTimeOffset now, int limit, CancellationToken cancellationToken);
 
-    /// <summary>Waiting jobs whose open prompt expired before <paramref name="now"/>, soonest expired first.</summary>
+    /// <summary>Waiting jobs whose open prompt expired at or before <paramref name="now"/>, soonest expired first.</summary>
     Task<IReadOnlyList<Job>> GetExpiredPromptsAsync(DateTimeOffset now, int limit, CancellationToken cancellationToken);
 
     /// <summary>The earliest <c>run_at</c> of the queued jobs of these types, or null when none are queued.</summary>
