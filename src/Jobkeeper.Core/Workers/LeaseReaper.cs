@@ -1,6 +1,5 @@
 using Jobkeeper.Errors;
 using Jobkeeper.Model;
-using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -13,34 +12,13 @@ namespace Jobkeeper.Workers;
 /// instances at once never reap a job twice.
 /// </summary>
 internal sealed class LeaseReaper(JobManager manager, TimeProvider time, IOptions<JobkeeperOptions> options, ILogger<LeaseReaper> logger)
-    : BackgroundService
+    : PeriodicSweep(options.Value.Workers.ReapInterval, time, logger)
 {
     private const int BatchSize = 500;
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        using var timer = new PeriodicTimer(options.Value.Workers.ReapInterval, time);
-        try
-        {
-            do
-            {
-                try
-                {
-                    await ReapAsync(stoppingToken).ConfigureAwait(false);
-                }
-                catch (Exception ex) when (ex is not OperationCanceledException)
-                {
-                    logger.LogWarning(ex, "Looking for expired leases failed; trying again in {ReapIntervalMs} ms",
-                        options.Value.Workers.ReapInterval.TotalMilliseconds);
-                }
-            }
-            while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false));
-        }
-        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-        {
-            // Shutting down.
-        }
-    }
+    protected override string What => "expired leases";
+
+    protected override Task SweepAsync(CancellationToken cancellationToken) => ReapAsync(cancellationToken);
 
     /// <summary>Reaps every lease expired by now; returns how many jobs it moved.</summary>
     internal async Task<int> ReapAsync(CancellationToken cancellationToken)

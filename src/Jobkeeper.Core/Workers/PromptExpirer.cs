@@ -1,6 +1,5 @@
 using Jobkeeper.Errors;
 using Jobkeeper.Model;
-using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -12,33 +11,13 @@ namespace Jobkeeper.Workers;
 /// expiry never both win, and instances running this at once never decide twice.
 /// </summary>
 internal sealed class PromptExpirer(JobManager manager, TimeProvider time, IOptions<JobkeeperOptions> options, ILogger<PromptExpirer> logger)
-    : BackgroundService
+    : PeriodicSweep(options.Value.Workers.ReapInterval, time, logger)
 {
     private const int BatchSize = 500;
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        using var timer = new PeriodicTimer(options.Value.Workers.ReapInterval, time);
-        try
-        {
-            do
-            {
-                try
-                {
-                    await ExpireAsync(stoppingToken).ConfigureAwait(false);
-                }
-                catch (Exception ex) when (ex is not OperationCanceledException)
-                {
-                    logger.LogWarning(ex, "Looking for expired prompts failed; trying again next interval");
-                }
-            }
-            while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false));
-        }
-        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-        {
-            // Shutting down.
-        }
-    }
+    protected override string What => "expired prompts";
+
+    protected override Task SweepAsync(CancellationToken cancellationToken) => ExpireAsync(cancellationToken);
 
     private async Task ExpireAsync(CancellationToken cancellationToken)
     {
