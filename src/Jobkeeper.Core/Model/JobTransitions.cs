@@ -20,7 +20,8 @@ public static class JobTransitions
         var next = job with
         {
             Status = JobStatus.Running,
-            StartedAt = now,
+            // An attempt resumed after an answer (or a release) keeps the time it first started.
+            StartedAt = job.StartedAt ?? now,
             CompletedAt = null,
             LeaseOwner = worker,
             LeaseExpiresAt = TimeMicros.Truncate(leaseUntil),
@@ -189,6 +190,7 @@ public static class JobTransitions
         var next = JobPatchApplier.WithStatus(job, JobStatus.Queued, now) with
         {
             Attempt = attempt,
+            StartedAt = null,
             MaxAttempts = Math.Max(job.MaxAttempts, attempt),
             RunAt = now,
             UpdatedAt = now,
@@ -225,6 +227,7 @@ public static class JobTransitions
         var next = JobPatchApplier.WithStatus(job, JobStatus.Queued, now) with
         {
             Attempt = job.Attempt + 1,
+            StartedAt = null,
             RunAt = runAt ?? job.RunAt,
             Error = error ?? job.Error,
             UpdatedAt = now,

@@ -3,8 +3,8 @@ using Jobkeeper.Model;
 
 namespace Jobkeeper.Core.Tests;
 
-/// <summary>A question that was never answered (expired, or the job was cancelled) is asked anew when the job is retried.</summary>
-public sealed class PromptReaskTests
+/// <summary>What a job keeps when it runs again: answered questions (not asked again), its start time within an attempt; unanswered questions are asked anew.</summary>
+public sealed class PromptResumeTests
 {
     private static readonly DateTimeOffset Now = TestJobs.T0.AddMinutes(1);
 
@@ -41,5 +41,19 @@ public sealed class PromptReaskTests
         var error = Assert.Throws<JobStateConflictException>(() => Asked(running, "t2", "tempo"));
         Assert.Contains("answered", error.Message, StringComparison.Ordinal);
         Assert.Equal(JobStatus.Running, running.Status);
+    }
+
+    [Fact]
+    public void An_attempt_resumed_after_an_answer_keeps_its_start_and_a_new_attempt_starts_afresh()
+    {
+        var waiting = Asked(Claimed(TestJobs.Queued(), "t1"), "t1", "tempo");
+        var answered = PromptTransitions.Answer(waiting, "tempo", System.Text.Json.JsonDocument.Parse("\"yes\"").RootElement, null, "ann", null, Now.AddMinutes(5)).Job;
+        var resumed = JobTransitions.Claim(answered, "w", "t2", Now.AddMinutes(6), Now.AddMinutes(5)).Job;
+        Assert.Equal(Now, resumed.StartedAt);
+
+        var requeued = JobTransitions.Fail(resumed, "t2", new JobError { Message = "boom" }, TimeSpan.FromSeconds(1), Now.AddMinutes(7)).Job;
+        Assert.Equal((2, (DateTimeOffset?)null), (requeued.Attempt, requeued.StartedAt));
+        var second = JobTransitions.Claim(requeued, "w", "t3", Now.AddMinutes(9), Now.AddMinutes(8)).Job;
+        Assert.Equal(Now.AddMinutes(8), second.StartedAt);
     }
 }
