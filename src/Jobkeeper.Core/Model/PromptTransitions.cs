@@ -59,17 +59,7 @@ public static class PromptTransitions
             AnsweredAt = now,
             Reason = reason,
         };
-        var next = JobPatchApplier.WithStatus(job, JobStatus.Queued, now) with
-        {
-            Prompts = Replace(job.Prompts, open, answered),
-            UpdatedAt = now,
-            Version = job.Version + 1,
-        };
-        return new JobReplacement(next, job.Version,
-        [
-            PromptEvent(next, JobEventTypes.PromptAnswered, now, answeredBy, answered),
-            StatusEvent(job, next, now, answeredBy, "answered"),
-        ], LabelsChanged: false);
+        return Settle(job, open, answered, JobStatus.Queued, now, answeredBy, JobEventTypes.PromptAnswered, "answered");
     }
 
     /// <summary>
@@ -93,31 +83,26 @@ public static class PromptTransitions
                 Reason = "no answer before the prompt expired; the default answer was used",
                 Expired = true,
             };
-            var queued = JobPatchApplier.WithStatus(job, JobStatus.Queued, now) with
-            {
-                Prompts = Replace(job.Prompts, open, defaulted),
-                UpdatedAt = now,
-                Version = job.Version + 1,
-            };
-            return new JobReplacement(queued, job.Version,
-            [
-                PromptEvent(queued, JobEventTypes.PromptExpired, now, "expiry", defaulted),
-                StatusEvent(job, queued, now, "expiry", "prompt expired; default answer"),
-            ], LabelsChanged: false);
+            return Settle(job, open, defaulted, JobStatus.Queued, now, "expiry", JobEventTypes.PromptExpired, "prompt expired; default answer");
         }
 
-        var expired = open with { Expired = true };
-        var failed = JobPatchApplier.WithStatus(job, JobStatus.Failed, now) with
+        var error = new JobError { Code = "prompt_expired", Message = $"Nobody answered '{open.Key}' before it expired at {expires:O}." };
+        return Settle(job with { Error = error }, open, open with { Expired = true }, JobStatus.Failed, now, "expiry", JobEventTypes.PromptExpired, "prompt expired");
+    }
+
+    /// <summary>Replaces the open prompt with its settled form and moves the job on (queued to resume, or failed), with the events that record it.</summary>
+    private static JobReplacement Settle(Job job, JobPrompt open, JobPrompt settled, JobStatus status, DateTimeOffset now, string? actor, string eventType, string reason)
+    {
+        var next = JobPatchApplier.WithStatus(job, status, now) with
         {
-            Prompts = Replace(job.Prompts, open, expired),
-            Error = new JobError { Code = "prompt_expired", Message = $"Nobody answered '{open.Key}' before it expired at {expires:O}." },
+            Prompts = Replace(job.Prompts, open, settled),
             UpdatedAt = now,
             Version = job.Version + 1,
         };
-        return new JobReplacement(failed, job.Version,
+        return new JobReplacement(next, job.Version,
         [
-            PromptEvent(failed, JobEventTypes.PromptExpired, now, "expiry", expired),
-            StatusEvent(job, failed, now, "expiry", "prompt expired"),
+            PromptEvent(next, eventType, now, actor, settled),
+            StatusEvent(job, next, now, actor, reason),
         ], LabelsChanged: false);
     }
 
