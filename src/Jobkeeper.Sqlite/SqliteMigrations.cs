@@ -79,6 +79,24 @@ internal static class SqliteMigrations
             ALTER TABLE jobs ADD COLUMN prompt_expires_us INTEGER;
             CREATE INDEX ix_jobs_prompt_expiry ON jobs (prompt_expires_us) WHERE status = 'waiting';
             """),
+        (4, "event ids never reused (live streams resume by id)", """
+            -- AUTOINCREMENT keeps the highest id ever given in sqlite_sequence, so deleting the newest
+            -- events (a deleted job) can never lead to an id being handed out twice.
+            CREATE TABLE job_events_v4 (
+                id      INTEGER PRIMARY KEY AUTOINCREMENT,
+                job_id  TEXT    NOT NULL,
+                type    TEXT    NOT NULL,
+                at_us   INTEGER NOT NULL,
+                actor   TEXT,
+                version INTEGER NOT NULL,
+                data    TEXT
+            );
+            INSERT INTO job_events_v4 (id, job_id, type, at_us, actor, version, data)
+                SELECT id, job_id, type, at_us, actor, version, data FROM job_events ORDER BY id;
+            DROP TABLE job_events;
+            ALTER TABLE job_events_v4 RENAME TO job_events;
+            CREATE INDEX ix_job_events_job ON job_events (job_id, id);
+            """),
     ];
 
     public static int LatestVersion => Steps[^1].Version;

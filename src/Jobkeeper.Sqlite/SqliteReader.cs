@@ -1,4 +1,5 @@
 using Jobkeeper.Model;
+using Jobkeeper.Storage;
 using Microsoft.Data.Sqlite;
 
 namespace Jobkeeper.Sqlite;
@@ -45,19 +46,40 @@ internal sealed class SqliteReader : IDisposable
         using var reader = _getEvents.ExecuteReader();
         while (reader.Read())
         {
-            events.Add(new JobEvent
-            {
-                Id = reader.GetInt64(0),
-                JobId = reader.GetString(1),
-                Type = reader.GetString(2),
-                At = Storage.TimeMicros.ToTimestamp(reader.GetInt64(3)),
-                Actor = reader.IsDBNull(4) ? null : reader.GetString(4),
-                Version = reader.GetInt64(5),
-                Data = SqliteJobColumns.ReadJson(reader, 6),
-            });
+            events.Add(ReadEvent(reader));
         }
 
         return events;
+    }
+
+    private static JobEvent ReadEvent(SqliteDataReader reader) => new()
+    {
+        Id = reader.GetInt64(0),
+        JobId = reader.GetString(1),
+        Type = reader.GetString(2),
+        At = Storage.TimeMicros.ToTimestamp(reader.GetInt64(3)),
+        Actor = reader.IsDBNull(4) ? null : reader.GetString(4),
+        Version = reader.GetInt64(5),
+        Data = SqliteJobColumns.ReadJson(reader, 6),
+    };
+
+    /// <summary>Events of all jobs after an id, with their job's type and status (the feed of live streams).</summary>
+    public List<FeedEvent> GetFeed(long afterId, int limit)
+    {
+        const string sql = "SELECT e.id, e.job_id, e.type, e.at_us, e.actor, e.version, e.data, j.type, j.status " +
+            "FROM job_events e JOIN jobs j ON j.id = e.job_id WHERE e.id > $after ORDER BY e.id LIMIT $limit";
+        var command = Command(sql, [new("$after", afterId), new("$limit", limit)]);
+        var feed = new List<FeedEvent>();
+        using var reader = command.ExecuteReader();
+        while (reader.Read())
+        {
+            var status = JobStatusNames.TryParse(reader.GetString(8), out var parsed)
+                ? parsed
+                : throw new InvalidDataException($"Unknown status '{reader.GetString(8)}' in the jobs table.");
+            feed.Add(new FeedEvent(ReadEvent(reader), reader.GetString(7), status));
+        }
+
+        return feed;
     }
 
     /// <summary>Runs a generated query (its text depends only on which filters are present, so it is prepared once).</summary>

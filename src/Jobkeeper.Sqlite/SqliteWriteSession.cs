@@ -70,7 +70,9 @@ internal sealed class SqliteWriteSession : IDisposable
         _selectTerminal.Parameters.Add(new SqliteParameter { ParameterName = "$cutoff" });
         _selectTerminal.Parameters.Add(new SqliteParameter { ParameterName = "$limit" });
 
-        using var maxEventId = SqliteConnections.Prepare(connection, "SELECT COALESCE(MAX(id), 0) FROM job_events");
+        // The highest id ever given (sqlite_sequence survives deletes), so an id is never handed out twice.
+        using var maxEventId = SqliteConnections.Prepare(connection,
+            "SELECT MAX(COALESCE((SELECT MAX(id) FROM job_events), 0), COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'job_events'), 0))");
         _nextEventId = (long)maxEventId.ExecuteScalar()! + 1;
     }
 

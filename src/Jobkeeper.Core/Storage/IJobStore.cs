@@ -55,6 +55,12 @@ public interface IJobStore : IAsyncDisposable
     /// <summary>Events of one job with an id above <paramref name="afterId"/>, oldest first.</summary>
     Task<IReadOnlyList<JobEvent>> GetEventsAsync(string jobId, long afterId, int limit, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Events of all jobs with an id above <paramref name="afterId"/>, in id order (which is commit order), each
+    /// with its job's type and current status: what a live stream replays after a reconnect.
+    /// </summary>
+    Task<IReadOnlyList<FeedEvent>> GetFeedAsync(long afterId, int limit, CancellationToken cancellationToken);
+
     /// <summary>Counts and store facts for health and operator commands; throws when the store cannot be read.</summary>
     Task<StoreStats> GetStatsAsync(CancellationToken cancellationToken);
 }
@@ -64,6 +70,9 @@ public interface IJobStore : IAsyncDisposable
 /// of jobs due at <see cref="Now"/>.
 /// </summary>
 public sealed record ClaimRequest(IReadOnlyDictionary<string, int> Types, int Max, DateTimeOffset Now);
+
+/// <summary>An event with what a stream filters on: its job's type and status.</summary>
+public sealed record FeedEvent(JobEvent Event, string JobType, JobStatus JobStatus);
 
 public sealed record StoreDescription(string Provider, string Location);
 
