@@ -85,6 +85,17 @@ public static class JobkeeperEndpointRouteBuilderExtensions
         MapWorkerRoutes(api);
         MapPromptRoutes(api);
 
+        api.MapGet("/events", StreamEndpoints.All)
+            .WithTags("Events").WithName("StreamEvents")
+            .WithSummary("Server-Sent Events of all jobs (filters `type`, `status`); resume with Last-Event-ID")
+            .Produces(StatusCodes.Status200OK, contentType: "text/event-stream");
+
+        api.MapGet("/jobs/{id}/stream", StreamEndpoints.OneJob)
+            .WithTags("Events").WithName("StreamJobEvents")
+            .WithSummary("Server-Sent Events of one job; resume with Last-Event-ID")
+            .Produces(StatusCodes.Status200OK, contentType: "text/event-stream")
+            .ProducesProblem(StatusCodes.Status404NotFound);
+
         endpoints.MapGet("/health", (CancellationToken ct) => health.GetAsync(ct))
             .WithName("Health").WithTags("Operations").WithSummary("Store, counts and cache; 503 when the store cannot be read")
             .Produces<HealthResponse>()

@@ -24,6 +24,9 @@ public static class JobkeeperServiceCollectionExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<JobCache>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IJobStoreObserver, JobCache>(sp => sp.GetRequiredService<JobCache>()));
+        services.TryAddSingleton<Jobkeeper.Streaming.JobEventHub>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IJobStoreObserver, Jobkeeper.Streaming.JobEventHub>(
+            sp => sp.GetRequiredService<Jobkeeper.Streaming.JobEventHub>()));
         services.TryAddSingleton<Jobkeeper.Workers.JobSignals>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IJobStoreObserver, Jobkeeper.Workers.JobSignals>(
             sp => sp.GetRequiredService<Jobkeeper.Workers.JobSignals>()));

@@ -1,0 +1,134 @@
+using System.Globalization;
+using System.Net.ServerSentEvents;
+using System.Runtime.CompilerServices;
+using Jobkeeper.Errors;
+using Jobkeeper.Model;
+using Jobkeeper.Streaming;
+using Microsoft.AspNetCore.Http;
+
+namespace Jobkeeper.AspNetCore.Api;
+
+/// <summary>
+/// Server-Sent Events: every job's events, or one job's. A client that reconnects with <c>Last-Event-ID</c>
+/// (or <c>?after=</c>) first gets what it missed, from the events table, then live events, without gaps or
+/// duplicates (event ids follow commit order). A client too far behind is told (<c>overflow</c>) and cut off.
+/// </summary>
+internal static class StreamEndpoints
+{
+    private const int ReplayPage = 500;
+    private const int LiveBuffer = 1024;
+
+    public static IResult All(HttpContext http, JobManager manager, JobEventHub hub, CancellationToken cancellationToken)
+    {
+        var after = ResumeAfter(http.Request);
+        var types = Values(http.Request.Query["type"]);
+        var statuses = Values(http.Request.Query["status"]).Select(ParseStatus).ToHashSet();
+        bool Matches(string? type, JobStatus? status) =>
+            (types.Count == 0 || (type is not null && types.Contains(type))) && (statuses.Count == 0 || (status is { } s && statuses.Contains(s)));
+        return TypedResults.ServerSentEvents(StreamAsync(manager, hub, after, jobId: null, Matches, cancellationToken));
+    }
+
+    public static async Task<IResult> OneJob(string id, HttpContext http, JobManager manager, JobEventHub hub, CancellationToken cancellationToken)
+    {
+        _ = await manager.GetAsync(id, cancellationToken).ConfigureAwait(false) ?? throw new JobNotFoundException(id);
+        var after = ResumeAfter(http.Request);
+        return TypedResults.ServerSentEvents(StreamAsync(manager, hub, after, id, (_, _) => true, cancellationToken));
+    }
+
+    private static async IAsyncEnumerable<SseItem<string>> StreamAsync(JobManager manager, JobEventHub hub, long? after, string? jobId,
+        Func<string?, JobStatus?, bool> matches, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        // Subscribe before replaying, so nothing committed in between is missed; ids already sent are skipped.
+        using var live = hub.Subscribe(LiveBuffer);
+        var last = after ?? 0;
+        if (after is not null)
+        {
+            while (true)
+            {
+                var page = await ReplayAsync(manager, jobId, last, cancellationToken).ConfigureAwait(false);
+                foreach (var (e, type, status) in page)
+                {
+                    last = e.Id;
+                    if (matches(type, status))
+                    {
+                        yield return Item(e, type, status);
+                    }
+                }
+
+                if (page.Count < ReplayPage)
+                {
+                    break;
+                }
+            }
+        }
+
+        await foreach (var item in live.Events.ReadAllAsync(cancellationToken).ConfigureAwait(false))
+        {
+            var e = item.Event;
+            if (e.Id <= last || (jobId is not null && e.JobId != jobId))
+            {
+                continue;
+            }
+
+            last = e.Id;
+            if (matches(item.JobType, item.JobStatus))
+            {
+                yield return Item(e, item.JobType, item.JobStatus);
+            }
+        }
+
+        if (live.Overflowed)
+        {
+            yield return new SseItem<string>(Json(StreamEvent.Overflow(last)), "overflow");
+        }
+    }
+
+    private static async Task<IReadOnlyList<(JobEvent Event, string? Type, JobStatus? Status)>> ReplayAsync(JobManager manager, string? jobId, long after,
+        CancellationToken cancellationToken)
+    {
+        if (jobId is null)
+        {
+            var feed = await manager.Store.GetFeedAsync(after, ReplayPage, cancellationToken).ConfigureAwait(false);
+            return feed.Select(f => (f.Event, (string?)f.JobType, (JobStatus?)f.JobStatus)).ToList();
+        }
+
+        var job = await manager.GetAsync(jobId, cancellationToken).ConfigureAwait(false);
+        var events = job is null ? [] : await manager.Store.GetEventsAsync(jobId, after, ReplayPage, cancellationToken).ConfigureAwait(false);
+        return events.Select(e => (e, job?.Type, job?.Status)).ToList();
+    }
+
+    private static SseItem<string> Item(JobEvent e, string? type, JobStatus? status) =>
+        new(Json(StreamEvent.From(e, type, status)), e.Type) { EventId = e.Id.ToString(CultureInfo.InvariantCulture) };
+
+    // Serialised here with the API's own context, so timestamps and names match every other response.
+    private static string Json(StreamEvent item) => System.Text.Json.JsonSerializer.Serialize(item, ApiJson.Context.StreamEvent);
+
+    /// <summary>Where to resume: <c>Last-Event-ID</c> (sent by browsers on reconnect) or <c>?after=</c>; null to start live.</summary>
+    private static long? ResumeAfter(HttpRequest request)
+    {
+        var text = request.Headers["Last-Event-ID"].ToString();
+        var field = "Last-Event-ID";
+        if (text.Length == 0)
+        {
+            text = request.Query["after"].ToString();
+            field = "after";
+        }
+
+        if (text.Length == 0)
+        {
+            return null;
+        }
+
+        return long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var id)
+            ? id
+            : throw new JobValidationException(field, $"must be an event id (a whole number, zero or more), not '{JsonFields.Shorten(text)}'");
+    }
+
+    private static List<string> Values(Microsoft.Extensions.Primitives.StringValues values) =>
+        values.SelectMany(v => (v ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)).ToList();
+
+    private static JobStatus ParseStatus(string name) =>
+        JobStatusNames.TryParse(name, out var status)
+            ? status
+            : throw new JobValidationException("status", $"'{JsonFields.Shorten(name)}' is not a status; use one of: {JobStatusNames.ValidNames}");
+}
