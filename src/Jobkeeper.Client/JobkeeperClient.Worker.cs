@@ -1,0 +1,174 @@
+using System.Text.Json;
+using Jobkeeper.Model;
+
+namespace Jobkeeper.Client;
+
+public sealed partial class JobkeeperClient
+{
+    /// <summary>
+    /// Runs jobs of <paramref name="types"/> until cancelled — the .NET twin of examples/python-worker: claims by
+    /// long poll, renews each lease at a third of its length, stops a handler when the server says the job was
+    /// cancelled or the lease was lost, completes with the handler's result or fails with its exception. When the
+    /// server is unreachable (a restart) it keeps trying with backoff. Cancelling releases unfinished jobs.
+    /// </summary>
+    public async Task RunWorkerAsync(IReadOnlyList<string> types, Func<WorkerJob, CancellationToken, Task<object?>> handler, WorkerLoopOptions? options = null,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(handler);
+        options ??= new WorkerLoopOptions();
+        var running = new List<Task>();
+        var pause = TimeSpan.FromMilliseconds(100);
+        try
+        {
+            while (!cancellationToken.IsCancellationRequested)
+            {
+                running.RemoveAll(t => t.IsCompleted);
+                var free = options.Concurrency - running.Count;
+                if (free <= 0)
+                {
+                    await Task.WhenAny(running).WaitAsync(cancellationToken).ConfigureAwait(false);
+                    continue;
+                }
+
+                IReadOnlyList<WorkItem> claimed;
+                try
+                {
+                    claimed = (await SendAsync(HttpMethod.Post, Api + "workers/claim",
+                        new ClaimBody(options.WorkerId, types, free, options.LeaseSeconds, options.WaitSeconds),
+                        ClientJson.Default.ClaimBody, ClientJson.Default.ClaimPage, cancellationToken).ConfigureAwait(false)).Jobs;
+                    pause = TimeSpan.FromMilliseconds(100);
+                }
+                catch (Exception ex) when (IsTransient(ex) && !cancellationToken.IsCancellationRequested)
+                {
+                    await Task.Delay(pause, cancellationToken).ConfigureAwait(false);
+                    pause = TimeSpan.FromMilliseconds(Math.Min(2000, pause.TotalMilliseconds * 2));
+                    continue;
+                }
+
+                foreach (var item in claimed)
+                {
+                    running.Add(RunOneAsync(item, handler, options, cancellationToken));
+                }
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // Stopping: the jobs still running release their leases below.
+        }
+
+        await Task.WhenAll(running).ConfigureAwait(false);
+    }
+
+    private async Task RunOneAsync(WorkItem item, Func<WorkerJob, CancellationToken, Task<object?>> handler, WorkerLoopOptions options, CancellationToken stopping)
+    {
+        using var attempt = CancellationTokenSource.CreateLinkedTokenSource(stopping);
+        using var heartbeats = new CancellationTokenSource();
+        var beating = HeartbeatAsync(item, options, attempt, heartbeats.Token);
+        object? result = null;
+        Exception? failure = null;
+        try
+        {
+            result = await handler(new WorkerJob(item, this, options), attempt.Token).ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            failure = ex;
+        }
+        finally
+        {
+            await heartbeats.CancelAsync().ConfigureAwait(false);
+            await beating.ConfigureAwait(false);
+        }
+
+        try
+        {
+            if (stopping.IsCancellationRequested && failure is OperationCanceledException)
+            {
+                await SettleAsync(item, "release", new LeaseBody(item.LeaseToken, null), ClientJson.Default.LeaseBody).ConfigureAwait(false);
+            }
+            else if (failure is null)
+            {
+                var json = result is null ? (JsonElement?)null
+                    : result is JsonElement element ? element : JsonSerializer.SerializeToElement(result, result.GetType(), options.SerializerOptions);
+                await SettleAsync(item, "complete", new CompleteBody(item.LeaseToken, json), ClientJson.Default.CompleteBody).ConfigureAwait(false);
+            }
+            else
+            {
+                var error = new JobError
+                {
+                    Message = failure.Message,
+                    Code = "exception",
+                    Details = JsonSerializer.SerializeToElement(failure.GetType().FullName ?? "", ClientJson.Default.String),
+                };
+                await SettleAsync(item, "fail", new FailBody(item.LeaseToken, error, Retry: true), ClientJson.Default.FailBody).ConfigureAwait(false);
+            }
+        }
+        catch (JobkeeperApiException ex) when (ex.Kind is "lease-lost" or "job-not-found")
+        {
+            // Someone else owns the job now (it was cancelled, reaped or deleted): drop it.
+        }
+    }
+
+    /// <summary>Renews the lease until the handler ends; stops the handler when the job was cancelled or the lease lost.</summary>
+    private async Task HeartbeatAsync(WorkItem item, WorkerLoopOptions options, CancellationTokenSource attempt, CancellationToken stop)
+    {
+        var interval = TimeSpan.FromSeconds(Math.Max(1, options.LeaseSeconds) / 3.0);
+        try
+        {
+            while (true)
+            {
+                await Task.Delay(interval, stop).ConfigureAwait(false);
+                try
+                {
+                    var state = await SendAsync(HttpMethod.Post, JobPath(item.Id) + "/heartbeat", new LeaseBody(item.LeaseToken, options.LeaseSeconds),
+                        ClientJson.Default.LeaseBody, ClientJson.Default.LeaseState, stop).ConfigureAwait(false);
+                    if (state.CancelRequested)
+                    {
+                        await attempt.CancelAsync().ConfigureAwait(false);
+                    }
+                }
+                catch (JobkeeperApiException ex) when (ex.Kind is "lease-lost" or "job-not-found")
+                {
+                    await attempt.CancelAsync().ConfigureAwait(false);
+                    return;
+                }
+                catch (Exception ex) when (IsTransient(ex) && !stop.IsCancellationRequested)
+                {
+                    // The server is away for a moment; the next beat tries again.
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+            // The handler ended.
+        }
+    }
+
+    internal async Task ReportProgressAsync(WorkItem item, ProgressBody body, CancellationToken cancellationToken) =>
+        await SendAsync(HttpMethod.Post, JobPath(item.Id) + "/progress", body, ClientJson.Default.ProgressBody, ClientJson.Default.LeaseState, cancellationToken)
+            .ConfigureAwait(false);
+
+    /// <summary>Completes, fails or releases, trying again while the server is unreachable (for up to a lease).</summary>
+    private async Task SettleAsync<T>(WorkItem item, string action, T body, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> info)
+    {
+        var deadline = DateTimeOffset.UtcNow + TimeSpan.FromSeconds(60);
+        var pause = TimeSpan.FromMilliseconds(100);
+        while (true)
+        {
+            try
+            {
+                await SendAsync(HttpMethod.Post, JobPath(item.Id) + "/" + action, body, info, ClientJson.Default.Job, CancellationToken.None).ConfigureAwait(false);
+                return;
+            }
+            catch (Exception ex) when (IsTransient(ex) && DateTimeOffset.UtcNow < deadline)
+            {
+                await Task.Delay(pause).ConfigureAwait(false);
+                pause = TimeSpan.FromMilliseconds(Math.Min(2000, pause.TotalMilliseconds * 2));
+            }
+        }
+    }
+
+    private static bool IsTransient(Exception ex) =>
+        ex is HttpRequestException or IOException or TaskCanceledException { InnerException: TimeoutException }
+        || ex is JobkeeperApiException { Status: System.Net.HttpStatusCode.ServiceUnavailable or System.Net.HttpStatusCode.BadGateway };
+}

@@ -1,0 +1,196 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Runtime.CompilerServices;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
+using Jobkeeper.Model;
+
+namespace Jobkeeper.Client;
+
+/// <summary>
+/// A typed client for the Jobkeeper HTTP API. Give it an <see cref="HttpClient"/> whose BaseAddress is the
+/// server (e.g. http://127.0.0.1:8080/). Refusals throw <see cref="JobkeeperApiException"/> with the problem details.
+/// </summary>
+public sealed partial class JobkeeperClient(HttpClient http)
+{
+    private const string Api = "api/v1/";
+
+    public HttpClient Http { get; } = http;
+
+    /// <summary>Creates a job (201). A duplicate id is refused (409).</summary>
+    public Task<Job> CreateAsync(NewJob job, CancellationToken cancellationToken = default) =>
+        SendAsync(HttpMethod.Post, Api + "jobs", job, ClientJson.Default.NewJob, ClientJson.Default.Job, cancellationToken);
+
+    /// <summary>The job, or null when there is none.</summary>
+    public async Task<Job?> GetAsync(string id, CancellationToken cancellationToken = default)
+    {
+        using var response = await Http.GetAsync(JobPath(id), cancellationToken).ConfigureAwait(false);
+        if (response.StatusCode == HttpStatusCode.NotFound)
+        {
+            return null;
+        }
+
+        return await ReadAsync(response, ClientJson.Default.Job, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Every job matching the filters, newest first, page by page (the server's keyset cursor).</summary>
+    public async IAsyncEnumerable<Job> ListAsync(string? status = null, string? type = null, string? label = null, int pageSize = 100,
+        [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        string? cursor = null;
+        do
+        {
+            var query = new StringBuilder($"{Api}jobs?limit={pageSize.ToString(CultureInfo.InvariantCulture)}");
+            Append(query, "status", status);
+            Append(query, "type", type);
+            Append(query, "label", label);
+            Append(query, "cursor", cursor);
+            using var response = await Http.GetAsync(query.ToString(), cancellationToken).ConfigureAwait(false);
+            var page = await ReadAsync(response, ClientJson.Default.JobPage, cancellationToken).ConfigureAwait(false);
+            foreach (var job in page.Items)
+            {
+                yield return job;
+            }
+
+            cursor = page.NextCursor;
+        }
+        while (cursor is not null);
+    }
+
+    /// <summary>Applies a JSON merge patch (status, progress, result, error, labels); with <paramref name="ifMatch"/> it is compare-and-set (412).</summary>
+    public async Task<Job> UpdateAsync(string id, JsonElement patch, long? ifMatch = null, CancellationToken cancellationToken = default)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Patch, JobPath(id)) { Content = Json(patch, ClientJson.Default.JsonElement) };
+        if (ifMatch is { } version)
+        {
+            request.Headers.IfMatch.Add(new EntityTagHeaderValue($"\"{version.ToString(CultureInfo.InvariantCulture)}\""));
+        }
+
+        using var response = await Http.SendAsync(request, cancellationToken).ConfigureAwait(false);
+        return await ReadAsync(response, ClientJson.Default.Job, cancellationToken).ConfigureAwait(false);
+    }
+
+    public Task<Job> CancelAsync(string id, CancellationToken cancellationToken = default) =>
+        SendAsync(HttpMethod.Post, JobPath(id) + "/cancel", (string?)null, ClientJson.Default.String, ClientJson.Default.Job, cancellationToken);
+
+    public Task<Job> RetryAsync(string id, CancellationToken cancellationToken = default) =>
+        SendAsync(HttpMethod.Post, JobPath(id) + "/retry", (string?)null, ClientJson.Default.String, ClientJson.Default.Job, cancellationToken);
+
+    public async Task DeleteAsync(string id, CancellationToken cancellationToken = default)
+    {
+        using var response = await Http.DeleteAsync(JobPath(id), cancellationToken).ConfigureAwait(false);
+        await EnsureSuccessAsync(response, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Answers the open prompt (the job is queued to run again). 409 when it was answered already; 422 when the answer does not fit.</summary>
+    public Task<Job> AnswerAsync(string id, JsonElement answer, double? confidence = null, string? answeredBy = null, string? reason = null, string? key = null,
+        CancellationToken cancellationToken = default) =>
+        SendAsync(HttpMethod.Post, JobPath(id) + "/prompt/response", new AnswerBody(answer, confidence, answeredBy, reason, key),
+            ClientJson.Default.AnswerBody, ClientJson.Default.Job, cancellationToken);
+
+    /// <summary>The prompt a waiting job asks, or null when none is open.</summary>
+    public async Task<JobPrompt?> GetPromptAsync(string id, CancellationToken cancellationToken = default)
+    {
+        using var response = await Http.GetAsync(JobPath(id) + "/prompt", cancellationToken).ConfigureAwait(false);
+        if (response.StatusCode == HttpStatusCode.NotFound && await ProblemKindAsync(response, cancellationToken).ConfigureAwait(false) == "no-open-prompt")
+        {
+            return null;
+        }
+
+        return await ReadAsync(response, Jobkeeper.Json.CoreJsonContext.Default.JobPrompt, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>A job's history, oldest first.</summary>
+    public async Task<IReadOnlyList<JobEvent>> GetEventsAsync(string id, long after = 0, CancellationToken cancellationToken = default)
+    {
+        using var response = await Http.GetAsync($"{JobPath(id)}/events?after={after.ToString(CultureInfo.InvariantCulture)}", cancellationToken).ConfigureAwait(false);
+        return (await ReadAsync(response, ClientJson.Default.EventPage, cancellationToken).ConfigureAwait(false)).Items;
+    }
+
+    /// <summary>Deletes finished jobs completed more than <paramref name="days"/> days ago.</summary>
+    public async Task<CleanupOutcome> CleanupAsync(int days, CancellationToken cancellationToken = default)
+    {
+        using var response = await Http.DeleteAsync($"{Api}jobs/cleanup?days={days.ToString(CultureInfo.InvariantCulture)}", cancellationToken).ConfigureAwait(false);
+        return await ReadAsync(response, ClientJson.Default.CleanupOutcome, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The server's health document (store, counts, cache); throws when the server says it is unhealthy (503).</summary>
+    public async Task<JsonElement> GetHealthAsync(CancellationToken cancellationToken = default)
+    {
+        using var response = await Http.GetAsync("health", cancellationToken).ConfigureAwait(false);
+        return await ReadAsync(response, ClientJson.Default.JsonElement, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task<TResult> SendAsync<TBody, TResult>(HttpMethod method, string path, TBody? body, JsonTypeInfo<TBody> bodyInfo, JsonTypeInfo<TResult> resultInfo,
+        CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(method, path);
+        if (body is not null)
+        {
+            request.Content = Json(body, bodyInfo);
+        }
+
+        using var response = await Http.SendAsync(request, cancellationToken).ConfigureAwait(false);
+        return await ReadAsync(response, resultInfo, cancellationToken).ConfigureAwait(false);
+    }
+
+    private static StringContent Json<T>(T value, JsonTypeInfo<T> info) =>
+        new(JsonSerializer.Serialize(value, info), Encoding.UTF8, "application/json");
+
+    private static async Task<T> ReadAsync<T>(HttpResponseMessage response, JsonTypeInfo<T> info, CancellationToken cancellationToken)
+    {
+        await EnsureSuccessAsync(response, cancellationToken).ConfigureAwait(false);
+        var stream = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
+        await using (stream.ConfigureAwait(false))
+        {
+            return await JsonSerializer.DeserializeAsync(stream, info, cancellationToken).ConfigureAwait(false)
+                ?? throw new JsonException("The server answered with an empty body.");
+        }
+    }
+
+    private static async Task EnsureSuccessAsync(HttpResponseMessage response, CancellationToken cancellationToken)
+    {
+        if (response.IsSuccessStatusCode)
+        {
+            return;
+        }
+
+        Problem? problem = null;
+        try
+        {
+            var text = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
+            problem = text.Length > 0 ? JsonSerializer.Deserialize(text, ClientJson.Default.Problem) : null;
+        }
+        catch (JsonException)
+        {
+            // Not a problem document (a proxy's error page, say): the status says enough.
+        }
+
+        throw new JobkeeperApiException(response.StatusCode, problem?.Type, problem?.Title, problem?.Detail ?? response.ReasonPhrase);
+    }
+
+    private static async Task<string?> ProblemKindAsync(HttpResponseMessage response, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await EnsureSuccessAsync(response, cancellationToken).ConfigureAwait(false);
+            return null;
+        }
+        catch (JobkeeperApiException ex)
+        {
+            return ex.Kind;
+        }
+    }
+
+    private static string JobPath(string id) => Api + "jobs/" + Uri.EscapeDataString(id);
+
+    private static void Append(StringBuilder query, string name, string? value)
+    {
+        if (value is not null)
+        {
+            query.Append('&').Append(name).Append('=').Append(Uri.EscapeDataString(value));
+        }
+    }
+}
