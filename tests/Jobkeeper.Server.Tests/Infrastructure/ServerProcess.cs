@@ -59,8 +59,10 @@ public sealed class ServerProcess : IAsyncDisposable
     /// <param name="environment">Extra environment variables (e.g. JOBKEEPER__* settings).</param>
     /// <param name="prepareWorkingDirectory">Called with the working directory before start (e.g. to write an appsettings.json).</param>
     /// <param name="dbOnCommandLine">False to leave --db off the command line so configuration decides (the path is still cleaned up).</param>
+    /// <param name="port">The loopback port to listen on (e.g. to restart on the port a client already uses); null for any free port.</param>
     public static async Task<ServerProcess> StartAsync(string? dbPath = null, string? durability = null, TimeSpan? startupTimeout = null,
-        IReadOnlyDictionary<string, string>? environment = null, Action<string>? prepareWorkingDirectory = null, bool dbOnCommandLine = true)
+        IReadOnlyDictionary<string, string>? environment = null, Action<string>? prepareWorkingDirectory = null, bool dbOnCommandLine = true,
+        int? port = null)
     {
         var owned = new List<string>();
         var work = TempDirectory.CreatePath("jobkeeper-e2e-work");
@@ -86,7 +88,7 @@ public sealed class ServerProcess : IAsyncDisposable
         start.ArgumentList.Add(ServerDll());
         start.ArgumentList.Add("serve");
         start.ArgumentList.Add("--urls");
-        start.ArgumentList.Add("http://127.0.0.1:0");
+        start.ArgumentList.Add($"http://127.0.0.1:{port ?? 0}");
         if (dbOnCommandLine)
         {
             start.ArgumentList.Add("--db");
