@@ -102,11 +102,20 @@ public sealed partial class JobkeeperClient(HttpClient http)
         return await ReadAsync(response, Jobkeeper.Json.CoreJsonContext.Default.JobPrompt, cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>A job's history, oldest first.</summary>
+    /// <summary>A job's whole history after <paramref name="after"/>, oldest first (read page by page).</summary>
     public async Task<IReadOnlyList<JobEvent>> GetEventsAsync(string id, long after = 0, CancellationToken cancellationToken = default)
     {
-        using var response = await Http.GetAsync($"{JobPath(id)}/events?after={after.ToString(CultureInfo.InvariantCulture)}", cancellationToken).ConfigureAwait(false);
-        return (await ReadAsync(response, ClientJson.Default.EventPage, cancellationToken).ConfigureAwait(false)).Items;
+        var events = new List<JobEvent>();
+        long? next = after;
+        while (next is { } from)
+        {
+            using var response = await Http.GetAsync($"{JobPath(id)}/events?after={from.ToString(CultureInfo.InvariantCulture)}", cancellationToken).ConfigureAwait(false);
+            var page = await ReadAsync(response, ClientJson.Default.EventPage, cancellationToken).ConfigureAwait(false);
+            events.AddRange(page.Items);
+            next = page.NextAfter;
+        }
+
+        return events;
     }
 
     /// <summary>Deletes finished jobs completed more than <paramref name="days"/> days ago.</summary>
