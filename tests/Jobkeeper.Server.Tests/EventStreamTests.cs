@@ -294,8 +294,9 @@ public sealed class EventStreamTests(ServerFixture fixture) : NoServerErrorsTest
     {
         var type = NewType("replay-status");
         var start = await LastEventIdAsync();
-        await using var live = SseClient.Open(Client, $"{EventsPath}?type={type}");
-        await SubscribedAsync(live, type);
+        var probe = NewType("replay-probe");
+        await using var live = SseClient.Open(Client, $"{EventsPath}?type={type},{probe}");
+        await SubscribedAsync(live, probe);
 
         var id = (await Client.CreateJobAsync($$"""{"type":"{{type}}"}""")).Str("id");
         var item = await Client.ClaimOneAsync("w-sse-replay", type);
@@ -305,6 +306,7 @@ public sealed class EventStreamTests(ServerFixture fixture) : NoServerErrorsTest
 
         await using var replayAll = SseClient.Open(Client, $"{EventsPath}?type={type}&after={start}");
         var replayedAll = (await replayAll.WaitForAsync(m => m.Count(x => x.JobId == id) == 3, Wait, "the job's three events replayed")).Where(m => m.JobId == id);
+        Assert.Equal(["queued", "running", "completed"], replayedAll.Select(m => m.Json.Str("job_status")));
         Assert.Equal(liveSeen.Select(m => m.Data), replayedAll.Select(m => m.Data));
 
         await using var replayOne = SseClient.Open(Client, StreamPath(id) + "?after=0");
