@@ -147,8 +147,8 @@ public sealed class SqliteJobStore : IJobStore
     public async Task<IReadOnlyList<JobEvent>> GetEventsAsync(string jobId, long afterId, int limit, CancellationToken cancellationToken) =>
         await Readers.ReadAsync(r => r.GetEvents(jobId, afterId, limit), cancellationToken).ConfigureAwait(false);
 
-    public async Task<IReadOnlyList<FeedEvent>> GetFeedAsync(long afterId, int limit, CancellationToken cancellationToken) =>
-        await Readers.ReadAsync(r => r.GetFeed(afterId, limit), cancellationToken).ConfigureAwait(false);
+    public async Task<IReadOnlyList<FeedEvent>> GetFeedAsync(long afterId, int limit, string? jobId, CancellationToken cancellationToken) =>
+        await Readers.ReadAsync(r => r.GetFeed(afterId, limit, jobId), cancellationToken).ConfigureAwait(false);
 
     public async Task<StoreStats> GetStatsAsync(CancellationToken cancellationToken)
     {

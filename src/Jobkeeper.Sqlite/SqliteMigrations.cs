@@ -79,7 +79,7 @@ internal static class SqliteMigrations
             ALTER TABLE jobs ADD COLUMN prompt_expires_us INTEGER;
             CREATE INDEX ix_jobs_prompt_expiry ON jobs (prompt_expires_us) WHERE status = 'waiting';
             """),
-        (4, "event ids never reused (live streams resume by id)", """
+        (4, "event ids never reused; each event keeps its job's status (live streams resume by id)", """
             -- AUTOINCREMENT keeps the highest id ever given in sqlite_sequence, so deleting the newest
             -- events (a deleted job) can never lead to an id being handed out twice.
             CREATE TABLE job_events_v4 (
@@ -89,7 +89,9 @@ internal static class SqliteMigrations
                 at_us   INTEGER NOT NULL,
                 actor   TEXT,
                 version INTEGER NOT NULL,
-                data    TEXT
+                data    TEXT,
+                -- The job's status right after the change, so a replayed stream filters as the live one did.
+                job_status TEXT
             );
             INSERT INTO job_events_v4 (id, job_id, type, at_us, actor, version, data)
                 SELECT id, job_id, type, at_us, actor, version, data FROM job_events ORDER BY id;

@@ -64,11 +64,14 @@ internal sealed class SqliteReader : IDisposable
     };
 
     /// <summary>Events of all jobs after an id, with their job's type and status (the feed of live streams).</summary>
-    public List<FeedEvent> GetFeed(long afterId, int limit)
+    public List<FeedEvent> GetFeed(long afterId, int limit, string? jobId)
     {
-        const string sql = "SELECT e.id, e.job_id, e.type, e.at_us, e.actor, e.version, e.data, j.type, j.status " +
-            "FROM job_events e JOIN jobs j ON j.id = e.job_id WHERE e.id > $after ORDER BY e.id LIMIT $limit";
-        var command = Command(sql, [new("$after", afterId), new("$limit", limit)]);
+        // The status after each event is stored with it (events written before schema 4 fall back to the job's current status).
+        const string select = "SELECT e.id, e.job_id, e.type, e.at_us, e.actor, e.version, e.data, j.type, COALESCE(e.job_status, j.status) " +
+            "FROM job_events e JOIN jobs j ON j.id = e.job_id WHERE e.id > $after";
+        var command = jobId is null
+            ? Command(select + " ORDER BY e.id LIMIT $limit", [new("$after", afterId), new("$limit", limit)])
+            : Command(select + " AND e.job_id = $job ORDER BY e.job_id, e.id LIMIT $limit", [new("$after", afterId), new("$limit", limit), new("$job", jobId)]);
         var feed = new List<FeedEvent>();
         using var reader = command.ExecuteReader();
         while (reader.Read())

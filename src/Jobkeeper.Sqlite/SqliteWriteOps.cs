@@ -53,7 +53,7 @@ internal sealed class InsertJobOp(Job job, JobEvent created) : WriteOp<bool>
             session.InsertLabels(job.Id, job.Labels, TimeMicros.From(job.CreatedAt));
         }
 
-        changes.Add(new CommittedChange(job.Id, job, [session.InsertEvent(created, _eventData)]));
+        changes.Add(new CommittedChange(job.Id, job, [session.InsertEvent(created, _eventData, job.Status)]));
     }
 }
 
@@ -85,7 +85,7 @@ internal sealed class ReplaceJobOp(JobReplacement replacement) : WriteOp<bool>
         var events = new JobEvent[replacement.Events.Count];
         for (var i = 0; i < events.Length; i++)
         {
-            events[i] = session.InsertEvent(replacement.Events[i], eventData[i]);
+            events[i] = session.InsertEvent(replacement.Events[i], eventData[i], job.Status);
         }
 
         changes.Add(new CommittedChange(job.Id, job, events));

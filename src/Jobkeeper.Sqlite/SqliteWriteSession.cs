@@ -59,8 +59,8 @@ internal sealed class SqliteWriteSession : IDisposable
         _deleteLabels.Parameters.Add(new SqliteParameter { ParameterName = "$job_id" });
 
         _insertEvent = new SqliteHotStatement(connection,
-            "INSERT INTO job_events (id, job_id, type, at_us, actor, version, data) VALUES ($id, $job_id, $type, $at_us, $actor, $version, $data)",
-            ["$id", "$job_id", "$type", "$at_us", "$actor", "$version", "$data"]);
+            "INSERT INTO job_events (id, job_id, type, at_us, actor, version, data, job_status) VALUES ($id, $job_id, $type, $at_us, $actor, $version, $data, $job_status)",
+            ["$id", "$job_id", "$type", "$at_us", "$actor", "$version", "$data", "$job_status"]);
 
         _deleteEvents = SqliteConnections.Prepare(connection, "DELETE FROM job_events WHERE job_id = $job_id");
         _deleteEvents.Parameters.Add(new SqliteParameter { ParameterName = "$job_id" });
@@ -160,7 +160,7 @@ internal sealed class SqliteWriteSession : IDisposable
     }
 
     /// <summary>Appends an event and returns it with its store-assigned id.</summary>
-    public JobEvent InsertEvent(JobEvent e, object data)
+    public JobEvent InsertEvent(JobEvent e, object data, JobStatus jobStatus)
     {
         var id = _nextEventId;
         _insertEvent.Bind(0, id);
@@ -170,6 +170,7 @@ internal sealed class SqliteWriteSession : IDisposable
         _insertEvent.Bind(4, e.Actor);
         _insertEvent.Bind(5, e.Version);
         _insertEvent.Bind(6, data);
+        _insertEvent.Bind(7, jobStatus.ToName());
         _insertEvent.Execute();
         _nextEventId = id + 1;
         return e with { Id = id };

@@ -7,26 +7,27 @@ namespace Jobkeeper.StoreContract;
 public abstract partial class JobStoreContract
 {
     [Fact]
-    public async Task The_feed_has_every_jobs_events_in_id_order_with_their_job_type_and_status()
+    public async Task The_feed_has_every_jobs_events_in_id_order_with_their_job_type_and_status_after_each()
     {
         await Seed(New("a", type: "x"), New("b", type: "y", status: JobStatus.Running));
-        var a2 = New("a", type: "x") with { Version = 2, UpdatedAt = T0.AddSeconds(1) };
+        var a2 = New("a", type: "x") with { Status = JobStatus.Running, Version = 2, UpdatedAt = T0.AddSeconds(1) };
         Assert.True(await Store.ReplaceAsync(new Storage.JobReplacement(a2, 1, [Updated(a2)], false), CancellationToken.None));
 
-        var feed = await Store.GetFeedAsync(0, 10, CancellationToken.None);
+        var feed = await Store.GetFeedAsync(0, 10, null, CancellationToken.None);
 
         Assert.Equal([("a", "x"), ("b", "y"), ("a", "x")], feed.Select(f => (f.Event.JobId, f.JobType)));
-        Assert.Equal(JobStatus.Running, feed[1].JobStatus);
+        Assert.Equal([JobStatus.Queued, JobStatus.Running, JobStatus.Running], feed.Select(f => f.JobStatus));
+        Assert.Equal([feed[0].Event.Id, feed[2].Event.Id], (await Store.GetFeedAsync(0, 10, "a", CancellationToken.None)).Select(f => f.Event.Id));
         Assert.True(feed.Zip(feed.Skip(1)).All(p => p.First.Event.Id < p.Second.Event.Id));
-        Assert.Equal([feed[2].Event.Id], (await Store.GetFeedAsync(feed[1].Event.Id, 10, CancellationToken.None)).Select(f => f.Event.Id));
-        Assert.Single(await Store.GetFeedAsync(0, 1, CancellationToken.None));
+        Assert.Equal([feed[2].Event.Id], (await Store.GetFeedAsync(feed[1].Event.Id, 10, null, CancellationToken.None)).Select(f => f.Event.Id));
+        Assert.Single(await Store.GetFeedAsync(0, 1, null, CancellationToken.None));
     }
 
     [Fact]
     public async Task Event_ids_are_never_handed_out_twice_even_after_the_newest_are_deleted_and_the_store_reopened()
     {
         await Seed(New("keep"), New("gone"));
-        var highest = (await Store.GetFeedAsync(0, 10, CancellationToken.None)).Max(f => f.Event.Id);
+        var highest = (await Store.GetFeedAsync(0, 10, null, CancellationToken.None)).Max(f => f.Event.Id);
         Assert.True(await Store.DeleteAsync("gone", CancellationToken.None));
         await Store.DisposeAsync();
 

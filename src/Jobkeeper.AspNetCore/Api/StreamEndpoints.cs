@@ -18,21 +18,44 @@ internal static class StreamEndpoints
     private const int ReplayPage = 500;
     private const int LiveBuffer = 1024;
 
-    public static IResult All(HttpContext http, JobManager manager, JobEventHub hub, CancellationToken cancellationToken)
+    public static Task<IResult> All(HttpContext http, JobManager manager, JobEventHub hub, CancellationToken cancellationToken)
     {
         var after = ResumeAfter(http.Request);
         var types = Values(http.Request.Query["type"]);
         var statuses = Values(http.Request.Query["status"]).Select(ParseStatus).ToHashSet();
         bool Matches(string? type, JobStatus? status) =>
             (types.Count == 0 || (type is not null && types.Contains(type))) && (statuses.Count == 0 || (status is { } s && statuses.Contains(s)));
-        return TypedResults.ServerSentEvents(StreamAsync(manager, hub, after, jobId: null, Matches, cancellationToken));
+        return WriteAsync(http, StreamAsync(manager, hub, after, jobId: null, Matches, cancellationToken), cancellationToken);
     }
 
     public static async Task<IResult> OneJob(string id, HttpContext http, JobManager manager, JobEventHub hub, CancellationToken cancellationToken)
     {
         _ = await manager.GetAsync(id, cancellationToken).ConfigureAwait(false) ?? throw new JobNotFoundException(id);
         var after = ResumeAfter(http.Request);
-        return TypedResults.ServerSentEvents(StreamAsync(manager, hub, after, id, (_, _) => true, cancellationToken));
+        return await WriteAsync(http, StreamAsync(manager, hub, after, id, (_, _) => true, cancellationToken), cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Sends the headers at once (a quiet stream must still show the client it is open), then the events as they come.</summary>
+    private static async Task<IResult> WriteAsync(HttpContext http, IAsyncEnumerable<SseItem<string>> items, CancellationToken cancellationToken)
+    {
+        var response = http.Response;
+        response.ContentType = "text/event-stream";
+        response.Headers.CacheControl = "no-cache,no-store";
+        response.Headers.Pragma = "no-cache";
+        response.Headers.ContentEncoding = "identity";
+        http.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpResponseBodyFeature>()?.DisableBuffering();
+        await response.StartAsync(cancellationToken).ConfigureAwait(false);
+        await response.Body.FlushAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await SseFormatter.WriteAsync(items, response.Body, cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // The client went away.
+        }
+
+        return Results.Empty;
     }
 
     private static async IAsyncEnumerable<SseItem<string>> StreamAsync(JobManager manager, JobEventHub hub, long? after, string? jobId,
@@ -40,6 +63,7 @@ internal static class StreamEndpoints
     {
         // Subscribe before replaying, so nothing committed in between is missed; ids already sent are skipped.
         using var live = hub.Subscribe(LiveBuffer);
+
         var last = after ?? 0;
         if (after is not null)
         {
@@ -86,15 +110,8 @@ internal static class StreamEndpoints
     private static async Task<IReadOnlyList<(JobEvent Event, string? Type, JobStatus? Status)>> ReplayAsync(JobManager manager, string? jobId, long after,
         CancellationToken cancellationToken)
     {
-        if (jobId is null)
-        {
-            var feed = await manager.Store.GetFeedAsync(after, ReplayPage, cancellationToken).ConfigureAwait(false);
-            return feed.Select(f => (f.Event, (string?)f.JobType, (JobStatus?)f.JobStatus)).ToList();
-        }
-
-        var job = await manager.GetAsync(jobId, cancellationToken).ConfigureAwait(false);
-        var events = job is null ? [] : await manager.Store.GetEventsAsync(jobId, after, ReplayPage, cancellationToken).ConfigureAwait(false);
-        return events.Select(e => (e, job?.Type, job?.Status)).ToList();
+        var feed = await manager.Store.GetFeedAsync(after, ReplayPage, jobId, cancellationToken).ConfigureAwait(false);
+        return feed.Select(f => (f.Event, (string?)f.JobType, (JobStatus?)f.JobStatus)).ToList();
     }
 
     private static SseItem<string> Item(JobEvent e, string? type, JobStatus? status) =>

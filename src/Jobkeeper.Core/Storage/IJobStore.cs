@@ -56,10 +56,11 @@ public interface IJobStore : IAsyncDisposable
     Task<IReadOnlyList<JobEvent>> GetEventsAsync(string jobId, long afterId, int limit, CancellationToken cancellationToken);
 
     /// <summary>
-    /// Events of all jobs with an id above <paramref name="afterId"/>, in id order (which is commit order), each
-    /// with its job's type and current status: what a live stream replays after a reconnect.
+    /// Events with an id above <paramref name="afterId"/> (of one job, or of all jobs when <paramref name="jobId"/> is
+    /// null), in id order (which is commit order), each with its job's type and its status right after the event:
+    /// what a live stream replays after a reconnect.
     /// </summary>
-    Task<IReadOnlyList<FeedEvent>> GetFeedAsync(long afterId, int limit, CancellationToken cancellationToken);
+    Task<IReadOnlyList<FeedEvent>> GetFeedAsync(long afterId, int limit, string? jobId, CancellationToken cancellationToken);
 
     /// <summary>Counts and store facts for health and operator commands; throws when the store cannot be read.</summary>
     Task<StoreStats> GetStatsAsync(CancellationToken cancellationToken);
@@ -71,7 +72,7 @@ public interface IJobStore : IAsyncDisposable
 /// </summary>
 public sealed record ClaimRequest(IReadOnlyDictionary<string, int> Types, int Max, DateTimeOffset Now);
 
-/// <summary>An event with what a stream filters on: its job's type and status.</summary>
+/// <summary>An event with what a stream filters on: its job's type, and its status right after the event.</summary>
 public sealed record FeedEvent(JobEvent Event, string JobType, JobStatus JobStatus);
 
 public sealed record StoreDescription(string Provider, string Location);
