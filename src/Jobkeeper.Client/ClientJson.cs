@@ -17,13 +17,13 @@ namespace Jobkeeper.Client;
 [JsonSerializable(typeof(ClaimBody))]
 [JsonSerializable(typeof(ClaimPage))]
 [JsonSerializable(typeof(LeaseBody))]
-[JsonSerializable(typeof(LeaseState))]
+[JsonSerializable(typeof(LeaseResponse))]
 [JsonSerializable(typeof(ProgressBody))]
 [JsonSerializable(typeof(CompleteBody))]
 [JsonSerializable(typeof(FailBody))]
 [JsonSerializable(typeof(AnswerBody))]
 [JsonSerializable(typeof(CleanupOutcome))]
-[JsonSerializable(typeof(StreamedEvent))]
+[JsonSerializable(typeof(StreamEvent))]
 [JsonSerializable(typeof(Problem))]
 [JsonSerializable(typeof(JsonElement))]
 [JsonSerializable(typeof(string))]
@@ -39,8 +39,6 @@ internal sealed record ClaimPage(IReadOnlyList<WorkItem> Jobs);
 
 internal sealed record LeaseBody(string LeaseToken, int? LeaseSeconds);
 
-internal sealed record LeaseState(string Id, long Version, DateTimeOffset? LeaseExpiresAt, bool CancelRequested);
-
 internal sealed record ProgressBody(string LeaseToken, int? LeaseSeconds, double? Fraction, string? Stage, string? Message, long? Current, long? Total);
 
 internal sealed record CompleteBody(string LeaseToken, JsonElement? Result);
@@ -53,32 +51,3 @@ internal sealed record Problem(string? Type, string? Title, int? Status, string?
 
 /// <summary>What a cleanup did.</summary>
 public sealed record CleanupOutcome(int DeletedCount, int RetentionDays, string Message);
-
-/// <summary>A job claimed by a worker, with the lease token its later calls carry.</summary>
-public sealed record WorkItem
-{
-    public required string Id { get; init; }
-    public required string Type { get; init; }
-    public JsonElement? Input { get; init; }
-    public IReadOnlyDictionary<string, string> Labels { get; init; } = new Dictionary<string, string>();
-    public int Attempt { get; init; }
-    public int MaxAttempts { get; init; }
-    public required string LeaseToken { get; init; }
-    public DateTimeOffset? LeaseExpiresAt { get; init; }
-    public IReadOnlyList<JobPrompt> Prompts { get; init; } = [];
-    public JsonElement? Checkpoint { get; init; }
-}
-
-/// <summary>One event of a live stream (<see cref="JobkeeperClient.WatchAsync"/>).</summary>
-public sealed record StreamedEvent
-{
-    public long Id { get; init; }
-    public string? JobId { get; init; }
-    public required string Type { get; init; }
-    public DateTimeOffset? At { get; init; }
-    public string? Actor { get; init; }
-    public long? Version { get; init; }
-    public JsonElement? Data { get; init; }
-    public string? JobType { get; init; }
-    public JobStatus? JobStatus { get; init; }
-}

@@ -1,3 +1,4 @@
+using Jobkeeper.Model;
 using System.Globalization;
 using System.Net;
 using System.Runtime.CompilerServices;
@@ -13,7 +14,7 @@ public sealed partial class JobkeeperClient
     /// server cuts off a reader that fell behind) it reconnects with the last event id, so nothing is missed or
     /// repeated. Starts after <paramref name="lastEventId"/> when given, else with what happens next. Ends when cancelled.
     /// </summary>
-    public async IAsyncEnumerable<StreamedEvent> WatchAsync(string? jobId = null, string? type = null, string? status = null, long? lastEventId = null,
+    public async IAsyncEnumerable<StreamEvent> WatchAsync(string? jobId = null, string? type = null, string? status = null, long? lastEventId = null,
         [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         var path = jobId is null
@@ -69,7 +70,7 @@ public sealed partial class JobkeeperClient
     }
 
     /// <summary>Parses text/event-stream; ends quietly when the connection drops (the caller reconnects).</summary>
-    private static async IAsyncEnumerable<StreamedEvent> ReadEventsAsync(Stream body, [EnumeratorCancellation] CancellationToken cancellationToken)
+    private static async IAsyncEnumerable<StreamEvent> ReadEventsAsync(Stream body, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         using var reader = new StreamReader(body);
         string? data = null;
@@ -96,7 +97,7 @@ public sealed partial class JobkeeperClient
             }
             else if (line.Length == 0 && data is not null)
             {
-                var item = JsonSerializer.Deserialize(data, ClientJson.Default.StreamedEvent);
+                var item = JsonSerializer.Deserialize(data, ClientJson.Default.StreamEvent);
                 data = null;
                 if (item is not null)
                 {

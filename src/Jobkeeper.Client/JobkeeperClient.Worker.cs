@@ -121,7 +121,7 @@ public sealed partial class JobkeeperClient
                 try
                 {
                     var state = await SendAsync(HttpMethod.Post, JobPath(item.Id) + "/heartbeat", new LeaseBody(item.LeaseToken, options.LeaseSeconds),
-                        ClientJson.Default.LeaseBody, ClientJson.Default.LeaseState, stop).ConfigureAwait(false);
+                        ClientJson.Default.LeaseBody, ClientJson.Default.LeaseResponse, stop).ConfigureAwait(false);
                     if (state.CancelRequested)
                     {
                         await attempt.CancelAsync().ConfigureAwait(false);
@@ -145,7 +145,7 @@ public sealed partial class JobkeeperClient
     }
 
     internal async Task ReportProgressAsync(WorkItem item, ProgressBody body, CancellationToken cancellationToken) =>
-        await SendAsync(HttpMethod.Post, JobPath(item.Id) + "/progress", body, ClientJson.Default.ProgressBody, ClientJson.Default.LeaseState, cancellationToken)
+        await SendAsync(HttpMethod.Post, JobPath(item.Id) + "/progress", body, ClientJson.Default.ProgressBody, ClientJson.Default.LeaseResponse, cancellationToken)
             .ConfigureAwait(false);
 
     /// <summary>Completes, fails or releases, trying again while the server is unreachable (for up to a lease).</summary>

@@ -282,7 +282,7 @@ public sealed class ClientTests(ServerFixture fixture) : IClassFixture<ServerFix
     {
         var type = NewType("watch");
         using var stop = new CancellationTokenSource(Deadline);
-        var received = new List<StreamedEvent>();
+        var received = new List<StreamEvent>();
         var arrived = new SemaphoreSlim(0);
         var watching = Task.Run(async () =>
         {
@@ -324,7 +324,7 @@ public sealed class ClientTests(ServerFixture fixture) : IClassFixture<ServerFix
                 }
             }, Deadline, () => $"stored {stored.Count} events, streamed {received.Count(e => e.JobId == job.Id)}");
 
-            List<StreamedEvent> mine;
+            List<StreamEvent> mine;
             lock (received)
             {
                 mine = received.Where(e => e.JobId == job.Id).ToList();
@@ -374,7 +374,7 @@ public sealed class ClientTests(ServerFixture fixture) : IClassFixture<ServerFix
         Assert.Equal("job-not-found", missing.Kind);
     }
 
-    private static async Task<List<long>> TakeAsync(IAsyncEnumerable<StreamedEvent> events, int count)
+    private static async Task<List<long>> TakeAsync(IAsyncEnumerable<StreamEvent> events, int count)
     {
         using var stop = new CancellationTokenSource(Deadline);
         var ids = new List<long>();

@@ -85,52 +85,6 @@ public sealed record UpdateJobRequest
 /// <summary>What <c>POST /api/v1/workers/claim</c> returns: the claimed jobs, empty when the wait ran out.</summary>
 public sealed record ClaimResponse(IReadOnlyList<WorkItem> Jobs);
 
-/// <summary>A claimed job as its worker needs it, with the lease token every later call must carry.</summary>
-public sealed record WorkItem
-{
-    public required string Id { get; init; }
-    public required string Type { get; init; }
-    public JsonElement? Input { get; init; }
-    public required IReadOnlyDictionary<string, string> Labels { get; init; }
-    public int Priority { get; init; }
-    public int Attempt { get; init; }
-    public int MaxAttempts { get; init; }
-    public JobProgress? Progress { get; init; }
-    public DateTimeOffset CreatedAt { get; init; }
-    public DateTimeOffset RunAt { get; init; }
-    public long Version { get; init; }
-    public required string LeaseToken { get; init; }
-    public DateTimeOffset? LeaseExpiresAt { get; init; }
-    /// <summary>Questions asked in earlier attempts, with their answers: ask the same key again to get its answer.</summary>
-    public required IReadOnlyList<JobPrompt> Prompts { get; init; }
-    public JsonElement? Checkpoint { get; init; }
-
-    public static WorkItem From(Job job) => new()
-    {
-        Id = job.Id,
-        Type = job.Type,
-        Input = job.Input,
-        Labels = job.Labels,
-        Priority = job.Priority,
-        Attempt = job.Attempt,
-        MaxAttempts = job.MaxAttempts,
-        Progress = job.Progress,
-        CreatedAt = job.CreatedAt,
-        RunAt = job.RunAt,
-        Version = job.Version,
-        LeaseToken = job.LeaseToken ?? throw new InvalidOperationException("A claimed job carries its lease token."),
-        LeaseExpiresAt = job.LeaseExpiresAt,
-        Prompts = job.Prompts,
-        Checkpoint = job.Checkpoint,
-    };
-}
-
-/// <summary>What heartbeat and progress return: the lease now, and whether the worker should stop because a cancel was requested.</summary>
-public sealed record LeaseResponse(string Id, long Version, DateTimeOffset? LeaseExpiresAt, bool CancelRequested)
-{
-    public static LeaseResponse From(Job job) => new(job.Id, job.Version, job.LeaseExpiresAt, job.CancelRequestedAt is not null);
-}
-
 /// <summary>The body of <c>POST /api/v1/workers/claim</c>.</summary>
 public sealed record ClaimJobsRequest
 {
@@ -220,40 +174,4 @@ public sealed record CheckpointRequest
 {
     public required string LeaseToken { get; init; }
     public JsonElement? State { get; init; }
-}
-
-/// <summary>One Server-Sent Event's data: the job event, with its job's type and status after it.</summary>
-public sealed record StreamEvent
-{
-    public long Id { get; init; }
-    public string? JobId { get; init; }
-    public required string Type { get; init; }
-    public DateTimeOffset? At { get; init; }
-    public string? Actor { get; init; }
-    public long? Version { get; init; }
-    public JsonElement? Data { get; init; }
-    public string? JobType { get; init; }
-    public JobStatus? JobStatus { get; init; }
-    /// <summary>On <c>overflow</c>: what to do now.</summary>
-    public string? Message { get; init; }
-
-    public static StreamEvent From(JobEvent e, string? jobType, JobStatus? jobStatus) => new()
-    {
-        Id = e.Id,
-        JobId = e.JobId,
-        Type = e.Type,
-        At = e.At,
-        Actor = e.Actor,
-        Version = e.Version,
-        Data = e.Data,
-        JobType = jobType,
-        JobStatus = jobStatus,
-    };
-
-    public static StreamEvent Overflow(long lastId) => new()
-    {
-        Id = lastId,
-        Type = "overflow",
-        Message = $"This client fell too far behind and was disconnected. Reconnect with Last-Event-ID: {lastId} to resume without gaps.",
-    };
 }

@@ -1,4 +1,5 @@
 using Jobkeeper.Errors;
+using Jobkeeper.Model;
 using Jobkeeper.Workers;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Options;

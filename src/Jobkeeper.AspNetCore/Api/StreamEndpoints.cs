@@ -69,7 +69,7 @@ internal static class StreamEndpoints
         {
             while (true)
             {
-                var page = await ReplayAsync(manager, jobId, last, cancellationToken).ConfigureAwait(false);
+                var page = await manager.Store.GetFeedAsync(last, ReplayPage, jobId, cancellationToken).ConfigureAwait(false);
                 foreach (var (e, type, status) in page)
                 {
                     last = e.Id;
@@ -105,13 +105,6 @@ internal static class StreamEndpoints
         {
             yield return new SseItem<string>(Json(StreamEvent.Overflow(last)), "overflow");
         }
-    }
-
-    private static async Task<IReadOnlyList<(JobEvent Event, string? Type, JobStatus? Status)>> ReplayAsync(JobManager manager, string? jobId, long after,
-        CancellationToken cancellationToken)
-    {
-        var feed = await manager.Store.GetFeedAsync(after, ReplayPage, jobId, cancellationToken).ConfigureAwait(false);
-        return feed.Select(f => (f.Event, (string?)f.JobType, (JobStatus?)f.JobStatus)).ToList();
     }
 
     private static SseItem<string> Item(JobEvent e, string? type, JobStatus? status) =>

@@ -101,9 +101,11 @@ public class JobContext
     internal JsonElement ToJson(object value) =>
         value is JsonElement element ? element : JsonSerializer.SerializeToElement(value, value.GetType(), SerializerOptions);
 
-    internal WorkQueue QueueOf() => _queue;
-
-    internal TimeSpan LeaseOf() => _lease;
+    /// <summary>A copy for a typed context: the same job, lease, scope and token.</summary>
+    private protected JobContext(JobContext other)
+        : this(other.Job, other.LeaseToken, other._queue, other._lease, other.Services, other.SerializerOptions, other.CancellationToken)
+    {
+    }
 
     /// <summary>The input deserialised as <typeparamref name="T"/> (snake_case by default); default when there is none.</summary>
     public T? GetInput<T>() => Job.Input is { } input ? input.Deserialize<T>(SerializerOptions) : default;
@@ -131,7 +133,7 @@ public class JobContext
 public sealed class JobContext<TInput> : JobContext
 {
     internal JobContext(JobContext context, TInput input)
-        : base(context.Job, context.LeaseToken, context.QueueOf(), context.LeaseOf(), context.Services, context.SerializerOptions, context.CancellationToken)
+        : base(context)
     {
         Input = input;
     }
