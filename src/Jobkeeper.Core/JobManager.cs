@@ -76,12 +76,32 @@ public sealed class JobManager
     /// <summary>The job, or null when there is none. Memory first, then the store (which warms the cache).</summary>
     public ValueTask<Job?> GetAsync(string id, CancellationToken cancellationToken = default)
     {
+        if (_store is ISharedJobStore shared)
+        {
+            return new ValueTask<Job?>(GetSharedAsync(shared, id, cancellationToken));
+        }
+
         if (_cache.TryGet(id, out var cached))
         {
             return ValueTask.FromResult(cached);
         }
 
         return new ValueTask<Job?>(LoadAsync(id, cancellationToken));
+    }
+
+    /// <summary>
+    /// With a shared store another instance may have changed the job: a cached copy is served only once the
+    /// store confirmed its version, so a read right after a write anywhere sees that write.
+    /// </summary>
+    private async Task<Job?> GetSharedAsync(ISharedJobStore shared, string id, CancellationToken cancellationToken)
+    {
+        if (_cache.TryGet(id, out var cached) && cached is not null
+            && await shared.IsCurrentAsync(id, cached.Version, cancellationToken).ConfigureAwait(false))
+        {
+            return cached;
+        }
+
+        return await LoadAsync(id, cancellationToken).ConfigureAwait(false);
     }
 
     public async Task<JobPage> ListAsync(JobQuery query, CancellationToken cancellationToken = default)

@@ -74,7 +74,7 @@ public sealed class SqliteJobStore : IJobStore
     public async Task<IReadOnlyList<Job>> GetExpiredLeasesAsync(DateTimeOffset now, int limit, CancellationToken cancellationToken)
     {
         // Uses ix_jobs_lease, which holds running jobs only.
-        const string sql = $"SELECT {SqliteJobColumns.SelectList} FROM jobs j INDEXED BY ix_jobs_lease WHERE j.status = 'running' AND j.lease_expires_us <= $now " +
+        var sql = $"SELECT {SqliteJobColumns.SelectList} FROM jobs j INDEXED BY ix_jobs_lease WHERE j.status = 'running' AND j.lease_expires_us <= $now " +
             "ORDER BY j.lease_expires_us LIMIT $limit";
         KeyValuePair<string, object>[] parameters = [new("$now", TimeMicros.From(now)), new("$limit", limit)];
         return await Readers.ReadAsync(r => r.QueryJobs(sql, parameters), cancellationToken).ConfigureAwait(false);
@@ -82,7 +82,7 @@ public sealed class SqliteJobStore : IJobStore
 
     public async Task<IReadOnlyList<Job>> GetExpiredPromptsAsync(DateTimeOffset now, int limit, CancellationToken cancellationToken)
     {
-        const string sql = $"SELECT {SqliteJobColumns.SelectList} FROM jobs j INDEXED BY ix_jobs_prompt_expiry " +
+        var sql = $"SELECT {SqliteJobColumns.SelectList} FROM jobs j INDEXED BY ix_jobs_prompt_expiry " +
             "WHERE j.status = 'waiting' AND j.prompt_expires_us <= $now ORDER BY j.prompt_expires_us LIMIT $limit";
         KeyValuePair<string, object>[] parameters = [new("$now", TimeMicros.From(now)), new("$limit", limit)];
         return await Readers.ReadAsync(r => r.QueryJobs(sql, parameters), cancellationToken).ConfigureAwait(false);

@@ -33,7 +33,7 @@ internal sealed class SqliteReader : IDisposable
     {
         _getJob.Parameters[0].Value = id;
         using var reader = _getJob.ExecuteReader();
-        return reader.Read() ? SqliteJobColumns.Read(reader) : null;
+        return reader.Read() ? JobColumns.Read(reader) : null;
     }
 
     public List<JobEvent> GetEvents(string jobId, long afterId, int limit)
@@ -52,16 +52,7 @@ internal sealed class SqliteReader : IDisposable
         return events;
     }
 
-    private static JobEvent ReadEvent(SqliteDataReader reader) => new()
-    {
-        Id = reader.GetInt64(0),
-        JobId = reader.GetString(1),
-        Type = reader.GetString(2),
-        At = Storage.TimeMicros.ToTimestamp(reader.GetInt64(3)),
-        Actor = reader.IsDBNull(4) ? null : reader.GetString(4),
-        Version = reader.GetInt64(5),
-        Data = SqliteJobColumns.ReadJson(reader, 6),
-    };
+    private static JobEvent ReadEvent(SqliteDataReader reader) => JobColumns.ReadEvent(reader);
 
     /// <summary>Events of all jobs after an id, with their job's type and status (the feed of live streams).</summary>
     public List<FeedEvent> GetFeed(long afterId, int limit, string? jobId)
@@ -76,10 +67,7 @@ internal sealed class SqliteReader : IDisposable
         using var reader = command.ExecuteReader();
         while (reader.Read())
         {
-            var status = JobStatusNames.TryParse(reader.GetString(8), out var parsed)
-                ? parsed
-                : throw new InvalidDataException($"Unknown status '{reader.GetString(8)}' in the jobs table.");
-            feed.Add(new FeedEvent(ReadEvent(reader), reader.GetString(7), status));
+            feed.Add(new FeedEvent(ReadEvent(reader), reader.GetString(7), JobColumns.ReadStatus(reader, 8)));
         }
 
         return feed;
@@ -93,7 +81,7 @@ internal sealed class SqliteReader : IDisposable
         using var reader = command.ExecuteReader();
         while (reader.Read())
         {
-            jobs.Add(SqliteJobColumns.Read(reader));
+            jobs.Add(JobColumns.Read(reader));
         }
 
         return jobs;

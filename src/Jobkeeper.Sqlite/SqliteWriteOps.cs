@@ -19,7 +19,7 @@ internal abstract class WriteOp
     /// <summary>A large write that is committed in a transaction of its own.</summary>
     public virtual bool IsBulk => false;
 
-    protected static object EventData(JobEvent e) => SqliteJobColumns.Json(e.Data);
+    protected static object EventData(JobEvent e) => JobColumns.Json(e.Data);
 }
 
 internal abstract class WriteOp<T> : WriteOp
@@ -37,7 +37,7 @@ internal abstract class WriteOp<T> : WriteOp
 
 internal sealed class InsertJobOp(Job job, JobEvent created) : WriteOp<bool>
 {
-    private readonly object[] _values = SqliteJobColumns.ToInsertValues(job);
+    private readonly object[] _values = JobColumns.ToInsertValues(job);
     private readonly object _eventData = EventData(created);
 
     public override void Execute(SqliteWriteSession session, List<CommittedChange> changes)
@@ -59,7 +59,7 @@ internal sealed class InsertJobOp(Job job, JobEvent created) : WriteOp<bool>
 
 internal sealed class ReplaceJobOp(JobReplacement replacement) : WriteOp<bool>
 {
-    private readonly object[] _values = SqliteJobColumns.ToStateValues(replacement.Job, replacement.LabelsChanged);
+    private readonly object[] _values = JobColumns.ToStateValues(replacement.Job, replacement.LabelsChanged);
     private readonly object[] _eventData = replacement.Events.Select(EventData).ToArray();
 
     public override void Execute(SqliteWriteSession session, List<CommittedChange> changes)
@@ -134,7 +134,7 @@ internal sealed class ClaimJobsOp(ClaimRequest request, Func<Job, JobReplacement
         for (var i = 0; i < count; i++)
         {
             var replacement = claim(candidates[i]);
-            var values = SqliteJobColumns.ToStateValues(replacement.Job, replacement.LabelsChanged);
+            var values = JobColumns.ToStateValues(replacement.Job, replacement.LabelsChanged);
             var eventData = replacement.Events.Select(EventData).ToArray();
             if (!ReplaceJobOp.Apply(session, replacement, values, eventData, changes))
             {

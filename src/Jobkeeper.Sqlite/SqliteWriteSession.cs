@@ -1,4 +1,5 @@
 using Jobkeeper.Model;
+using Jobkeeper.Storage;
 using Microsoft.Data.Sqlite;
 
 namespace Jobkeeper.Sqlite;
@@ -123,7 +124,7 @@ internal sealed class SqliteWriteSession : IDisposable
         using var reader = _selectClaimable.ExecuteReader();
         while (reader.Read())
         {
-            into.Add(SqliteJobColumns.Read(reader));
+            into.Add(JobColumns.Read(reader));
         }
     }
 

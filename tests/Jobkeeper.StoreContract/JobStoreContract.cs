@@ -23,7 +23,7 @@ public abstract partial class JobStoreContract : IAsyncLifetime
 
     public async Task InitializeAsync() => Store = await OpenFreshAsync(Observer);
 
-    public async Task DisposeAsync() => await Store.DisposeAsync();
+    public virtual async Task DisposeAsync() => await Store.DisposeAsync();
 
     private static readonly CancellationToken None = CancellationToken.None;
 

@@ -9,7 +9,9 @@ namespace Jobkeeper.Caching;
 /// Hot jobs in memory. Written through after commit, in commit order (it observes the store), so a
 /// cached job is never older than the last committed change. Reads that miss warm it with
 /// add-if-absent, so a slow read can never overwrite a newer committed version. A deleted job leaves
-/// a tombstone for one TTL so that a read racing the delete cannot bring it back.
+/// a tombstone for one TTL so that a read racing the delete cannot bring it back. With a shared store, a
+/// change made on another instance leaves a marker of its version: the job is read from the store again,
+/// and nothing older than that version can be cached. Newer versions always win, whichever path they came by.
 /// </summary>
 public sealed class JobCache : IJobStoreObserver
 {
@@ -51,7 +53,7 @@ public sealed class JobCache : IJobStoreObserver
     /// </summary>
     public bool TryGet(string id, out Job? job)
     {
-        if (_entries.TryGetValue(id, out var entry))
+        if (_entries.TryGetValue(id, out var entry) && !entry.IsMarker)
         {
             entry.Touch(_time.GetTimestamp(), _touchGranularity);
             Interlocked.Increment(ref _hits);
@@ -64,12 +66,27 @@ public sealed class JobCache : IJobStoreObserver
         return false;
     }
 
-    /// <summary>Adds a job read from the store unless the cache already holds something newer for it.</summary>
+    /// <summary>
+    /// Adds a job read from the store unless the cache holds the same or a newer version, or a deletion (a read
+    /// that raced the delete must not bring the job back).
+    /// </summary>
     public void Warm(Job job)
     {
-        if (_entries.TryAdd(job.Id, new Entry(job, _time.GetTimestamp())))
+        var entry = new Entry(job, _time.GetTimestamp());
+        while (true)
         {
-            OnAdded();
+            if (!_entries.TryGetValue(job.Id, out var old))
+            {
+                if (_entries.TryAdd(job.Id, entry))
+                {
+                    OnAdded();
+                    return;
+                }
+            }
+            else if (old.IsTombstone || old.Version >= job.Version || _entries.TryUpdate(job.Id, entry, old))
+            {
+                return;
+            }
         }
     }
 
@@ -82,6 +99,20 @@ public sealed class JobCache : IJobStoreObserver
             Put(change.JobId, new Entry(change.Job, now));
         }
     }
+
+    /// <summary>Changes committed on another instance: what is cached below those versions is no longer served.</summary>
+    public void JobsChangedElsewhere(IReadOnlyList<JobVersion> changes)
+    {
+        var now = _time.GetTimestamp();
+        foreach (var (id, version) in changes)
+        {
+            // A job deleted elsewhere may not be cached again by a read that raced the delete; the marker lasts one TTL.
+            Put(id, Entry.Marker(version <= 0 ? long.MaxValue : version, now));
+        }
+    }
+
+    /// <summary>Changes elsewhere may have been missed: nothing cached can be trusted.</summary>
+    public void ChangesMayHaveBeenMissed() => Clear();
 
     /// <summary>Forgets a job without a tombstone (it may have changed elsewhere; the next read asks the store).</summary>
     public void Evict(string id)
@@ -121,7 +152,7 @@ public sealed class JobCache : IJobStoreObserver
         {
             if (_entries.TryGetValue(id, out var old))
             {
-                if (_entries.TryUpdate(id, entry, old))
+                if (Keeps(old, entry) || _entries.TryUpdate(id, entry, old))
                 {
                     return;
                 }
@@ -133,6 +164,13 @@ public sealed class JobCache : IJobStoreObserver
             }
         }
     }
+
+    /// <summary>
+    /// Whether an entry stays in place of a new one: a delete here always wins; otherwise an older version never
+    /// replaces a newer one, and a job replaces a marker only at (or above) the marker's version.
+    /// </summary>
+    private static bool Keeps(Entry old, Entry entry) =>
+        !entry.IsTombstone && (entry.IsMarker ? old.Version >= entry.Version : old.Version > entry.Version);
 
     private void OnAdded()
     {
@@ -174,11 +212,21 @@ public sealed class JobCache : IJobStoreObserver
         }
     }
 
-    private sealed class Entry(Job? job, long now)
+    private sealed class Entry(Job? job, long now, long version = 0, bool isMarker = false)
     {
         private long _lastUsed = now;
 
         public Job? Job { get; } = job;
+
+        /// <summary>The cached job's version, or for a marker the least version that may be cached; 0 for a tombstone.</summary>
+        public long Version { get; } = job?.Version ?? version;
+
+        /// <summary>Not a job: only the least version a read may cache (a change made elsewhere).</summary>
+        public bool IsMarker { get; } = isMarker;
+
+        public bool IsTombstone => Job is null && !IsMarker;
+
+        public static Entry Marker(long version, long now) => new(null, now, version, isMarker: true);
 
         public long LastUsed => Volatile.Read(ref _lastUsed);
 

@@ -8,7 +8,7 @@ namespace Jobkeeper.Streaming;
 /// subscriber has a bounded buffer: one that falls too far behind is cut off (told so), so a slow reader
 /// never holds up the writer or the other subscribers.
 /// </summary>
-public sealed class JobEventHub : IJobStoreObserver
+public sealed class JobEventHub : IJobStoreObserver, IJobFeedObserver
 {
     private readonly Lock _lock = new();
     private volatile Subscription[] _subscriptions = [];
@@ -48,6 +48,19 @@ public sealed class JobEventHub : IJobStoreObserver
                 {
                     subscription.Offer(e, type, status);
                 }
+            }
+        }
+    }
+
+    /// <summary>A shared store's events, from every instance, in id order (it sends no events through <see cref="JobsCommitted"/>).</summary>
+    public void FeedCommitted(IReadOnlyList<FeedEvent> events)
+    {
+        var subscriptions = _subscriptions;
+        foreach (var (e, type, status) in events)
+        {
+            foreach (var subscription in subscriptions)
+            {
+                subscription.Offer(e, type, status);
             }
         }
     }

@@ -1,0 +1,90 @@
+using Jobkeeper.Storage;
+
+namespace Jobkeeper.Postgres;
+
+/// <summary>The PostgreSQL statements of the store that do not depend on a request's filters (positional <c>$n</c> parameters).</summary>
+internal static class PostgresJobSql
+{
+    public static readonly string SelectList = JobColumns.SelectList("j");
+
+    public static readonly string InsertJob =
+        $"INSERT INTO jobs ({string.Join(", ", JobColumns.Inserted)}) VALUES ({Placeholders(JobColumns.Inserted.Count)}) ON CONFLICT (id) DO NOTHING";
+
+    public static readonly string UpdateJob = Update(withLabels: false);
+
+    public static readonly string UpdateJobAndLabels = Update(withLabels: true);
+
+    public static readonly string GetJob = $"SELECT {SelectList} FROM jobs j WHERE j.id = $1";
+
+    public static readonly string GetJobs = $"SELECT {SelectList} FROM jobs j WHERE j.id = ANY($1)";
+
+    public static readonly string IsCurrent = "SELECT 1 FROM jobs WHERE id = $1 AND version = $2";
+
+    // Locked rows are skipped, so instances claiming at once never wait for each other or take the same job;
+    // rows this transaction already claimed are excluded by id.
+    public static readonly string SelectClaimable =
+        $"SELECT {SelectList} FROM jobs j WHERE j.status = 'queued' AND j.type = $1 AND j.run_at_us <= $2 AND j.id <> ALL($3) " +
+        "ORDER BY j.priority DESC, j.run_at_us, j.id LIMIT $4 FOR UPDATE SKIP LOCKED";
+
+    public const string DeleteJob = """
+        WITH d AS (DELETE FROM jobs WHERE id = $1 RETURNING id, version),
+             l AS (DELETE FROM job_labels WHERE job_id IN (SELECT id FROM d)),
+             e AS (DELETE FROM job_events WHERE job_id IN (SELECT id FROM d))
+        SELECT id FROM d
+        """;
+
+    public const string DeleteTerminalBatch = """
+        WITH d AS (
+                DELETE FROM jobs WHERE id IN (
+                    SELECT id FROM jobs WHERE status IN ('completed', 'failed', 'cancelled') AND completed_us < $1
+                    ORDER BY completed_us LIMIT $2 FOR UPDATE SKIP LOCKED)
+                RETURNING id),
+             l AS (DELETE FROM job_labels WHERE job_id IN (SELECT id FROM d)),
+             e AS (DELETE FROM job_events WHERE job_id IN (SELECT id FROM d))
+        SELECT id FROM d
+        """;
+
+    /// <summary>Takes a block of event ids; the row stays locked until commit (see migration 1).</summary>
+    public const string TakeEventIds = "UPDATE job_event_ids SET last = last + $1 RETURNING last";
+
+    /// <summary>Appends the batch's events with the ids just taken, in order.</summary>
+    public const string InsertEvents = """
+        INSERT INTO job_events (id, job_id, type, at_us, actor, version, data, job_status)
+        SELECT (SELECT last FROM job_event_ids) - $1 + u.ord, u.job_id, u.type, u.at_us, u.actor, u.version, u.data, u.job_status
+        FROM unnest($2::text[], $3::text[], $4::bigint[], $5::text[], $6::bigint[], $7::text[], $8::text[])
+            WITH ORDINALITY AS u(job_id, type, at_us, actor, version, data, job_status, ord)
+        """;
+
+    public const string DeleteLabels = "DELETE FROM job_labels WHERE job_id = ANY($1)";
+
+    public const string InsertLabels = """
+        INSERT INTO job_labels (job_id, key, value, created_us)
+        SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[])
+        """;
+
+    public const string Notify = "SELECT pg_notify($1, $2)";
+
+    public const string Feed = """
+        SELECT e.id, e.job_id, e.type, e.at_us, e.actor, e.version, e.data, j.type, e.job_status
+        FROM job_events e JOIN jobs j ON j.id = e.job_id
+        WHERE e.id > $1 ORDER BY e.id LIMIT $2
+        """;
+
+    public const string JobFeed = """
+        SELECT e.id, e.job_id, e.type, e.at_us, e.actor, e.version, e.data, j.type, e.job_status
+        FROM job_events e JOIN jobs j ON j.id = e.job_id
+        WHERE e.job_id = $3 AND e.id > $1 ORDER BY e.id LIMIT $2
+        """;
+
+    public const string Events =
+        "SELECT id, job_id, type, at_us, actor, version, data FROM job_events WHERE job_id = $1 AND id > $2 ORDER BY id LIMIT $3";
+
+    private static string Update(bool withLabels)
+    {
+        var columns = JobColumns.Updated(withLabels);
+        var assignments = string.Join(", ", columns.Select((c, i) => $"{c} = ${i + 1}"));
+        return $"UPDATE jobs SET {assignments} WHERE id = ${columns.Count + 1} AND version = ${columns.Count + 2}";
+    }
+
+    private static string Placeholders(int count) => string.Join(", ", Enumerable.Range(1, count).Select(i => $"${i}"));
+}

@@ -1,0 +1,140 @@
+using Microsoft.Extensions.Logging;
+using Npgsql;
+
+namespace Jobkeeper.Postgres;
+
+/// <summary>
+/// Versioned schema changes, applied at start-up in one transaction under an advisory lock, so that
+/// several instances starting at once apply each step exactly once. Append new versions; never edit old ones.
+/// </summary>
+internal static class PostgresMigrations
+{
+    // Any fixed number: the lock only has to be the same for every instance migrating this database.
+    private const long MigrationLockKey = 0x4A6F_626B_6565_7031;
+
+    private static readonly (int Version, string Name, string Sql)[] Steps =
+    [
+        (1, "jobs, labels, events, claims, leases and prompts", """
+            -- Ids and types compare byte-wise ("C"), as the keyset cursor and claim order expect.
+            CREATE TABLE jobs (
+                id                  text   COLLATE "C" NOT NULL PRIMARY KEY,
+                type                text   COLLATE "C" NOT NULL,
+                status              text   NOT NULL,
+                priority            integer NOT NULL DEFAULT 0,
+                input               text,
+                labels              text,
+                progress            text,
+                result              text,
+                error               text,
+                attempt             integer NOT NULL DEFAULT 1,
+                max_attempts        integer NOT NULL DEFAULT 3,
+                created_us          bigint NOT NULL,
+                updated_us          bigint NOT NULL,
+                started_us          bigint,
+                completed_us        bigint,
+                run_at_us           bigint NOT NULL,
+                lease_owner         text,
+                lease_expires_us    bigint,
+                lease_token         text,
+                version             bigint NOT NULL,
+                cancel_requested_us bigint,
+                prompts             text,
+                checkpoint          text,
+                prompt_expires_us   bigint
+            );
+            -- Newest-first listing, alone or filtered by status or type, with a keyset cursor.
+            CREATE INDEX ix_jobs_created ON jobs (created_us DESC, id DESC);
+            CREATE INDEX ix_jobs_status_created ON jobs (status, created_us DESC, id DESC);
+            CREATE INDEX ix_jobs_type_created ON jobs (type, created_us DESC, id DESC);
+            -- Cleanup finds old finished jobs without scanning live ones.
+            CREATE INDEX ix_jobs_terminal_completed ON jobs (completed_us) WHERE status IN ('completed', 'failed', 'cancelled');
+            -- Claims walk one type's due queued jobs in claim order; only queued rows are indexed, so the
+            -- index stays small however many finished jobs the table holds.
+            CREATE INDEX ix_jobs_claim ON jobs (type, priority DESC, run_at_us, id) WHERE status = 'queued';
+            CREATE INDEX ix_jobs_lease ON jobs (lease_expires_us) WHERE status = 'running';
+            CREATE INDEX ix_jobs_prompt_expiry ON jobs (prompt_expires_us) WHERE status = 'waiting';
+
+            CREATE TABLE job_labels (
+                job_id     text   COLLATE "C" NOT NULL,
+                key        text   NOT NULL,
+                value      text   NOT NULL,
+                created_us bigint NOT NULL,
+                PRIMARY KEY (job_id, key)
+            );
+            CREATE INDEX ix_job_labels_lookup ON job_labels (key, value, created_us DESC, job_id DESC);
+
+            CREATE TABLE job_events (
+                id         bigint NOT NULL PRIMARY KEY,
+                job_id     text   COLLATE "C" NOT NULL,
+                type       text   NOT NULL,
+                at_us      bigint NOT NULL,
+                actor      text,
+                version    bigint NOT NULL,
+                data       text,
+                job_status text   NOT NULL
+            );
+            CREATE INDEX ix_job_events_job ON job_events (job_id, id);
+
+            -- The last event id handed out. Writers take ids from this one row, which also orders them: the
+            -- row stays locked until the writer commits, so ids are committed in increasing order on every
+            -- instance and a stream that resumes after an id can never miss one committed later below it.
+            CREATE TABLE job_event_ids (last bigint NOT NULL);
+            INSERT INTO job_event_ids (last) VALUES (0);
+            """),
+    ];
+
+    public static int LatestVersion => Steps[^1].Version;
+
+    public static async Task<int> ApplyAsync(NpgsqlConnection connection, ILogger logger, CancellationToken cancellationToken)
+    {
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        await ExecuteAsync(connection, "SELECT pg_advisory_xact_lock(@key)", cancellationToken, ("key", MigrationLockKey)).ConfigureAwait(false);
+        await ExecuteAsync(connection, """
+            CREATE TABLE IF NOT EXISTS schema_migrations (
+                version    integer     NOT NULL PRIMARY KEY,
+                name       text        NOT NULL,
+                applied_at timestamptz NOT NULL DEFAULT now()
+            )
+            """, cancellationToken).ConfigureAwait(false);
+        var current = await CurrentVersionAsync(connection, cancellationToken).ConfigureAwait(false);
+        if (current > LatestVersion)
+        {
+            throw new InvalidOperationException(
+                $"The database is at schema version {current}, newer than this Jobkeeper knows ({LatestVersion}). Upgrade Jobkeeper.");
+        }
+
+        foreach (var (version, name, sql) in Steps)
+        {
+            if (version <= current)
+            {
+                continue;
+            }
+
+            await ExecuteAsync(connection, sql, cancellationToken).ConfigureAwait(false);
+            await ExecuteAsync(connection, "INSERT INTO schema_migrations (version, name) VALUES (@version, @name)", cancellationToken,
+                ("version", version), ("name", name)).ConfigureAwait(false);
+            logger.LogInformation("Applied schema migration {SchemaVersion}: {MigrationName}", version, name);
+            current = version;
+        }
+
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return current;
+    }
+
+    public static async Task<int> CurrentVersionAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand("SELECT COALESCE(MAX(version), 0) FROM schema_migrations", connection);
+        return Convert.ToInt32(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false), System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    private static async Task ExecuteAsync(NpgsqlConnection connection, string sql, CancellationToken cancellationToken, params (string Name, object Value)[] parameters)
+    {
+        await using var command = new NpgsqlCommand(sql, connection);
+        foreach (var (name, value) in parameters)
+        {
+            command.Parameters.AddWithValue(name, value);
+        }
+
+        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+}
