@@ -3,7 +3,7 @@ using Jobkeeper.Sqlite;
 
 namespace Jobkeeper.Server;
 
-/// <summary><c>jobkeeper serve</c>: the REST API on the embedded SQLite store.</summary>
+/// <summary><c>jobkeeper serve</c>: the REST API on the embedded SQLite store, or on PostgreSQL shared with other instances.</summary>
 internal static class ServeCommand
 {
     public static Command Create()
@@ -14,7 +14,11 @@ internal static class ServeCommand
         {
             Description = "normal: survives a process crash (default); full: fsync per commit group, survives power loss",
         };
-        var command = new Command("serve", "Run the Jobkeeper server") { urls, db, durability };
+        var postgres = new Option<string?>("--postgres")
+        {
+            Description = "PostgreSQL connection string (\"Host=...;Database=...;Username=...\"); instances on the same database share their jobs. Default: SQLite",
+        };
+        var command = new Command("serve", "Run the Jobkeeper server") { urls, db, durability, postgres };
         command.SetAction(async (parse, cancellationToken) =>
         {
             var overrides = new Dictionary<string, string?>();
@@ -26,6 +30,11 @@ internal static class ServeCommand
             if (parse.GetValue(db) is { } d)
             {
                 overrides[$"{ServerSettings.Section}:Db"] = d;
+            }
+
+            if (parse.GetValue(postgres) is { } pg)
+            {
+                overrides[$"{ServerSettings.Section}:Postgres"] = pg;
             }
 
             if (parse.GetValue(durability) is { } level)
@@ -51,7 +60,7 @@ internal static class ServeCommand
                     await app.RunAsync().ConfigureAwait(false);
                     return 0;
                 }
-                catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or Microsoft.Data.Sqlite.SqliteException)
+                catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or Microsoft.Data.Sqlite.SqliteException or Npgsql.NpgsqlException or Jobkeeper.Errors.StoreUnavailableException)
                 {
                     await Console.Error.WriteLineAsync($"jobkeeper: cannot start: {ex.Message}").ConfigureAwait(false);
                     return 1;

@@ -32,7 +32,18 @@ public static class ServerApp
         {
             builder.Configuration.GetSection($"{ServerSettings.Section}:Cache").Bind(o.Cache);
             builder.Configuration.GetSection($"{ServerSettings.Section}:Workers").Bind(o.Workers);
-            o.UseSqlite(settings.Db, settings.Durability);
+            if (!string.IsNullOrWhiteSpace(settings.Postgres))
+            {
+                o.UsePostgres(p =>
+                {
+                    p.ConnectionString = settings.Postgres;
+                    p.Timeout = settings.PostgresTimeout;
+                });
+            }
+            else
+            {
+                o.UseSqlite(settings.Db, settings.Durability);
+            }
         });
         builder.Services.AddJobkeeperApi(o => o.MaxRequestBodyBytes = settings.MaxRequestBodyBytes);
         // Problem details are written with the app's JSON options: snake_case like the rest, quotes kept readable.

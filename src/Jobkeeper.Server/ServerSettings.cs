@@ -14,6 +14,12 @@ public sealed class ServerSettings
 
     public string Db { get; set; } = "./data/jobkeeper.db";
 
+    /// <summary>A PostgreSQL connection string; when set, jobs live there (shared by every instance using it) instead of in <see cref="Db"/>.</summary>
+    public string? Postgres { get; set; }
+
+    /// <summary>How long a request waits for PostgreSQL before it fails with 503.</summary>
+    public TimeSpan PostgresTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
     public SqliteDurability Durability { get; set; } = SqliteDurability.Normal;
 
     public long MaxRequestBodyBytes { get; set; } = 1024 * 1024;
