@@ -83,7 +83,8 @@ public sealed class JobCache : IJobStoreObserver
                     return;
                 }
             }
-            else if (old.IsTombstone || old.Version >= job.Version || _entries.TryUpdate(job.Id, entry, old))
+            else if (old.IsTombstone || (old.IsMarker ? old.Version > job.Version : old.Version >= job.Version)
+                || _entries.TryUpdate(job.Id, entry, old))
             {
                 return;
             }
