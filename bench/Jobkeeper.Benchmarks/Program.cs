@@ -62,6 +62,14 @@ switch (suite)
         return 0;
     }
 
+    case "postgres":
+    {
+        var report = new Report("postgres");
+        await PostgresSuite.RunAsync(report, Option("--rounds", 3), Option("--jobs", 50_000), Option("--concurrency", 256), !rest.Contains("--no-scale"));
+        report.Save();
+        return 0;
+    }
+
     case "cleanup":
     {
         var report = new Report(Option("--external-checkpoint-ms", 0) > 0 ? "cleanup-external-checkpoint" : "cleanup");
@@ -92,6 +100,8 @@ switch (suite)
               workers     custom: in-process no-op jobs end to end, queue drain, pickup latency [--rounds 3] [--jobs 50000] [--concurrency 256]
               http-workers custom: external HTTP workers drain a queue on a `jobkeeper serve` process
                           [--rounds 3] [--jobs 30000] [--workers 8] [--batch 50] [--port 5482] [--server path/to/jobkeeper.dll]
+              postgres    custom: creates, workers end to end, drain, pickup on PostgreSQL with 1 and 3 instances; claim/list cost up to
+                          1,000,000 finished jobs (PG_BENCH=<connection string>) [--rounds 3] [--jobs 50000] [--concurrency 256] [--no-scale]
               cleanup     custom: cleanup of terminal jobs with a concurrent writer [--rounds 3] [--jobs 100000] [--batch-sizes <default>,100]
                           [--external-checkpoint-ms N: experiment, checkpoint from outside every N ms]
               experiments [writes|hops|list]  raw SQLite on schema/pragma variants; slow list shapes with extra indexes [--rounds 3]

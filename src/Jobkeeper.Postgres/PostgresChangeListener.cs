@@ -6,8 +6,8 @@ namespace Jobkeeper.Postgres;
 
 /// <summary>
 /// Keeps this instance in step with the others on the same database. It LISTENs for their commit notices:
-/// cached copies of the jobs they changed are marked stale at once, then the new states are read and handed to
-/// the observers (idle workers wake for queued jobs, running jobs see a cancel). Live streams get every
+/// cached copies of the jobs they changed are marked stale and idle workers of the types they queued wake at
+/// once; the new states are read only of the jobs an observer needs (those running here, to see a cancel). Live streams get every
 /// instance's events from the events table, read in id order after each notice. When the listening connection
 /// drops, the cache is cleared, and after reconnecting the events missed meanwhile are read from the table.
 /// </summary>
@@ -158,18 +158,25 @@ internal sealed class PostgresChangeListener : IAsyncDisposable
         }
 
         // At once, on the connection's thread: nothing older than these versions may be served from now on.
-        if (notice.Changes.Count > 0)
+        if (notice.Changes.Count > 0 || notice.QueuedTypes.Count > 0)
         {
-            Tell(o => o.JobsChangedElsewhere(notice.Changes));
+            Tell(o => o.JobsChangedElsewhere(notice.Changes, notice.QueuedTypes));
+            var wanted = false;
             lock (_pendingLock)
             {
                 foreach (var change in notice.Changes)
                 {
-                    _pendingIds.Add(change.JobId);
+                    if (_observers.Any(o => o.WantsStateOf(change.JobId)))
+                    {
+                        wanted |= _pendingIds.Add(change.JobId);
+                    }
                 }
             }
 
-            _work.Release();
+            if (wanted)
+            {
+                _work.Release();
+            }
         }
 
         if (notice.HasEvents)

@@ -32,6 +32,9 @@ internal sealed class PostgresCommit
 
     public List<JobVersion> Versions { get; } = [];
 
+    /// <summary>The job rows of the transaction (written first, in one round trip).</summary>
+    public PostgresRowWrites Rows { get; } = new();
+
     public bool HasEvents => _eventJobIds.Count > 0;
 
     public void Clear()
@@ -46,6 +49,7 @@ internal sealed class PostgresCommit
         }
 
         _queuedTypes.Clear();
+        Rows.Clear();
     }
 
     /// <summary>A job written with its events; <paramref name="labelsChanged"/> when its label rows must be rewritten.</summary>

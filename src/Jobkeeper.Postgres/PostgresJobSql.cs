@@ -7,24 +7,16 @@ internal static class PostgresJobSql
 {
     public static readonly string SelectList = JobColumns.SelectList("j");
 
-    public static readonly string InsertJob =
-        $"INSERT INTO jobs ({string.Join(", ", JobColumns.Inserted)}) VALUES ({Placeholders(JobColumns.Inserted.Count)}) ON CONFLICT (id) DO NOTHING";
-
-    public static readonly string UpdateJob = Update(withLabels: false);
-
-    public static readonly string UpdateJobAndLabels = Update(withLabels: true);
-
     public static readonly string GetJob = $"SELECT {SelectList} FROM jobs j WHERE j.id = $1";
 
     public static readonly string GetJobs = $"SELECT {SelectList} FROM jobs j WHERE j.id = ANY($1)";
 
     public static readonly string IsCurrent = "SELECT 1 FROM jobs WHERE id = $1 AND version = $2";
 
-    // Locked rows are skipped, so instances claiming at once never wait for each other or take the same job;
-    // rows this transaction already claimed are excluded by id.
+    // Rows locked by others are skipped, so instances claiming at once never wait for each other or take the same job.
     public static readonly string SelectClaimable =
-        $"SELECT {SelectList} FROM jobs j WHERE j.status = 'queued' AND j.type = $1 AND j.run_at_us <= $2 AND j.id <> ALL($3) " +
-        "ORDER BY j.priority DESC, j.run_at_us, j.id LIMIT $4 FOR UPDATE SKIP LOCKED";
+        $"SELECT {SelectList} FROM jobs j WHERE j.status = 'queued' AND j.type = $1 AND j.run_at_us <= $2 " +
+        "ORDER BY j.priority DESC, j.run_at_us, j.id LIMIT $3 FOR UPDATE SKIP LOCKED";
 
     public const string DeleteJob = """
         WITH d AS (DELETE FROM jobs WHERE id = $1 RETURNING id, version),
@@ -78,13 +70,4 @@ internal static class PostgresJobSql
 
     public const string Events =
         "SELECT id, job_id, type, at_us, actor, version, data FROM job_events WHERE job_id = $1 AND id > $2 ORDER BY id LIMIT $3";
-
-    private static string Update(bool withLabels)
-    {
-        var columns = JobColumns.Updated(withLabels);
-        var assignments = string.Join(", ", columns.Select((c, i) => $"{c} = ${i + 1}"));
-        return $"UPDATE jobs SET {assignments} WHERE id = ${columns.Count + 1} AND version = ${columns.Count + 2}";
-    }
-
-    private static string Placeholders(int count) => string.Join(", ", Enumerable.Range(1, count).Select(i => $"${i}"));
 }

@@ -14,6 +14,12 @@ public sealed class PostgresStoreOptions
     /// <summary>The most write operations committed in one transaction.</summary>
     public int MaxBatchSize { get; set; } = 1024;
 
+    /// <summary>
+    /// Transactions this instance writes at once. Each group-commits whatever is queued; more than one lets a
+    /// transaction's round trips and fsync overlap the next.
+    /// </summary>
+    public int Writers { get; set; } = 2;
+
     /// <summary>Connections in the pool (readers, the writer and the listener share it).</summary>
     public int MaxPoolSize { get; set; } = 50;
 

@@ -11,6 +11,9 @@ internal sealed class PostgresTransaction(NpgsqlConnection connection)
 
     public bool Begun => _begun;
 
+    /// <summary>The batch that would have begun the transaction was not sent: the next one begins it.</summary>
+    public void Unbegin() => _begun = false;
+
     public NpgsqlBatch NewBatch()
     {
         var batch = new NpgsqlBatch(connection);

@@ -6,7 +6,7 @@ namespace Jobkeeper.Postgres;
 
 /// <summary>
 /// One write waiting for the writer. Its values are prepared on the caller's thread. In a transaction the
-/// writer first lets claims pick their jobs (<see cref="SelectAsync"/>), then sends every op's row writes in one
+/// writer first lets claims pick their jobs (<see cref="AddSelects"/>), then sends every op's row writes in one
 /// round trip (<see cref="AddRowWrites"/>), then each op reports what it changed (<see cref="Written"/>), and the
 /// events, labels and notice go with the COMMIT in a second round trip.
 /// </summary>
@@ -15,11 +15,21 @@ internal abstract class PostgresWriteOp
     /// <summary>A write committed in a transaction of its own (deletes: they never share a batch with a write of the same job).</summary>
     public virtual bool IsBulk => false;
 
-    public virtual bool Selects => false;
+    /// <summary>
+    /// Adds the statements whose rows this op reads before anything is written (claims pick their jobs here);
+    /// <paramref name="claimsInBatch"/> claims of this transaction read at once.
+    /// </summary>
+    public virtual void AddSelects(NpgsqlBatch batch, int claimsInBatch)
+    {
+    }
 
-    public virtual Task SelectAsync(PostgresTransaction transaction, CancellationToken cancellationToken) => Task.CompletedTask;
+    public virtual bool IsClaim => false;
 
-    public abstract void AddRowWrites(NpgsqlBatch batch);
+    /// <summary>Reads the result sets of <see cref="AddSelects"/>; the reader is on the first of them.</summary>
+    public virtual Task ReadSelectsAsync(PostgresSelectResults results, PostgresTransaction transaction, CancellationToken cancellationToken) =>
+        Task.CompletedTask;
+
+    public abstract void AddRowWrites(PostgresRowWrites rows);
 
     /// <summary>After the row writes ran: records what was written into <paramref name="commit"/>.</summary>
     public abstract void Written(PostgresCommit commit);
@@ -28,22 +38,9 @@ internal abstract class PostgresWriteOp
 
     public abstract void Fail(Exception error);
 
-    protected static NpgsqlBatchCommand Add(NpgsqlBatch batch, string sql, object[] values, params object[] more)
-    {
-        var command = new NpgsqlBatchCommand(sql);
-        foreach (var value in values)
-        {
-            command.Parameters.Add(PostgresCommit.Parameter(value));
-        }
-
-        foreach (var value in more)
-        {
-            command.Parameters.Add(PostgresCommit.Parameter(value));
-        }
-
-        batch.BatchCommands.Add(command);
-        return command;
-    }
+    /// <summary>The compare-and-set update of one job: it changes the row only while it is still at the expected version.</summary>
+    protected static int AddUpdate(PostgresRowWrites rows, JobReplacement replacement, object[] valuesWithLabels) =>
+        rows.Update(replacement.Job.Id, replacement.ExpectedVersion, replacement.LabelsChanged ? valuesWithLabels[0] : null, valuesWithLabels[1..]);
 }
 
 internal abstract class PostgresWriteOp<T> : PostgresWriteOp
@@ -62,13 +59,13 @@ internal abstract class PostgresWriteOp<T> : PostgresWriteOp
 internal sealed class PostgresInsertOp(Job job, JobEvent created) : PostgresWriteOp<bool>
 {
     private readonly object[] _values = JobColumns.ToInsertValues(job);
-    private NpgsqlBatchCommand? _insert;
+    private int _insert;
 
-    public override void AddRowWrites(NpgsqlBatch batch) => _insert = Add(batch, PostgresJobSql.InsertJob, _values);
+    public override void AddRowWrites(PostgresRowWrites rows) => _insert = rows.Insert(_values);
 
     public override void Written(PostgresCommit commit)
     {
-        Result = _insert!.RecordsAffected == 1;
+        Result = commit.Rows.Inserted(_insert);
         if (Result)
         {
             commit.Written(job, [created], isNew: true, labelsChanged: false);
@@ -78,24 +75,19 @@ internal sealed class PostgresInsertOp(Job job, JobEvent created) : PostgresWrit
 
 internal sealed class PostgresReplaceOp(JobReplacement replacement) : PostgresWriteOp<bool>
 {
-    private readonly object[] _values = JobColumns.ToStateValues(replacement.Job, replacement.LabelsChanged);
-    private NpgsqlBatchCommand? _update;
+    private readonly object[] _values = JobColumns.ToStateValues(replacement.Job, withLabels: true);
+    private int _update;
 
-    public override void AddRowWrites(NpgsqlBatch batch) => _update = AddUpdate(batch, replacement, _values);
+    public override void AddRowWrites(PostgresRowWrites rows) => _update = AddUpdate(rows, replacement, _values);
 
     public override void Written(PostgresCommit commit)
     {
-        Result = _update!.RecordsAffected == 1;
+        Result = commit.Rows.Updated(_update);
         if (Result)
         {
             commit.Written(replacement.Job, replacement.Events, isNew: false, replacement.LabelsChanged);
         }
     }
-
-    /// <summary>The compare-and-set update of one job: it changes a row only while it is still at the expected version.</summary>
-    public static NpgsqlBatchCommand AddUpdate(NpgsqlBatch batch, JobReplacement replacement, object[] values) =>
-        Add(batch, replacement.LabelsChanged ? PostgresJobSql.UpdateJobAndLabels : PostgresJobSql.UpdateJob, values,
-            replacement.Job.Id, replacement.ExpectedVersion);
 }
 
 /// <summary>
@@ -116,36 +108,45 @@ internal sealed class PostgresClaimOp(ClaimRequest request, Func<Job, JobReplace
         return byRunAt != 0 ? byRunAt : string.CompareOrdinal(a.Id, b.Id);
     };
 
-    private readonly List<(JobReplacement Replacement, object[] Values, NpgsqlBatchCommand? Command)> _claims = [];
+    private readonly List<(JobReplacement Replacement, object[] Values, int Handle)> _claims = [];
 
-    public override bool Selects => true;
+    private int _selects;
 
-    public override async Task SelectAsync(PostgresTransaction transaction, CancellationToken cancellationToken)
+    public override bool IsClaim => true;
+
+    public override void AddSelects(NpgsqlBatch batch, int claimsInBatch)
     {
         _claims.Clear();
+        _selects = 0;
         var now = TimeMicros.From(request.Now);
-        var taken = transaction.ClaimedIds.ToArray();
-        await using var batch = transaction.NewBatch();
         foreach (var (type, limit) in request.Types)
         {
             var take = Math.Min(limit, request.Max);
             if (take > 0)
             {
-                batch.BatchCommands.Add(PostgresCommit.Command(PostgresJobSql.SelectClaimable, type, now, taken, take));
+                // The claims of one transaction all see the same rows (its own locks skip nothing), so each reads
+                // enough to still find its share after the claims before it took theirs.
+                batch.BatchCommands.Add(PostgresCommit.Command(PostgresJobSql.SelectClaimable, type, now, Math.Min(take * claimsInBatch, 5000)));
+                _selects++;
             }
         }
+    }
 
+    public override async Task ReadSelectsAsync(PostgresSelectResults results, PostgresTransaction transaction, CancellationToken cancellationToken)
+    {
         var candidates = new List<Job>(request.Max);
-        await using (var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
+        for (var i = 0; i < _selects; i++)
         {
-            do
+            var reader = await results.NextAsync(cancellationToken).ConfigureAwait(false);
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
             {
-                while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                var job = JobColumns.Read(reader);
+                // Locks taken by this same transaction do not skip rows: another claim of this batch may have them.
+                if (!transaction.ClaimedIds.Contains(job.Id))
                 {
-                    candidates.Add(JobColumns.Read(reader));
+                    candidates.Add(job);
                 }
             }
-            while (await reader.NextResultAsync(cancellationToken).ConfigureAwait(false));
         }
 
         if (request.Types.Count > 1)
@@ -153,30 +154,37 @@ internal sealed class PostgresClaimOp(ClaimRequest request, Func<Job, JobReplace
             candidates.Sort(ClaimOrder);
         }
 
-        foreach (var job in candidates.Take(request.Max))
+        foreach (var job in candidates)
         {
-            var replacement = claim(job);
-            _claims.Add((replacement, JobColumns.ToStateValues(replacement.Job, replacement.LabelsChanged), null));
-            transaction.ClaimedIds.Add(job.Id);
+            if (_claims.Count == request.Max)
+            {
+                break;
+            }
+
+            if (transaction.ClaimedIds.Add(job.Id))
+            {
+                var replacement = claim(job);
+                _claims.Add((replacement, JobColumns.ToStateValues(replacement.Job, withLabels: true), -1));
+            }
         }
     }
 
-    public override void AddRowWrites(NpgsqlBatch batch)
+    public override void AddRowWrites(PostgresRowWrites rows)
     {
         for (var i = 0; i < _claims.Count; i++)
         {
             var (replacement, values, _) = _claims[i];
-            _claims[i] = (replacement, values, PostgresReplaceOp.AddUpdate(batch, replacement, values));
+            _claims[i] = (replacement, values, AddUpdate(rows, replacement, values));
         }
     }
 
     public override void Written(PostgresCommit commit)
     {
         var claimed = new List<Job>(_claims.Count);
-        foreach (var (replacement, _, command) in _claims)
+        foreach (var (replacement, _, handle) in _claims)
         {
             // Only a write earlier in this same transaction can have moved a locked row on; that job is simply not claimed.
-            if (command!.RecordsAffected == 1)
+            if (commit.Rows.Updated(handle))
             {
                 commit.Written(replacement.Job, replacement.Events, isNew: false, replacement.LabelsChanged);
                 claimed.Add(replacement.Job);
@@ -190,32 +198,31 @@ internal sealed class PostgresClaimOp(ClaimRequest request, Func<Job, JobReplace
 /// <summary>Deletes run alone in their transaction, with their labels and events, through one statement that returns the ids deleted.</summary>
 internal abstract class PostgresDeleteOp<T> : PostgresWriteOp<T>
 {
-    private NpgsqlBatchCommand? _delete;
     private readonly List<string> _deleted = [];
 
     public override bool IsBulk => true;
-
-    // The ids come back as rows, so the writer reads them through Selects.
-    public override bool Selects => true;
 
     protected abstract NpgsqlBatchCommand Statement();
 
     protected abstract T ToResult(List<string> deleted);
 
-    public override async Task SelectAsync(PostgresTransaction transaction, CancellationToken cancellationToken)
+    public override void AddSelects(NpgsqlBatch batch, int claimsInBatch)
     {
         _deleted.Clear();
-        await using var batch = transaction.NewBatch();
-        _delete = Statement();
-        batch.BatchCommands.Add(_delete);
-        await using var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        batch.BatchCommands.Add(Statement());
+    }
+
+    /// <summary>The delete itself returns the ids deleted, so it runs with the selects.</summary>
+    public override async Task ReadSelectsAsync(PostgresSelectResults results, PostgresTransaction transaction, CancellationToken cancellationToken)
+    {
+        var reader = await results.NextAsync(cancellationToken).ConfigureAwait(false);
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
             _deleted.Add(reader.GetString(0));
         }
     }
 
-    public override void AddRowWrites(NpgsqlBatch batch)
+    public override void AddRowWrites(PostgresRowWrites rows)
     {
     }
 

@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Threading.Channels;
 using Jobkeeper.Errors;
-using Jobkeeper.Storage;
 using Jobkeeper.Telemetry;
 using Microsoft.Extensions.Logging;
 using Npgsql;
@@ -9,33 +8,25 @@ using Npgsql;
 namespace Jobkeeper.Postgres;
 
 /// <summary>
-/// This instance's one writer. Concurrent writes queue here and are group-committed: everything waiting when
-/// a transaction starts goes into it (up to a batch limit) in two round trips, and each caller is answered
-/// only after the COMMIT. A statement error rolls the batch back and replays it one write per transaction, so
-/// only the write at fault fails; a lost connection fails the batch (503) and the next batch reconnects.
+/// This instance's writers. Concurrent writes queue here and are group-committed: each writer takes everything
+/// waiting when its transaction starts (up to a batch limit) and commits it in two or three round trips; each
+/// caller is answered only after the COMMIT. A few writers work at once, so one transaction's round trips and
+/// fsync overlap the next (writes in flight together are independent: each is compare-and-set). A statement
+/// error rolls the batch back and replays it one write per transaction, so only the write at fault fails; a
+/// lost connection fails the batch (503, not acknowledged) and the next batch reconnects.
 /// </summary>
 internal sealed class PostgresWriter : IAsyncDisposable
 {
     private readonly Channel<PostgresWriteOp> _queue = Channel.CreateUnbounded<PostgresWriteOp>(
-        new UnboundedChannelOptions { SingleReader = true, AllowSynchronousContinuations = false });
+        new UnboundedChannelOptions { SingleReader = false, AllowSynchronousContinuations = false });
 
-    private readonly NpgsqlDataSource _dataSource;
-    private readonly PostgresStoreOptions _options;
-    private readonly string _instance;
-    private readonly Action<PostgresCommit> _committed;
-    private readonly ILogger _logger;
-    private readonly PostgresCommit _commit = new();
-    private readonly Task _loop;
-    private NpgsqlConnection? _connection;
+    private readonly Task[] _loops;
 
     public PostgresWriter(NpgsqlDataSource dataSource, PostgresStoreOptions options, string instance, Action<PostgresCommit> committed, ILogger logger)
     {
-        _dataSource = dataSource;
-        _options = options;
-        _instance = instance;
-        _committed = committed;
-        _logger = logger;
-        _loop = Task.Run(RunAsync);
+        _loops = Enumerable.Range(0, Math.Max(1, options.Writers))
+            .Select(_ => Task.Run(() => new WriterLoop(_queue.Reader, dataSource, options, instance, committed, logger).RunAsync()))
+            .ToArray();
     }
 
     public Task<T> Enqueue<T>(PostgresWriteOp<T> op)
@@ -48,233 +39,275 @@ internal sealed class PostgresWriter : IAsyncDisposable
         return op.Task;
     }
 
-    private async Task RunAsync()
+    /// <summary>Stops accepting writes, commits everything already accepted, then returns.</summary>
+    public async ValueTask DisposeAsync()
     {
-        var maxBatch = Math.Max(1, _options.MaxBatchSize);
-        var batch = new List<PostgresWriteOp>(maxBatch);
-        var reader = _queue.Reader;
-        PostgresWriteOp? carried = null;
-        while (carried is not null || await reader.WaitToReadAsync().ConfigureAwait(false))
-        {
-            carried = FillBatch(batch, carried, reader, maxBatch);
-            try
-            {
-                await WriteBatchAsync(batch).ConfigureAwait(false);
-            }
-            catch (Exception ex)
-            {
-                // Never let the loop die: a dead writer would leave every caller waiting forever.
-                _logger.LogCritical(ex, "The store writer failed unexpectedly; {BatchSize} writes are refused", batch.Count);
-                Fail(batch, ex);
-            }
-
-            if (carried is null)
-            {
-                // The callers just answered usually write again at once; let them queue for a fuller group.
-                await Task.Yield();
-            }
-        }
-
-        if (_connection is not null)
-        {
-            await _connection.DisposeAsync().ConfigureAwait(false);
-        }
+        _queue.Writer.TryComplete();
+        await Task.WhenAll(_loops).ConfigureAwait(false);
     }
 
-    /// <summary>Takes what is queued, up to the limit; a bulk write goes alone. Returns a bulk write that must wait for the next batch.</summary>
-    private static PostgresWriteOp? FillBatch(List<PostgresWriteOp> batch, PostgresWriteOp? carried, ChannelReader<PostgresWriteOp> reader, int maxBatch)
+    private sealed class WriterLoop(
+        ChannelReader<PostgresWriteOp> queue,
+        NpgsqlDataSource dataSource,
+        PostgresStoreOptions options,
+        string instance,
+        Action<PostgresCommit> committed,
+        ILogger logger)
     {
-        batch.Clear();
-        if (carried is not null)
+        private readonly PostgresCommit _commit = new();
+        private NpgsqlConnection? _connection;
+
+        public async Task RunAsync()
         {
-            batch.Add(carried);
-            if (carried.IsBulk)
+            var maxBatch = Math.Max(1, options.MaxBatchSize);
+            var batch = new List<PostgresWriteOp>(maxBatch);
+            PostgresWriteOp? carried = null;
+            while (carried is not null || await queue.WaitToReadAsync().ConfigureAwait(false))
             {
-                return null;
+                carried = FillBatch(batch, carried, maxBatch);
+                if (batch.Count == 0)
+                {
+                    continue; // another writer took what was queued
+                }
+
+                try
+                {
+                    await WriteBatchAsync(batch).ConfigureAwait(false);
+                }
+                catch (Exception ex)
+                {
+                    // Never let the loop die: a dead writer would leave every caller waiting forever.
+                    logger.LogCritical(ex, "The store writer failed unexpectedly; {BatchSize} writes are refused", batch.Count);
+                    Fail(batch, ex);
+                }
+
+                if (carried is null)
+                {
+                    // The callers just answered usually write again at once; let them queue for a fuller group.
+                    await Task.Yield();
+                }
+            }
+
+            if (_connection is not null)
+            {
+                await _connection.DisposeAsync().ConfigureAwait(false);
             }
         }
 
-        while (batch.Count < maxBatch && reader.TryRead(out var op))
+        /// <summary>Takes what is queued, up to the limit; a bulk write goes alone. Returns a bulk write that must wait for the next batch.</summary>
+        private PostgresWriteOp? FillBatch(List<PostgresWriteOp> batch, PostgresWriteOp? carried, int maxBatch)
         {
-            if (op.IsBulk)
+            batch.Clear();
+            if (carried is not null)
             {
-                if (batch.Count > 0)
+                batch.Add(carried);
+                if (carried.IsBulk)
                 {
-                    return op;
+                    return null;
+                }
+            }
+
+            while (batch.Count < maxBatch && queue.TryRead(out var op))
+            {
+                if (op.IsBulk)
+                {
+                    if (batch.Count > 0)
+                    {
+                        return op;
+                    }
+
+                    batch.Add(op);
+                    return null;
                 }
 
                 batch.Add(op);
-                return null;
             }
 
-            batch.Add(op);
+            return null;
         }
 
-        return null;
-    }
-
-    private async Task WriteBatchAsync(List<PostgresWriteOp> batch)
-    {
-        var started = Stopwatch.GetTimestamp();
-        var error = await TryCommitAsync(batch).ConfigureAwait(false);
-        if (error is null)
+        private async Task WriteBatchAsync(List<PostgresWriteOp> batch)
         {
-            Committed(batch);
-        }
-        else if (error is PostgresException && batch.Count > 1)
-        {
-            // A statement failed and the transaction rolled back: replay one write per transaction, so only the one at fault fails.
-            _logger.LogWarning(error, "A batch of {BatchSize} writes failed; replaying them one by one", batch.Count);
-            foreach (var op in batch)
+            var started = Stopwatch.GetTimestamp();
+            var error = await TryCommitAsync(batch).ConfigureAwait(false);
+            if (error is null)
             {
-                var alone = await TryCommitAsync([op]).ConfigureAwait(false);
-                if (alone is null)
+                Committed(batch);
+            }
+            else if (error is PostgresException && batch.Count > 1)
+            {
+                // A statement failed and the transaction rolled back: replay one write per transaction, so only the one at fault fails.
+                logger.LogWarning(error, "A batch of {BatchSize} writes failed; replaying them one by one", batch.Count);
+                foreach (var op in batch)
                 {
-                    Committed([op]);
-                }
-                else
-                {
-                    Fail([op], alone);
+                    var alone = await TryCommitAsync([op]).ConfigureAwait(false);
+                    if (alone is null)
+                    {
+                        Committed([op]);
+                    }
+                    else
+                    {
+                        Fail([op], alone);
+                    }
                 }
             }
-        }
-        else
-        {
-            Fail(batch, error);
+            else
+            {
+                Fail(batch, error);
+            }
+
+            JobkeeperMetrics.CommitBatchSize.Record(batch.Count);
+            JobkeeperMetrics.CommitDuration.Record(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
         }
 
-        JobkeeperMetrics.CommitBatchSize.Record(batch.Count);
-        JobkeeperMetrics.CommitDuration.Record(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
-    }
+        private void Committed(List<PostgresWriteOp> ops)
+        {
+            try
+            {
+                committed(_commit);
+            }
+            catch (Exception ex)
+            {
+                logger.LogError(ex, "Telling observers of a commit failed");
+            }
 
-    private void Committed(List<PostgresWriteOp> ops)
-    {
-        try
-        {
-            _committed(_commit);
-        }
-        catch (Exception ex)
-        {
-            _logger.LogError(ex, "Telling observers of a commit failed");
-        }
-
-        foreach (var op in ops)
-        {
-            op.Complete();
-        }
-    }
-
-    private void Fail(List<PostgresWriteOp> ops, Exception error)
-    {
-        var failure = error as StoreUnavailableException ?? new StoreUnavailableException(
-            error is PostgresException
-                ? "PostgreSQL refused the write: " + error.Message
-                : "PostgreSQL could not be reached to commit the write; it was not acknowledged. " + error.Message,
-            error);
-        foreach (var op in ops)
-        {
-            op.Fail(failure);
-        }
-    }
-
-    /// <summary>Runs the writes in one transaction; null when it committed, else the error (rolled back, or the connection dropped).</summary>
-    private async Task<Exception?> TryCommitAsync(List<PostgresWriteOp> ops)
-    {
-        _commit.Clear();
-        NpgsqlConnection connection;
-        try
-        {
-            connection = _connection ??= await OpenAsync().ConfigureAwait(false);
-        }
-        catch (Exception ex)
-        {
-            _logger.LogWarning("The store writer cannot reach PostgreSQL: {Error}", ex.Message);
-            return ex;
-        }
-
-        var transaction = new PostgresTransaction(connection);
-        using var timeout = new CancellationTokenSource(_options.Timeout * 2);
-        try
-        {
             foreach (var op in ops)
             {
-                if (op.Selects)
-                {
-                    await op.SelectAsync(transaction, timeout.Token).ConfigureAwait(false);
-                }
+                op.Complete();
+            }
+        }
+
+        private static void Fail(List<PostgresWriteOp> ops, Exception error)
+        {
+            var failure = error as StoreUnavailableException ?? new StoreUnavailableException(
+                error is PostgresException
+                    ? "PostgreSQL refused the write: " + error.Message
+                    : "PostgreSQL could not be reached to commit the write; it was not acknowledged. " + error.Message,
+                error);
+            foreach (var op in ops)
+            {
+                op.Fail(failure);
+            }
+        }
+
+        /// <summary>Runs the writes in one transaction; null when it committed, else the error (rolled back, or the connection dropped).</summary>
+        private async Task<Exception?> TryCommitAsync(List<PostgresWriteOp> ops)
+        {
+            _commit.Clear();
+            NpgsqlConnection connection;
+            try
+            {
+                connection = _connection ??= await dataSource.OpenConnectionAsync().ConfigureAwait(false);
+            }
+            catch (Exception ex)
+            {
+                logger.LogWarning("The store writer cannot reach PostgreSQL: {Error}", ex.Message);
+                return ex;
             }
 
-            await using (var rows = transaction.NewBatch())
+            var transaction = new PostgresTransaction(connection);
+            using var timeout = new CancellationTokenSource(options.Timeout * 2);
+            try
             {
+                await SelectAsync(ops, transaction, timeout.Token).ConfigureAwait(false);
                 foreach (var op in ops)
                 {
-                    op.AddRowWrites(rows);
+                    op.AddRowWrites(_commit.Rows);
                 }
 
-                if (rows.BatchCommands.Count > 0)
+                if (_commit.Rows.HasCommands)
                 {
-                    await rows.ExecuteNonQueryAsync(timeout.Token).ConfigureAwait(false);
+                    await using var rows = transaction.NewBatch();
+                    _commit.Rows.AddCommands(rows);
+                    await using var reader = await rows.ExecuteReaderAsync(timeout.Token).ConfigureAwait(false);
+                    await _commit.Rows.ReadResultsAsync(reader, timeout.Token).ConfigureAwait(false);
+                }
+
+                foreach (var op in ops)
+                {
+                    op.Written(_commit);
+                }
+
+                await FinishAsync(connection, timeout.Token).ConfigureAwait(false);
+                return null;
+            }
+            catch (Exception ex)
+            {
+                await RollBackAsync(connection, ex).ConfigureAwait(false);
+                return ex;
+            }
+        }
+
+        /// <summary>One round trip for every op's selects (claims pick and lock their jobs), when there are any.</summary>
+        private static async Task SelectAsync(List<PostgresWriteOp> ops, PostgresTransaction transaction, CancellationToken cancellationToken)
+        {
+            var claims = ops.Count(op => op.IsClaim);
+            await using var batch = transaction.NewBatch();
+            var counts = new int[ops.Count];
+            for (var i = 0; i < ops.Count; i++)
+            {
+                var before = batch.BatchCommands.Count;
+                ops[i].AddSelects(batch, Math.Max(1, claims));
+                counts[i] = batch.BatchCommands.Count - before;
+            }
+
+            if (counts.All(c => c == 0))
+            {
+                transaction.Unbegin();
+                return;
+            }
+
+            await using var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            var results = new PostgresSelectResults(reader);
+            for (var i = 0; i < ops.Count; i++)
+            {
+                if (counts[i] > 0)
+                {
+                    await ops[i].ReadSelectsAsync(results, transaction, cancellationToken).ConfigureAwait(false);
                 }
             }
+        }
 
-            foreach (var op in ops)
-            {
-                op.Written(_commit);
-            }
-
+        /// <summary>Events, labels, the notice and COMMIT in one round trip; with events, the first result is the last id of their block.</summary>
+        private async Task FinishAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
+        {
             await using var finish = new NpgsqlBatch(connection);
-            _commit.AddFinish(finish, _options.Channel, _instance);
+            _commit.AddFinish(finish, options.Channel, instance);
             long lastEventId = 0;
-            await using (var reader = await finish.ExecuteReaderAsync(timeout.Token).ConfigureAwait(false))
+            await using (var reader = await finish.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
             {
-                // With events, the first result is the last id of the block they took.
-                if (_commit.HasEvents && await reader.ReadAsync(timeout.Token).ConfigureAwait(false))
+                if (_commit.HasEvents && await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
                 {
                     lastEventId = reader.GetInt64(0);
                 }
 
-                while (await reader.NextResultAsync(timeout.Token).ConfigureAwait(false))
+                while (await reader.NextResultAsync(cancellationToken).ConfigureAwait(false))
                 {
                 }
             }
 
             _commit.Committed(lastEventId);
-            return null;
         }
-        catch (Exception ex)
+
+        private async Task RollBackAsync(NpgsqlConnection connection, Exception error)
         {
-            await RollBackAsync(connection, ex).ConfigureAwait(false);
-            return ex;
-        }
-    }
-
-    private async Task RollBackAsync(NpgsqlConnection connection, Exception error)
-    {
-        if (error is PostgresException && connection.State == System.Data.ConnectionState.Open)
-        {
-            try
+            if (error is PostgresException && connection.State == System.Data.ConnectionState.Open)
             {
-                await using var rollback = new NpgsqlCommand("ROLLBACK", connection);
-                await rollback.ExecuteNonQueryAsync().ConfigureAwait(false);
-                return;
+                try
+                {
+                    await using var rollback = new NpgsqlCommand("ROLLBACK", connection);
+                    await rollback.ExecuteNonQueryAsync().ConfigureAwait(false);
+                    return;
+                }
+                catch (Exception ex)
+                {
+                    logger.LogWarning("Rolling back failed: {Error}", ex.Message);
+                }
             }
-            catch (Exception ex)
-            {
-                _logger.LogWarning("Rolling back failed: {Error}", ex.Message);
-            }
+
+            // The connection is broken or in an unknown state: drop it; the next batch opens a new one.
+            _connection = null;
+            await connection.DisposeAsync().ConfigureAwait(false);
         }
-
-        // The connection is broken or in an unknown state: drop it; the next batch opens a new one.
-        _connection = null;
-        await connection.DisposeAsync().ConfigureAwait(false);
-    }
-
-    private async Task<NpgsqlConnection> OpenAsync() => await _dataSource.OpenConnectionAsync().ConfigureAwait(false);
-
-    /// <summary>Stops accepting writes, commits everything already accepted, then returns.</summary>
-    public async ValueTask DisposeAsync()
-    {
-        _queue.Writer.TryComplete();
-        await _loop.ConfigureAwait(false);
     }
 }

@@ -24,14 +24,14 @@ public class SharedJobCacheTests
     public void A_change_made_elsewhere_stops_the_older_copy_from_being_served()
     {
         Commit(At(1));
-        _cache.JobsChangedElsewhere([new JobVersion("j", 2)]);
+        _cache.JobsChangedElsewhere([new JobVersion("j", 2)], []);
         Assert.Null(Cached());
     }
 
     [Fact]
     public void A_read_older_than_the_change_made_elsewhere_is_not_cached_but_a_current_one_is()
     {
-        _cache.JobsChangedElsewhere([new JobVersion("j", 3)]);
+        _cache.JobsChangedElsewhere([new JobVersion("j", 3)], []);
         _cache.Warm(At(2)); // a read that started before the change committed
         Assert.Null(Cached());
         _cache.Warm(At(3));
@@ -54,7 +54,7 @@ public class SharedJobCacheTests
     public void A_notice_for_a_version_already_cached_keeps_the_copy()
     {
         Commit(At(4));
-        _cache.JobsChangedElsewhere([new JobVersion("j", 4)]);
+        _cache.JobsChangedElsewhere([new JobVersion("j", 4)], []);
         Assert.Equal(4, Cached());
     }
 
@@ -62,7 +62,7 @@ public class SharedJobCacheTests
     public void A_job_deleted_elsewhere_is_not_brought_back_by_a_racing_read_or_a_late_state()
     {
         Commit(At(2));
-        _cache.JobsChangedElsewhere([new JobVersion("j", 0)]);
+        _cache.JobsChangedElsewhere([new JobVersion("j", 0)], []);
         Assert.Null(Cached());
         _cache.Warm(At(2));
         Commit(At(3));

@@ -102,7 +102,7 @@ public sealed class JobCache : IJobStoreObserver
     }
 
     /// <summary>Changes committed on another instance: what is cached below those versions is no longer served.</summary>
-    public void JobsChangedElsewhere(IReadOnlyList<JobVersion> changes)
+    public void JobsChangedElsewhere(IReadOnlyList<JobVersion> changes, IReadOnlyCollection<string> queuedTypes)
     {
         var now = _time.GetTimestamp();
         foreach (var (id, version) in changes)

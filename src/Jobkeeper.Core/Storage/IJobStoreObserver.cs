@@ -11,13 +11,16 @@ public interface IJobStoreObserver
     void JobsCommitted(IReadOnlyList<CommittedChange> changes);
 
     /// <summary>
-    /// A shared store learned that another instance committed these versions. Called as soon as it is known,
-    /// before the new states are read (they follow through <see cref="JobsCommitted"/>), so nothing stale is
-    /// served in between.
+    /// A shared store learned that another instance committed these versions, and queued jobs of
+    /// <paramref name="queuedTypes"/>. Called as soon as it is known, so nothing stale is served in between. The new
+    /// states follow through <see cref="JobsCommitted"/> only for the jobs an observer asked for (<see cref="WantsStateOf"/>).
     /// </summary>
-    void JobsChangedElsewhere(IReadOnlyList<JobVersion> changes)
+    void JobsChangedElsewhere(IReadOnlyList<JobVersion> changes, IReadOnlyCollection<string> queuedTypes)
     {
     }
+
+    /// <summary>Whether this observer needs the new state of a job changed elsewhere (reading it costs a query).</summary>
+    bool WantsStateOf(string jobId) => false;
 
     /// <summary>A shared store may have missed changes made elsewhere (its notifications were interrupted): forget what may be stale.</summary>
     void ChangesMayHaveBeenMissed()

@@ -70,6 +70,25 @@ public sealed class JobSignals : IJobStoreObserver
         }
     }
 
+    /// <summary>Another instance queued jobs of these types: wake the waiters here too.</summary>
+    public void JobsChangedElsewhere(IReadOnlyList<JobVersion> changes, IReadOnlyCollection<string> queuedTypes)
+    {
+        var listeners = _queuedListeners;
+        foreach (var type in queuedTypes)
+        {
+            if (listeners.TryGetValue(type, out var actions))
+            {
+                foreach (var action in actions)
+                {
+                    action();
+                }
+            }
+        }
+    }
+
+    /// <summary>A job running here that another instance changed (a cancel, a takeover): its watcher needs the new state.</summary>
+    public bool WantsStateOf(string jobId) => _watched.ContainsKey(jobId);
+
     private void RemoveQueued(IReadOnlyCollection<string> types, Action onQueued)
     {
         lock (_lock)
