@@ -84,6 +84,7 @@ public sealed class SseClient : IAsyncDisposable
     /// </summary>
     public static SseClient OpenUnread(Uri baseAddress, string path)
     {
+        Socket? connected = null;
         var handler = new SocketsHttpHandler
         {
             ConnectCallback = async (context, cancellationToken) =>
@@ -92,6 +93,7 @@ public sealed class SseClient : IAsyncDisposable
                 try
                 {
                     await socket.ConnectAsync(context.DnsEndPoint, cancellationToken);
+                    connected = socket;
                     return new NetworkStream(socket, ownsSocket: true);
                 }
                 catch
@@ -102,11 +104,24 @@ public sealed class SseClient : IAsyncDisposable
             },
         };
         var client = new HttpClient(handler) { BaseAddress = baseAddress, Timeout = TimeSpan.FromSeconds(60) };
-        return new SseClient(client, path, lastEventId: null, ownedClient: client);
+        return new SseClient(client, path, lastEventId: null, ownedClient: client) { _socket = () => connected };
     }
 
-    /// <summary>Starts the background reader (once).</summary>
-    public void StartReading() => _pump ??= Task.Run(PumpAsync);
+    private Func<Socket?>? _socket;
+
+    /// <summary>
+    /// Starts the background reader (once). A connection opened with a tiny receive buffer gets a large one
+    /// first: the tiny window that made it fall behind would make catching up crawl (a few KB per round trip).
+    /// </summary>
+    public void StartReading()
+    {
+        if (_socket?.Invoke() is { } socket)
+        {
+            socket.ReceiveBufferSize = 4 * 1024 * 1024;
+        }
+
+        _pump ??= Task.Run(PumpAsync);
+    }
 
     /// <summary>The messages received so far, in order.</summary>
     public IReadOnlyList<SseMessage> Messages
