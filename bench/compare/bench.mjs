@@ -24,7 +24,9 @@
 //
 // Handlers are no-ops. Log lines go to stderr; the JSON result is the only line on stdout.
 import { performance } from "node:perf_hooks";
-import { readFileSync } from "node:fs";
+import { readFileSync, readdirSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { loadavg } from "node:os";
 import pg from "pg";
 
 const [system, bench] = process.argv.slice(2);
@@ -66,6 +68,67 @@ async function withClient(fn) {
   }
 }
 const checkpoint = () => withClient((c) => c.query("CHECKPOINT"));
+
+// CPU time spent in the measured window, by this process and by the PostgreSQL server (the postmaster
+// and all its children: backends, walwriter, checkpointer, autovacuum; exited children through the
+// postmaster's cutime). On a shared machine wall-clock rates depend on the share of the cores the run
+// got; CPU per job does much less. Null when the server is not on this machine.
+const CLK_TCK = (() => {
+  try {
+    return Number(execFileSync("getconf", ["CLK_TCK"]).toString().trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
+function procStat(pid) {
+  const text = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const f = text.slice(text.lastIndexOf(")") + 2).split(" "); // f[0] is field 3 (state)
+  return { ppid: Number(f[1]), utime: Number(f[11]), stime: Number(f[12]), cutime: Number(f[13]), cstime: Number(f[14]) };
+}
+async function findPostmaster() {
+  try {
+    // Read while the connection (and so its backend) is still open.
+    const ppid = await withClient(async (c) => procStat((await c.query("SELECT pg_backend_pid() AS pid")).rows[0].pid).ppid);
+    procStat(ppid);
+    return ppid;
+  } catch {
+    return null;
+  }
+}
+function serverCpuMs(postmaster) {
+  if (!postmaster) return null;
+  const pm = procStat(postmaster);
+  let ticks = pm.utime + pm.stime + pm.cutime + pm.cstime;
+  for (const name of readdirSync("/proc")) {
+    if (!/^[0-9]+$/.test(name)) continue;
+    try {
+      const st = procStat(name);
+      if (st.ppid === postmaster) ticks += st.utime + st.stime;
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return (ticks * 1000) / CLK_TCK;
+}
+let postmaster = null;
+function cpuWindow() {
+  const node0 = process.cpuUsage();
+  const server0 = serverCpuMs(postmaster);
+  const load0 = loadavg()[0];
+  return (jobs) => {
+    const nodeUsage = process.cpuUsage(node0);
+    const nodeMs = (nodeUsage.user + nodeUsage.system) / 1000;
+    const server1 = serverCpuMs(postmaster);
+    const serverMs = server0 === null || server1 === null ? null : server1 - server0;
+    return {
+      cpu_ms_node: Math.round(nodeMs),
+      cpu_ms_postgres: serverMs === null ? null : Math.round(serverMs),
+      cpu_us_per_job: serverMs === null ? null : Math.round(((nodeMs + serverMs) * 1000) / jobs),
+      load1_start: round(load0),
+      load1_end: round(loadavg()[0]),
+    };
+  };
+}
 
 // ---------------------------------------------------------------------------------------------
 // The two libraries behind one small interface:
@@ -201,10 +264,12 @@ async function benchEnqueue(lib) {
   const clients = Array.from({ length: ENQUEUE_CLIENTS }, client);
   await sleep(ENQUEUE_WARMUP_SECONDS * 1000);
   const started = performance.now();
+  const cpu = cpuWindow();
   counting = true;
   await sleep(ENQUEUE_SECONDS * 1000);
   stop = true;
   const elapsed = (performance.now() - started) / 1000;
+  const cpuUsed = cpu(count);
   await Promise.all(clients);
   latencies.sort((a, b) => a - b);
   return {
@@ -214,6 +279,7 @@ async function benchEnqueue(lib) {
     clients: ENQUEUE_CLIENTS,
     call_p50_ms: round(percentile(latencies, 50)),
     call_p99_ms: round(percentile(latencies, 99)),
+    ...cpuUsed,
   };
 }
 
@@ -231,6 +297,7 @@ async function benchThroughput(lib) {
     const allHandledPromise = new Promise((r) => (allHandled = r));
     let handledAt = 0;
     const started = performance.now();
+    const cpu = cpuWindow();
     await lib.startWorkers((jobs, at) => {
       handled += jobs.length;
       if (handled >= n && !handledAt) {
@@ -247,6 +314,7 @@ async function benchThroughput(lib) {
     let left;
     while ((left = await lib.remaining(client)) > 0) await sleep(10);
     const completedAt = performance.now();
+    const cpuUsed = cpu(n);
     clearTimeout(timeout);
     const seconds = (completedAt - started) / 1000;
     return {
@@ -255,6 +323,7 @@ async function benchThroughput(lib) {
       seconds: round(seconds),
       handled_jobs_per_sec: Math.round(n / ((handledAt - started) / 1000)),
       handled_more_than_once: handled - n,
+      ...cpuUsed,
     };
   });
 }
@@ -277,6 +346,7 @@ async function benchLatency(lib) {
   await checkpoint();
   const pending = [];
   const started = performance.now();
+  const cpu = cpuWindow();
   for (let seq = 0; seq < LATENCY_JOBS; seq++) {
     pending.push(new Promise((r) => waiters.set(seq, r)));
     sentAt.set(seq, performance.now());
@@ -290,6 +360,7 @@ async function benchLatency(lib) {
   await Promise.all(pending);
   clearTimeout(timeout);
   const seconds = (performance.now() - started) / 1000;
+  const cpuUsed = cpu(LATENCY_JOBS);
   latencies.sort((a, b) => a - b);
   return {
     p50_ms: round(percentile(latencies, 50)),
@@ -299,6 +370,7 @@ async function benchLatency(lib) {
     jobs: latencies.length,
     spacing_ms: LATENCY_SPACING_MS,
     seconds: round(seconds),
+    ...cpuUsed,
   };
 }
 
@@ -307,6 +379,7 @@ let result;
 try {
   await lib.setup();
   await checkpoint();
+  postmaster = await findPostmaster();
   const run = { enqueue: benchEnqueue, throughput: benchThroughput, latency: benchLatency }[bench];
   result = await run(lib);
 } finally {
