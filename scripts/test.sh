@@ -15,6 +15,25 @@ if ! dotnet build Jobkeeper.slnx -c "$configuration" -nologo -clp:ErrorsOnly; th
   exit 1
 fi
 
+# A throwaway PostgreSQL cluster for the PostgreSQL tests (scripts/postgres.sh), stopped on exit,
+# also on failure or Ctrl+C. The tests find it through JOBKEEPER_TEST_POSTGRES (the connection
+# string) and JOBKEEPER_TEST_POSTGRES_DIR (its directory; "$JOBKEEPER_TEST_POSTGRES_DIR/pg_ctl.sh
+# stop|start" takes the server down and back up for outage tests). Those tests are part of the suite:
+# a cluster that cannot be started fails the run.
+echo "== postgres"
+pg_dir=$(mktemp -d "${TMPDIR:-/tmp}/jobkeeper-test-pg.XXXXXX")
+stop_postgres() { bash scripts/postgres.sh stop "$pg_dir" >/dev/null 2>&1 || true; }
+trap stop_postgres EXIT
+trap 'echo "interrupted" >&2; exit 130' INT TERM
+if ! pg_connection=$(bash scripts/postgres.sh start "$pg_dir" | tail -n 1) || [ -z "$pg_connection" ]; then
+  echo "FAILED: could not start the PostgreSQL test cluster (scripts/postgres.sh start $pg_dir); see the output above"
+  echo "0 passed, 1 failed"
+  exit 1
+fi
+export JOBKEEPER_TEST_POSTGRES="$pg_connection"
+export JOBKEEPER_TEST_POSTGRES_DIR="$pg_dir"
+echo "postgres: $JOBKEEPER_TEST_POSTGRES ($JOBKEEPER_TEST_POSTGRES_DIR)"
+
 echo "== test"
 output="$log_dir/dotnet-test.log"
 dotnet test Jobkeeper.slnx -c "$configuration" --no-build -nologo \
