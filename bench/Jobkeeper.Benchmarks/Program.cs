@@ -65,7 +65,10 @@ switch (suite)
     case "postgres":
     {
         var report = new Report("postgres");
-        await PostgresSuite.RunAsync(report, Option("--rounds", 3), Option("--jobs", 50_000), Option("--concurrency", 256), !rest.Contains("--no-scale"));
+        var onlyIndex = Array.IndexOf(rest, "--only");
+        var instances = Option("--instances", 0) is > 0 and var n ? new[] { n } : new[] { 1, 3 };
+        await PostgresSuite.RunAsync(report, Option("--rounds", 3), Option("--jobs", 50_000), Option("--concurrency", 256), !rest.Contains("--no-scale"),
+            instances, onlyIndex >= 0 ? rest[onlyIndex + 1] : null);
         report.Save();
         return 0;
     }
@@ -102,6 +105,7 @@ switch (suite)
                           [--rounds 3] [--jobs 30000] [--workers 8] [--batch 50] [--port 5482] [--server path/to/jobkeeper.dll]
               postgres    custom: creates, workers end to end, drain, pickup on PostgreSQL with 1 and 3 instances; claim/list cost up to
                           1,000,000 finished jobs (PG_BENCH=<connection string>) [--rounds 3] [--jobs 50000] [--concurrency 256] [--no-scale]
+                          [--instances N] [--only creates,e2e,drain,pickup]
               cleanup     custom: cleanup of terminal jobs with a concurrent writer [--rounds 3] [--jobs 100000] [--batch-sizes <default>,100]
                           [--external-checkpoint-ms N: experiment, checkpoint from outside every N ms]
               experiments [writes|hops|list]  raw SQLite on schema/pragma variants; slow list shapes with extra indexes [--rounds 3]

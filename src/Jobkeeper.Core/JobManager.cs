@@ -206,7 +206,21 @@ public sealed class JobManager
     /// </summary>
     internal async Task<Job> ChangeAsync(string id, Func<Job, JobReplacement?> change, CancellationToken cancellationToken)
     {
-        var current = await GetAsync(id, cancellationToken).ConfigureAwait(false);
+        // With a shared store the cached copy may be behind another instance's change. It is still a fine first
+        // guess: the compare-and-set refuses a stale base. Only a verdict drawn from it (refused, or nothing to do)
+        // is checked against the store before it is given.
+        Job? current;
+        var unconfirmed = false;
+        if (_cache.TryGet(id, out var cached) && cached is not null)
+        {
+            current = cached;
+            unconfirmed = _store is ISharedJobStore;
+        }
+        else
+        {
+            current = await LoadAsync(id, cancellationToken).ConfigureAwait(false);
+        }
+
         for (var attempt = 0; ; attempt++)
         {
             if (current is null)
@@ -214,7 +228,23 @@ public sealed class JobManager
                 throw new JobNotFoundException(id);
             }
 
-            var replacement = change(current);
+            JobReplacement? replacement;
+            try
+            {
+                replacement = change(current);
+            }
+            catch (JobkeeperException) when (unconfirmed)
+            {
+                replacement = null;
+            }
+
+            if (replacement is null && unconfirmed)
+            {
+                unconfirmed = false;
+                current = await LoadAsync(id, cancellationToken).ConfigureAwait(false);
+                continue;
+            }
+
             if (replacement is null)
             {
                 return current;
@@ -230,6 +260,7 @@ public sealed class JobManager
                 throw new JobStateConflictException($"Job '{id}' is changing too fast to update; try again.");
             }
 
+            unconfirmed = false;
             current = await LoadAsync(id, cancellationToken).ConfigureAwait(false);
         }
     }

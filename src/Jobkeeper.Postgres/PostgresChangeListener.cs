@@ -23,6 +23,7 @@ internal sealed class PostgresChangeListener : IAsyncDisposable
     private readonly IJobFeedObserver[] _feedObservers;
     private readonly Func<long, int, CancellationToken, Task<IReadOnlyList<FeedEvent>>> _readFeed;
     private readonly Func<string[], CancellationToken, Task<IReadOnlyList<Storage.CommittedChange>>> _readJobs;
+    private readonly Func<CancellationToken, Task<long>> _readLastEventId;
     private readonly ILogger _logger;
     private readonly CancellationTokenSource _stopping = new();
     private readonly SemaphoreSlim _work = new(0, int.MaxValue);
@@ -35,8 +36,10 @@ internal sealed class PostgresChangeListener : IAsyncDisposable
 
     public PostgresChangeListener(NpgsqlDataSource dataSource, PostgresStoreOptions options, string instance,
         IJobStoreObserver[] observers, Func<long, int, CancellationToken, Task<IReadOnlyList<FeedEvent>>> readFeed,
-        Func<string[], CancellationToken, Task<IReadOnlyList<Storage.CommittedChange>>> readJobs, ILogger logger)
+        Func<string[], CancellationToken, Task<IReadOnlyList<Storage.CommittedChange>>> readJobs,
+        Func<CancellationToken, Task<long>> readLastEventId, ILogger logger)
     {
+        _readLastEventId = readLastEventId;
         _dataSource = dataSource;
         _options = options;
         _instance = instance;
@@ -261,6 +264,18 @@ internal sealed class PostgresChangeListener : IAsyncDisposable
 
     private async Task ReadFeedAsync(CancellationToken cancellationToken)
     {
+        if (!_feedObservers.Any(o => o.WantsFeed))
+        {
+            // Nobody streams: skip to the newest id instead of reading and decoding every event. The id is read
+            // before looking again, so a stream that subscribed meanwhile still gets everything committed after it.
+            var newest = await _readLastEventId(cancellationToken).ConfigureAwait(false);
+            if (!_feedObservers.Any(o => o.WantsFeed))
+            {
+                _lastFeedId = Math.Max(_lastFeedId, newest);
+                return;
+            }
+        }
+
         while (true)
         {
             var page = await _readFeed(_lastFeedId, FeedPage, cancellationToken).ConfigureAwait(false);

@@ -70,7 +70,7 @@ public sealed class PostgresJobStore : ISharedJobStore
             lastEventId = (long)(await last.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
         }
 
-        _listener = new PostgresChangeListener(_dataSource, _options, _instance, _observers, ReadFeedAsync, ReadChangesAsync, _logger);
+        _listener = new PostgresChangeListener(_dataSource, _options, _instance, _observers, ReadFeedAsync, ReadChangesAsync, ReadLastEventIdAsync, _logger);
         await _listener.StartAsync(lastEventId, cancellationToken).ConfigureAwait(false);
         _writer = new PostgresWriter(_dataSource, _options, _instance, OnCommitted, _logger);
     }
@@ -258,6 +258,13 @@ public sealed class PostgresJobStore : ISharedJobStore
 
     private Task<IReadOnlyList<FeedEvent>> ReadFeedAsync(long afterId, int limit, CancellationToken cancellationToken) =>
         GetFeedAsync(afterId, limit, null, cancellationToken);
+
+    private Task<long> ReadLastEventIdAsync(CancellationToken cancellationToken) =>
+        Run(async ct =>
+        {
+            await using var command = _dataSource.CreateCommand("SELECT last FROM job_event_ids");
+            return (long)(await command.ExecuteScalarAsync(ct).ConfigureAwait(false))!;
+        }, cancellationToken);
 
     /// <summary>The current states of jobs changed elsewhere (null for those deleted since).</summary>
     private async Task<IReadOnlyList<CommittedChange>> ReadChangesAsync(string[] ids, CancellationToken cancellationToken)

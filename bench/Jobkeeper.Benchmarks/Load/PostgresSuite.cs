@@ -17,8 +17,9 @@ public static class PostgresSuite
 {
     private const string NoOp = "bench.noop";
 
-    public static async Task RunAsync(Report report, int rounds, int jobs, int concurrency, bool scale)
+    public static async Task RunAsync(Report report, int rounds, int jobs, int concurrency, bool scale, int[] instanceCounts, string? only)
     {
+        bool Runs(string name) => only is null || only.Split(',').Contains(name);
         report.Line($"PostgreSQL; {jobs:N0} jobs per throughput measurement; Workers.MaxConcurrency = {concurrency} per instance; fresh database each; synchronous_commit on.");
         report.Line();
         var results = new Dictionary<string, List<double>>();
@@ -27,23 +28,47 @@ public static class PostgresSuite
         for (var round = 0; round <= rounds; round++)
         {
             report.Line(round == 0 ? "### Warm-up round (not counted)" : $"### Round {round}");
-            foreach (var instances in new[] { 1, 3 })
+            foreach (var instances in instanceCounts)
             {
-                var creates = await CreatesAsync(jobs, producers: 64, instances).ConfigureAwait(false);
-                report.Line($"- {instances} instance(s): one-at-a-time creates, 64 producers: **{Stats.F(creates.PerSecond, 0)} jobs/s** {creates.Detail}");
-                var e2e = await EndToEndAsync(jobs, producers: 64, instances, concurrency).ConfigureAwait(false);
-                report.Line($"- {instances} instance(s): enqueue → handler → completed: **{Stats.F(e2e.PerSecond, 0)} jobs/s** {e2e.Detail}");
-                var drain = await DrainAsync(jobs, instances, concurrency).ConfigureAwait(false);
-                report.Line($"- {instances} instance(s): drain a queue of {jobs:N0}: **{Stats.F(drain.PerSecond, 0)} jobs/s** {drain.Detail}");
-                var pickup = await PickupAsync(samples: 500, instances).ConfigureAwait(false);
-                report.Line($"- {instances} instance(s): pickup latency, one job at a time: p50 **{Stats.F(Stats.Percentile(pickup, 0.5), 3)} ms**, p99 {Stats.F(Stats.Percentile(pickup, 0.99), 3)} ms");
-                if (round > 0)
+                if (Runs("creates"))
                 {
-                    Add($"creates/s, {instances} instance(s)", creates.PerSecond);
-                    Add($"enqueue → completed jobs/s, {instances} instance(s)", e2e.PerSecond);
-                    Add($"drain jobs/s, {instances} instance(s)", drain.PerSecond);
-                    Add($"pickup p50 ms, {instances} instance(s)", Stats.Percentile(pickup, 0.5));
-                    Add($"pickup p99 ms, {instances} instance(s)", Stats.Percentile(pickup, 0.99));
+                    var creates = await CreatesAsync(jobs, producers: 64, instances).ConfigureAwait(false);
+                    report.Line($"- {instances} instance(s): one-at-a-time creates, 64 producers: **{Stats.F(creates.PerSecond, 0)} jobs/s** {creates.Detail}");
+                    if (round > 0)
+                    {
+                        Add($"creates/s, {instances} instance(s)", creates.PerSecond);
+                    }
+                }
+
+                if (Runs("e2e"))
+                {
+                    var e2e = await EndToEndAsync(jobs, producers: 64, instances, concurrency).ConfigureAwait(false);
+                    report.Line($"- {instances} instance(s): enqueue → handler → completed: **{Stats.F(e2e.PerSecond, 0)} jobs/s** {e2e.Detail}");
+                    if (round > 0)
+                    {
+                        Add($"enqueue → completed jobs/s, {instances} instance(s)", e2e.PerSecond);
+                    }
+                }
+
+                if (Runs("drain"))
+                {
+                    var drain = await DrainAsync(jobs, instances, concurrency).ConfigureAwait(false);
+                    report.Line($"- {instances} instance(s): drain a queue of {jobs:N0}: **{Stats.F(drain.PerSecond, 0)} jobs/s** {drain.Detail}");
+                    if (round > 0)
+                    {
+                        Add($"drain jobs/s, {instances} instance(s)", drain.PerSecond);
+                    }
+                }
+
+                if (Runs("pickup"))
+                {
+                    var pickup = await PickupAsync(samples: 500, instances).ConfigureAwait(false);
+                    report.Line($"- {instances} instance(s): pickup latency, one job at a time: p50 **{Stats.F(Stats.Percentile(pickup, 0.5), 3)} ms**, p99 {Stats.F(Stats.Percentile(pickup, 0.99), 3)} ms");
+                    if (round > 0)
+                    {
+                        Add($"pickup p50 ms, {instances} instance(s)", Stats.Percentile(pickup, 0.5));
+                        Add($"pickup p99 ms, {instances} instance(s)", Stats.Percentile(pickup, 0.99));
+                    }
                 }
             }
 

@@ -37,6 +37,9 @@ public interface IJobFeedObserver
 {
     /// <summary>Events committed anywhere, in id order, each with its job's type and status right after it.</summary>
     void FeedCommitted(IReadOnlyList<FeedEvent> events);
+
+    /// <summary>False while nobody listens: the store then skips reading events (a stream that starts later replays from the table).</summary>
+    bool WantsFeed { get; }
 }
 
 /// <summary>One committed change of one job: its new state (null when deleted) and the events appended.</summary>

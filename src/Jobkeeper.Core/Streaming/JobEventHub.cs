@@ -52,6 +52,8 @@ public sealed class JobEventHub : IJobStoreObserver, IJobFeedObserver
         }
     }
 
+    public bool WantsFeed => _subscriptions.Length > 0;
+
     /// <summary>A shared store's events, from every instance, in id order (it sends no events through <see cref="JobsCommitted"/>).</summary>
     public void FeedCommitted(IReadOnlyList<FeedEvent> events)
     {
