@@ -4,11 +4,13 @@
 #
 #   bench/run.sh                 # every suite: micro throughput cleanup experiments http workers http-workers
 #   bench/run.sh workers         # only some suites (any of: store get writes list micro throughput cleanup experiments http
-#                                #   workers http-workers)
+#                                #   workers http-workers postgres compare)
+#   bench/run.sh postgres compare  # Jobkeeper on PostgreSQL (1 and 3 instances, 1M-row scale) and pg-boss / graphile-worker,
+#                                #   on one throwaway PostgreSQL server (or PG_BENCH / PG_URL when given)
 #
 # Settings (environment): HTTP_DURATION (s per wrk measurement, 10), HTTP_ROUNDS (5), HTTP_CONNECTIONS (64),
 # WRK_THREADS (1), JK_PORT (5480), BARE_PORT (5481), THROUGHPUT_ROUNDS (3), CLEANUP_ROUNDS (3), WORKERS_ROUNDS (3),
-# HTTP_WORKERS_PORT (5482), SKIP_BUILD (0).
+# HTTP_WORKERS_PORT (5482), SKIP_BUILD (0), POSTGRES_ROUNDS (3), POSTGRES_JOBS (50000), COMPARE_ROUNDS (3).
 #
 # In-process suites run from a copy of the Release build (bench/.data/bin) so that a concurrent build of
 # the tree cannot swap assemblies under a running benchmark. Every process this script starts is stopped
@@ -49,7 +51,12 @@ stop_all() {
   done
   PIDS=()
 }
-trap stop_all EXIT
+PG_DIR=""
+stop_everything() {
+  stop_all
+  if [ -n "$PG_DIR" ]; then bash "$ROOT/scripts/postgres.sh" stop "$PG_DIR" >/dev/null 2>&1 || true; fi
+}
+trap stop_everything EXIT
 trap 'echo "interrupted" >&2; exit 130' INT TERM
 
 log() { printf '\n=== %s %s\n' "$(date -u +%H:%M:%S)" "$*"; }
@@ -245,6 +252,19 @@ http_suite() {
   } | tee "$OUT/http.md"
 }
 
+# PostgreSQL for the postgres and compare suites: PG_BENCH (an Npgsql connection string) when given, else one
+# throwaway cluster (scripts/postgres.sh) shared by both suites in this run, so they are measured on the same server.
+ensure_postgres() {
+  if [ -n "${PG_BENCH:-}" ]; then return; fi
+  PG_DIR=$DATA/pg
+  PG_BENCH=$(bash "$ROOT/scripts/postgres.sh" start "$PG_DIR" | tail -n 1)
+  export PG_BENCH
+  local port
+  port=$(cat "$PG_DIR/port")
+  export PG_URL="postgres://postgres@127.0.0.1:$port/jobkeeper_test"
+  log "postgres: $PG_BENCH"
+}
+
 machine_info
 build
 for suite in "${SUITES[@]}"; do
@@ -255,6 +275,8 @@ for suite in "${SUITES[@]}"; do
     workers) bench workers --rounds "$WORKERS_ROUNDS" ;;
     http-workers) bench http-workers --rounds "$WORKERS_ROUNDS" --server "$BIN/server/jobkeeper.dll" --port "$HTTP_WORKERS_PORT" ;;
     http) http_suite ;;
+    postgres) ensure_postgres; bench postgres --rounds "${POSTGRES_ROUNDS:-3}" --jobs "${POSTGRES_JOBS:-50000}" ;;
+    compare) ensure_postgres; ROUNDS="${COMPARE_ROUNDS:-3}" bash "$ROOT/bench/compare/run.sh" ;;
     *) echo "unknown suite: $suite" >&2; exit 2 ;;
   esac
 done
