@@ -50,9 +50,9 @@ export function formatTime(date) {
   return formatter.format(date);
 }
 
-/** Any JSON value, pretty printed in a <pre> (as text). */
-export function jsonBlock(value, label) {
-  return h('pre', { class: 'json', tabindex: '0', 'aria-label': label }, JSON.stringify(value, null, 2));
+/** Any JSON value, pretty printed in a <pre> (as text). Long lines scroll inside it, not the page. */
+export function jsonBlock(value) {
+  return h('pre', { class: 'json' }, JSON.stringify(value, null, 2));
 }
 
 export function statusBadge(status) {

@@ -28,13 +28,14 @@ export function createJobView(main, id) {
   const back = h('a', { href: '#/', class: 'back' }, '← All jobs');
   const loadError = h('p', { class: 'error', role: 'alert' });
   const content = h('div', { class: 'job', hidden: true });
-  replaceChildren(main, h('section', { 'aria-labelledby': 'job-heading' }, back, heading, loadError, content));
+  const page = h('section', { 'aria-labelledby': 'job-heading', 'data-testid': 'job', 'data-live': 'connecting' }, back, heading, loadError, content);
+  replaceChildren(main, page);
   heading.id = 'job-heading';
 
   // --- parts, built once and updated in place (so focus and typed answers survive live updates) -------------
-  const statusSlot = h('span');
+  const statusSlot = h('span', { 'data-testid': 'job-status' });
   const typeSlot = h('span', { class: 'type' });
-  const attemptSlot = h('span', { class: 'muted' });
+  const attemptSlot = h('span', { class: 'muted', 'data-testid': 'job-attempt' });
   const cancelButton = h('button', { type: 'button', onclick: () => act('cancel') }, 'Cancel');
   const retryButton = h('button', { type: 'button', onclick: () => act('retry') }, 'Retry');
   const deleteButton = h('button', { type: 'button', class: 'danger', onclick: remove }, 'Delete');
@@ -98,8 +99,8 @@ export function createJobView(main, id) {
     renderPrompt();
     renderError();
     renderFacts();
-    replaceChildren(inputSlot, job.input == null ? h('p', { class: 'muted' }, 'No input.') : jsonBlock(job.input, 'Input JSON'));
-    replaceChildren(resultSlot, job.result == null ? h('p', { class: 'muted' }, 'No result yet.') : jsonBlock(job.result, 'Result JSON'));
+    replaceChildren(inputSlot, job.input == null ? h('p', { class: 'muted' }, 'No input.') : jsonBlock(job.input));
+    replaceChildren(resultSlot, job.result == null ? h('p', { class: 'muted' }, 'No result yet.') : jsonBlock(job.result));
     renderAnswered();
   }
 
@@ -125,7 +126,7 @@ export function createJobView(main, id) {
       h('h2', { id: 'error-heading' }, 'Error'),
       h('p', { class: 'error-message' }, error.message ?? ''),
       error.code ? h('p', { class: 'muted' }, 'Code: ', h('code', {}, error.code)) : null,
-      error.details != null ? jsonBlock(error.details, 'Error details') : null);
+      error.details != null ? jsonBlock(error.details) : null);
   }
 
   function renderFacts() {
@@ -277,6 +278,9 @@ export function createJobView(main, id) {
     },
     // A refused stream usually means the job is gone (404): find out, and stop if so.
     onRefused: loadJob,
+    onState(state) {
+      page.dataset.live = state;
+    },
   });
 
   loadJob().then(async () => {

@@ -70,7 +70,7 @@ export function promptForm(jobId, prompt, onAnswered) {
     },
     h('label', { for: 'answer-json' }, 'Answer (JSON)'),
     area,
-    h('details', { id: 'answer-schema' }, h('summary', {}, 'Expected schema'), jsonBlock(prompt.schema, 'Expected schema')),
+    h('details', { id: 'answer-schema' }, h('summary', {}, 'Expected schema'), jsonBlock(prompt.schema)),
     h('div', { class: 'buttons' }, submit));
   } else {
     const input = h('input', { type: 'text', id: 'answer-text', name: 'answer', required: true, autocomplete: 'off' });

@@ -35,5 +35,5 @@ export function timelineItem(event) {
       h('strong', { class: 'event-type' }, event.type),
       event.actor ? h('span', { class: 'muted' }, `by ${event.actor}`) : null),
     text ? h('p', { class: 'event-summary' }, text) : null,
-    hasData ? h('details', {}, h('summary', {}, 'Data'), jsonBlock(event.data, `Data of event ${event.id}`)) : null);
+    hasData ? h('details', {}, h('summary', {}, 'Data'), jsonBlock(event.data)) : null);
 }
