@@ -101,6 +101,8 @@ public sealed class LiveUpdateTests(DashboardFixture fixture) : DashboardTest(fi
         await CountLink(Page, "cancelled").ClickAsync();
         await Expect(Page).ToHaveURLAsync(new System.Text.RegularExpressions.Regex("#/\\?status=cancelled$"));
         await Expect(Page.GetByRole(AriaRole.Checkbox, new() { Name = "cancelled", Exact = true })).ToBeCheckedAsync();
+        await Expect(CountLink(Page, "cancelled")).ToHaveAttributeAsync("aria-current", "page");
+        await Expect(CountLink(Page, "all")).Not.ToHaveAttributeAsync("aria-current", "page");
         await Expect(Row(Page, id)).ToBeVisibleAsync();
         await Expect(Page.Locator("table.jobs tbody .badge").Filter(new() { HasNotText = "cancelled" })).ToHaveCountAsync(0);
     }

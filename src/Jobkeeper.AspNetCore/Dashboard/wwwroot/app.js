@@ -23,9 +23,11 @@ function route() {
     if (view?.kind === 'job' && view.id === id) return;
     view?.dispose();
     view = { kind: 'job', ...createJobView(main, id) };
+    counts.markCurrent(null);
   } else {
     const query = hash.startsWith('#/?') ? hash.slice(3) : '';
     const filters = parseFilters(query);
+    counts.markCurrent(filters.type || filters.label ? null : filters.statuses);
     if (view?.kind === 'list') {
       view.setFilters(filters);
       return;

@@ -58,5 +58,14 @@ export function createCounts(list) {
     if (document.visibilityState === 'visible') refresh();
   }, POLL_MS);
 
-  return { refresh, schedule };
+  /** Marks the link of the list being shown: "all" without a status filter, the status when exactly one is chosen. */
+  function markCurrent(statuses) {
+    const current = statuses === null ? null : statuses.length === 0 ? 'all' : statuses.length === 1 ? statuses[0] : null;
+    for (const link of list.querySelectorAll('a[data-status]')) {
+      if (link.dataset.status === current) link.setAttribute('aria-current', 'page');
+      else link.removeAttribute('aria-current');
+    }
+  }
+
+  return { refresh, schedule, markCurrent };
 }
