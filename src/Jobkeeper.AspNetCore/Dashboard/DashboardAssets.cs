@@ -32,8 +32,6 @@ internal static class DashboardAssets
     /// <summary>The file with this name (e.g. <c>app.js</c>), or null; names are case-sensitive like URLs.</summary>
     public static DashboardAsset? Find(string name) => All.Value.GetValueOrDefault(name);
 
-    public static IEnumerable<string> Names => All.Value.Keys;
-
     private static FrozenDictionary<string, DashboardAsset> Load()
     {
         var assembly = typeof(DashboardAssets).Assembly;
