@@ -40,12 +40,13 @@ public abstract class DashboardTest(DashboardFixture fixture) : IAsyncLifetime
         Assert.True(errors.Count == 0, "5xx responses:\n" + string.Join("\n", errors) + "\n" + fixture.Server.FailureLines());
     }
 
-    /// <summary>A page in a new context (own cookies and storage) of the given size; closed when the test ends.</summary>
-    protected async Task<IPage> NewPageAsync((int Width, int Height) size, bool mobile = false)
+    /// <summary>A page in a new context (own cookies and storage) of the given size, on the fixture's server unless
+    /// <paramref name="server"/> says otherwise; closed when the test ends.</summary>
+    protected async Task<IPage> NewPageAsync((int Width, int Height) size, bool mobile = false, Uri? server = null)
     {
         var context = await fixture.Browser.NewContextAsync(new()
         {
-            BaseURL = fixture.Server.BaseAddress.ToString(),
+            BaseURL = (server ?? fixture.Server.BaseAddress).ToString(),
             ViewportSize = new() { Width = size.Width, Height = size.Height },
             IsMobile = mobile,
             HasTouch = mobile,
