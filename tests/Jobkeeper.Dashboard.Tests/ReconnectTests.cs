@@ -5,7 +5,7 @@ using Jobkeeper.Dashboard.Tests.Infrastructure;
 namespace Jobkeeper.Dashboard.Tests;
 
 /// <summary>The open page survives its server going away: it says so, reconnects when the server is back, and catches up.</summary>
-public sealed class ReconnectTests(DashboardFixture fixture) : DashboardTest(fixture), IClassFixture<DashboardFixture>
+public sealed class ReconnectTests(BrowserFixture fixture) : DashboardTest(fixture), IClassFixture<BrowserFixture>
 {
     [Fact]
     public async Task After_a_server_restart_the_list_and_the_job_page_reconnect_and_show_what_changed()

@@ -5,7 +5,7 @@ namespace Jobkeeper.Dashboard.Tests.Infrastructure;
 /// Each test opens its own browser context (see <see cref="DashboardTest"/>). Disposing closes the browser and
 /// stops the server.
 /// </summary>
-public sealed class DashboardFixture : IAsyncLifetime
+public class DashboardFixture : IAsyncLifetime
 {
     public const string ChromiumPath = "/usr/bin/chromium";
 
@@ -13,7 +13,12 @@ public sealed class DashboardFixture : IAsyncLifetime
     private IPlaywright? _playwright;
     private IBrowser? _browser;
 
-    public ServerProcess Server => _server ?? throw new InvalidOperationException("The server has not started.");
+    /// <summary>False for tests that start and stop servers of their own.</summary>
+    protected virtual bool StartsServer => true;
+
+    public ServerProcess? ServerOrNull => _server;
+
+    public ServerProcess Server => _server ?? throw new InvalidOperationException("This fixture starts no server.");
 
     public HttpClient Client => Server.Client;
 
@@ -28,14 +33,23 @@ public sealed class DashboardFixture : IAsyncLifetime
 
         // Expectations wait this long unless a test says otherwise; generous, as the suite shares 2 cores with other test runs.
         SetDefaultExpectTimeout(15_000);
-        _server = await ServerProcess.StartAsync();
-        _playwright = await Playwright.CreateAsync();
-        _browser = await _playwright.Chromium.LaunchAsync(new()
+        // Both take a second or more on a busy machine; neither needs the other.
+        var server = StartsServer ? ServerProcess.StartAsync() : Task.FromResult<ServerProcess>(null!);
+        try
         {
-            ExecutablePath = ChromiumPath,
-            Headless = true,
-            Args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
-        });
+            _playwright = await Playwright.CreateAsync();
+            _browser = await _playwright.Chromium.LaunchAsync(new()
+            {
+                ExecutablePath = ChromiumPath,
+                Headless = true,
+                Args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
+            });
+        }
+        finally
+        {
+            // Kept even when the browser failed, so DisposeAsync stops it.
+            _server = await server;
+        }
     }
 
     public async Task DisposeAsync()
@@ -56,4 +70,10 @@ public sealed class DashboardFixture : IAsyncLifetime
             }
         }
     }
+}
+
+/// <summary>Only the browser: for tests that run servers of their own.</summary>
+public sealed class BrowserFixture : DashboardFixture
+{
+    protected override bool StartsServer => false;
 }

@@ -20,12 +20,16 @@ public abstract class DashboardTest(DashboardFixture fixture) : IAsyncLifetime
 
     protected HttpClient Client => fixture.Client;
 
+    /// <summary>A desktop-sized page on the fixture's server (none when the fixture starts no server).</summary>
     protected IPage Page { get; private set; } = null!;
 
     public async Task InitializeAsync()
     {
-        _mark = fixture.Server.Responses.Count;
-        Page = await NewPageAsync(Desktop);
+        _mark = fixture.ServerOrNull?.Responses.Count ?? 0;
+        if (fixture.ServerOrNull is not null)
+        {
+            Page = await NewPageAsync(Desktop);
+        }
     }
 
     public async Task DisposeAsync()
@@ -36,8 +40,11 @@ public abstract class DashboardTest(DashboardFixture fixture) : IAsyncLifetime
         }
 
         Assert.True(_problems.IsEmpty, "the dashboard reported problems:\n" + string.Join("\n", _problems));
-        var errors = fixture.Server.Responses.ServerErrorsSince(_mark);
-        Assert.True(errors.Count == 0, "5xx responses:\n" + string.Join("\n", errors) + "\n" + fixture.Server.FailureLines());
+        if (fixture.ServerOrNull is { } server)
+        {
+            var errors = server.Responses.ServerErrorsSince(_mark);
+            Assert.True(errors.Count == 0, "5xx responses:\n" + string.Join("\n", errors) + "\n" + server.FailureLines());
+        }
     }
 
     /// <summary>A page in a new context (own cookies and storage) of the given size, on the fixture's server unless
