@@ -7,6 +7,8 @@ cd "$(dirname "$0")/.."
 configuration="${CONFIGURATION:-Release}"
 log_dir="${TEST_RESULTS_DIR:-artifacts/test-results}"
 mkdir -p "$log_dir"
+# The dashboard's browser tests drive Debian's chromium; install it when missing.
+bash scripts/install-chromium.sh || { echo "chromium is missing and could not be installed"; echo "0 passed, 1 failed"; exit 1; }
 
 echo "== build ($configuration)"
 if ! dotnet build Jobkeeper.slnx -c "$configuration" -nologo -clp:ErrorsOnly; then

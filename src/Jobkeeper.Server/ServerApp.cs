@@ -73,7 +73,7 @@ public static class ServerApp
             o.SwaggerEndpoint("/openapi/v1.json", "Jobkeeper API v1");
             o.DocumentTitle = "Jobkeeper API";
         });
-        app.MapGet("/", () => Results.Redirect("/docs")).ExcludeFromDescription();
+        app.MapJobkeeperDashboard();
         app.MapJobkeeper();
         return app;
     }

@@ -1,0 +1,92 @@
+// The HTTP API, same origin only. URLs are resolved against this module (/dashboard/api.js), so the
+// dashboard keeps working when the app is served under a path base.
+
+const base = new URL('../', import.meta.url);
+
+/** A failed call: `status` and the problem details' `detail` (or title) as the message. */
+export class ApiError extends Error {
+  constructor(status, problem, fallback) {
+    super(problem?.detail || problem?.title || fallback);
+    this.status = status;
+    this.problem = problem;
+  }
+}
+
+export function url(path, query) {
+  const target = new URL(path.replace(/^\//, ''), base);
+  for (const [name, value] of Object.entries(query ?? {})) {
+    for (const one of Array.isArray(value) ? value : [value]) {
+      if (one !== undefined && one !== null && one !== '') target.searchParams.append(name, one);
+    }
+  }
+  return target;
+}
+
+// Authentication comes later. The hook: an API key in sessionStorage is sent as a bearer token on every fetch.
+// EventSource cannot send headers, so the live streams go without it (a key would need a cookie or a query token).
+function headers(extra) {
+  const all = new Headers(extra);
+  all.set('Accept', 'application/json, application/problem+json');
+  all.set('X-Actor', 'dashboard');
+  const key = sessionStorage.getItem('jobkeeper.apiKey');
+  if (key) all.set('Authorization', `Bearer ${key}`);
+  return all;
+}
+
+async function call(method, path, { query, body, signal } = {}) {
+  const init = { method, headers: headers(), signal, cache: 'no-store' };
+  if (body !== undefined) {
+    init.body = JSON.stringify(body);
+    init.headers.set('Content-Type', 'application/json');
+  }
+
+  let response;
+  try {
+    response = await fetch(url(path, query), init);
+  } catch (error) {
+    if (error.name === 'AbortError') throw error;
+    throw new ApiError(0, null, `The server cannot be reached (${error.message}).`);
+  }
+
+  if (response.status === 204) return null;
+  const text = await response.text();
+  let json = null;
+  try {
+    json = text ? JSON.parse(text) : null;
+  } catch {
+    // Not JSON (a proxy's error page, say): the status line says enough.
+  }
+
+  if (!response.ok) {
+    throw new ApiError(response.status, json, `${method} ${path} failed: ${response.status} ${response.statusText}`);
+  }
+  return json;
+}
+
+const job = (id) => `/api/v1/jobs/${encodeURIComponent(id)}`;
+
+export const api = {
+  health: (signal) => call('GET', '/health', { signal }).catch((error) => {
+    // /health answers 503 with the same shape when the store cannot be read; show what it says.
+    if (error instanceof ApiError && error.status === 503 && error.problem) return error.problem;
+    throw error;
+  }),
+  listJobs: (filters, cursor, signal) => call('GET', '/api/v1/jobs', {
+    signal,
+    query: {
+      status: filters.statuses.length ? filters.statuses.join(',') : undefined,
+      type: filters.type,
+      label: filters.label,
+      limit: filters.limit,
+      cursor,
+    },
+  }),
+  getJob: (id, signal) => call('GET', job(id), { signal }),
+  events: (id, after, signal) => call('GET', `${job(id)}/events`, { signal, query: { after, limit: 1000 } }),
+  cancel: (id) => call('POST', `${job(id)}/cancel`),
+  retry: (id) => call('POST', `${job(id)}/retry`),
+  remove: (id) => call('DELETE', job(id)),
+  answer: (id, key, answer) => call('POST', `${job(id)}/prompt/response`, { body: { answer, key } }),
+  allEventsUrl: () => url('/api/v1/events'),
+  jobStreamUrl: (id) => url(`${job(id)}/stream`),
+};

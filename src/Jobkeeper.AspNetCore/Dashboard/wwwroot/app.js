@@ -1,0 +1,62 @@
+// Starts the dashboard: hash routes (#/ the list, #/jobs/{id} one job), the counts in the header, and the
+// all-jobs event stream that keeps the counts and the list live.
+
+import { api } from './api.js';
+import { createCounts } from './counts.js';
+import { parseFilters } from './filters.js';
+import { createListView } from './list.js';
+import { createJobView } from './job.js';
+import { LiveStream } from './live.js';
+
+const main = document.getElementById('main');
+const live = document.getElementById('live');
+const counts = createCounts(document.getElementById('counts'));
+
+let view = null; // { kind, id?, setFilters?, onEvent?, resync?, focus?, dispose() }
+
+function route() {
+  const hash = location.hash || '#/';
+  const job = /^#\/jobs\/([^?]+)$/.exec(hash);
+  const first = view === null;
+  if (job) {
+    const id = decodeURIComponent(job[1]);
+    if (view?.kind === 'job' && view.id === id) return;
+    view?.dispose();
+    view = { kind: 'job', ...createJobView(main, id) };
+    counts.markCurrent(null);
+  } else {
+    const query = hash.startsWith('#/?') ? hash.slice(3) : '';
+    const filters = parseFilters(query);
+    counts.markCurrent(filters.type || filters.label ? null : filters.statuses);
+    if (view?.kind === 'list') {
+      view.setFilters(filters);
+      return;
+    }
+    view?.dispose();
+    view = { kind: 'list', ...createListView(main, filters) };
+    document.title = 'Jobs · Jobkeeper';
+  }
+  // After a navigation, put keyboard and screen-reader focus on the new page's heading.
+  if (!first) main.querySelector('h1')?.focus();
+}
+
+const STATES = { connecting: 'Connecting…', open: 'Live', reconnecting: 'Reconnecting…', offline: 'Offline, retrying…' };
+
+new LiveStream(api.allEventsUrl(), {
+  onEvent(event) {
+    counts.schedule();
+    view?.onEvent?.(event);
+  },
+  onResync() {
+    counts.refresh();
+    view?.resync?.();
+  },
+  onState(state) {
+    live.dataset.state = state;
+    live.textContent = STATES[state] ?? state;
+  },
+}).start();
+
+window.addEventListener('hashchange', route);
+route();
+counts.refresh();

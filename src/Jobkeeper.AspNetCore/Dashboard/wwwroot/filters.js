@@ -1,0 +1,51 @@
+// The list's filters live in the URL hash (#/?status=queued,running&type=…&label=k:v&limit=50),
+// so a filtered view can be bookmarked, shared and reached from the status counts.
+
+export const STATUSES = ['queued', 'running', 'waiting', 'completed', 'failed', 'cancelled'];
+export const PAGE_SIZES = [10, 25, 50, 100];
+export const DEFAULT_LIMIT = 50;
+
+export function parseFilters(query) {
+  const params = new URLSearchParams(query);
+  const statuses = (params.get('status') ?? '').split(',').map((s) => s.trim()).filter((s) => STATUSES.includes(s));
+  const limit = Number.parseInt(params.get('limit') ?? '', 10);
+  return {
+    statuses: STATUSES.filter((s) => statuses.includes(s)),
+    type: (params.get('type') ?? '').trim(),
+    label: (params.get('label') ?? '').trim(),
+    limit: PAGE_SIZES.includes(limit) ? limit : DEFAULT_LIMIT,
+  };
+}
+
+export function filtersHash(filters) {
+  const params = new URLSearchParams();
+  if (filters.statuses.length) params.set('status', filters.statuses.join(','));
+  if (filters.type) params.set('type', filters.type);
+  if (filters.label) params.set('label', filters.label);
+  if (filters.limit !== DEFAULT_LIMIT) params.set('limit', String(filters.limit));
+  const query = params.toString();
+  return query ? `#/?${query}` : '#/';
+}
+
+export function sameFilters(a, b) {
+  return filtersHash(a) === filtersHash(b);
+}
+
+/** Whether a job belongs in the list under these filters (what the server would answer). */
+export function matches(job, filters) {
+  if (filters.statuses.length && !filters.statuses.includes(job.status)) return false;
+  if (filters.type && job.type !== filters.type) return false;
+  if (filters.label) {
+    const colon = filters.label.indexOf(':');
+    if (colon <= 0) return false;
+    if (job.labels?.[filters.label.slice(0, colon)] !== filters.label.slice(colon + 1)) return false;
+  }
+  return true;
+}
+
+/** Whether a live event may concern a job of this list, judged from the job type and status it carries. */
+export function mayMatch(event, filters) {
+  if (filters.statuses.length && event.job_status && !filters.statuses.includes(event.job_status)) return false;
+  if (filters.type && event.job_type && event.job_type !== filters.type) return false;
+  return true;
+}

@@ -1,0 +1,90 @@
+// The open question of a waiting job and the form to answer it: one button per option; otherwise free text,
+// or JSON when the prompt's schema asks for more than a string.
+
+import { api } from './api.js';
+import { h, time, jsonBlock } from './dom.js';
+
+/** True when answers must be JSON: a schema that is not just `{"type":"string", …}`. */
+export function needsJson(prompt) {
+  const schema = prompt.schema;
+  if (schema === null || schema === undefined || typeof schema !== 'object') return false;
+  return schema.type !== 'string';
+}
+
+/** Identifies one asked question, so the form is rebuilt only when a different one is open. */
+export function promptIdentity(prompt) {
+  return prompt ? `${prompt.key}\u0000${prompt.asked_at}` : '';
+}
+
+/**
+ * The form for `prompt` of job `jobId`. `onAnswered(job)` gets the job the server returned.
+ */
+export function promptForm(jobId, prompt, onAnswered) {
+  const error = h('p', { class: 'error', role: 'alert' });
+  const controls = [];
+  let busy = false;
+
+  async function send(answer) {
+    if (busy) return;
+    busy = true;
+    error.textContent = '';
+    controls.forEach((c) => { c.disabled = true; });
+    try {
+      onAnswered(await api.answer(jobId, prompt.key, answer));
+    } catch (e) {
+      const why = e.problem?.why && !e.message.includes(e.problem.why) ? ` ${e.problem.why}` : '';
+      error.textContent = e.message + why;
+      controls.forEach((c) => { c.disabled = false; });
+    } finally {
+      busy = false;
+    }
+  }
+
+  const meta = h('p', { class: 'muted small' },
+    'Asked ', time(prompt.asked_at),
+    prompt.asked_by ? [' by ', prompt.asked_by] : null,
+    prompt.expires_at ? [' · expires ', time(prompt.expires_at), prompt.on_expiry ? ` (then: ${prompt.on_expiry})` : null] : null);
+
+  let body;
+  if (Array.isArray(prompt.options) && prompt.options.length) {
+    const buttons = prompt.options.map((option) => h('button', { type: 'button', class: 'option', onclick: () => send(option) }, option));
+    controls.push(...buttons);
+    body = h('div', { class: 'options', role: 'group', 'aria-label': 'Answers' }, buttons);
+  } else if (needsJson(prompt)) {
+    const area = h('textarea', { id: 'answer-json', name: 'answer', rows: '6', spellcheck: 'false', required: true, 'aria-describedby': 'answer-schema' });
+    const submit = h('button', { type: 'submit' }, 'Send answer');
+    controls.push(area, submit);
+    body = h('form', {
+      class: 'answer', onsubmit: (e) => {
+        e.preventDefault();
+        let value;
+        try {
+          value = JSON.parse(area.value);
+        } catch (parseError) {
+          error.textContent = `The answer is not valid JSON: ${parseError.message}`;
+          area.focus();
+          return;
+        }
+        send(value);
+      },
+    },
+    h('label', { for: 'answer-json' }, 'Answer (JSON)'),
+    area,
+    h('details', { id: 'answer-schema' }, h('summary', {}, 'Expected schema'), jsonBlock(prompt.schema)),
+    h('div', { class: 'buttons' }, submit));
+  } else {
+    const input = h('input', { type: 'text', id: 'answer-text', name: 'answer', required: true, autocomplete: 'off' });
+    const submit = h('button', { type: 'submit' }, 'Send answer');
+    controls.push(input, submit);
+    body = h('form', { class: 'answer', onsubmit: (e) => { e.preventDefault(); send(input.value); } },
+      h('label', { for: 'answer-text' }, 'Answer'),
+      h('div', { class: 'inline' }, input, submit));
+  }
+
+  return h('section', { class: 'card prompt', 'aria-labelledby': 'prompt-heading' },
+    h('h2', { id: 'prompt-heading' }, 'Waiting for an answer'),
+    h('p', { class: 'question' }, prompt.question),
+    meta,
+    body,
+    error);
+}
