@@ -25,19 +25,24 @@ internal static class StreamEndpoints
         var statuses = Values(http.Request.Query["status"]).Select(ParseStatus).ToHashSet();
         bool Matches(string? type, JobStatus? status) =>
             (types.Count == 0 || (type is not null && types.Contains(type))) && (statuses.Count == 0 || (status is { } s && statuses.Contains(s)));
-        return WriteAsync(http, StreamAsync(manager, hub, after, jobId: null, Matches, cancellationToken), cancellationToken);
+        // Subscribed before the headers go out: a client that sees the stream open misses nothing committed after.
+        var live = hub.Subscribe(LiveBuffer);
+        return WriteAsync(http, live, StreamAsync(manager, live, after, jobId: null, Matches, cancellationToken), cancellationToken);
     }
 
     public static async Task<IResult> OneJob(string id, HttpContext http, JobManager manager, JobEventHub hub, CancellationToken cancellationToken)
     {
         _ = await manager.GetAsync(id, cancellationToken).ConfigureAwait(false) ?? throw new JobNotFoundException(id);
         var after = ResumeAfter(http.Request);
-        return await WriteAsync(http, StreamAsync(manager, hub, after, id, (_, _) => true, cancellationToken), cancellationToken).ConfigureAwait(false);
+        var live = hub.Subscribe(LiveBuffer);
+        return await WriteAsync(http, live, StreamAsync(manager, live, after, id, (_, _) => true, cancellationToken), cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Sends the headers at once (a quiet stream must still show the client it is open), then the events as they come.</summary>
-    private static async Task<IResult> WriteAsync(HttpContext http, IAsyncEnumerable<SseItem<string>> items, CancellationToken cancellationToken)
+    private static async Task<IResult> WriteAsync(HttpContext http, JobEventHub.Subscription live, IAsyncEnumerable<SseItem<string>> items,
+        CancellationToken cancellationToken)
     {
+        using var subscription = live;
         var response = http.Response;
         response.ContentType = "text/event-stream";
         response.Headers.CacheControl = "no-cache,no-store";
@@ -58,11 +63,10 @@ internal static class StreamEndpoints
         return Results.Empty;
     }
 
-    private static async IAsyncEnumerable<SseItem<string>> StreamAsync(JobManager manager, JobEventHub hub, long? after, string? jobId,
+    /// <summary>Replays what the client missed, then the live events (subscribed before the replay, so nothing in between is missed; ids already sent are skipped).</summary>
+    private static async IAsyncEnumerable<SseItem<string>> StreamAsync(JobManager manager, JobEventHub.Subscription live, long? after, string? jobId,
         Func<string?, JobStatus?, bool> matches, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        // Subscribe before replaying, so nothing committed in between is missed; ids already sent are skipped.
-        using var live = hub.Subscribe(LiveBuffer);
 
         var last = after ?? 0;
         if (after is not null)
