@@ -10,7 +10,7 @@ namespace Jobkeeper.Postgres;
 /// round trip (<see cref="AddRowWrites"/>), then each op reports what it changed (<see cref="Written"/>), and the
 /// events, labels and notice go with the COMMIT in a second round trip.
 /// </summary>
-internal abstract class PostgresWriteOp
+internal abstract class PostgresWriteOp : IGroupCommitWrite
 {
     /// <summary>A write committed in a transaction of its own (deletes: they never share a batch with a write of the same job).</summary>
     public virtual bool IsBulk => false;
@@ -96,18 +96,6 @@ internal sealed class PostgresReplaceOp(JobReplacement replacement) : PostgresWr
 /// </summary>
 internal sealed class PostgresClaimOp(ClaimRequest request, Func<Job, JobReplacement> claim) : PostgresWriteOp<IReadOnlyList<Job>>
 {
-    private static readonly Comparison<Job> ClaimOrder = (a, b) =>
-    {
-        var byPriority = b.Priority.CompareTo(a.Priority);
-        if (byPriority != 0)
-        {
-            return byPriority;
-        }
-
-        var byRunAt = a.RunAt.CompareTo(b.RunAt);
-        return byRunAt != 0 ? byRunAt : string.CompareOrdinal(a.Id, b.Id);
-    };
-
     private readonly List<(JobReplacement Replacement, object[] Values, int Handle)> _claims = [];
 
     private int _selects;
@@ -151,7 +139,7 @@ internal sealed class PostgresClaimOp(ClaimRequest request, Func<Job, JobReplace
 
         if (request.Types.Count > 1)
         {
-            candidates.Sort(ClaimOrder);
+            candidates.Sort(GroupCommit.ClaimOrder);
         }
 
         foreach (var job in candidates)

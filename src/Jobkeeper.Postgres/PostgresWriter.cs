@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Threading.Channels;
 using Jobkeeper.Errors;
+using Jobkeeper.Storage;
 using Jobkeeper.Telemetry;
 using Microsoft.Extensions.Logging;
 using Npgsql;
@@ -64,7 +65,7 @@ internal sealed class PostgresWriter : IAsyncDisposable
             PostgresWriteOp? carried = null;
             while (carried is not null || await queue.WaitToReadAsync().ConfigureAwait(false))
             {
-                carried = FillBatch(batch, carried, maxBatch);
+                carried = GroupCommit.Fill(batch, carried, queue, maxBatch);
                 if (batch.Count == 0)
                 {
                     continue; // another writer took what was queued
@@ -92,38 +93,6 @@ internal sealed class PostgresWriter : IAsyncDisposable
             {
                 await _connection.DisposeAsync().ConfigureAwait(false);
             }
-        }
-
-        /// <summary>Takes what is queued, up to the limit; a bulk write goes alone. Returns a bulk write that must wait for the next batch.</summary>
-        private PostgresWriteOp? FillBatch(List<PostgresWriteOp> batch, PostgresWriteOp? carried, int maxBatch)
-        {
-            batch.Clear();
-            if (carried is not null)
-            {
-                batch.Add(carried);
-                if (carried.IsBulk)
-                {
-                    return null;
-                }
-            }
-
-            while (batch.Count < maxBatch && queue.TryRead(out var op))
-            {
-                if (op.IsBulk)
-                {
-                    if (batch.Count > 0)
-                    {
-                        return op;
-                    }
-
-                    batch.Add(op);
-                    return null;
-                }
-
-                batch.Add(op);
-            }
-
-            return null;
         }
 
         private async Task WriteBatchAsync(List<PostgresWriteOp> batch)

@@ -7,7 +7,7 @@ namespace Jobkeeper.Sqlite;
 /// One write waiting for the writer. Its values are prepared by the caller's thread; the writer only
 /// binds and executes them, then answers the caller after the transaction committed.
 /// </summary>
-internal abstract class WriteOp
+internal abstract class WriteOp : IGroupCommitWrite
 {
     /// <summary>Runs inside the open transaction; adds what it changed to <paramref name="changes"/>.</summary>
     public abstract void Execute(SqliteWriteSession session, List<CommittedChange> changes);
@@ -99,18 +99,6 @@ internal sealed class ReplaceJobOp(JobReplacement replacement) : WriteOp<bool>
 /// </summary>
 internal sealed class ClaimJobsOp(ClaimRequest request, Func<Job, JobReplacement> claim) : WriteOp<IReadOnlyList<Job>>
 {
-    private static readonly Comparison<Job> ClaimOrder = (a, b) =>
-    {
-        var byPriority = b.Priority.CompareTo(a.Priority);
-        if (byPriority != 0)
-        {
-            return byPriority;
-        }
-
-        var byRunAt = a.RunAt.CompareTo(b.RunAt);
-        return byRunAt != 0 ? byRunAt : string.CompareOrdinal(a.Id, b.Id);
-    };
-
     public override void Execute(SqliteWriteSession session, List<CommittedChange> changes)
     {
         var now = TimeMicros.From(request.Now);
@@ -126,7 +114,7 @@ internal sealed class ClaimJobsOp(ClaimRequest request, Func<Job, JobReplacement
 
         if (request.Types.Count > 1)
         {
-            candidates.Sort(ClaimOrder);
+            candidates.Sort(GroupCommit.ClaimOrder);
         }
 
         var count = Math.Min(candidates.Count, request.Max);

@@ -53,7 +53,7 @@ internal sealed class SqliteWriter : IAsyncDisposable
         WriteOp? carried = null;
         while (carried is not null || await reader.WaitToReadAsync().ConfigureAwait(false))
         {
-            carried = FillBatch(batch, carried, reader);
+            carried = GroupCommit.Fill(batch, carried, reader, _maxBatch);
             try
             {
                 WriteBatch(batch, changes);
@@ -75,42 +75,6 @@ internal sealed class SqliteWriter : IAsyncDisposable
                 await Task.Yield();
             }
         }
-    }
-
-    /// <summary>
-    /// Takes what is queued, up to the batch limit. A bulk operation (a cleanup batch) gets a transaction
-    /// of its own, so the small writes queued beside it are answered first instead of waiting for its
-    /// deletes. Returns the bulk operation to start the next batch with, if one had to wait.
-    /// </summary>
-    private WriteOp? FillBatch(List<WriteOp> batch, WriteOp? carried, ChannelReader<WriteOp> reader)
-    {
-        batch.Clear();
-        if (carried is not null)
-        {
-            batch.Add(carried);
-            if (carried.IsBulk)
-            {
-                return null;
-            }
-        }
-
-        while (batch.Count < _maxBatch && reader.TryRead(out var op))
-        {
-            if (op.IsBulk)
-            {
-                if (batch.Count > 0)
-                {
-                    return op;
-                }
-
-                batch.Add(op);
-                return null;
-            }
-
-            batch.Add(op);
-        }
-
-        return null;
     }
 
     private void WriteBatch(List<WriteOp> batch, List<CommittedChange> changes)
