@@ -1,5 +1,6 @@
 using Jobkeeper.AspNetCore.Api;
 using Microsoft.AspNetCore.Http.Json;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace Microsoft.Extensions.DependencyInjection;
 
@@ -18,6 +19,9 @@ public static class JobkeeperApiServiceCollectionExtensions
         }
 
         services.AddProblemDetails();
+        services.TryAddSingleton(sp => new Jobkeeper.AspNetCore.Metrics.PrometheusExporter(
+            sp.GetRequiredService<Jobkeeper.JobManager>(), sp.GetRequiredService<Jobkeeper.Telemetry.JobkeeperGauges>(),
+            sp.GetService<System.Diagnostics.Metrics.IMeterFactory>()));
         // Only Jobkeeper's own types resolve through its (snake_case) context; the app's JSON settings stay as they are.
         services.Configure<JsonOptions>(json => json.SerializerOptions.TypeInfoResolverChain.Add(ApiJsonContext.Default));
         return services;

@@ -1,6 +1,7 @@
 using Jobkeeper;
 using Jobkeeper.AspNetCore;
 using Jobkeeper.AspNetCore.Api;
+using Jobkeeper.AspNetCore.Metrics;
 using Jobkeeper.Model;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
@@ -101,7 +102,27 @@ public static class JobkeeperEndpointRouteBuilderExtensions
             .Produces<HealthResponse>()
             .Produces<HealthResponse>(StatusCodes.Status503ServiceUnavailable);
 
+        MapMetrics(endpoints, manager);
+
         return api;
+    }
+
+    /// <summary><c>GET /metrics</c>: Prometheus text format (jobs, cache, store commits, HTTP requests).</summary>
+    private static void MapMetrics(IEndpointRouteBuilder endpoints, JobManager manager)
+    {
+        var services = endpoints.ServiceProvider;
+        var exporter = services.GetService<PrometheusExporter>();
+        if (exporter is null)
+        {
+            // Without AddJobkeeperApi: an exporter of this app's own, stopped with it.
+            exporter = new PrometheusExporter(manager, services.GetService<Jobkeeper.Telemetry.JobkeeperGauges>() ?? new Jobkeeper.Telemetry.JobkeeperGauges(manager),
+                services.GetService<System.Diagnostics.Metrics.IMeterFactory>());
+            services.GetService<Microsoft.Extensions.Hosting.IHostApplicationLifetime>()?.ApplicationStopped.Register(exporter.Dispose);
+        }
+
+        endpoints.MapGet("/metrics", async (CancellationToken ct) => TypedResults.Text(await exporter.ScrapeAsync(ct).ConfigureAwait(false), PrometheusExporter.ContentType))
+            .WithName("Metrics").WithTags("Operations").WithSummary("Metrics in the Prometheus text format (version 0.0.4)")
+            .Produces<string>(StatusCodes.Status200OK, PrometheusExporter.ContentType);
     }
 
     private static void MapPromptRoutes(RouteGroupBuilder api)

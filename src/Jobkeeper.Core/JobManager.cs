@@ -24,6 +24,9 @@ public sealed class JobManager
     private readonly TimeProvider _time;
     private readonly JobkeeperOptions _options;
     private readonly ILogger<JobManager> _logger;
+    private readonly Lock _statsLock = new();
+    private volatile StatsReading? _lastStats;
+    private Task<StoreStats>? _statsRead;
 
     public JobManager(IJobStore store, JobCache cache, TimeProvider time, IOptions<JobkeeperOptions> options, ILogger<JobManager> logger)
     {
@@ -252,6 +255,7 @@ public sealed class JobManager
 
             if (await _store.ReplaceAsync(replacement, cancellationToken).ConfigureAwait(false))
             {
+                JobkeeperMetrics.RecordTransition(current, replacement.Job);
                 return replacement.Job;
             }
 
@@ -323,7 +327,42 @@ public sealed class JobManager
         return await _store.GetEventsAsync(id, afterId, limit, cancellationToken).ConfigureAwait(false);
     }
 
-    public Task<StoreStats> GetStatsAsync(CancellationToken cancellationToken = default) => _store.GetStatsAsync(cancellationToken);
+    /// <summary>Reads the store's facts and counts now (and keeps them for <see cref="LastStats"/>).</summary>
+    public async Task<StoreStats> GetStatsAsync(CancellationToken cancellationToken = default)
+    {
+        var stats = await _store.GetStatsAsync(cancellationToken).ConfigureAwait(false);
+        _lastStats = new StatsReading(stats, _time.GetTimestamp());
+        return stats;
+    }
+
+    /// <summary>The store's facts and counts as last read (by <c>/health</c>, a metrics scrape or anyone else), or null before the first read.</summary>
+    public StoreStats? LastStats => _lastStats?.Stats;
+
+    /// <summary>
+    /// The last counts when they are younger than <paramref name="maxAge"/>, else reads them again; concurrent callers
+    /// share one read, so frequent callers (metrics scrapes) never load the store with more than one count per interval.
+    /// </summary>
+    public Task<StoreStats> GetRecentStatsAsync(TimeSpan maxAge, CancellationToken cancellationToken = default)
+    {
+        if (_lastStats is { } last && _time.GetElapsedTime(last.ReadAt) < maxAge)
+        {
+            return Task.FromResult(last.Stats);
+        }
+
+        lock (_statsLock)
+        {
+            if (_statsRead is { IsCompleted: false } running)
+            {
+                return running.WaitAsync(cancellationToken);
+            }
+
+            var read = GetStatsAsync(CancellationToken.None);
+            _statsRead = read;
+            return read.WaitAsync(cancellationToken);
+        }
+    }
+
+    private sealed record StatsReading(StoreStats Stats, long ReadAt);
 
     private async Task<Job?> LoadAsync(string id, CancellationToken cancellationToken)
     {

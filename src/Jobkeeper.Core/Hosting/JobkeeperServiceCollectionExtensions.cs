@@ -39,6 +39,7 @@ public static class JobkeeperServiceCollectionExtensions
         });
         services.TryAddSingleton<Jobkeeper.JobManager>();
         services.TryAddSingleton<Jobkeeper.Workers.WorkQueue>();
+        services.TryAddSingleton<Jobkeeper.Telemetry.JobkeeperGauges>();
 
         // Registered first so the store is open before anything that uses it starts, and closed last.
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, JobStoreLifetime>());

@@ -2,6 +2,7 @@ using System.Text.Json;
 using Jobkeeper.Errors;
 using Jobkeeper.Model;
 using Jobkeeper.Storage;
+using Jobkeeper.Telemetry;
 using Microsoft.Extensions.Options;
 
 namespace Jobkeeper.Workers;
@@ -34,13 +35,15 @@ public sealed class WorkQueue
     }
 
     /// <summary>Claims up to <paramref name="max"/> due jobs, at most the given number per type, for <paramref name="worker"/>.</summary>
-    public Task<IReadOnlyList<Job>> ClaimAsync(string worker, IReadOnlyDictionary<string, int> types, int max, TimeSpan lease, CancellationToken cancellationToken = default)
+    public async Task<IReadOnlyList<Job>> ClaimAsync(string worker, IReadOnlyDictionary<string, int> types, int max, TimeSpan lease, CancellationToken cancellationToken = default)
     {
         ValidateClaim(worker, types.Keys, max, lease);
         var now = _manager.Now();
         var leaseUntil = now + lease;
-        return _store.ClaimAsync(new ClaimRequest(types, max, now),
-            job => JobTransitions.Claim(job, worker, NewLeaseToken(), leaseUntil, now), cancellationToken);
+        var claimed = await _store.ClaimAsync(new ClaimRequest(types, max, now),
+            job => JobTransitions.Claim(job, worker, NewLeaseToken(), leaseUntil, now), cancellationToken).ConfigureAwait(false);
+        JobkeeperMetrics.RecordClaimed(claimed, now);
+        return claimed;
     }
 
     /// <summary>
