@@ -18,18 +18,22 @@ public sealed class PrometheusExporter : IDisposable
     public const string HostingMeterName = "Microsoft.AspNetCore.Hosting";
 
     private readonly MeterListener _listener;
-    private readonly JobManager _manager;
-    private readonly JobkeeperGauges _gauges;
-    private readonly object? _hostMeterScope;
+    private readonly Func<Instrument, bool> _wants;
+    private readonly Func<CancellationToken, Task> _beforeScrape;
     private readonly Lock _collectLock = new();
     private readonly List<MetricFamily> _families = [];
     private readonly StringBuilder _text = new(16 * 1024);
 
     public PrometheusExporter(JobManager manager, JobkeeperGauges gauges, IMeterFactory? meterFactory)
+        : this(instrument => Wants(instrument, manager, meterFactory), gauges.RefreshAsync)
     {
-        _manager = manager;
-        _gauges = gauges;
-        _hostMeterScope = meterFactory;
+    }
+
+    /// <summary>An exporter of the instruments <paramref name="wants"/> selects; <paramref name="beforeScrape"/> runs before each scrape.</summary>
+    internal PrometheusExporter(Func<Instrument, bool> wants, Func<CancellationToken, Task> beforeScrape)
+    {
+        _wants = wants;
+        _beforeScrape = beforeScrape;
         _listener = new MeterListener
         {
             InstrumentPublished = OnInstrumentPublished,
@@ -48,7 +52,7 @@ public sealed class PrometheusExporter : IDisposable
     /// <summary>The exposition text of everything measured so far; job counts are brought up to date first (at most every few seconds).</summary>
     public async Task<string> ScrapeAsync(CancellationToken cancellationToken)
     {
-        await _gauges.RefreshAsync(cancellationToken).ConfigureAwait(false);
+        await _beforeScrape(cancellationToken).ConfigureAwait(false);
         return Collect();
     }
 
@@ -82,20 +86,21 @@ public sealed class PrometheusExporter : IDisposable
         }
     }
 
-    private bool Wants(Instrument instrument)
+    /// <summary>Jobkeeper's shared meter and the one of this manager; ASP.NET Core's hosting meter of this app (same meter factory).</summary>
+    private static bool Wants(Instrument instrument, JobManager manager, IMeterFactory? meterFactory)
     {
         var meter = instrument.Meter;
         return meter.Name switch
         {
-            JobkeeperMetrics.Name => meter.Scope is null || ReferenceEquals(meter.Scope, _manager),
-            HostingMeterName => _hostMeterScope is not null && ReferenceEquals(meter.Scope, _hostMeterScope),
+            JobkeeperMetrics.Name => meter.Scope is null || ReferenceEquals(meter.Scope, manager),
+            HostingMeterName => meterFactory is not null && ReferenceEquals(meter.Scope, meterFactory),
             _ => false,
         };
     }
 
     private void OnInstrumentPublished(Instrument instrument, MeterListener listener)
     {
-        if (!Wants(instrument) || MetricFamily.Create(instrument) is not { } family)
+        if (!_wants(instrument) || MetricFamily.Create(instrument) is not { } family)
         {
             return;
         }
