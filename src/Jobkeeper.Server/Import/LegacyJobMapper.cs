@@ -108,6 +108,8 @@ internal static class LegacyJobMapper
             return Skip(key, null, $"not a JSON object (a {value.ValueKind.ToString().ToLowerInvariant()})");
         }
 
+        // Detached from the caller's document: the job keeps parts of it (input, result, error details).
+        value = value.Clone();
         var fields = new Dictionary<string, JsonElement>(StringComparer.Ordinal);
         foreach (var property in value.EnumerateObject())
         {
