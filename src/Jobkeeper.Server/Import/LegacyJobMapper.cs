@@ -167,6 +167,7 @@ internal static class LegacyJobMapper
 
         var progress = TakeProgress(fields, unknown, notes);
         var result = Take(fields, ResultFields);
+        var errorName = ErrorFields.FirstOrDefault(fields.ContainsKey);
         var errorValue = Take(fields, ErrorFields);
         JobError? error = null;
         JobStatus status;
@@ -193,9 +194,10 @@ internal static class LegacyJobMapper
             errorValue = null;
         }
 
-        if (errorValue is { } keptError)
+        if (errorValue is { ValueKind: not JsonValueKind.Null } keptError)
         {
-            unknown.Add(new("error", keptError));
+            // An error recorded on a job that did not fail (e.g. a warning) is kept under its own name.
+            unknown.Add(new(errorName!, keptError));
         }
 
         if (status.IsTerminal())
