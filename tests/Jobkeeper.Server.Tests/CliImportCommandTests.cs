@@ -58,6 +58,22 @@ public sealed class CliImportCommandTests
     }
 
     [Fact]
+    public async Task A_legacy_file_imports_into_postgresql_twice()
+    {
+        await using var database = await Jobkeeper.Postgres.Tests.TestDatabase.CreateAsync();
+        var first = await CliRunner.RunAsync("import", Fixture(Audio), "--postgres", database.ConnectionString, "--type", DefaultType(Audio));
+        Ok(first);
+        Assert.Contains("imported 12, skipped 1, failed 0", first.Stdout, StringComparison.Ordinal);
+        var second = await CliRunner.RunAsync("import", Fixture(Audio), "--postgres", database.ConnectionString, "--type", DefaultType(Audio));
+        Ok(second);
+        Assert.Contains("imported 0, skipped 13, failed 0", second.Stdout, StringComparison.Ordinal);
+
+        await using var server = await ServerProcess.StartAsync(environment: new Dictionary<string, string> { ["JOBKEEPER__POSTGRES"] = database.ConnectionString });
+        Assert.Equal(12, await server.Client.JobsCountAsync());
+        await CheckAudioAsync(server.Client);
+    }
+
+    [Fact]
     public async Task Records_that_cannot_be_imported_are_reported_with_their_reason()
     {
         using var dir = new TempDirectory("jobkeeper-import");

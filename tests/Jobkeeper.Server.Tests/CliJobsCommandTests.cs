@@ -176,6 +176,47 @@ public sealed class CliJobsCommandTests(ServerFixture fixture) : IClassFixture<S
     }
 
     [Fact]
+    public async Task The_api_key_is_sent_as_a_bearer_token_and_a_refusal_is_reported()
+    {
+        // A stand-in server that records the Authorization header and refuses with a problem (as a keyed server would).
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        var seen = AcceptOneAsync(listener);
+
+        var result = await CliRunner.RunAsync("jobs", "get", "some-job", "--server", $"http://127.0.0.1:{port}", "--api-key", "jk_secret_123");
+        var request = await seen;
+        Assert.Contains("Authorization: Bearer jk_secret_123", request, StringComparison.OrdinalIgnoreCase);
+        Assert.StartsWith("GET /api/v1/jobs/some-job ", request, StringComparison.Ordinal);
+        Assert.True(result.ExitCode == 1, result.ToString());
+        Assert.Contains("401 The API key is missing or not valid.", result.Stderr, StringComparison.Ordinal);
+    }
+
+    private static async Task<string> AcceptOneAsync(TcpListener listener)
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        using var socket = await listener.AcceptTcpClientAsync(timeout.Token);
+        var stream = socket.GetStream();
+        var buffer = new byte[8192];
+        var text = new System.Text.StringBuilder();
+        while (!text.ToString().Contains("\r\n\r\n", StringComparison.Ordinal))
+        {
+            var n = await stream.ReadAsync(buffer, timeout.Token);
+            if (n == 0)
+            {
+                break;
+            }
+
+            text.Append(System.Text.Encoding.ASCII.GetString(buffer, 0, n));
+        }
+
+        var body = """{"type":"https://jobkeeper.dev/problems/unauthorized","title":"Unauthorized","status":401,"detail":"The API key is missing or not valid."}""";
+        var response = $"HTTP/1.1 401 Unauthorized\r\nContent-Type: application/problem+json\r\nContent-Length: {body.Length}\r\nConnection: close\r\n\r\n{body}";
+        await stream.WriteAsync(System.Text.Encoding.ASCII.GetBytes(response), timeout.Token);
+        return text.ToString();
+    }
+
+    [Fact]
     public async Task The_server_and_key_can_come_from_the_environment()
     {
         var type = NewType("env");
