@@ -172,6 +172,7 @@ public sealed class CliJobsCommandTests(ServerFixture fixture) : IClassFixture<S
         var result = await CliRunner.RunAsync("jobs", "list", "--server", $"http://127.0.0.1:{port}");
         Assert.True(result.ExitCode == 1, result.ToString());
         Assert.Contains($"cannot connect to the Jobkeeper server at http://127.0.0.1:{port}", result.Stderr, StringComparison.Ordinal);
+        Assert.Contains("(connection refused)", result.Stderr, StringComparison.Ordinal);
         Assert.DoesNotContain("Unhandled", result.Stderr, StringComparison.Ordinal);
     }
 

@@ -63,8 +63,9 @@ internal static class CliServer
         }
         catch (HttpRequestException ex) when (ex.InnerException is SocketException { SocketErrorCode: SocketError.ConnectionRefused } || ex.HttpRequestError == HttpRequestError.ConnectionError)
         {
+            var why = ex.InnerException is SocketException { SocketErrorCode: SocketError.ConnectionRefused } ? "connection refused" : ex.Message;
             await Console.Error.WriteLineAsync(
-                $"jobkeeper: cannot connect to the Jobkeeper server at {ResolveUrl(url)} (connection refused). Is it running? Set --server or JOBKEEPER_SERVER.").ConfigureAwait(false);
+                $"jobkeeper: cannot connect to the Jobkeeper server at {ResolveUrl(url)} ({why}). Is it running? Set --server or JOBKEEPER_SERVER.").ConfigureAwait(false);
             return 1;
         }
         catch (HttpRequestException ex)
