@@ -4,6 +4,7 @@ using Jobkeeper.Server;
 var root = new RootCommand("Jobkeeper: durable jobs with a hot cache over SQLite, served over HTTP.")
 {
     ServeCommand.Create(),
+    KeysCommand.Create(),
 };
 
 // The host handles SIGTERM/Ctrl+C itself (drain, then exit 0); the parser must not also act on them.
