@@ -2,6 +2,7 @@ using Jobkeeper;
 using Jobkeeper.AspNetCore;
 using Jobkeeper.AspNetCore.Api;
 using Jobkeeper.AspNetCore.Metrics;
+using Jobkeeper.AspNetCore.Security;
 using Jobkeeper.Model;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
@@ -26,6 +27,8 @@ public static class JobkeeperEndpointRouteBuilderExtensions
             ?? throw new InvalidOperationException("MapJobkeeper needs services.AddJobkeeper(o => o.UseSqlite(...)) first.");
         var health = new HealthEndpoint(manager, services.GetRequiredService<TimeProvider>(),
             services.GetRequiredService<ILoggerFactory>().CreateLogger("Jobkeeper.Health"));
+        // With AddJobkeeperAuthorization (or AddJobkeeperApiKeys) every API route needs its role; /health stays open.
+        var secured = services.GetService<JobkeeperAuthorizationMarker>() is not null;
 
         var api = endpoints.MapGroup("/api/v1")
             .AddEndpointFilter<ProblemEndpointFilter>()
@@ -33,28 +36,28 @@ public static class JobkeeperEndpointRouteBuilderExtensions
             .ProducesProblem(StatusCodes.Status400BadRequest);
 
         api.MapPost("/jobs", JobEndpoints.Create)
-            .WithName("CreateJob").WithSummary("Create a job")
+            .WithName("CreateJob").Needs(JobkeeperRoles.Submit, secured).WithSummary("Create a job")
             .WithMetadata(new JsonRequestBodyMetadata(typeof(CreateJobRequest)))
             .Produces<Job>(StatusCodes.Status201Created)
             .ProducesProblem(StatusCodes.Status409Conflict)
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge);
 
         api.MapGet("/jobs", JobEndpoints.List)
-            .WithName("ListJobs").WithSummary("List jobs, newest first, with filters and a keyset cursor")
+            .WithName("ListJobs").Needs(JobkeeperRoles.Read, secured).WithSummary("List jobs, newest first, with filters and a keyset cursor")
             .Produces<JobListResponse>();
 
         // Literal segments win over {id}, so this never shadows a job route.
         api.MapDelete("/jobs/cleanup", JobEndpoints.Cleanup)
-            .WithName("CleanupJobs").WithSummary("Delete finished jobs completed more than `days` days ago")
+            .WithName("CleanupJobs").Needs(JobkeeperRoles.Admin, secured).WithSummary("Delete finished jobs completed more than `days` days ago")
             .Produces<CleanupResponse>();
 
         api.MapGet("/jobs/{id}", JobEndpoints.Get)
-            .WithName("GetJob").WithSummary("Get a job (ETag: its version)")
+            .WithName("GetJob").Needs(JobkeeperRoles.Read, secured).WithSummary("Get a job (ETag: its version)")
             .Produces<Job>()
             .ProducesProblem(StatusCodes.Status404NotFound);
 
         api.MapPatch("/jobs/{id}", JobEndpoints.Update)
-            .WithName("UpdateJob").WithSummary("Change status, progress, result, error or labels (JSON merge patch; If-Match for compare-and-set)")
+            .WithName("UpdateJob").Needs(JobkeeperRoles.Submit, secured).WithSummary("Change status, progress, result, error or labels (JSON merge patch; If-Match for compare-and-set)")
             .WithMetadata(new JsonRequestBodyMetadata(typeof(UpdateJobRequest)))
             .Produces<Job>()
             .ProducesProblem(StatusCodes.Status404NotFound)
@@ -62,37 +65,37 @@ public static class JobkeeperEndpointRouteBuilderExtensions
             .ProducesProblem(StatusCodes.Status412PreconditionFailed);
 
         api.MapDelete("/jobs/{id}", JobEndpoints.Delete)
-            .WithName("DeleteJob").WithSummary("Delete a job and its history")
+            .WithName("DeleteJob").Needs(JobkeeperRoles.Admin, secured).WithSummary("Delete a job and its history")
             .Produces(StatusCodes.Status204NoContent)
             .ProducesProblem(StatusCodes.Status404NotFound);
 
         api.MapGet("/jobs/{id}/events", JobEndpoints.Events)
-            .WithName("GetJobEvents").WithSummary("A job's history, oldest first")
+            .WithName("GetJobEvents").Needs(JobkeeperRoles.Read, secured).WithSummary("A job's history, oldest first")
             .Produces<JobEventListResponse>()
             .ProducesProblem(StatusCodes.Status404NotFound);
 
         api.MapPost("/jobs/{id}/cancel", JobEndpoints.Cancel)
-            .WithName("CancelJob").WithSummary("Cancel a job: queued or waiting ends now; running is told to stop and ends cancelled within the grace period")
+            .WithName("CancelJob").Needs(JobkeeperRoles.Submit, secured).WithSummary("Cancel a job: queued or waiting ends now; running is told to stop and ends cancelled within the grace period")
             .Produces<Job>()
             .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status409Conflict);
 
         api.MapPost("/jobs/{id}/retry", JobEndpoints.Retry)
-            .WithName("RetryJob").WithSummary("Queue a failed or cancelled job again (attempt + 1)")
+            .WithName("RetryJob").Needs(JobkeeperRoles.Submit, secured).WithSummary("Queue a failed or cancelled job again (attempt + 1)")
             .Produces<Job>()
             .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status409Conflict);
 
-        MapWorkerRoutes(api);
-        MapPromptRoutes(api);
+        MapWorkerRoutes(api, secured);
+        MapPromptRoutes(api, secured);
 
         api.MapGet("/events", StreamEndpoints.All)
-            .WithTags("Events").WithName("StreamEvents")
+            .WithTags("Events").WithName("StreamEvents").Needs(JobkeeperRoles.Read, secured).WithMetadata(QueryAccessTokenMetadata.Instance)
             .WithSummary("Server-Sent Events of all jobs (filters `type`, `status`); resume with Last-Event-ID")
             .Produces(StatusCodes.Status200OK, contentType: "text/event-stream");
 
         api.MapGet("/jobs/{id}/stream", StreamEndpoints.OneJob)
-            .WithTags("Events").WithName("StreamJobEvents")
+            .WithTags("Events").WithName("StreamJobEvents").Needs(JobkeeperRoles.Read, secured).WithMetadata(QueryAccessTokenMetadata.Instance)
             .WithSummary("Server-Sent Events of one job; resume with Last-Event-ID")
             .Produces(StatusCodes.Status200OK, contentType: "text/event-stream")
             .ProducesProblem(StatusCodes.Status404NotFound);
@@ -102,13 +105,13 @@ public static class JobkeeperEndpointRouteBuilderExtensions
             .Produces<HealthResponse>()
             .Produces<HealthResponse>(StatusCodes.Status503ServiceUnavailable);
 
-        MapMetrics(endpoints, manager);
+        MapMetrics(endpoints, manager, secured);
 
         return api;
     }
 
     /// <summary><c>GET /metrics</c>: Prometheus text format (jobs, cache, store commits, HTTP requests).</summary>
-    private static void MapMetrics(IEndpointRouteBuilder endpoints, JobManager manager)
+    private static void MapMetrics(IEndpointRouteBuilder endpoints, JobManager manager, bool secured)
     {
         var services = endpoints.ServiceProvider;
         var exporter = services.GetService<PrometheusExporter>();
@@ -121,19 +124,19 @@ public static class JobkeeperEndpointRouteBuilderExtensions
         }
 
         endpoints.MapGet("/metrics", async (CancellationToken ct) => TypedResults.Text(await exporter.ScrapeAsync(ct).ConfigureAwait(false), PrometheusExporter.ContentType))
-            .WithName("Metrics").WithTags("Operations").WithSummary("Metrics in the Prometheus text format (version 0.0.4)")
+            .WithName("Metrics").WithTags("Operations").Needs(JobkeeperRoles.Read, secured).WithSummary("Metrics in the Prometheus text format (version 0.0.4)")
             .Produces<string>(StatusCodes.Status200OK, PrometheusExporter.ContentType);
     }
 
-    private static void MapPromptRoutes(RouteGroupBuilder api)
+    private static void MapPromptRoutes(RouteGroupBuilder api, bool secured)
     {
         api.MapGet("/jobs/{id}/prompt", PromptEndpoints.GetOpen)
-            .WithTags("Prompts").WithName("GetOpenPrompt").WithSummary("The question a waiting job asks; 404 when none is open")
+            .WithTags("Prompts").WithName("GetOpenPrompt").Needs(JobkeeperRoles.Read, secured).WithSummary("The question a waiting job asks; 404 when none is open")
             .Produces<JobPrompt>()
             .ProducesProblem(StatusCodes.Status404NotFound);
 
         api.MapPost("/jobs/{id}/prompt/response", PromptEndpoints.Answer)
-            .WithTags("Prompts").WithName("AnswerPrompt")
+            .WithTags("Prompts").WithName("AnswerPrompt").Needs(JobkeeperRoles.Answer, secured)
             .WithSummary("Answer the open prompt; the job is queued to run again. One answer wins (409 after); 422 when it does not fit")
             .WithMetadata(new JsonRequestBodyMetadata(typeof(AnswerPromptRequest)))
             .Produces<Job>()
@@ -142,7 +145,7 @@ public static class JobkeeperEndpointRouteBuilderExtensions
             .ProducesProblem(StatusCodes.Status422UnprocessableEntity);
 
         api.MapPost("/jobs/{id}/prompt", PromptEndpoints.Ask)
-            .WithTags("Workers").WithName("AskPrompt")
+            .WithTags("Workers").WithName("AskPrompt").Needs(JobkeeperRoles.Work, secured)
             .WithSummary("An external worker asks a question: the job waits (lease ends); a key answered already returns its answer")
             .WithMetadata(new JsonRequestBodyMetadata(typeof(AskPromptRequest)))
             .Produces<PromptAskResponse>()
@@ -150,55 +153,61 @@ public static class JobkeeperEndpointRouteBuilderExtensions
             .ProducesProblem(StatusCodes.Status409Conflict);
 
         api.MapPost("/jobs/{id}/checkpoint", PromptEndpoints.SaveCheckpoint)
-            .WithTags("Workers").WithName("SaveCheckpoint").WithSummary("Save the worker's small JSON state on the job, under the lease")
+            .WithTags("Workers").WithName("SaveCheckpoint").Needs(JobkeeperRoles.Work, secured).WithSummary("Save the worker's small JSON state on the job, under the lease")
             .WithMetadata(new JsonRequestBodyMetadata(typeof(CheckpointRequest)))
             .Produces<LeaseResponse>()
             .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status409Conflict);
     }
 
-    private static void MapWorkerRoutes(RouteGroupBuilder api)
+    private static void MapWorkerRoutes(RouteGroupBuilder api, bool secured)
     {
         api.MapPost("/workers/claim", WorkerEndpoints.Claim)
-            .WithTags("Workers").WithName("ClaimJobs")
+            .WithTags("Workers").WithName("ClaimJobs").Needs(JobkeeperRoles.Work, secured)
             .WithSummary("Claim up to `max` due jobs of `types` under a lease; waits up to `wait_seconds` (≤ 30) for work")
             .WithMetadata(new JsonRequestBodyMetadata(typeof(ClaimJobsRequest)))
             .Produces<ClaimResponse>();
 
         api.MapPost("/jobs/{id}/heartbeat", WorkerEndpoints.Heartbeat)
-            .WithTags("Workers").WithName("HeartbeatJob").WithSummary("Renew the lease; says whether a cancel was requested")
+            .WithTags("Workers").WithName("HeartbeatJob").Needs(JobkeeperRoles.Work, secured).WithSummary("Renew the lease; says whether a cancel was requested")
             .WithMetadata(new JsonRequestBodyMetadata(typeof(LeaseRequest)))
             .Produces<LeaseResponse>()
             .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status409Conflict);
 
         api.MapPost("/jobs/{id}/progress", WorkerEndpoints.Progress)
-            .WithTags("Workers").WithName("ReportJobProgress").WithSummary("Report progress (members merge) and renew the lease")
+            .WithTags("Workers").WithName("ReportJobProgress").Needs(JobkeeperRoles.Work, secured).WithSummary("Report progress (members merge) and renew the lease")
             .WithMetadata(new JsonRequestBodyMetadata(typeof(ProgressRequest)))
             .Produces<LeaseResponse>()
             .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status409Conflict);
 
         api.MapPost("/jobs/{id}/complete", WorkerEndpoints.Complete)
-            .WithTags("Workers").WithName("CompleteJob").WithSummary("Finish the attempt with a result")
+            .WithTags("Workers").WithName("CompleteJob").Needs(JobkeeperRoles.Work, secured).WithSummary("Finish the attempt with a result")
             .WithMetadata(new JsonRequestBodyMetadata(typeof(CompleteRequest)))
             .Produces<Job>()
             .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status409Conflict);
 
         api.MapPost("/jobs/{id}/fail", WorkerEndpoints.Fail)
-            .WithTags("Workers").WithName("FailJob").WithSummary("Fail the attempt; retried with backoff while attempts remain unless `retry` is false")
+            .WithTags("Workers").WithName("FailJob").Needs(JobkeeperRoles.Work, secured).WithSummary("Fail the attempt; retried with backoff while attempts remain unless `retry` is false")
             .WithMetadata(new JsonRequestBodyMetadata(typeof(FailRequest)))
             .Produces<Job>()
             .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status409Conflict);
 
         api.MapPost("/jobs/{id}/release", WorkerEndpoints.Release)
-            .WithTags("Workers").WithName("ReleaseJob").WithSummary("Give the job back unfinished: queued again at once, the attempt not counted")
+            .WithTags("Workers").WithName("ReleaseJob").Needs(JobkeeperRoles.Work, secured).WithSummary("Give the job back unfinished: queued again at once, the attempt not counted")
             .WithMetadata(new JsonRequestBodyMetadata(typeof(LeaseRequest)))
             .Produces<Job>()
             .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status409Conflict);
     }
 
+    /// <summary>Marks the role a route needs and, when Jobkeeper's authorization is on, requires its policy.</summary>
+    private static RouteHandlerBuilder Needs(this RouteHandlerBuilder builder, string role, bool secured)
+    {
+        builder.WithMetadata(new JobkeeperRoleMetadata(role));
+        return secured ? builder.RequireAuthorization(JobkeeperRoles.PolicyName(role)) : builder;
+    }
 }

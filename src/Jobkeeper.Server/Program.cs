@@ -6,6 +6,7 @@ var root = new RootCommand("Jobkeeper: durable jobs with a hot cache over SQLite
     ServeCommand.Create(),
     Jobkeeper.Server.Cli.JobsCommand.Create(),
     Jobkeeper.Server.Cli.ImportCommand.Create(),
+    KeysCommand.Create(),
 };
 
 // The host handles SIGTERM/Ctrl+C itself (drain, then exit 0); the parser must not also act on them.

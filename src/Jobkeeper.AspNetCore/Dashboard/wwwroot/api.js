@@ -1,6 +1,8 @@
 // The HTTP API, same origin only. URLs are resolved against this module (/dashboard/api.js), so the
 // dashboard keeps working when the app is served under a path base.
 
+import { askForKey, currentKey } from './key.js';
+
 const base = new URL('../', import.meta.url);
 
 /** A failed call: `status` and the problem details' `detail` (or title) as the message. */
@@ -22,13 +24,13 @@ export function url(path, query) {
   return target;
 }
 
-// Authentication comes later. The hook: an API key in sessionStorage is sent as a bearer token on every fetch.
-// EventSource cannot send headers, so the live streams go without it (a key would need a cookie or a query token).
+// An API key in sessionStorage (key.js) is sent as a bearer token on every fetch. EventSource cannot send
+// headers, so the two streams take it as ?access_token= (the server accepts that on those routes only).
 function headers(extra) {
   const all = new Headers(extra);
   all.set('Accept', 'application/json, application/problem+json');
   all.set('X-Actor', 'dashboard');
-  const key = sessionStorage.getItem('jobkeeper.apiKey');
+  const key = currentKey();
   if (key) all.set('Authorization', `Bearer ${key}`);
   return all;
 }
@@ -57,6 +59,7 @@ async function call(method, path, { query, body, signal } = {}) {
     // Not JSON (a proxy's error page, say): the status line says enough.
   }
 
+  if (response.status === 401) askForKey(Boolean(currentKey()));
   if (!response.ok) {
     throw new ApiError(response.status, json, `${method} ${path} failed: ${response.status} ${response.statusText}`);
   }
@@ -87,6 +90,6 @@ export const api = {
   retry: (id) => call('POST', `${job(id)}/retry`),
   remove: (id) => call('DELETE', job(id)),
   answer: (id, key, answer) => call('POST', `${job(id)}/prompt/response`, { body: { answer, key } }),
-  allEventsUrl: () => url('/api/v1/events'),
-  jobStreamUrl: (id) => url(`${job(id)}/stream`),
+  allEventsUrl: () => url('/api/v1/events', { access_token: currentKey() }),
+  jobStreamUrl: (id) => url(`${job(id)}/stream`, { access_token: currentKey() }),
 };

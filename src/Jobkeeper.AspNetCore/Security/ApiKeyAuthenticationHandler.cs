@@ -1,0 +1,129 @@
+using System.Security.Claims;
+using System.Security.Cryptography;
+using System.Text.Encodings.Web;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Jobkeeper.AspNetCore.Security;
+
+/// <summary>
+/// Authenticates a request by its API key: <c>Authorization: Bearer &lt;key&gt;</c> or <c>X-Api-Key: &lt;key&gt;</c>
+/// (and <c>?access_token=</c> on routes marked with <see cref="QueryAccessTokenMetadata"/>). The key's SHA-256 is
+/// compared with every configured hash in constant time. With no keys configured every request is let in as
+/// <c>admin</c> (open mode). Never logs or echoes a key.
+/// </summary>
+public sealed class ApiKeyAuthenticationHandler(IOptionsMonitor<ApiKeyOptions> options, ILoggerFactory logger, UrlEncoder encoder)
+    : AuthenticationHandler<ApiKeyOptions>(options, logger, encoder)
+{
+    public const string SchemeName = "JobkeeperApiKey";
+    public const string HeaderName = "X-Api-Key";
+    public const string QueryName = "access_token";
+
+    /// <summary>A claim present only on the principal of open mode (no keys configured).</summary>
+    public const string OpenClaim = "jobkeeper:open";
+
+    private (string Name, byte[] Hash, List<string> Roles)[]? _parsed;
+
+    protected override Task<AuthenticateResult> HandleAuthenticateAsync()
+    {
+        var keys = ParsedKeys();
+        if (keys.Length == 0)
+        {
+            var open = new ClaimsIdentity(
+                [new Claim(ClaimTypes.Name, "open"), new Claim(ClaimTypes.Role, JobkeeperRoles.Admin), new Claim(OpenClaim, "true")],
+                SchemeName);
+            return Task.FromResult(AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(open), SchemeName)));
+        }
+
+        var presented = PresentedKey();
+        if (presented is null)
+        {
+            return Task.FromResult(AuthenticateResult.NoResult());
+        }
+
+        var hash = ApiKeyHash.Compute(presented);
+        var match = -1;
+        for (var i = 0; i < keys.Length; i++)
+        {
+            // Every entry is compared, so the time taken does not say which one matched.
+            if (CryptographicOperations.FixedTimeEquals(hash, keys[i].Hash) && match < 0)
+            {
+                match = i;
+            }
+        }
+
+        if (match < 0)
+        {
+            return Task.FromResult(AuthenticateResult.Fail("The API key is not valid."));
+        }
+
+        var (name, _, roles) = keys[match];
+        var claims = new List<Claim> { new(ClaimTypes.Name, name) };
+        claims.AddRange(roles.Select(r => new Claim(ClaimTypes.Role, r)));
+        var principal = new ClaimsPrincipal(new ClaimsIdentity(claims, SchemeName));
+        return Task.FromResult(AuthenticateResult.Success(new AuthenticationTicket(principal, SchemeName)));
+    }
+
+    protected override async Task HandleChallengeAsync(AuthenticationProperties properties)
+    {
+        var presented = PresentedKey() is not null;
+        Response.StatusCode = StatusCodes.Status401Unauthorized;
+        Response.Headers.WWWAuthenticate = presented ? "Bearer error=\"invalid_token\"" : "Bearer";
+        var problem = new ProblemDetails
+        {
+            Status = StatusCodes.Status401Unauthorized,
+            Type = "https://jobkeeper.dev/problems/" + (presented ? "invalid-api-key" : "api-key-required"),
+            Title = presented ? "API key not valid" : "API key required",
+            Detail = (presented ? "The API key given is not one this server accepts. " : "")
+                + "Send an API key as 'Authorization: Bearer <key>' or 'X-Api-Key: <key>'.",
+        };
+        await TypedResults.Problem(problem).ExecuteAsync(Context).ConfigureAwait(false);
+    }
+
+    protected override async Task HandleForbiddenAsync(AuthenticationProperties properties)
+    {
+        var needed = Context.GetEndpoint()?.Metadata.GetMetadata<JobkeeperRoleMetadata>()?.Role;
+        var roles = Context.User.FindAll(ClaimTypes.Role).Select(c => c.Value).ToList();
+        Response.StatusCode = StatusCodes.Status403Forbidden;
+        var problem = new ProblemDetails
+        {
+            Status = StatusCodes.Status403Forbidden,
+            Type = "https://jobkeeper.dev/problems/role-required",
+            Title = "Role not allowed",
+            Detail = needed is null
+                ? $"The key '{Context.User.Identity?.Name}' may not use this route."
+                : $"This route needs the role '{needed}' (or 'admin'); the key '{Context.User.Identity?.Name}' has {string.Join(", ", roles)}.",
+        };
+        await TypedResults.Problem(problem).ExecuteAsync(Context).ConfigureAwait(false);
+    }
+
+    private string? PresentedKey()
+    {
+        var authorization = Request.Headers.Authorization.ToString();
+        if (authorization.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
+        {
+            var token = authorization["Bearer ".Length..].Trim();
+            return token.Length == 0 ? null : token;
+        }
+
+        var header = Request.Headers[HeaderName].ToString().Trim();
+        if (header.Length > 0)
+        {
+            return header;
+        }
+
+        if (Context.GetEndpoint()?.Metadata.GetMetadata<QueryAccessTokenMetadata>() is not null
+            && Request.Query[QueryName].ToString() is { Length: > 0 } query)
+        {
+            return query;
+        }
+
+        return null;
+    }
+
+    private (string Name, byte[] Hash, List<string> Roles)[] ParsedKeys() =>
+        _parsed ??= [.. Options.Keys.Select(k => (k.Name, ApiKeyHash.Parse(k.Hash), k.Roles))];
+}

@@ -1,0 +1,121 @@
+using System.Diagnostics;
+using System.Reflection;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json.Nodes;
+
+namespace Jobkeeper.Server.Tests.Infrastructure;
+
+/// <summary>API keys for the access-control tests: one per role, written hashed into a server's appsettings.json.</summary>
+public static class AccessKeys
+{
+    public static readonly string[] Roles = ["read", "submit", "work", "answer", "admin"];
+
+    /// <summary>A fresh key per role (random, so no test can pass on a fixed value).</summary>
+    public static Dictionary<string, string> NewKeyPerRole() =>
+        Roles.ToDictionary(r => r, r => $"jk_test_{r}_{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16))}");
+
+    public static string Hash(string key) => "sha256:" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(key)));
+
+    /// <summary>An appsettings.json with one key per (name, key, roles), plus any extra members under "Jobkeeper".</summary>
+    public static Action<string> WriteSettings(IEnumerable<(string Name, string Key, string[] Roles)> keys, JsonObject? extra = null, JsonObject? logging = null) => directory =>
+    {
+        var jobkeeper = extra ?? new JsonObject();
+        jobkeeper["ApiKeys"] = new JsonArray([.. keys.Select(k => (JsonNode)new JsonObject
+        {
+            ["name"] = k.Name,
+            ["hash"] = Hash(k.Key),
+            ["roles"] = new JsonArray([.. k.Roles.Select(r => (JsonNode)JsonValue.Create(r))]),
+        })]);
+        var root = new JsonObject { ["Jobkeeper"] = jobkeeper };
+        if (logging is not null)
+        {
+            root["Logging"] = logging;
+        }
+
+        File.WriteAllText(Path.Combine(directory, "appsettings.json"), root.ToJsonString());
+    };
+
+    public static HttpRequestMessage WithKey(this HttpRequestMessage request, string? key, bool asHeader = false)
+    {
+        if (key is not null)
+        {
+            if (asHeader)
+            {
+                request.Headers.Add("X-Api-Key", key);
+            }
+            else
+            {
+                request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", key);
+            }
+        }
+
+        return request;
+    }
+}
+
+/// <summary>Runs the <c>jobkeeper</c> executable once (a command that ends by itself), with a deadline; kills it if it does not end.</summary>
+public static class JobkeeperCli
+{
+    public sealed record Result(int ExitCode, string Stdout, string Stderr);
+
+    public static async Task<Result> RunAsync(string workingDirectory, TimeSpan timeout, params string[] args)
+    {
+        var start = new ProcessStartInfo(DotnetHost())
+        {
+            WorkingDirectory = workingDirectory,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        start.ArgumentList.Add(ServerDll());
+        foreach (var arg in args)
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        foreach (var key in start.Environment.Keys.ToList())
+        {
+            if (key.StartsWith("JOBKEEPER", StringComparison.OrdinalIgnoreCase) || key.StartsWith("ASPNETCORE_", StringComparison.OrdinalIgnoreCase))
+            {
+                start.Environment.Remove(key);
+            }
+        }
+
+        using var process = Process.Start(start) ?? throw new InvalidOperationException("dotnet did not start.");
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var deadline = new CancellationTokenSource(timeout);
+        try
+        {
+            await process.WaitForExitAsync(deadline.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            await process.WaitForExitAsync();
+            throw new TimeoutException($"jobkeeper {string.Join(' ', args)} did not end within {timeout.TotalSeconds} s.\nstdout: {await stdout}\nstderr: {await stderr}");
+        }
+
+        return new Result(process.ExitCode, await stdout, await stderr);
+    }
+
+    private static string ServerDll()
+    {
+        var configuration = typeof(JobkeeperCli).Assembly.GetCustomAttribute<AssemblyConfigurationAttribute>()?.Configuration;
+        return Path.Combine(ServerProcess.RepositoryRoot(), "src", "Jobkeeper.Server", "bin",
+            string.IsNullOrEmpty(configuration) ? "Debug" : configuration, "net10.0", "jobkeeper.dll");
+    }
+
+    private static string DotnetHost()
+    {
+        var host = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH");
+        if (!string.IsNullOrEmpty(host) && File.Exists(host))
+        {
+            return host;
+        }
+
+        var self = Environment.ProcessPath;
+        return self is not null && Path.GetFileNameWithoutExtension(self).Equals("dotnet", StringComparison.OrdinalIgnoreCase) ? self : "dotnet";
+    }
+}
