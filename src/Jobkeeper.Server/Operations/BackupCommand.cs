@@ -17,6 +17,7 @@ internal static class BackupCommand
         var command = new Command("backup", "Copy a SQLite database consistently, even while a server writes to it") { to, StoreTarget.Db };
         command.SetAction(async (parse, cancellationToken) =>
         {
+            StoreTarget.PlainWhenRedirected();
             var source = StoreTarget.DbPath(parse);
             var target = Path.GetFullPath(parse.GetValue(to)!);
             var temp = target + ".partial";

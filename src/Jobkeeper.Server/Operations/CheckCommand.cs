@@ -15,6 +15,7 @@ internal static class CheckCommand
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
+            StoreTarget.PlainWhenRedirected();
             try
             {
                 if (parse.GetValue(StoreTarget.Postgres) is null)

@@ -16,6 +16,7 @@ internal static class CleanupCommand
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
+            StoreTarget.PlainWhenRedirected();
             var n = parse.GetValue(days);
             try
             {

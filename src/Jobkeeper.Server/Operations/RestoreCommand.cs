@@ -17,6 +17,7 @@ internal static class RestoreCommand
         var command = new Command("restore", "Replace a SQLite database with a backup (stop the server first)") { from, StoreTarget.Db, force };
         command.SetAction(async (parse, cancellationToken) =>
         {
+            StoreTarget.PlainWhenRedirected();
             var backup = Path.GetFullPath(parse.GetValue(from)!);
             var target = StoreTarget.DbPath(parse);
             var temp = target + ".restoring";

@@ -16,6 +16,7 @@ internal static class StatsCommand
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
+            StoreTarget.PlainWhenRedirected();
             try
             {
                 if (parse.GetValue(StoreTarget.ServerUrl) is { } url)

@@ -56,6 +56,22 @@ internal sealed class StoreTarget
         }
     }
 
+    /// <summary>Plain text (no colours, no escape codes, wide lines) when the output goes to a file or a pipe.</summary>
+    public static void PlainWhenRedirected()
+    {
+        if (Console.IsOutputRedirected)
+        {
+            AnsiConsole.Console = AnsiConsole.Create(new AnsiConsoleSettings
+            {
+                Ansi = AnsiSupport.No,
+                ColorSystem = ColorSystemSupport.NoColors,
+                Interactive = InteractionSupport.No,
+                Out = new AnsiConsoleOutput(Console.Out),
+            });
+            AnsiConsole.Profile.Width = 200;
+        }
+    }
+
     public static HttpClient Client(string url) => new() { BaseAddress = new Uri(url.TrimEnd('/') + "/"), Timeout = TimeSpan.FromMinutes(10) };
 
     /// <summary>A SQLite connection string that opens the file without pooling, so closing really closes it.</summary>

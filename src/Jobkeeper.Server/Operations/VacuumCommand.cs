@@ -16,6 +16,7 @@ internal static class VacuumCommand
         var command = new Command("vacuum", "Give the space of deleted jobs back (SQLite VACUUM; best with the server stopped)") { StoreTarget.Db };
         command.SetAction(async (parse, cancellationToken) =>
         {
+            StoreTarget.PlainWhenRedirected();
             var path = StoreTarget.DbPath(parse);
             try
             {

@@ -340,7 +340,7 @@ public sealed class ServerProcess : IAsyncDisposable
         throw new InvalidOperationException($"No Jobkeeper.slnx above {AppContext.BaseDirectory}.");
     }
 
-    private static string ServerDll()
+    internal static string ServerDll()
     {
         var configuration = typeof(ServerProcess).Assembly.GetCustomAttribute<AssemblyConfigurationAttribute>()?.Configuration;
         if (string.IsNullOrEmpty(configuration))
@@ -354,7 +354,7 @@ public sealed class ServerProcess : IAsyncDisposable
             : throw new FileNotFoundException($"The server is not built for {configuration}: {path} is missing. Run dotnet build first.", path);
     }
 
-    private static string DotnetHost()
+    internal static string DotnetHost()
     {
         // Set by the SDK for tools and tests it runs; otherwise the host running these tests is dotnet itself.
         var host = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH");
