@@ -116,7 +116,7 @@ public sealed class JobRetention(IJobStore store, TimeProvider time, IOptions<Jo
 
 /// <summary>Runs <see cref="JobRetention"/> at start and then every <c>Retention.Interval</c>, when any retention days are set.</summary>
 internal sealed class RetentionSweep(JobRetention retention, TimeProvider time, IOptions<JobkeeperOptions> options, ILogger<RetentionSweep> logger)
-    : Workers.PeriodicSweep(options.Value.Retention.Interval, time, logger)
+    : Workers.PeriodicSweep(options.Value.Retention.Interval > TimeSpan.Zero ? options.Value.Retention.Interval : TimeSpan.FromHours(1), time, logger)
 {
     protected override string What => "finished jobs past their retention";
 
