@@ -11,6 +11,9 @@ public sealed class JobkeeperOptions
     /// <summary>Leases, concurrency, retries, cancellation and shutdown of the workers that run jobs.</summary>
     public Workers.JobWorkerOptions Workers { get; } = new();
 
+    /// <summary>Background cleanup of finished jobs, optionally archived first; off unless some retention days are set.</summary>
+    public Retention.RetentionOptions Retention { get; } = new();
+
     /// <summary>Jobs deleted per transaction by cleanup; small so that other writers never wait long.</summary>
     public int CleanupBatchSize { get; set; } = 200;
 

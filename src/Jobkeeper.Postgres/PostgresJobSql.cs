@@ -36,6 +36,15 @@ internal static class PostgresJobSql
         SELECT id FROM d
         """;
 
+    public const string DeleteTerminalIds = """
+        WITH d AS (
+                DELETE FROM jobs WHERE id = ANY($1) AND status IN ('completed', 'failed', 'cancelled') AND completed_us < $2
+                RETURNING id),
+             l AS (DELETE FROM job_labels WHERE job_id IN (SELECT id FROM d)),
+             e AS (DELETE FROM job_events WHERE job_id IN (SELECT id FROM d))
+        SELECT id FROM d
+        """;
+
     /// <summary>Takes a block of event ids; the row stays locked until commit (see migration 1).</summary>
     public const string TakeEventIds = "UPDATE job_event_ids SET last = last + $1 RETURNING last";
 

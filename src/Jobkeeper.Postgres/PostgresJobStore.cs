@@ -90,6 +90,16 @@ public sealed class PostgresJobStore : ISharedJobStore
     public Task<IReadOnlyList<Job>> ClaimAsync(ClaimRequest request, Func<Job, JobReplacement> claim, CancellationToken cancellationToken) =>
         Writer.Enqueue(new PostgresClaimOp(request, claim));
 
+    public Task<IReadOnlyList<Job>> GetTerminalBatchAsync(DateTimeOffset cutoff, JobStatus? status, int limit, CancellationToken cancellationToken) =>
+        status is { } s
+            ? QueryJobsAsync($"SELECT {PostgresJobSql.SelectList} FROM jobs j WHERE j.status = $3 AND j.completed_us < $1 " +
+                "ORDER BY j.completed_us, j.id LIMIT $2", [TimeMicros.From(cutoff), limit, s.ToName()], cancellationToken)
+            : QueryJobsAsync($"SELECT {PostgresJobSql.SelectList} FROM jobs j WHERE j.status IN ('completed', 'failed', 'cancelled') " +
+                "AND j.completed_us < $1 ORDER BY j.completed_us, j.id LIMIT $2", [TimeMicros.From(cutoff), limit], cancellationToken);
+
+    public Task<IReadOnlyList<string>> DeleteTerminalAsync(IReadOnlyCollection<string> ids, DateTimeOffset cutoff, CancellationToken cancellationToken) =>
+        Writer.Enqueue(new PostgresDeleteTerminalIdsOp(ids.ToArray(), TimeMicros.From(cutoff)));
+
     public Task<IReadOnlyList<Job>> GetExpiredLeasesAsync(DateTimeOffset now, int limit, CancellationToken cancellationToken) =>
         QueryJobsAsync($"SELECT {PostgresJobSql.SelectList} FROM jobs j WHERE j.status = 'running' AND j.lease_expires_us <= $1 " +
             "ORDER BY j.lease_expires_us LIMIT $2", [TimeMicros.From(now), limit], cancellationToken);

@@ -238,3 +238,10 @@ internal sealed class PostgresDeleteTerminalOp(long cutoffMicros, int batchSize)
 
     protected override IReadOnlyList<string> ToResult(List<string> deleted) => deleted.ToArray();
 }
+
+internal sealed class PostgresDeleteTerminalIdsOp(string[] ids, long cutoffMicros) : PostgresDeleteOp<IReadOnlyList<string>>
+{
+    protected override NpgsqlBatchCommand Statement() => PostgresCommit.Command(PostgresJobSql.DeleteTerminalIds, ids, cutoffMicros);
+
+    protected override IReadOnlyList<string> ToResult(List<string> deleted) => deleted.ToArray();
+}

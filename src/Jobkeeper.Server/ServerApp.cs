@@ -34,6 +34,7 @@ public static class ServerApp
         {
             builder.Configuration.GetSection($"{ServerSettings.Section}:Cache").Bind(o.Cache);
             builder.Configuration.GetSection($"{ServerSettings.Section}:Workers").Bind(o.Workers);
+            builder.Configuration.GetSection($"{ServerSettings.Section}:Retention").Bind(o.Retention);
             if (!string.IsNullOrWhiteSpace(settings.Postgres))
             {
                 o.UsePostgres(p =>

@@ -68,6 +68,21 @@ public sealed class SqliteJobStore : IJobStore
     public Task<IReadOnlyList<string>> DeleteTerminalBatchAsync(DateTimeOffset cutoff, int batchSize, CancellationToken cancellationToken) =>
         Writer.Enqueue(new DeleteTerminalBatchOp(TimeMicros.From(cutoff), batchSize));
 
+    public async Task<IReadOnlyList<Job>> GetTerminalBatchAsync(DateTimeOffset cutoff, JobStatus? status, int limit, CancellationToken cancellationToken)
+    {
+        // Uses ix_jobs_terminal_completed, which holds finished jobs only.
+        var sql = $"SELECT {SqliteJobColumns.SelectList} FROM jobs j INDEXED BY ix_jobs_terminal_completed " +
+            "WHERE j.status IN ('completed', 'failed', 'cancelled') AND j.completed_us < $cutoff" +
+            (status is null ? "" : " AND j.status = $status") + " ORDER BY j.completed_us, j.id LIMIT $limit";
+        KeyValuePair<string, object>[] parameters = status is { } s
+            ? [new("$cutoff", TimeMicros.From(cutoff)), new("$limit", limit), new("$status", s.ToName())]
+            : [new("$cutoff", TimeMicros.From(cutoff)), new("$limit", limit)];
+        return await Readers.ReadAsync(r => r.QueryJobs(sql, parameters), cancellationToken).ConfigureAwait(false);
+    }
+
+    public Task<IReadOnlyList<string>> DeleteTerminalAsync(IReadOnlyCollection<string> ids, DateTimeOffset cutoff, CancellationToken cancellationToken) =>
+        Writer.Enqueue(new DeleteTerminalJobsOp(ids, TimeMicros.From(cutoff)));
+
     public Task<IReadOnlyList<Job>> ClaimAsync(ClaimRequest request, Func<Job, JobReplacement> claim, CancellationToken cancellationToken) =>
         Writer.Enqueue(new ClaimJobsOp(request, claim));
 

@@ -164,3 +164,23 @@ internal sealed class DeleteTerminalBatchOp(long cutoffMicros, int batchSize) : 
         Result = ids;
     }
 }
+
+internal sealed class DeleteTerminalJobsOp(IReadOnlyCollection<string> ids, long cutoffMicros) : WriteOp<IReadOnlyList<string>>
+{
+    public override bool IsBulk => true;
+
+    public override void Execute(SqliteWriteSession session, List<CommittedChange> changes)
+    {
+        var deleted = new List<string>(ids.Count);
+        foreach (var id in ids)
+        {
+            if (session.DeleteTerminalJob(id, cutoffMicros))
+            {
+                deleted.Add(id);
+                changes.Add(new CommittedChange(id, null, []));
+            }
+        }
+
+        Result = deleted;
+    }
+}

@@ -21,6 +21,7 @@ internal sealed class SqliteWriteSession : IDisposable
     private readonly SqliteHotStatement _insertEvent;
     private readonly SqliteCommand _deleteEvents;
     private readonly SqliteCommand _selectTerminal;
+    private readonly SqliteCommand _deleteTerminalJob;
 
     // Event ids are handed out here (there is one writer), so an insert needs no RETURNING round trip.
     private long _nextEventId;
@@ -70,6 +71,11 @@ internal sealed class SqliteWriteSession : IDisposable
             "SELECT id FROM jobs WHERE status IN ('completed', 'failed', 'cancelled') AND completed_us < $cutoff LIMIT $limit");
         _selectTerminal.Parameters.Add(new SqliteParameter { ParameterName = "$cutoff" });
         _selectTerminal.Parameters.Add(new SqliteParameter { ParameterName = "$limit" });
+
+        _deleteTerminalJob = SqliteConnections.Prepare(connection,
+            "DELETE FROM jobs WHERE id = $id AND status IN ('completed', 'failed', 'cancelled') AND completed_us < $cutoff");
+        _deleteTerminalJob.Parameters.Add(new SqliteParameter { ParameterName = "$id" });
+        _deleteTerminalJob.Parameters.Add(new SqliteParameter { ParameterName = "$cutoff" });
 
         // The highest id ever given (sqlite_sequence survives deletes), so an id is never handed out twice.
         using var maxEventId = SqliteConnections.Prepare(connection,
@@ -142,6 +148,22 @@ internal sealed class SqliteWriteSession : IDisposable
         return true;
     }
 
+    /// <summary>Deletes a job with its labels and events only while it is terminal and completed before the cutoff.</summary>
+    public bool DeleteTerminalJob(string id, long cutoffMicros)
+    {
+        _deleteTerminalJob.Parameters[0].Value = id;
+        _deleteTerminalJob.Parameters[1].Value = cutoffMicros;
+        if (_deleteTerminalJob.ExecuteNonQuery() != 1)
+        {
+            return false;
+        }
+
+        DeleteLabels(id);
+        _deleteEvents.Parameters[0].Value = id;
+        _deleteEvents.ExecuteNonQuery();
+        return true;
+    }
+
     public void InsertLabels(string jobId, IReadOnlyDictionary<string, string> labels, long createdMicros)
     {
         foreach (var (key, value) in labels)
@@ -197,7 +219,7 @@ internal sealed class SqliteWriteSession : IDisposable
 
     public void Dispose()
     {
-        foreach (var command in new[] { _begin, _commit, _rollback, _selectClaimable, _deleteJob, _deleteLabels, _deleteEvents, _selectTerminal })
+        foreach (var command in new[] { _begin, _commit, _rollback, _selectClaimable, _deleteJob, _deleteLabels, _deleteEvents, _selectTerminal, _deleteTerminalJob })
         {
             command.Dispose();
         }

@@ -15,7 +15,7 @@ public sealed class AccessControlServerTests
     {
         using var dir = new TempDirectory("jobkeeper-keys");
         var file = dir.File("appsettings.json");
-        var added = await JobkeeperCli.RunAsync(dir.Path, CliTimeout, "keys", "add", "--name", "reporter", "--role", "read", "--role", "answer", "--file", file);
+        var added = await CliRunner.RunInAsync(dir.Path, CliTimeout, "keys", "add", "--name", "reporter", "--role", "read", "--role", "answer", "--file", file);
         Assert.True(added.ExitCode == 0, $"keys add: exit {added.ExitCode}\n{added.Stderr}");
         var key = added.Stdout.Trim();
         Assert.Single(added.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries));
@@ -29,13 +29,13 @@ public sealed class AccessControlServerTests
         Assert.Equal(AccessKeys.Hash(key), (string?)entry["hash"]);
         Assert.Equal(["read", "answer"], entry["roles"]!.AsArray().Select(r => (string)r!).ToArray());
 
-        var second = await JobkeeperCli.RunAsync(dir.Path, CliTimeout, "keys", "add", "--name", "worker", "--role", "work", "--file", file);
+        var second = await CliRunner.RunInAsync(dir.Path, CliTimeout, "keys", "add", "--name", "worker", "--role", "work", "--file", file);
         Assert.Equal(0, second.ExitCode);
         Assert.NotEqual(key, second.Stdout.Trim());
-        var duplicate = await JobkeeperCli.RunAsync(dir.Path, CliTimeout, "keys", "add", "--name", "worker", "--role", "work", "--file", file);
+        var duplicate = await CliRunner.RunInAsync(dir.Path, CliTimeout, "keys", "add", "--name", "worker", "--role", "work", "--file", file);
         Assert.NotEqual(0, duplicate.ExitCode);
 
-        var list = await JobkeeperCli.RunAsync(dir.Path, CliTimeout, "keys", "list", "--file", file);
+        var list = await CliRunner.RunInAsync(dir.Path, CliTimeout, "keys", "list", "--file", file);
         Assert.Equal(0, list.ExitCode);
         Assert.Contains("reporter", list.Stdout, StringComparison.Ordinal);
         Assert.Contains("read, answer", list.Stdout, StringComparison.Ordinal);
@@ -66,7 +66,7 @@ public sealed class AccessControlServerTests
     public async Task Without_keys_the_server_refuses_a_public_address_and_says_why(string urls)
     {
         using var dir = new TempDirectory("jobkeeper-public");
-        var result = await JobkeeperCli.RunAsync(dir.Path, CliTimeout, "serve", "--urls", urls, "--db", dir.File("jobs.db"));
+        var result = await CliRunner.RunInAsync(dir.Path, CliTimeout, "serve", "--urls", urls, "--db", dir.File("jobs.db"));
         Assert.True(result.ExitCode == 2, $"exit {result.ExitCode}\nstdout: {result.Stdout}\nstderr: {result.Stderr}");
         Assert.Contains("without API keys", result.Stderr, StringComparison.Ordinal);
         Assert.Contains("jobkeeper keys add", result.Stderr, StringComparison.Ordinal);

@@ -21,6 +21,8 @@ internal sealed class ManagerHost : IAsyncDisposable
 
     public JobManager Manager => _host.Services.GetRequiredService<JobManager>();
 
+    public IServiceProvider Services => _host.Services;
+
     public static async Task<ManagerHost> StartAsync(string path, Action<JobkeeperOptions>? configure = null, FakeTimeProvider? time = null)
     {
         time ??= new FakeTimeProvider(new DateTimeOffset(2026, 5, 1, 9, 0, 0, TimeSpan.Zero));

@@ -40,6 +40,7 @@ public static class JobkeeperServiceCollectionExtensions
         services.TryAddSingleton<Jobkeeper.JobManager>();
         services.TryAddSingleton<Jobkeeper.Workers.WorkQueue>();
         services.TryAddSingleton<Jobkeeper.Telemetry.JobkeeperGauges>();
+        services.TryAddSingleton<Jobkeeper.Retention.JobRetention>();
 
         // Registered first so the store is open before anything that uses it starts, and closed last.
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, JobStoreLifetime>());
@@ -47,6 +48,7 @@ public static class JobkeeperServiceCollectionExtensions
         // Runs in every process, handlers or not: external workers' jobs need reaping too.
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, Jobkeeper.Workers.LeaseReaper>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, Jobkeeper.Workers.PromptExpirer>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, Jobkeeper.Retention.RetentionSweep>());
         return new JobkeeperBuilder(services);
     }
 }

@@ -11,6 +11,7 @@ namespace Jobkeeper.Json;
     Converters = [typeof(UtcTimestampConverter)])]
 [JsonSerializable(typeof(Job))]
 [JsonSerializable(typeof(JobEvent))]
+[JsonSerializable(typeof(IReadOnlyList<JobEvent>))]
 [JsonSerializable(typeof(JobProgress))]
 [JsonSerializable(typeof(JobError))]
 [JsonSerializable(typeof(Dictionary<string, string>))]

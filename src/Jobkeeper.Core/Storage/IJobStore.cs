@@ -31,6 +31,19 @@ public interface IJobStore : IAsyncDisposable
     Task<IReadOnlyList<string>> DeleteTerminalBatchAsync(DateTimeOffset cutoff, int batchSize, CancellationToken cancellationToken);
 
     /// <summary>
+    /// Up to <paramref name="limit"/> terminal jobs (only of <paramref name="status"/> when given) completed before
+    /// <paramref name="cutoff"/>, earliest completed first (then id). Reads only: retention archives these, then
+    /// deletes them with <see cref="DeleteTerminalAsync"/>.
+    /// </summary>
+    Task<IReadOnlyList<Job>> GetTerminalBatchAsync(DateTimeOffset cutoff, JobStatus? status, int limit, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Deletes, in one short transaction, those of <paramref name="ids"/> that are still terminal and completed before
+    /// <paramref name="cutoff"/>, with their labels and events; returns the ids deleted (a job retried meanwhile stays).
+    /// </summary>
+    Task<IReadOnlyList<string>> DeleteTerminalAsync(IReadOnlyCollection<string> ids, DateTimeOffset cutoff, CancellationToken cancellationToken);
+
+    /// <summary>
     /// Claims due queued jobs atomically: in one transaction, picks up to <see cref="ClaimRequest.Max"/> queued
     /// jobs of the requested types whose <c>run_at</c> has come (highest priority first, then earliest
     /// <c>run_at</c>, then id), applies <paramref name="claim"/> to each and stores the results. No job is

@@ -12,12 +12,21 @@ public sealed record CliResult(int ExitCode, string Stdout, string Stderr)
 /// <summary>Runs the real <c>jobkeeper</c> executable (<c>dotnet jobkeeper.dll ...</c>) as a process and captures its output.</summary>
 public static class CliRunner
 {
-    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
+    private static readonly TimeSpan DefaultTimeout = TimeSpan.FromMinutes(2);
 
-    public static async Task<CliResult> RunAsync(IReadOnlyDictionary<string, string>? environment, params string[] args)
+    public static Task<CliResult> RunAsync(IReadOnlyDictionary<string, string>? environment, params string[] args) =>
+        RunAsync(environment, workingDirectory: null, DefaultTimeout, args);
+
+    /// <summary>Runs it in <paramref name="workingDirectory"/> (where it reads and writes appsettings.json), with a deadline of its own.</summary>
+    public static Task<CliResult> RunInAsync(string workingDirectory, TimeSpan timeout, params string[] args) =>
+        RunAsync(null, workingDirectory, timeout, args);
+
+    private static async Task<CliResult> RunAsync(IReadOnlyDictionary<string, string>? environment, string? workingDirectory, TimeSpan timeout,
+        string[] args)
     {
         var start = new ProcessStartInfo(ServerProcess.DotnetHost())
         {
+            WorkingDirectory = workingDirectory ?? "",
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
@@ -32,7 +41,7 @@ public static class CliRunner
 
         foreach (var key in start.Environment.Keys.ToList())
         {
-            if (key.StartsWith("JOBKEEPER", StringComparison.OrdinalIgnoreCase))
+            if (key.StartsWith("JOBKEEPER", StringComparison.OrdinalIgnoreCase) || key.StartsWith("ASPNETCORE_", StringComparison.OrdinalIgnoreCase))
             {
                 start.Environment.Remove(key);
             }
@@ -46,16 +55,16 @@ public static class CliRunner
         using var process = Process.Start(start) ?? throw new InvalidOperationException("dotnet did not start.");
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(Timeout);
+        using var deadline = new CancellationTokenSource(timeout);
         try
         {
-            await process.WaitForExitAsync(timeout.Token);
+            await process.WaitForExitAsync(deadline.Token);
         }
         catch (OperationCanceledException)
         {
             process.Kill(entireProcessTree: true);
             await process.WaitForExitAsync();
-            throw new TimeoutException($"jobkeeper {string.Join(' ', args)} did not exit within {Timeout}: {await stdout}{await stderr}");
+            throw new TimeoutException($"jobkeeper {string.Join(' ', args)} did not exit within {timeout}: {await stdout}{await stderr}");
         }
 
         return new CliResult(process.ExitCode, await stdout, await stderr);

@@ -1,0 +1,121 @@
+using System.CommandLine;
+using System.Text.Json;
+using Jobkeeper.Model;
+using Jobkeeper.Postgres;
+using Jobkeeper.Sqlite;
+using Jobkeeper.Storage;
+using Microsoft.Data.Sqlite;
+using Spectre.Console;
+
+namespace Jobkeeper.Server.Operations;
+
+/// <summary>The store an operator command works on: a SQLite file, a PostgreSQL database, or a running server.</summary>
+internal sealed class StoreTarget
+{
+    public static readonly Option<string?> Db = new("--db") { Description = "SQLite database file (default ./data/jobkeeper.db)" };
+    public static readonly Option<string?> Postgres = new("--postgres") { Description = "PostgreSQL connection string" };
+    public static readonly Option<string?> ServerUrl = new("--server") { Description = "Base URL of a running Jobkeeper server (e.g. http://127.0.0.1:8080)" };
+
+    public const string DefaultDb = "./data/jobkeeper.db";
+
+    public static string DbPath(ParseResult parse) => Path.GetFullPath(parse.GetValue(Db) ?? DefaultDb);
+
+    /// <summary>Opens the store directly (applying pending migrations) with a JobManager over it; no background services run.</summary>
+    public static async Task<ServiceProvider> OpenAsync(ParseResult parse, CancellationToken cancellationToken)
+    {
+        var services = new ServiceCollection();
+        services.AddLogging();
+        var postgres = parse.GetValue(Postgres);
+        var db = DbPath(parse);
+        if (postgres is null && !File.Exists(db))
+        {
+            throw new FileNotFoundException($"no database at {db}");
+        }
+
+        services.AddJobkeeper(o =>
+        {
+            if (postgres is not null)
+            {
+                o.UsePostgres(postgres);
+            }
+            else
+            {
+                o.UseSqlite(db);
+            }
+        });
+        var provider = services.BuildServiceProvider();
+        try
+        {
+            await provider.GetRequiredService<IJobStore>().InitializeAsync(cancellationToken).ConfigureAwait(false);
+            return provider;
+        }
+        catch
+        {
+            await provider.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    /// <summary>Plain text (no colours, no escape codes, wide lines) when the output goes to a file or a pipe.</summary>
+    public static void PlainWhenRedirected()
+    {
+        if (Console.IsOutputRedirected)
+        {
+            AnsiConsole.Console = AnsiConsole.Create(new AnsiConsoleSettings
+            {
+                Ansi = AnsiSupport.No,
+                ColorSystem = ColorSystemSupport.NoColors,
+                Interactive = InteractionSupport.No,
+                Out = new AnsiConsoleOutput(Console.Out),
+            });
+            AnsiConsole.Profile.Width = 200;
+        }
+    }
+
+    public static HttpClient Client(string url) => new() { BaseAddress = new Uri(url.TrimEnd('/') + "/"), Timeout = TimeSpan.FromMinutes(10) };
+
+    /// <summary>A SQLite connection string that opens the file without pooling, so closing really closes it.</summary>
+    public static string SqliteConnectionString(string path, SqliteOpenMode mode = SqliteOpenMode.ReadWrite, int timeoutSeconds = 30) =>
+        new SqliteConnectionStringBuilder { DataSource = path, Mode = mode, Pooling = false, DefaultTimeout = timeoutSeconds }.ToString();
+
+    /// <summary>The database file with its -wal and -shm files, in bytes.</summary>
+    public static long SqliteSize(string path) =>
+        new[] { path, path + "-wal" }.Where(File.Exists).Sum(p => new FileInfo(p).Length);
+
+    public static string Bytes(long bytes) => bytes switch
+    {
+        < 1024 => $"{bytes} B",
+        < 1024 * 1024 => $"{bytes / 1024.0:0.0} KiB",
+        _ => $"{bytes / (1024.0 * 1024):0.0} MiB",
+    };
+
+    public static Table StatsTable(string provider, string location, int? schemaVersion, long? sizeBytes, IEnumerable<KeyValuePair<string, long>> byStatus, long? total)
+    {
+        var table = new Table().AddColumn("Field").AddColumn(new TableColumn("Value").RightAligned());
+        table.AddRow("provider", Markup.Escape(provider));
+        table.AddRow("location", Markup.Escape(location));
+        table.AddRow("schema version", schemaVersion?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "?");
+        table.AddRow("size", sizeBytes is { } s ? Bytes(s) : "?");
+        foreach (var (status, count) in byStatus)
+        {
+            table.AddRow($"jobs {Markup.Escape(status)}", count.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        }
+
+        table.AddRow("jobs total", total?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "?");
+        return table;
+    }
+
+    public static Table StatsTable(StoreStats stats) =>
+        StatsTable(stats.Provider, stats.Location, stats.SchemaVersion, stats.SizeBytes,
+            stats.JobsByStatus.Select(p => new KeyValuePair<string, long>(p.Key.ToName(), p.Value)), stats.JobsCount);
+
+    public static async Task<int> FailAsync(string command, Exception ex)
+    {
+        await Console.Error.WriteLineAsync($"jobkeeper {command}: {ex.Message}").ConfigureAwait(false);
+        return 1;
+    }
+
+    public static bool IsStoreError(Exception ex) =>
+        ex is IOException or UnauthorizedAccessException or SqliteException or Npgsql.NpgsqlException or HttpRequestException
+            or Errors.StoreUnavailableException or Errors.JobkeeperException or JsonException or InvalidOperationException or TaskCanceledException;
+}
