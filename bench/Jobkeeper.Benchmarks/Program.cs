@@ -75,10 +75,11 @@ switch (suite)
 
     case "cleanup":
     {
-        var report = new Report(Option("--external-checkpoint-ms", 0) > 0 ? "cleanup-external-checkpoint" : "cleanup");
+        var retention = rest.Contains("--retention");
+        var report = new Report(Option("--external-checkpoint-ms", 0) > 0 ? "cleanup-external-checkpoint" : retention ? "cleanup-retention" : "cleanup");
         var sizesIndex = Array.IndexOf(rest, "--batch-sizes");
         var sizes = sizesIndex >= 0 ? rest[sizesIndex + 1].Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray() : new[] { new Jobkeeper.JobkeeperOptions().CleanupBatchSize, 100 }.Distinct().ToArray();
-        await CleanupSuite.RunAsync(report, Option("--rounds", 3), Option("--jobs", 100_000), sizes, Option("--external-checkpoint-ms", 0));
+        await CleanupSuite.RunAsync(report, Option("--rounds", 3), Option("--jobs", 100_000), sizes, Option("--external-checkpoint-ms", 0), retention);
         report.Save();
         return 0;
     }
@@ -108,6 +109,7 @@ switch (suite)
                           [--instances N] [--only creates,e2e,drain,pickup]
               cleanup     custom: cleanup of terminal jobs with a concurrent writer [--rounds 3] [--jobs 100000] [--batch-sizes <default>,100]
                           [--external-checkpoint-ms N: experiment, checkpoint from outside every N ms]
+                          [--retention: through background retention with an archive instead of JobManager.CleanupAsync]
               experiments [writes|hops|list]  raw SQLite on schema/pragma variants; slow list shapes with extra indexes [--rounds 3]
             BenchmarkDotNet suites pass further arguments to BenchmarkDotNet (e.g. --filter '*Hot*').
             """);

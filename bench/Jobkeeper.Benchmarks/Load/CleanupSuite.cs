@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Jobkeeper.Benchmarks.Harness;
 using Jobkeeper.Model;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Jobkeeper.Benchmarks.Load;
 
@@ -13,8 +14,14 @@ namespace Jobkeeper.Benchmarks.Load;
 /// </summary>
 public static class CleanupSuite
 {
-    public static async Task RunAsync(Report report, int rounds, int terminalJobs, int[] batchSizes, int externalCheckpointMs = 0)
+    public static async Task RunAsync(Report report, int rounds, int terminalJobs, int[] batchSizes, int externalCheckpointMs = 0, bool retention = false)
     {
+        if (retention)
+        {
+            report.Line("Through background retention (Jobkeeper.Retention.JobRetention, Days = 7) with an archive: each batch is read,");
+            report.Line("written with its events to a gzip JSON Lines file and synced, then deleted by id.");
+        }
+
         report.Line($"{terminalJobs:N0} terminal jobs (+ 20,000 live) per round; default cleanup batch size {new JobkeeperOptions().CleanupBatchSize}.");
         report.Line();
         foreach (var batchSize in batchSizes)
@@ -22,12 +29,12 @@ public static class CleanupSuite
             report.Line($"## JobkeeperOptions.CleanupBatchSize = {batchSize}" +
                         (externalCheckpointMs > 0 ? $", plus the benchmark's own PRAGMA wal_checkpoint(PASSIVE) every {externalCheckpointMs} ms (experiment)" : ""));
             report.Line();
-            await RunAsync(report, rounds, terminalJobs, batchSize, externalCheckpointMs).ConfigureAwait(false);
+            await RunAsync(report, rounds, terminalJobs, batchSize, externalCheckpointMs, retention).ConfigureAwait(false);
             report.Line();
         }
     }
 
-    private static async Task RunAsync(Report report, int rounds, int terminalJobs, int batchSize, int externalCheckpointMs)
+    private static async Task RunAsync(Report report, int rounds, int terminalJobs, int batchSize, int externalCheckpointMs, bool retention)
     {
         using var metrics = new CommitMetrics();
         var maxima = new List<double>();
@@ -83,7 +90,16 @@ public static class CleanupSuite
                 var pauseBefore = GC.GetTotalPauseDuration();
                 var gen2Before = GC.CollectionCount(2);
                 var cleanupStart = Stopwatch.GetTimestamp();
-                var result = await host.Manager.CleanupAsync(7).ConfigureAwait(false);
+                var archive = BenchPaths.DataFile("cleanup-archive");
+                if (Directory.Exists(archive))
+                {
+                    Directory.Delete(archive, recursive: true);
+                }
+
+                var deletedCount = retention
+                    ? (await host.Services.GetRequiredService<Jobkeeper.Retention.JobRetention>()
+                        .RunAsync(new Jobkeeper.Retention.RetentionOptions { Days = 7, ArchiveDirectory = archive }).ConfigureAwait(false)).DeletedCount
+                    : (await host.Manager.CleanupAsync(7).ConfigureAwait(false)).DeletedCount;
                 var cleanupEnd = Stopwatch.GetTimestamp();
                 Volatile.Write(ref watching, 0);
                 await watcher.ConfigureAwait(false);
@@ -94,9 +110,9 @@ public static class CleanupSuite
                 Volatile.Write(ref stop, 1);
                 await writer.ConfigureAwait(false);
 
-                if (result.DeletedCount != terminalJobs)
+                if (deletedCount != terminalJobs)
                 {
-                    throw new InvalidOperationException($"Cleanup deleted {result.DeletedCount:N0}, expected {terminalJobs:N0}.");
+                    throw new InvalidOperationException($"Cleanup deleted {deletedCount:N0}, expected {terminalJobs:N0}.");
                 }
 
                 // A write "saw" the cleanup when it was in flight at any moment while the cleanup ran.
@@ -108,7 +124,7 @@ public static class CleanupSuite
                 durations.Add(seconds);
                 report.Line($"### Batch size {batchSize}, round {round}");
                 report.Line($"- seeded {terminalJobs:N0} terminal jobs in {Stats.F(seedTime.TotalSeconds)} s");
-                report.Line($"- cleanup deleted {result.DeletedCount:N0} jobs in **{Stats.F(seconds, 2)} s** ({Stats.F(result.DeletedCount / seconds, 0)} jobs/s); " +
+                report.Line($"- cleanup deleted {deletedCount:N0} jobs in **{Stats.F(seconds, 2)} s** ({Stats.F(deletedCount / seconds, 0)} jobs/s); " +
                             $"writer transactions {commits.Commits:N0}, longest transaction {Stats.F(commits.MaxCommitMs)} ms, WAL peak {Stats.F(walPeak / 1048576.0)} MiB, GC pauses {Stats.F(pauses.TotalMilliseconds, 0)} ms ({gen2} gen2)");
                 report.Line($"- concurrent writer during cleanup: {during.Length:N0} creates, p50 {Stats.F(Stats.Percentile(during, 0.5), 2)} ms, " +
                             $"p99 {Stats.F(Stats.Percentile(during, 0.99), 2)} ms, **max {Stats.F(during.Max(), 2)} ms**");
