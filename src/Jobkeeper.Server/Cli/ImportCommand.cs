@@ -53,12 +53,30 @@ internal static class ImportCommand
 
                 await using var target = await OpenAsync(parse.GetValue(db), parse.GetValue(postgres), url, parse.GetValue(apiKey), cancellationToken).ConfigureAwait(false);
                 var dry = parse.GetValue(dryRun);
-                var outcomes = await LegacyImporter.ImportAsync(records, target, dry, cancellationToken).ConfigureAwait(false);
+                var outcomes = await ImportWithProgressAsync(records, target, dry, cancellationToken).ConfigureAwait(false);
                 Report(path.Name, target.Description, dry, outcomes);
                 return outcomes.Any(o => o.Kind == ImportOutcomeKind.Failed) ? 1 : 0;
             });
         });
         return command;
+    }
+
+    /// <summary>On a terminal, a progress bar while the records are written; plain output when redirected.</summary>
+    private static async Task<IReadOnlyList<ImportOutcome>> ImportWithProgressAsync(IReadOnlyList<LegacyRecord> records, IImportTarget target, bool dryRun,
+        CancellationToken cancellationToken)
+    {
+        if (Console.IsOutputRedirected || !AnsiConsole.Profile.Capabilities.Interactive || records.Count < 100)
+        {
+            return await LegacyImporter.ImportAsync(records, target, dryRun, cancellationToken).ConfigureAwait(false);
+        }
+
+        IReadOnlyList<ImportOutcome> outcomes = [];
+        await AnsiConsole.Progress().StartAsync(async context =>
+        {
+            var task = context.AddTask("importing", maxValue: records.Count);
+            outcomes = await LegacyImporter.ImportAsync(records, target, dryRun, cancellationToken, () => task.Increment(1)).ConfigureAwait(false);
+        }).ConfigureAwait(false);
+        return outcomes;
     }
 
     private static async Task<IImportTarget> OpenAsync(string? db, string? postgres, string? server, string? apiKey, CancellationToken cancellationToken)

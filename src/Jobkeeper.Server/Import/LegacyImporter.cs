@@ -152,12 +152,14 @@ internal sealed record ImportOutcome(string? Id, ImportOutcomeKind Kind, string?
 /// <summary>Maps a legacy file and writes what it maps to a target, skipping ids that exist already.</summary>
 internal static class LegacyImporter
 {
+    /// <param name="progress">Told after each record (for a progress bar).</param>
     public static async Task<IReadOnlyList<ImportOutcome>> ImportAsync(IReadOnlyList<LegacyRecord> records, IImportTarget target, bool dryRun,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken, Action? progress = null)
     {
         var outcomes = new List<ImportOutcome>(records.Count);
         foreach (var record in records)
         {
+            progress?.Invoke();
             if (record.Job is not { } job)
             {
                 outcomes.Add(new(record.Id, ImportOutcomeKind.Invalid, record.SkipReason, null, record.Notes));
