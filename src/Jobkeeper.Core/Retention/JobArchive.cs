@@ -83,7 +83,8 @@ public sealed class JobArchiveWriter : IAsyncDisposable
     {
         Path = path;
         _file = file;
-        _gzip = new GZipStream(file, CompressionLevel.Optimal, leaveOpen: true);
+        // Fastest: Optimal kept the cores busy for seconds at a time and made concurrent writes wait for one (docs/benchmarks.md).
+        _gzip = new GZipStream(file, CompressionLevel.Fastest, leaveOpen: true);
     }
 
     public string Path { get; }
