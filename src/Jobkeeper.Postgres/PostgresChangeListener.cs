@@ -62,12 +62,41 @@ internal sealed class PostgresChangeListener : IAsyncDisposable
         _refreshLoop = Task.Run(RefreshLoopAsync, CancellationToken.None);
     }
 
-    /// <summary>This instance committed: its events are read into the live streams (in id order with everyone's).</summary>
-    public void CommittedHere(bool hasEvents)
+    /// <summary>
+    /// This instance committed events up to <paramref name="lastEventId"/> (0: none): they are read into the live
+    /// streams, in id order with everyone's. While nobody streams, the feed just moves past them, with no query:
+    /// every id below it is committed already, so a stream that subscribes later misses nothing of its own time.
+    /// </summary>
+    public void CommittedHere(long lastEventId)
     {
-        if (hasEvents)
+        if (lastEventId <= 0)
+        {
+            return;
+        }
+
+        if (_feedObservers.Any(o => o.WantsFeed))
         {
             RequestFeed();
+        }
+        else
+        {
+            AdvanceFeed(lastEventId);
+        }
+    }
+
+    /// <summary>Moves the feed's position forward (never back: writers and the refresh loop both move it).</summary>
+    private void AdvanceFeed(long id)
+    {
+        var seen = Volatile.Read(ref _lastFeedId);
+        while (id > seen)
+        {
+            var previous = Interlocked.CompareExchange(ref _lastFeedId, id, seen);
+            if (previous == seen)
+            {
+                return;
+            }
+
+            seen = previous;
         }
     }
 
@@ -271,20 +300,20 @@ internal sealed class PostgresChangeListener : IAsyncDisposable
             var newest = await _readLastEventId(cancellationToken).ConfigureAwait(false);
             if (!_feedObservers.Any(o => o.WantsFeed))
             {
-                _lastFeedId = Math.Max(_lastFeedId, newest);
+                AdvanceFeed(newest);
                 return;
             }
         }
 
         while (true)
         {
-            var page = await _readFeed(_lastFeedId, FeedPage, cancellationToken).ConfigureAwait(false);
+            var page = await _readFeed(Volatile.Read(ref _lastFeedId), FeedPage, cancellationToken).ConfigureAwait(false);
             if (page.Count == 0)
             {
                 return;
             }
 
-            _lastFeedId = page[^1].Event.Id;
+            AdvanceFeed(page[^1].Event.Id);
             foreach (var observer in _feedObservers)
             {
                 try

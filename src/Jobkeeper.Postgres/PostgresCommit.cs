@@ -37,6 +37,9 @@ internal sealed class PostgresCommit
 
     public bool HasEvents => _eventJobIds.Count > 0;
 
+    /// <summary>The id of the last event the committed transaction appended; 0 when it appended none.</summary>
+    public long LastEventId { get; private set; }
+
     public void Clear()
     {
         foreach (var list in new System.Collections.IList[]
@@ -50,6 +53,7 @@ internal sealed class PostgresCommit
 
         _queuedTypes.Clear();
         Rows.Clear();
+        LastEventId = 0;
     }
 
     /// <summary>A job written with its events; <paramref name="labelsChanged"/> when its label rows must be rewritten.</summary>
@@ -104,6 +108,7 @@ internal sealed class PostgresCommit
     /// </summary>
     public void Committed(long lastEventId)
     {
+        LastEventId = lastEventId;
         var first = lastEventId - _eventJobIds.Count + 1;
         foreach (var (id, job, events, firstEvent) in _written)
         {

@@ -263,7 +263,7 @@ public sealed class PostgresJobStore : ISharedJobStore
             }
         }
 
-        _listener?.CommittedHere(commit.HasEvents);
+        _listener?.CommittedHere(commit.LastEventId);
     }
 
     private Task<IReadOnlyList<FeedEvent>> ReadFeedAsync(long afterId, int limit, CancellationToken cancellationToken) =>

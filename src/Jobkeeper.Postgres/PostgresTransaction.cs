@@ -9,8 +9,6 @@ internal sealed class PostgresTransaction(NpgsqlConnection connection)
 
     public HashSet<string> ClaimedIds { get; } = new(StringComparer.Ordinal);
 
-    public bool Begun => _begun;
-
     /// <summary>The batch that would have begun the transaction was not sent: the next one begins it.</summary>
     public void Unbegin() => _begun = false;
 
