@@ -46,6 +46,9 @@ builder.Services.AddOptions<JobkeeperOptions>()
 builder.Services.AddSingleton<AnalysisHandler>();
 builder.Services.AddSingleton<ReviewHandler>();
 builder.Services.AddSingleton<ExecutionLog>();
+// An export the app drives itself (no handler): registered after AddJobkeeper, so it stops before Jobkeeper settles its jobs.
+builder.Services.AddSingleton<ExportRunner>();
+builder.Services.AddHostedService(sp => sp.GetRequiredService<ExportRunner>());
 builder.Services.AddProblemDetails();
 builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower);
 
@@ -55,6 +58,7 @@ app.UseStatusCodePages();
 
 app.MapJobkeeper();
 app.MapAnalyze();
+app.MapExports();
 
 app.Logger.LogInformation("Jobs are kept in {DbPath}", dbPath);
 if (app.Services.GetRequiredService<ExecutionLog>().Path is { } executionLog)

@@ -24,17 +24,20 @@ public sealed class JobManager
     private readonly TimeProvider _time;
     private readonly JobkeeperOptions _options;
     private readonly ILogger<JobManager> _logger;
+    private readonly Workers.DrivenJobs _driven;
     private readonly Lock _statsLock = new();
     private volatile StatsReading? _lastStats;
     private Task<StoreStats>? _statsRead;
 
-    public JobManager(IJobStore store, JobCache cache, TimeProvider time, IOptions<JobkeeperOptions> options, ILogger<JobManager> logger)
+    internal JobManager(IJobStore store, JobCache cache, TimeProvider time, IOptions<JobkeeperOptions> options, ILogger<JobManager> logger,
+        Workers.DrivenJobs driven)
     {
         _store = store;
         _cache = cache;
         _time = time;
         _options = options.Value;
         _logger = logger;
+        _driven = driven;
     }
 
     public IJobStore Store => _store;
@@ -123,6 +126,12 @@ public sealed class JobManager
     /// (<see cref="VersionMismatchException"/> when the job moved on); without, a concurrent change is
     /// re-read and the patch applied on top of it, so no writer's change is lost.
     /// </summary>
+    /// <remarks>
+    /// A patch that sets a job running gives it a lease (<see cref="JobPatch.Lease"/>, or <c>Workers.AppLeaseDuration</c>),
+    /// and every update of a running job renews it. A job this process set running (no <see cref="JobPatch.LeaseOwner"/>)
+    /// is renewed in the background while this process lives; if the process dies, the job is recovered after its lease
+    /// (queued again when a handler or worker runs its type, otherwise failed with <c>no_runner</c>).
+    /// </remarks>
     public async Task<Job> UpdateAsync(string id, JobPatch patch, long? expectedVersion = null, string? actor = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(patch);
@@ -136,9 +145,11 @@ public sealed class JobManager
             JobValidator.ValidateError(patch.Error.Value);
         }
 
+        JobValidator.ValidateAppLease(patch.Lease);
         using var activity = JobkeeperMetrics.ActivitySource.StartActivity("jobkeeper.job.update");
         activity?.SetTag("jobkeeper.job.id", id);
         var now = Now();
+        var lease = new AppLease(patch.LeaseOwner ?? _options.Workers.WorkerId, LeaseTokens.New(), _options.Workers.AppLeaseDuration);
         var job = await ChangeAsync(id, current =>
         {
             if (expectedVersion is { } expected && current.Version != expected)
@@ -146,8 +157,9 @@ public sealed class JobManager
                 throw new VersionMismatchException(id, expected, current.Version);
             }
 
-            return JobPatchApplier.Apply(current, patch, now, actor ?? _options.DefaultActor);
+            return JobPatchApplier.Apply(current, patch, now, actor ?? _options.DefaultActor, lease);
         }, cancellationToken).ConfigureAwait(false);
+        _driven.Observe(job, patch.LeaseOwner is null ? lease.Token : null);
         activity?.SetTag("jobkeeper.job.version", job.Version);
         return job;
     }

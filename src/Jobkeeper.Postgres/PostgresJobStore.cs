@@ -121,6 +121,40 @@ public sealed class PostgresJobStore : ISharedJobStore
         return value is long micros ? TimeMicros.ToTimestamp(micros) : null;
     }
 
+    public Task RecordRunnersAsync(IReadOnlyDictionary<string, DateTimeOffset> seen, CancellationToken cancellationToken)
+    {
+        if (seen.Count == 0)
+        {
+            return Task.CompletedTask;
+        }
+
+        // Not job state, so not through the group-commit writer: one idempotent upsert, about once a minute.
+        const string sql = "INSERT INTO job_runners (type, seen_us) SELECT * FROM unnest($1::text[], $2::bigint[]) " +
+            "ON CONFLICT (type) DO UPDATE SET seen_us = GREATEST(job_runners.seen_us, excluded.seen_us)";
+        return Run(async ct =>
+        {
+            await using var command = _dataSource.CreateCommand(sql);
+            command.Parameters.Add(PostgresCommit.Parameter(seen.Keys.ToArray()));
+            command.Parameters.Add(new NpgsqlParameter { Value = seen.Values.Select(TimeMicros.From).ToArray() });
+            return await command.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+        }, cancellationToken);
+    }
+
+    public Task<IReadOnlyCollection<string>> GetRunnersAsync(DateTimeOffset seenSince, CancellationToken cancellationToken) =>
+        Run<IReadOnlyCollection<string>>(async ct =>
+        {
+            await using var command = _dataSource.CreateCommand("SELECT type FROM job_runners WHERE seen_us >= $1");
+            command.Parameters.Add(PostgresCommit.Parameter(TimeMicros.From(seenSince)));
+            var types = new HashSet<string>(StringComparer.Ordinal);
+            await using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
+            while (await reader.ReadAsync(ct).ConfigureAwait(false))
+            {
+                types.Add(reader.GetString(0));
+            }
+
+            return types;
+        }, cancellationToken);
+
     public async Task<Job?> GetAsync(string id, CancellationToken cancellationToken)
     {
         var jobs = await QueryJobsAsync(PostgresJobSql.GetJob, [id], cancellationToken).ConfigureAwait(false);

@@ -81,6 +81,23 @@ internal static class PostgresMigrations
             CREATE TABLE job_event_ids (last bigint NOT NULL);
             INSERT INTO job_event_ids (last) VALUES (0);
             """),
+        (2, "every running job holds a lease; the job types handlers and workers run", """
+            -- How far a renewal moves the lease ahead (the claim's length, or the app-driven lease).
+            ALTER TABLE jobs ADD COLUMN lease_us bigint;
+            -- Jobs set running by hand before every running job had a lease get one now: 30 minutes from the
+            -- upgrade, renewed by their next update, so a job whose driver died is recovered instead of kept running.
+            UPDATE jobs SET lease_owner = COALESCE(lease_owner, 'app'),
+                            lease_token = md5(random()::text || id),
+                            lease_us = 1800000000,
+                            lease_expires_us = (extract(epoch FROM clock_timestamp()) * 1000000)::bigint + 1800000000
+                WHERE status = 'running' AND lease_expires_us IS NULL;
+            -- When a handler or worker last said it runs a type: a job whose lease expires is queued again only
+            -- when something can run it.
+            CREATE TABLE job_runners (
+                type    text   COLLATE "C" NOT NULL PRIMARY KEY,
+                seen_us bigint NOT NULL
+            );
+            """),
     ];
 
     public static int LatestVersion => Steps[^1].Version;

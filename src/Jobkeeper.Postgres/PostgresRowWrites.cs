@@ -19,7 +19,7 @@ internal sealed class PostgresRowWrites
         ["attempt"] = "integer", ["max_attempts"] = "integer", ["updated_us"] = "bigint", ["started_us"] = "bigint",
         ["completed_us"] = "bigint", ["run_at_us"] = "bigint", ["lease_owner"] = "text", ["lease_expires_us"] = "bigint",
         ["lease_token"] = "text", ["cancel_requested_us"] = "bigint", ["version"] = "bigint", ["prompts"] = "text",
-        ["checkpoint"] = "text", ["prompt_expires_us"] = "bigint",
+        ["checkpoint"] = "text", ["prompt_expires_us"] = "bigint", ["lease_us"] = "bigint",
     };
 
     private static readonly string InsertSql = BuildInsert();

@@ -120,6 +120,25 @@ public sealed class SqliteJobStore : IJobStore
         return earliest is { } e ? TimeMicros.ToTimestamp(e) : null;
     }
 
+    public Task RecordRunnersAsync(IReadOnlyDictionary<string, DateTimeOffset> seen, CancellationToken cancellationToken) =>
+        seen.Count == 0 ? Task.CompletedTask : Writer.Enqueue(new RecordRunnersOp(seen.Select(s => (s.Key, TimeMicros.From(s.Value))).ToArray()));
+
+    public async Task<IReadOnlyCollection<string>> GetRunnersAsync(DateTimeOffset seenSince, CancellationToken cancellationToken) =>
+        await Readers.ReadAsync(r =>
+        {
+            using var command = r.Connection.CreateCommand();
+            command.CommandText = "SELECT type FROM job_runners WHERE seen_us >= $since";
+            command.Parameters.AddWithValue("$since", TimeMicros.From(seenSince));
+            var types = new HashSet<string>(StringComparer.Ordinal);
+            using var reader = command.ExecuteReader();
+            while (reader.Read())
+            {
+                types.Add(reader.GetString(0));
+            }
+
+            return types;
+        }, cancellationToken).ConfigureAwait(false);
+
     public Task<Job?> GetAsync(string id, CancellationToken cancellationToken) =>
         Readers.ReadAsync(r => r.GetJob(id), cancellationToken).AsTask();
 

@@ -99,6 +99,23 @@ internal static class SqliteMigrations
             ALTER TABLE job_events_v4 RENAME TO job_events;
             CREATE INDEX ix_job_events_job ON job_events (job_id, id);
             """),
+        (5, "every running job holds a lease; the job types handlers and workers run", """
+            -- How far a renewal moves the lease ahead (the claim's length, or the app-driven lease).
+            ALTER TABLE jobs ADD COLUMN lease_us INTEGER;
+            -- Jobs set running by hand before every running job had a lease get one now: 30 minutes from the
+            -- upgrade, renewed by their next update, so a job whose driver died is recovered instead of kept running.
+            UPDATE jobs SET lease_owner = COALESCE(lease_owner, 'app'),
+                            lease_token = lower(hex(randomblob(16))),
+                            lease_us = 1800000000,
+                            lease_expires_us = CAST((julianday('now') - 2440587.5) * 86400000000 AS INTEGER) + 1800000000
+                WHERE status = 'running' AND lease_expires_us IS NULL;
+            -- When a handler or worker last said it runs a type: a job whose lease expires is queued again only
+            -- when something can run it.
+            CREATE TABLE job_runners (
+                type    TEXT    NOT NULL PRIMARY KEY,
+                seen_us INTEGER NOT NULL
+            ) WITHOUT ROWID;
+            """),
     ];
 
     public static int LatestVersion => Steps[^1].Version;

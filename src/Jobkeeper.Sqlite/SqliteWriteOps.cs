@@ -184,3 +184,17 @@ internal sealed class DeleteTerminalJobsOp(IReadOnlyCollection<string> ids, long
         Result = deleted;
     }
 }
+
+/// <summary>Records the job types that handlers or workers run; rare (about once a minute per type), so not prepared.</summary>
+internal sealed class RecordRunnersOp(IReadOnlyList<(string Type, long SeenMicros)> seen) : WriteOp<bool>
+{
+    public override void Execute(SqliteWriteSession session, List<CommittedChange> changes)
+    {
+        foreach (var (type, seenMicros) in seen)
+        {
+            session.RecordRunner(type, seenMicros);
+        }
+
+        Result = true;
+    }
+}

@@ -213,6 +213,17 @@ internal sealed class SqliteWriteSession : IDisposable
         return ids;
     }
 
+    /// <summary>Records that something runs <paramref name="type"/> as of <paramref name="seenMicros"/> (never moves the time back).</summary>
+    public void RecordRunner(string type, long seenMicros)
+    {
+        using var command = _connection.CreateCommand();
+        command.CommandText = "INSERT INTO job_runners (type, seen_us) VALUES ($type, $seen) " +
+            "ON CONFLICT (type) DO UPDATE SET seen_us = MAX(seen_us, excluded.seen_us)";
+        command.Parameters.AddWithValue("$type", type);
+        command.Parameters.AddWithValue("$seen", seenMicros);
+        command.ExecuteNonQuery();
+    }
+
     private static SqliteHotStatement PrepareUpdate(SqliteConnection connection, bool withLabels) =>
         new(connection, $"UPDATE jobs SET {SqliteJobColumns.UpdateAssignments(withLabels)} WHERE id = $id AND version = $expected",
             [.. SqliteJobColumns.UpdateParameters(withLabels), "$id", "$expected"]);

@@ -120,7 +120,7 @@ public class JobTransitionsTests
     {
         var running = Running();
         var later = Now.AddSeconds(10);
-        var change = JobTransitions.Heartbeat(running, Token, later + Lease, later)!;
+        var change = JobTransitions.Heartbeat(running, Token, Lease, later)!;
 
         Assert.Equal(later + Lease, change.Job.LeaseExpiresAt);
         Assert.Equal(later, change.Job.UpdatedAt);
@@ -135,8 +135,8 @@ public class JobTransitionsTests
     public void Heartbeat_that_would_not_extend_the_lease_changes_nothing()
     {
         var running = Running();
-        Assert.Null(JobTransitions.Heartbeat(running, Token, Now + Lease, Now));
-        Assert.Null(JobTransitions.Heartbeat(running, Token, Now + Lease - TimeSpan.FromSeconds(1), Now));
+        Assert.Null(JobTransitions.Heartbeat(running, Token, Lease, Now));
+        Assert.Null(JobTransitions.Heartbeat(running, Token, Lease - TimeSpan.FromSeconds(1), Now));
     }
 
     [Fact]
@@ -144,16 +144,65 @@ public class JobTransitionsTests
     {
         var cancelling = JobTransitions.Cancel(Running(), Now, Grace, "alice")!.Job;
         var later = Now.AddSeconds(1);
-        Assert.Null(JobTransitions.Heartbeat(cancelling, Token, later + Lease, later));
+        Assert.Null(JobTransitions.Heartbeat(cancelling, Token, Lease, later));
     }
 
     [Fact]
     public void Heartbeat_without_the_current_lease_is_refused()
     {
         var running = Running();
-        Assert.Throws<LeaseLostException>(() => JobTransitions.Heartbeat(running, "stale", Now + Lease + Lease, Now));
-        Assert.Throws<LeaseLostException>(() => JobTransitions.Heartbeat(TestJobs.Queued(), Token, Now + Lease, Now));
-        Assert.Throws<LeaseLostException>(() => JobTransitions.Heartbeat(running with { Status = JobStatus.Completed }, Token, Now + Lease + Lease, Now));
+        Assert.Throws<LeaseLostException>(() => JobTransitions.Heartbeat(running, "stale", Lease + Lease, Now));
+        Assert.Throws<LeaseLostException>(() => JobTransitions.Heartbeat(TestJobs.Queued(), Token, Lease, Now));
+        Assert.Throws<LeaseLostException>(() => JobTransitions.Heartbeat(running with { Status = JobStatus.Completed }, Token, Lease + Lease, Now));
+    }
+
+    [Fact]
+    public void Heartbeat_without_a_length_renews_for_the_length_the_claim_asked_for()
+    {
+        var claimed = JobTransitions.Claim(TestJobs.Queued(), Worker, Token, Now.AddSeconds(120), Now).Job;
+        var later = Now.AddSeconds(40);
+
+        var renewed = JobTransitions.Heartbeat(claimed, Token, null, later)!.Job;
+
+        Assert.Equal(TimeSpan.FromSeconds(120), claimed.LeaseDuration);
+        Assert.Equal(later.AddSeconds(120), renewed.LeaseExpiresAt);
+    }
+
+    [Fact]
+    public void A_length_given_to_a_heartbeat_becomes_the_jobs_lease_length()
+    {
+        var later = Now.AddSeconds(10);
+        var renewed = JobTransitions.Heartbeat(Running(), Token, TimeSpan.FromSeconds(300), later)!.Job;
+        var progressed = JobTransitions.Progress(renewed, Token, new ProgressPatch { Fraction = 0.1 }, null, later.AddSeconds(100))!.Job;
+
+        Assert.Equal(TimeSpan.FromSeconds(300), renewed.LeaseDuration);
+        Assert.Equal(later.AddSeconds(400), progressed.LeaseExpiresAt);
+    }
+
+    [Fact]
+    public void A_lease_found_expired_fails_the_job_when_nothing_runs_its_type()
+    {
+        var running = Running();
+        var change = JobTransitions.ExpireLease(running, Token, Now + Lease, canRun: false)!;
+
+        Assert.Equal(JobStatus.Failed, change.Job.Status);
+        Assert.Equal(JobErrorCodes.NoRunner, change.Job.Error!.Code);
+        Assert.Equal([JobEventTypes.LeaseExpired, JobEventTypes.StatusChanged], change.Events.Select(e => e.Type));
+    }
+
+    [Fact]
+    public void A_driver_stopping_cleanly_queues_its_job_again_or_fails_it_as_interrupted()
+    {
+        var running = Running();
+
+        var released = JobTransitions.DriverStopped(running, Token, canRun: true, Now).Job;
+        Assert.Equal(JobStatus.Queued, released.Status);
+        Assert.Equal(running.Attempt, released.Attempt);
+
+        var interrupted = JobTransitions.DriverStopped(running, Token, canRun: false, Now).Job;
+        Assert.Equal(JobStatus.Failed, interrupted.Status);
+        Assert.Equal(JobErrorCodes.Interrupted, interrupted.Error!.Code);
+        Assert.Throws<LeaseLostException>(() => JobTransitions.DriverStopped(running, "stale", canRun: false, Now));
     }
 
     // ---- Progress ----
@@ -163,7 +212,7 @@ public class JobTransitionsTests
     {
         var running = Running();
         var later = Now.AddSeconds(5);
-        var change = JobTransitions.Progress(running, Token, new ProgressPatch { Fraction = 0.25, Stage = "decode" }, later + Lease, later)!;
+        var change = JobTransitions.Progress(running, Token, new ProgressPatch { Fraction = 0.25, Stage = "decode" }, Lease, later)!;
 
         Assert.Equal(new JobProgress { Fraction = 0.25, Stage = "decode" }, change.Job.Progress);
         Assert.Equal(later + Lease, change.Job.LeaseExpiresAt);
@@ -179,15 +228,15 @@ public class JobTransitionsTests
     [Fact]
     public void Progress_that_changes_nothing_still_extends_the_lease_or_is_no_change()
     {
-        var running = JobTransitions.Progress(Running(), Token, new ProgressPatch { Fraction = 0.5 }, Now + Lease, Now)!.Job;
+        var running = JobTransitions.Progress(Running(), Token, new ProgressPatch { Fraction = 0.5 }, Lease, Now)!.Job;
         var later = Now.AddSeconds(5);
 
-        var heartbeat = JobTransitions.Progress(running, Token, new ProgressPatch { Fraction = 0.5 }, later + Lease, later)!;
+        var heartbeat = JobTransitions.Progress(running, Token, new ProgressPatch { Fraction = 0.5 }, Lease, later)!;
         Assert.Equal(later + Lease, heartbeat.Job.LeaseExpiresAt);
         Assert.Equal(running.Version + 1, heartbeat.Job.Version);
         Assert.Empty(heartbeat.Events);
 
-        Assert.Null(JobTransitions.Progress(running, Token, new ProgressPatch { Fraction = 0.5 }, Now + Lease, later));
+        Assert.Null(JobTransitions.Progress(running, Token, new ProgressPatch { Fraction = 0.5 }, Lease - TimeSpan.FromSeconds(5), later));
     }
 
     [Fact]
@@ -195,7 +244,7 @@ public class JobTransitionsTests
     {
         var cancelling = JobTransitions.Cancel(Running(), Now, Grace, "alice")!.Job;
         var later = Now.AddSeconds(1);
-        var change = JobTransitions.Progress(cancelling, Token, new ProgressPatch { Fraction = 0.9 }, later + Lease, later)!;
+        var change = JobTransitions.Progress(cancelling, Token, new ProgressPatch { Fraction = 0.9 }, Lease, later)!;
 
         Assert.Equal(0.9, change.Job.Progress!.Fraction);
         Assert.Equal(Now + Grace, change.Job.LeaseExpiresAt);
@@ -206,9 +255,9 @@ public class JobTransitionsTests
     public void Progress_without_the_current_lease_is_refused()
     {
         Assert.Throws<LeaseLostException>(() =>
-            JobTransitions.Progress(Running(), "stale", new ProgressPatch { Fraction = 0.5 }, Now + Lease, Now));
+            JobTransitions.Progress(Running(), "stale", new ProgressPatch { Fraction = 0.5 }, Lease, Now));
         Assert.Throws<LeaseLostException>(() =>
-            JobTransitions.Progress(TestJobs.Queued(), Token, new ProgressPatch { Fraction = 0.5 }, Now + Lease, Now));
+            JobTransitions.Progress(TestJobs.Queued(), Token, new ProgressPatch { Fraction = 0.5 }, Lease, Now));
     }
 
     // ---- Complete ----
@@ -459,7 +508,7 @@ public class JobTransitionsTests
         var at = Now + Lease + TimeSpan.FromSeconds(1);
 
         // Renewed after the reaper saw it expired.
-        var renewed = JobTransitions.Heartbeat(running, Token, at + Lease, Now.AddSeconds(20))!.Job;
+        var renewed = JobTransitions.Heartbeat(running, Token, Lease, Now.AddSeconds(20))!.Job;
         Assert.Null(JobTransitions.ExpireLease(renewed, Token, at));
         // Not expired yet.
         Assert.Null(JobTransitions.ExpireLease(running, Token, Now + Lease - TimeSpan.FromTicks(10)));

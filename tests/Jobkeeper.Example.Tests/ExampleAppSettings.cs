@@ -20,6 +20,9 @@ internal sealed record ExampleAppSettings(string DbPath)
 
     public TimeSpan? ShutdownGracePeriod { get; init; }
 
+    /// <summary>Jobkeeper:Workers:AppLeaseDuration: the lease of a job the app sets running itself.</summary>
+    public TimeSpan? AppLeaseDuration { get; init; }
+
     public IEnumerable<string> ToArguments()
     {
         yield return $"--Example:Db={DbPath}";
@@ -32,7 +35,7 @@ internal sealed record ExampleAppSettings(string DbPath)
         foreach (var (name, value) in new[]
         {
             ("LeaseDuration", LeaseDuration), ("HeartbeatInterval", HeartbeatInterval), ("ReapInterval", ReapInterval),
-            ("ShutdownGracePeriod", ShutdownGracePeriod),
+            ("ShutdownGracePeriod", ShutdownGracePeriod), ("AppLeaseDuration", AppLeaseDuration),
         })
         {
             if (value is { } span)

@@ -211,6 +211,25 @@ public sealed class WorkerRouteTests(ServerFixture fixture) : NoServerErrorsTest
     }
 
     [Fact]
+    public async Task Heartbeat_and_progress_without_lease_seconds_renew_for_the_length_the_claim_asked_for()
+    {
+        var type = NewType("claimed-length");
+        var id = (await Client.CreateJobAsync($$"""{"type":"{{type}}"}""")).Str("id");
+        var item = await Client.ClaimOneAsync(NewWorker("length"), type, leaseSeconds: 20);
+
+        // Not the 30 s a heartbeat used to renew for, whatever the claim asked.
+        var before = DateTimeOffset.UtcNow;
+        var beat = await Client.ActionAsync(id, "heartbeat", WorkerApi.LeaseBody(item.Token()));
+        Assert.InRange(beat.Time("lease_expires_at"), before.AddSeconds(19), DateTimeOffset.UtcNow.AddSeconds(20.01));
+
+        // A length given once becomes the job's: later renewals without one use it.
+        await Client.ActionAsync(id, "heartbeat", WorkerApi.LeaseBody(item.Token(), ""","lease_seconds":25"""));
+        before = DateTimeOffset.UtcNow;
+        var progress = await Client.ActionAsync(id, "progress", WorkerApi.LeaseBody(item.Token(), ""","fraction":0.5"""));
+        Assert.InRange(progress.Time("lease_expires_at"), before.AddSeconds(24), DateTimeOffset.UtcNow.AddSeconds(25.01));
+    }
+
+    [Fact]
     public async Task A_lease_that_runs_out_without_heartbeat_puts_the_job_back_with_the_next_attempt()
     {
         var type = NewType("expire");

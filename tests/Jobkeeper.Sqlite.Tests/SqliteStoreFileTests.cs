@@ -29,10 +29,10 @@ public sealed class SqliteStoreFileTests : IDisposable
         await using (var again = await Open())
         {
             var stats = await again.GetStatsAsync(CancellationToken.None);
-            Assert.Equal(4, stats.SchemaVersion);
+            Assert.Equal(5, stats.SchemaVersion);
         }
 
-        Assert.Equal(4L, Scalar("SELECT COUNT(*) FROM schema_migrations"));
+        Assert.Equal(5L, Scalar("SELECT COUNT(*) FROM schema_migrations"));
         Assert.Equal("wal", Scalar("PRAGMA journal_mode"));
     }
 
@@ -46,13 +46,14 @@ public sealed class SqliteStoreFileTests : IDisposable
             Assert.True(await store.InsertAsync(job, StoreContract.ContractJobs.Created(job), CancellationToken.None));
         }
 
-        Execute("DROP INDEX ix_jobs_prompt_expiry; ALTER TABLE jobs DROP COLUMN prompts; ALTER TABLE jobs DROP COLUMN checkpoint; ALTER TABLE jobs DROP COLUMN prompt_expires_us; " +
+        Execute("DROP TABLE job_runners; ALTER TABLE jobs DROP COLUMN lease_us; " +
+            "DROP INDEX ix_jobs_prompt_expiry; ALTER TABLE jobs DROP COLUMN prompts; ALTER TABLE jobs DROP COLUMN checkpoint; ALTER TABLE jobs DROP COLUMN prompt_expires_us; " +
             "DROP INDEX ix_jobs_claim; DROP INDEX ix_jobs_lease; ALTER TABLE jobs DROP COLUMN cancel_requested_us; " +
             "UPDATE jobs SET attempt = 0; DELETE FROM schema_migrations WHERE version >= 2;");
 
         await using (var upgraded = await Open())
         {
-            Assert.Equal(4, (await upgraded.GetStatsAsync(CancellationToken.None)).SchemaVersion);
+            Assert.Equal(5, (await upgraded.GetStatsAsync(CancellationToken.None)).SchemaVersion);
             var job = await upgraded.GetAsync("from-v1", CancellationToken.None);
             Assert.NotNull(job);
             Assert.Equal(1, job.Attempt);
@@ -65,6 +66,29 @@ public sealed class SqliteStoreFileTests : IDisposable
         }
 
         Assert.Equal(2L, Scalar("SELECT COUNT(*) FROM sqlite_master WHERE name IN ('ix_jobs_claim', 'ix_jobs_lease')"));
+    }
+
+    [Fact]
+    public async Task A_job_set_running_by_hand_before_leases_gets_one_on_upgrade()
+    {
+        // A version-4 file holding a job moved to running by hand, which then had no lease and could stay running forever.
+        await using (var store = await Open())
+        {
+            var job = StoreContract.ContractJobs.New("by-hand") with { Status = Model.JobStatus.Running };
+            Assert.True(await store.InsertAsync(job, StoreContract.ContractJobs.Created(job), CancellationToken.None));
+        }
+
+        Execute("DROP TABLE job_runners; ALTER TABLE jobs DROP COLUMN lease_us; DELETE FROM schema_migrations WHERE version >= 5;");
+        var before = DateTimeOffset.UtcNow;
+
+        await using var upgraded = await Open();
+        var stored = await upgraded.GetAsync("by-hand", CancellationToken.None);
+
+        Assert.Equal("app", stored!.LeaseOwner);
+        Assert.NotNull(stored.LeaseToken);
+        Assert.Equal(TimeSpan.FromMinutes(30), stored.LeaseDuration);
+        Assert.InRange(stored.LeaseExpiresAt!.Value, before.AddMinutes(29), before.AddMinutes(31));
+        Assert.Single(await upgraded.GetExpiredLeasesAsync(before.AddMinutes(31), 10, CancellationToken.None));
     }
 
     [Fact]

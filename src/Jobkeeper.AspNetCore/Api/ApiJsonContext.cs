@@ -80,6 +80,11 @@ public sealed record UpdateJobRequest
     public JobError? Error { get; init; }
     /// <summary>Merged into the current labels; a null value removes that label.</summary>
     public IReadOnlyDictionary<string, string?>? Labels { get; init; }
+    /// <summary>
+    /// 1–86400: the lease of a running job from now (how long it may go without an update before it is recovered).
+    /// Without it, setting a job running gives it the app-driven default (30 min) and any update renews it for its length.
+    /// </summary>
+    public int? LeaseSeconds { get; init; }
 }
 
 /// <summary>What <c>POST /api/v1/workers/claim</c> returns: the claimed jobs, empty when the wait ran out.</summary>
@@ -104,7 +109,7 @@ public sealed record ClaimJobsRequest
 public sealed record LeaseRequest
 {
     public required string LeaseToken { get; init; }
-    /// <summary>1–3600; default 30: the lease runs this long from now.</summary>
+    /// <summary>1–3600: the lease runs this long from now. Default: the length the claim asked for (or the last one given).</summary>
     public int? LeaseSeconds { get; init; }
 }
 
@@ -112,6 +117,7 @@ public sealed record LeaseRequest
 public sealed record ProgressRequest
 {
     public required string LeaseToken { get; init; }
+    /// <summary>1–3600: the lease runs this long from now. Default: the length the claim asked for (or the last one given).</summary>
     public int? LeaseSeconds { get; init; }
     public double? Fraction { get; init; }
     public string? Stage { get; init; }

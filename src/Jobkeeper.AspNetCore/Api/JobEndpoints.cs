@@ -11,6 +11,9 @@ internal static class JobEndpoints
 {
     private const string ActorHeader = "X-Actor";
 
+    /// <summary>The lease owner of a job an HTTP caller set running without naming itself.</summary>
+    private const string ApiLeaseOwner = "api";
+
     public static async Task<IResult> Create(HttpContext http, JobManager manager, IOptions<JobkeeperApiOptions> options, CancellationToken cancellationToken)
     {
         var request = await RequestBody.ReadJsonAsync(http.Request, options.Value.MaxRequestBodyBytes, JobRequestParser.ParseCreate, cancellationToken)
@@ -47,6 +50,8 @@ internal static class JobEndpoints
         var patch = await RequestBody.ReadJsonAsync(http.Request, options.Value.MaxRequestBodyBytes, JobRequestParser.ParsePatch, cancellationToken)
             .ConfigureAwait(false);
 
+        // The caller drives a job it sets running, not this server: its lease is renewed by the caller's updates only.
+        patch = patch with { LeaseOwner = actor ?? ApiLeaseOwner };
         var job = await manager.UpdateAsync(id, patch, expected, actor, cancellationToken).ConfigureAwait(false);
         http.Response.Headers.ETag = HttpPreconditions.ETag(job.Version);
         return TypedResults.Json(job, ApiJson.Context.Job);

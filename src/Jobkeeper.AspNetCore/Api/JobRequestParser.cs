@@ -8,7 +8,7 @@ namespace Jobkeeper.AspNetCore.Api;
 internal static class JobRequestParser
 {
     private static readonly string[] CreateFields = ["type", "id", "input", "labels", "priority", "run_at", "max_attempts"];
-    private static readonly string[] PatchFields = ["status", "progress", "result", "error", "labels"];
+    private static readonly string[] PatchFields = ["status", "progress", "result", "error", "labels", "lease_seconds"];
     private static readonly string[] ProgressFields = ["fraction", "stage", "message", "current", "total"];
     private static readonly string[] ErrorFields = ["message", "code", "details"];
 
@@ -73,6 +73,18 @@ internal static class JobRequestParser
         if (body.TryGetProperty("labels", out var labels) && labels.ValueKind != JsonValueKind.Null)
         {
             patch = patch with { Labels = ParseLabels(labels, allowNull: true) };
+        }
+
+        if (body.TryGetProperty("lease_seconds", out var lease) && lease.ValueKind != JsonValueKind.Null)
+        {
+            var seconds = JsonFields.Int32(lease, "lease_seconds");
+            var max = (int)JobValidator.MaxAppLease.TotalSeconds;
+            patch = patch with
+            {
+                Lease = seconds is >= 1 and <= int.MaxValue && seconds <= max
+                    ? TimeSpan.FromSeconds(seconds)
+                    : throw new JobValidationException("lease_seconds", $"must be a whole number of seconds from 1 to {max}"),
+            };
         }
 
         return patch;

@@ -1,14 +1,13 @@
 using System.Text.Json;
 using Jobkeeper.Errors;
 using Jobkeeper.Model;
+using Jobkeeper.Workers;
 
 namespace Jobkeeper.AspNetCore.Api;
 
 /// <summary>Turns the external-worker request bodies into values, naming the field at fault.</summary>
 internal static class WorkerRequestParser
 {
-    public const int DefaultLeaseSeconds = 30;
-
     private static readonly string[] ClaimFields = ["worker_id", "types", "max", "lease_seconds", "wait_seconds"];
     private static readonly string[] LeaseFields = ["lease_token", "lease_seconds"];
     private static readonly string[] ProgressFields = [.. LeaseFields, .. JobRequestParser.ProgressMembers];
@@ -54,7 +53,7 @@ internal static class WorkerRequestParser
             JsonFields.String(worker, "worker_id"),
             typeNames,
             body.TryGetProperty("max", out var max) && max.ValueKind != JsonValueKind.Null ? JsonFields.Int32(max, "max") : 1,
-            LeaseSeconds(body),
+            LeaseSeconds(body) ?? JobTransitions.DefaultLease,
             TimeSpan.FromSeconds(wait));
     }
 
@@ -104,17 +103,22 @@ internal static class WorkerRequestParser
             ? JsonFields.String(token, "lease_token")
             : throw new JobValidationException("lease_token", "is required: the lease_token the claim returned for this job");
 
-    private static TimeSpan LeaseSeconds(JsonElement body)
+    /// <summary>The lease_seconds given, or null: a claim then takes the default, a renewal the job's own lease length.</summary>
+    private static TimeSpan? LeaseSeconds(JsonElement body)
     {
-        var seconds = body.TryGetProperty("lease_seconds", out var lease) && lease.ValueKind != JsonValueKind.Null
-            ? JsonFields.Int32(lease, "lease_seconds")
-            : DefaultLeaseSeconds;
-        return TimeSpan.FromSeconds(seconds is >= 1 and <= 3600
+        if (!body.TryGetProperty("lease_seconds", out var lease) || lease.ValueKind == JsonValueKind.Null)
+        {
+            return null;
+        }
+
+        var seconds = JsonFields.Int32(lease, "lease_seconds");
+        return TimeSpan.FromSeconds(seconds >= WorkQueue.MinLease.TotalSeconds && seconds <= WorkQueue.MaxLease.TotalSeconds
             ? seconds
-            : throw new JobValidationException("lease_seconds", "must be between 1 and 3600"));
+            : throw new JobValidationException("lease_seconds",
+                $"must be between {WorkQueue.MinLease.TotalSeconds:0} and {WorkQueue.MaxLease.TotalSeconds:0}"));
     }
 }
 
 internal sealed record ClaimJobs(string WorkerId, IReadOnlyList<string> Types, int Max, TimeSpan Lease, TimeSpan Wait);
 
-internal sealed record LeaseCall(string Token, TimeSpan Lease);
+internal sealed record LeaseCall(string Token, TimeSpan? Lease);

@@ -37,14 +37,23 @@ public static class JobkeeperServiceCollectionExtensions
                     "Jobkeeper has no store. Choose one in AddJobkeeper, e.g. services.AddJobkeeper(o => o.UseSqlite(\"data/jobkeeper.db\")).");
             return factory(sp);
         });
-        services.TryAddSingleton<Jobkeeper.JobManager>();
-        services.TryAddSingleton<Jobkeeper.Workers.WorkQueue>();
+        services.TryAddSingleton<Jobkeeper.Workers.DrivenJobs>();
+        services.TryAddSingleton(sp => new Jobkeeper.JobManager(sp.GetRequiredService<IJobStore>(), sp.GetRequiredService<JobCache>(),
+            sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<IOptions<Jobkeeper.JobkeeperOptions>>(),
+            sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<Jobkeeper.JobManager>>(), sp.GetRequiredService<Jobkeeper.Workers.DrivenJobs>()));
+        services.TryAddSingleton<Jobkeeper.Workers.JobRunners>();
+        services.TryAddSingleton(sp => new Jobkeeper.Workers.WorkQueue(sp.GetRequiredService<Jobkeeper.JobManager>(), sp.GetRequiredService<IJobStore>(),
+            sp.GetRequiredService<Jobkeeper.Workers.JobSignals>(), sp.GetRequiredService<Jobkeeper.Workers.JobRunners>(),
+            sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<IOptions<Jobkeeper.JobkeeperOptions>>()));
         services.TryAddSingleton<Jobkeeper.Telemetry.JobkeeperGauges>();
         services.TryAddSingleton<Jobkeeper.Retention.JobRetention>();
 
         // Registered first so the store is open before anything that uses it starts, and closed last.
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, JobStoreLifetime>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, CacheSweepService>());
+        // Registered before the app's own services, so it stops after them: they may still finish the jobs they drive.
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, Jobkeeper.Workers.DrivenJobKeeper>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, Jobkeeper.Workers.RunnerPresence>());
         // Runs in every process, handlers or not: external workers' jobs need reaping too.
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, Jobkeeper.Workers.LeaseReaper>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, Jobkeeper.Workers.PromptExpirer>());

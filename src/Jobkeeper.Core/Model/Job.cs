@@ -27,6 +27,12 @@ public sealed record Job
     public required DateTimeOffset RunAt { get; init; }
     public string? LeaseOwner { get; init; }
     public DateTimeOffset? LeaseExpiresAt { get; init; }
+    /// <summary>
+    /// How far a renewal moves <see cref="LeaseExpiresAt"/> ahead: the length the claim asked for (or the last
+    /// <c>lease_seconds</c> given), or the app-driven lease of a job set running through an update.
+    /// </summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public TimeSpan? LeaseDuration { get; init; }
     /// <summary>Fencing token of the current lease; never sent to readers, only to the lease holder.</summary>
     [System.Text.Json.Serialization.JsonIgnore]
     public string? LeaseToken { get; init; }

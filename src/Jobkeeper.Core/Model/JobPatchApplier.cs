@@ -10,8 +10,13 @@ namespace Jobkeeper.Model;
 /// </summary>
 public static class JobPatchApplier
 {
-    /// <summary>The replacement to store, or null when the patch changes nothing.</summary>
-    public static JobReplacement? Apply(Job current, JobPatch patch, DateTimeOffset now, string actor)
+    /// <summary>
+    /// The replacement to store, or null when the patch changes nothing. With <paramref name="lease"/> (an app's
+    /// update, not a worker's) a patch that sets the job running gives it that lease, and any patch of a running job
+    /// renews its lease: an app that drives a job keeps it alive by updating it. Without, the patch may not set a job
+    /// running (workers start jobs by claiming them).
+    /// </summary>
+    public static JobReplacement? Apply(Job current, JobPatch patch, DateTimeOffset now, string actor, AppLease? lease = null)
     {
         var next = current;
         var fields = new List<string>(4);
@@ -22,9 +27,61 @@ public static class JobPatchApplier
         {
             JobStatusRules.EnsureCanMove(current.Id, current.Status, status);
             next = WithStatus(next, status, now);
+            string? owner = null;
+            if (status == JobStatus.Running)
+            {
+                if (lease is null)
+                {
+                    throw new InvalidOperationException("A patch that sets a job running needs the lease to give it.");
+                }
+
+                // Every way into running gives the job an owner and a lease, so a job whose driver dies is recovered.
+                owner = lease.Owner;
+                var length = patch.Lease ?? lease.Duration;
+                next = next with
+                {
+                    LeaseOwner = lease.Owner,
+                    LeaseToken = lease.Token,
+                    LeaseDuration = length,
+                    LeaseExpiresAt = TimeMicros.Truncate(now + length),
+                    CancelRequestedAt = null,
+                };
+            }
+
             fields.Add("status");
             events.Add(Event(current.Id, JobEventTypes.StatusChanged, now, actor, version,
-                JsonSerializer.SerializeToElement(new StatusChange(current.Status, status), CoreJsonContext.Default.StatusChange)));
+                JsonSerializer.SerializeToElement(new StatusChange(current.Status, status) { Worker = owner }, CoreJsonContext.Default.StatusChange)));
+        }
+
+        var leaseMoved = false;
+        if (patch.Lease is { } requested && next.Status != JobStatus.Running)
+        {
+            throw patch.Status is { } to && to != current.Status
+                ? new Errors.JobValidationException("lease_seconds",
+                    $"sets the lease of a running job; this update moves the job to '{to.ToName()}'. Leave lease_seconds out.")
+                : new Errors.JobStateConflictException(
+                    $"Job '{current.Id}' is {current.Status.ToName()}; lease_seconds sets the lease of a running job. " +
+                    "Send \"status\": \"running\" with it to start the job.");
+        }
+
+        if (lease is not null && current.Status == JobStatus.Running && next.Status == JobStatus.Running)
+        {
+            // An update of a running job is a sign of life: renew for its own length, or set the length given.
+            var renewed = patch.Lease is { } length && current.CancelRequestedAt is null
+                ? current with { LeaseDuration = length, LeaseExpiresAt = TimeMicros.Truncate(now + length) }
+                : JobTransitions.Renewal(current, null, now);
+            if (renewed is not null && (renewed.LeaseExpiresAt != current.LeaseExpiresAt || renewed.LeaseDuration != current.LeaseDuration))
+            {
+                next = next with
+                {
+                    LeaseExpiresAt = renewed.LeaseExpiresAt,
+                    LeaseDuration = renewed.LeaseDuration,
+                    // A row from before every running job had a lease gets an owner and a token now.
+                    LeaseOwner = current.LeaseOwner ?? lease.Owner,
+                    LeaseToken = current.LeaseToken ?? lease.Token,
+                };
+                leaseMoved = true;
+            }
         }
 
         if (patch.Progress is { } progressPatch)
@@ -87,7 +144,8 @@ public static class JobPatchApplier
 
         if (fields.Count == 0)
         {
-            return null;
+            // Only the lease moved: a renewal, recorded like a heartbeat (no event).
+            return leaseMoved ? new JobReplacement(next with { Version = version, UpdatedAt = now }, current.Version, [], false) : null;
         }
 
         next = next with { Version = version, UpdatedAt = now };
@@ -102,9 +160,12 @@ public static class JobPatchApplier
     public static Job WithStatus(Job job, JobStatus status, DateTimeOffset now) => status switch
     {
         JobStatus.Running => job with { Status = status, StartedAt = now, CompletedAt = null },
-        JobStatus.Queued => job with { Status = status, CompletedAt = null, LeaseOwner = null, LeaseExpiresAt = null, LeaseToken = null, CancelRequestedAt = null },
-        JobStatus.Waiting => job with { Status = status, LeaseOwner = null, LeaseExpiresAt = null, LeaseToken = null },
-        _ => job with { Status = status, CompletedAt = now, LeaseOwner = null, LeaseExpiresAt = null, LeaseToken = null },
+        JobStatus.Queued => job with
+        {
+            Status = status, CompletedAt = null, LeaseOwner = null, LeaseExpiresAt = null, LeaseToken = null, LeaseDuration = null, CancelRequestedAt = null,
+        },
+        JobStatus.Waiting => job with { Status = status, LeaseOwner = null, LeaseExpiresAt = null, LeaseToken = null, LeaseDuration = null },
+        _ => job with { Status = status, CompletedAt = now, LeaseOwner = null, LeaseExpiresAt = null, LeaseToken = null, LeaseDuration = null },
     };
 
     public static JobEvent Event(string jobId, string type, DateTimeOffset at, string? actor, long version, JsonElement? data) =>

@@ -13,6 +13,9 @@ namespace Jobkeeper.Model;
 /// </summary>
 public static class JobTransitions
 {
+    /// <summary>The lease of a claim that names no length, and of a renewal of a job that has none recorded.</summary>
+    public static readonly TimeSpan DefaultLease = TimeSpan.FromSeconds(30);
+
     /// <summary>A queued job is handed to <paramref name="worker"/> under a new lease.</summary>
     public static JobReplacement Claim(Job job, string worker, string leaseToken, DateTimeOffset leaseUntil, DateTimeOffset now)
     {
@@ -26,6 +29,8 @@ public static class JobTransitions
             LeaseOwner = worker,
             LeaseExpiresAt = TimeMicros.Truncate(leaseUntil),
             LeaseToken = leaseToken,
+            // Renewals that name no length renew for the length this claim asked for.
+            LeaseDuration = leaseUntil - now,
             CancelRequestedAt = null,
             UpdatedAt = now,
             Version = job.Version + 1,
@@ -37,32 +42,54 @@ public static class JobTransitions
         }));
     }
 
-    /// <summary>Extends the lease; null when a cancel was requested (the lease then runs out at the grace deadline).</summary>
-    public static JobReplacement? Heartbeat(Job job, string leaseToken, DateTimeOffset leaseUntil, DateTimeOffset now)
+    /// <summary>
+    /// Extends the lease to <paramref name="lease"/> from now; without one, for the job's own lease length (what the
+    /// claim asked for, or the last length given). A given length becomes the job's lease length. Null when a cancel
+    /// was requested (the lease then runs out at the grace deadline) or the lease would not move ahead.
+    /// </summary>
+    public static JobReplacement? Heartbeat(Job job, string leaseToken, TimeSpan? lease, DateTimeOffset now)
     {
         EnsureLease(job, leaseToken);
-        leaseUntil = TimeMicros.Truncate(leaseUntil);
-        if (job.CancelRequestedAt is not null || leaseUntil <= job.LeaseExpiresAt)
+        var renewed = Renewal(job, lease, now);
+        return renewed is null ? null : Replace(job, renewed with { UpdatedAt = now, Version = job.Version + 1 });
+    }
+
+    /// <summary>Progress reported by the lease holder; also a sign of life, so it extends the lease like <see cref="Heartbeat"/>.</summary>
+    public static JobReplacement? Progress(Job job, string leaseToken, ProgressPatch progress, TimeSpan? lease, DateTimeOffset now)
+    {
+        EnsureLease(job, leaseToken);
+        var renewed = Renewal(job, lease, now);
+        var patched = JobPatchApplier.Apply(job, new JobPatch { Progress = progress }, now, job.LeaseOwner ?? "worker");
+        if (patched is null)
+        {
+            return renewed is null ? null : Replace(job, renewed with { UpdatedAt = now, Version = job.Version + 1 });
+        }
+
+        return renewed is null
+            ? patched
+            : patched with { Job = patched.Job with { LeaseExpiresAt = renewed.LeaseExpiresAt, LeaseDuration = renewed.LeaseDuration } };
+    }
+
+    /// <summary>
+    /// The job with its lease moved to <paramref name="lease"/> (or its own lease length) from now, or null when that
+    /// would not move it ahead or a cancel was requested (a cancel cuts the lease to the grace deadline; nothing renews it).
+    /// The one rule for every renewal: worker heartbeats and progress, and updates of an app-driven job.
+    /// </summary>
+    public static Job? Renewal(Job job, TimeSpan? lease, DateTimeOffset now)
+    {
+        if (job.Status != JobStatus.Running || job.CancelRequestedAt is not null)
         {
             return null;
         }
 
-        return Replace(job, job with { LeaseExpiresAt = leaseUntil, UpdatedAt = now, Version = job.Version + 1 });
-    }
-
-    /// <summary>Progress reported by the lease holder; also a sign of life, so it extends the lease.</summary>
-    public static JobReplacement? Progress(Job job, string leaseToken, ProgressPatch progress, DateTimeOffset leaseUntil, DateTimeOffset now)
-    {
-        EnsureLease(job, leaseToken);
-        leaseUntil = TimeMicros.Truncate(leaseUntil);
-        var extended = job.CancelRequestedAt is null && leaseUntil > job.LeaseExpiresAt ? leaseUntil : job.LeaseExpiresAt;
-        var patched = JobPatchApplier.Apply(job, new JobPatch { Progress = progress }, now, job.LeaseOwner ?? "worker");
-        if (patched is null)
+        var length = lease ?? job.LeaseDuration ?? DefaultLease;
+        var until = TimeMicros.Truncate(now + length);
+        if (job.LeaseExpiresAt is { } expires && until <= expires)
         {
-            return extended == job.LeaseExpiresAt ? null : Heartbeat(job, leaseToken, leaseUntil, now);
+            return null;
         }
 
-        return patched with { Job = patched.Job with { LeaseExpiresAt = extended } };
+        return job with { LeaseExpiresAt = until, LeaseDuration = length };
     }
 
     /// <summary>The attempt succeeded. A job asked to cancel ends cancelled instead and the result is discarded.</summary>
@@ -122,12 +149,14 @@ public static class JobTransitions
     }
 
     /// <summary>
-    /// The worker stopped heartbeating (it died, hung or lost the store): back to the queue with attempt + 1,
-    /// or failed once attempts are spent, or cancelled when a cancel was requested. Null when the lease is
-    /// no longer the one found expired (renewed, or the job moved on) — the check that makes reaping safe
+    /// The lease holder stopped renewing (a worker died, hung or lost the store; an app that set the job running
+    /// stopped updating it): back to the queue with attempt + 1 when something runs its type
+    /// (<paramref name="canRun"/>) and attempts remain; otherwise failed (<c>lease_expired</c> once attempts are
+    /// spent, <c>no_runner</c> when nothing runs its type); cancelled when a cancel was requested. Null when the
+    /// lease is no longer the one found expired (renewed, or the job moved on): the check that makes reaping safe
     /// to run anywhere at once.
     /// </summary>
-    public static JobReplacement? ExpireLease(Job job, string? expiredToken, DateTimeOffset now)
+    public static JobReplacement? ExpireLease(Job job, string? expiredToken, DateTimeOffset now, bool canRun = true)
     {
         if (job.Status != JobStatus.Running || job.LeaseExpiresAt is not { } expires || expires > now
             || !string.Equals(job.LeaseToken, expiredToken, StringComparison.Ordinal))
@@ -136,16 +165,55 @@ public static class JobTransitions
         }
 
         var expired = LeaseEvent(job, job, now, JobEventTypes.LeaseExpired);
-        var replacement = job.CancelRequestedAt is not null
-            ? Cancelled(job, now, "reaper", "the worker did not stop within the cancel grace period")
-            : job.Attempt < job.MaxAttempts
-                ? Requeue(job, now, null, "reaper", "lease_expired", null)
-                : Failed(job, now, "reaper", new JobError
-                {
-                    Code = "lease_expired",
-                    Message = $"Worker '{job.LeaseOwner}' stopped renewing its lease (expired {expires:O}) on the last of {job.MaxAttempts} attempts.",
-                });
+        JobReplacement replacement;
+        if (job.CancelRequestedAt is not null)
+        {
+            replacement = Cancelled(job, now, "reaper", "the job did not stop within the cancel grace period");
+        }
+        else if (!canRun)
+        {
+            replacement = Failed(job, now, "reaper", new JobError
+            {
+                Code = JobErrorCodes.NoRunner,
+                Message = $"'{job.LeaseOwner}' stopped renewing the lease of this job (it expired {expires:O}), and no handler or worker " +
+                    $"runs '{job.Type}', so it was not queued again. Retry it once something runs '{job.Type}', or set it running again.",
+            });
+        }
+        else if (job.Attempt < job.MaxAttempts)
+        {
+            replacement = Requeue(job, now, null, "reaper", "lease_expired", null);
+        }
+        else
+        {
+            replacement = Failed(job, now, "reaper", new JobError
+            {
+                Code = JobErrorCodes.LeaseExpired,
+                Message = $"'{job.LeaseOwner}' stopped renewing its lease (expired {expires:O}) on the last of {job.MaxAttempts} attempts.",
+            });
+        }
+
         return replacement with { Events = [expired with { Version = replacement.Job.Version }, .. replacement.Events] };
+    }
+
+    /// <summary>
+    /// The process that set this job running is shutting down cleanly with the job unfinished: queued again at once
+    /// when something runs its type (the attempt not counted, as a worker's release), otherwise failed with
+    /// <c>interrupted</c>; cancelled when a cancel was requested.
+    /// </summary>
+    public static JobReplacement DriverStopped(Job job, string leaseToken, bool canRun, DateTimeOffset now)
+    {
+        EnsureLease(job, leaseToken);
+        if (canRun || job.CancelRequestedAt is not null)
+        {
+            return Release(job, leaseToken, now);
+        }
+
+        return Failed(job, now, job.LeaseOwner, new JobError
+        {
+            Code = JobErrorCodes.Interrupted,
+            Message = $"The process driving this job ('{job.LeaseOwner}') shut down before it finished, and no handler or worker runs " +
+                $"'{job.Type}'. Retry it to run it again.",
+        });
     }
 
     /// <summary>
@@ -172,7 +240,7 @@ public static class JobTransitions
                 var next = job with { CancelRequestedAt = now, LeaseExpiresAt = deadline, UpdatedAt = now, Version = job.Version + 1 };
                 return Replace(job, next, LeaseEvent(job, next, now, JobEventTypes.CancelRequested, actor));
             default:
-                // Queued, waiting, or running without a lease (moved by hand through PATCH): nothing to wait for.
+                // Queued, waiting, or running without a lease (a row from before every running job had one): nothing to wait for.
                 return Cancelled(job, now, actor, "cancelled");
         }
     }
@@ -213,7 +281,7 @@ public static class JobTransitions
 
         var reason = job.Status switch
         {
-            JobStatus.Running when job.LeaseToken is null => "the job was set running by hand and has no lease.",
+            JobStatus.Running when job.LeaseToken is null => "the job has no lease.",
             JobStatus.Running => "the job is held under another lease (this one expired and the job was claimed again, or the token is wrong).",
             JobStatus.Queued => "the job is back in the queue (its lease expired or it was released).",
             _ => $"the job is {job.Status.ToName()}.",

@@ -12,6 +12,18 @@ public static class JobValidator
     public const int MaxAttemptsLimit = 1000;
     public const int MaxTextLength = 10_000;
 
+    /// <summary>The longest lease an update may give a running job (<c>lease_seconds</c>): a day.</summary>
+    public static readonly TimeSpan MaxAppLease = TimeSpan.FromDays(1);
+
+    /// <summary>Throws unless <paramref name="lease"/> is a lease an update may set: 1 s to <see cref="MaxAppLease"/>.</summary>
+    public static void ValidateAppLease(TimeSpan? lease)
+    {
+        if (lease is { } l && (l < TimeSpan.FromSeconds(1) || l > MaxAppLease))
+        {
+            throw new JobValidationException("lease_seconds", $"must be from 1 to {MaxAppLease.TotalSeconds:0} seconds");
+        }
+    }
+
     public static void ValidateNew(NewJob job)
     {
         if (string.IsNullOrWhiteSpace(job.Type))

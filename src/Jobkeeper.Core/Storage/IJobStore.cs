@@ -60,6 +60,15 @@ public interface IJobStore : IAsyncDisposable
     /// <summary>The earliest <c>run_at</c> of the queued jobs of these types, or null when none are queued.</summary>
     Task<DateTimeOffset?> GetNextRunAtAsync(IReadOnlyCollection<string> types, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Records that an in-process handler or an external worker ran each job type at the time given (a later time
+    /// replaces an earlier one, never the reverse). Shared by every instance on the store.
+    /// </summary>
+    Task RecordRunnersAsync(IReadOnlyDictionary<string, DateTimeOffset> seen, CancellationToken cancellationToken);
+
+    /// <summary>The job types some handler or worker said it runs at or after <paramref name="seenSince"/>.</summary>
+    Task<IReadOnlyCollection<string>> GetRunnersAsync(DateTimeOffset seenSince, CancellationToken cancellationToken);
+
     Task<Job?> GetAsync(string id, CancellationToken cancellationToken);
 
     /// <summary>Newest first (created_at, then id, descending), from after the query's cursor.</summary>

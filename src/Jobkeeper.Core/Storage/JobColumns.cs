@@ -17,7 +17,7 @@ public static class JobColumns
     [
         "id", "type", "status", "priority", "input", "labels", "progress", "result", "error", "attempt", "max_attempts",
         "created_us", "updated_us", "started_us", "completed_us", "run_at_us", "lease_owner", "lease_expires_us", "lease_token", "version",
-        "cancel_requested_us", "prompts", "checkpoint",
+        "cancel_requested_us", "prompts", "checkpoint", "lease_us",
     ];
 
     /// <summary>Set once at creation and never changed: an update leaves them (and their indexes) alone.</summary>
@@ -28,7 +28,7 @@ public static class JobColumns
     [
         "status", "progress", "result", "error", "attempt", "max_attempts", "updated_us", "started_us", "completed_us",
         "run_at_us", "lease_owner", "lease_expires_us", "lease_token", "cancel_requested_us", "version",
-        "prompts", "checkpoint", "prompt_expires_us",
+        "prompts", "checkpoint", "prompt_expires_us", "lease_us",
     ];
 
     /// <summary>The columns of an insert, in the order of <see cref="ToInsertValues"/>.</summary>
@@ -75,6 +75,7 @@ public static class JobColumns
             job.Prompts.Count == 0 ? DBNull.Value : JsonSerializer.Serialize(job.Prompts, CoreJsonContext.Default.IReadOnlyListJobPrompt),
             Json(job.Checkpoint),
             Micros(job.OpenPrompt?.ExpiresAt),
+            job.LeaseDuration is { } lease ? (long)(lease.Ticks / TimeSpan.TicksPerMicrosecond) : DBNull.Value,
         ];
         return withLabels ? [Labels(job), .. state] : state;
     }
@@ -107,6 +108,7 @@ public static class JobColumns
         CancelRequestedAt = ReadTime(r, 20),
         Prompts = r.IsDBNull(21) ? [] : JsonSerializer.Deserialize(r.GetString(21), CoreJsonContext.Default.IReadOnlyListJobPrompt) ?? [],
         Checkpoint = ReadJson(r, 22),
+        LeaseDuration = r.IsDBNull(23) ? null : TimeSpan.FromMicroseconds(r.GetInt64(23)),
     };
 
     /// <summary>Reads an event from columns <c>id, job_id, type, at_us, actor, version, data</c> starting at ordinal 0.</summary>

@@ -11,6 +11,20 @@ public sealed class JobWorkerOptions
     /// <summary>How long a claim holds a job without a heartbeat. A dead worker's jobs come back after at most this.</summary>
     public TimeSpan LeaseDuration { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// The lease of a job an application sets running itself (an update to <c>running</c> without a worker's claim):
+    /// how long it may go without an update before it is recovered. Long enough for real work between two progress
+    /// updates; an update may set its own with <c>lease_seconds</c>. Jobs this process's <see cref="JobManager"/>
+    /// set running are renewed while the process lives, so this bounds only how long a dead driver's job stays running.
+    /// </summary>
+    public TimeSpan AppLeaseDuration { get; set; } = TimeSpan.FromMinutes(30);
+
+    /// <summary>
+    /// How long a job type counts as runnable after a handler or worker last asked for it. A job whose lease expires is
+    /// queued again only when its type is runnable; otherwise it fails with <c>no_runner</c> instead of waiting forever.
+    /// </summary>
+    public TimeSpan RunnerSeenWithin { get; set; } = TimeSpan.FromHours(1);
+
     /// <summary>How often running in-process jobs renew their lease; by default a third of the lease.</summary>
     public TimeSpan? HeartbeatInterval { get; set; }
 

@@ -6,12 +6,12 @@ using Microsoft.Extensions.Options;
 namespace Jobkeeper.Workers;
 
 /// <summary>
-/// Returns the jobs of dead workers: a running job whose lease expired goes back to the queue with
-/// attempt + 1 (failed once its attempts are spent; cancelled when a cancel was pending). Each change is
-/// compare-and-set on a lease still found expired, so a last-moment heartbeat wins, and reapers on many
-/// instances at once never reap a job twice.
+/// Returns the jobs of dead workers and dead apps: a running job whose lease expired goes back to the queue with
+/// attempt + 1 when a handler or worker runs its type (failed once its attempts are spent, or when nothing runs
+/// its type; cancelled when a cancel was pending). Each change is compare-and-set on a lease still found expired,
+/// so a last-moment heartbeat wins, and reapers on many instances at once never reap a job twice.
 /// </summary>
-internal sealed class LeaseReaper(JobManager manager, TimeProvider time, IOptions<JobkeeperOptions> options, ILogger<LeaseReaper> logger)
+internal sealed class LeaseReaper(JobManager manager, JobRunners runners, TimeProvider time, IOptions<JobkeeperOptions> options, ILogger<LeaseReaper> logger)
     : PeriodicSweep(options.Value.Workers.ReapInterval, time, logger)
 {
     private const int BatchSize = 500;
@@ -28,6 +28,7 @@ internal sealed class LeaseReaper(JobManager manager, TimeProvider time, IOption
         {
             var now = manager.Now();
             var expired = await manager.Store.GetExpiredLeasesAsync(now, BatchSize, cancellationToken).ConfigureAwait(false);
+            var runnable = expired.Count == 0 ? null : await runners.GetRunnableAsync(cancellationToken).ConfigureAwait(false);
             foreach (var job in expired)
             {
                 try
@@ -36,7 +37,7 @@ internal sealed class LeaseReaper(JobManager manager, TimeProvider time, IOption
                     var expiredNow = false;
                     var after = await manager.ChangeAsync(job.Id, current =>
                     {
-                        var change = JobTransitions.ExpireLease(current, token, now);
+                        var change = JobTransitions.ExpireLease(current, token, now, runnable!.Contains(current.Type));
                         expiredNow = change is not null;
                         return change;
                     }, cancellationToken).ConfigureAwait(false);

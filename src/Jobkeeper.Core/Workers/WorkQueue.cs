@@ -22,14 +22,16 @@ public sealed class WorkQueue
     private readonly JobManager _manager;
     private readonly IJobStore _store;
     private readonly JobSignals _signals;
+    private readonly JobRunners _runners;
     private readonly TimeProvider _time;
     private readonly JobWorkerOptions _options;
 
-    public WorkQueue(JobManager manager, IJobStore store, JobSignals signals, TimeProvider time, IOptions<JobkeeperOptions> options)
+    internal WorkQueue(JobManager manager, IJobStore store, JobSignals signals, JobRunners runners, TimeProvider time, IOptions<JobkeeperOptions> options)
     {
         _manager = manager;
         _store = store;
         _signals = signals;
+        _runners = runners;
         _time = time;
         _options = options.Value.Workers;
     }
@@ -38,10 +40,11 @@ public sealed class WorkQueue
     public async Task<IReadOnlyList<Job>> ClaimAsync(string worker, IReadOnlyDictionary<string, int> types, int max, TimeSpan lease, CancellationToken cancellationToken = default)
     {
         ValidateClaim(worker, types.Keys, max, lease);
+        _runners.Claimed(types.Keys);
         var now = _manager.Now();
         var leaseUntil = now + lease;
         var claimed = await _store.ClaimAsync(new ClaimRequest(types, max, now),
-            job => JobTransitions.Claim(job, worker, NewLeaseToken(), leaseUntil, now), cancellationToken).ConfigureAwait(false);
+            job => JobTransitions.Claim(job, worker, LeaseTokens.New(), leaseUntil, now), cancellationToken).ConfigureAwait(false);
         JobkeeperMetrics.RecordClaimed(claimed, now);
         return claimed;
     }
@@ -96,21 +99,24 @@ public sealed class WorkQueue
         }
     }
 
-    /// <summary>Extends the lease. The returned job says whether a cancel was requested (then the lease is not extended).</summary>
-    public Task<Job> HeartbeatAsync(string id, string leaseToken, TimeSpan lease, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// Extends the lease by <paramref name="lease"/>, or when null by the length the claim asked for (or the last length
+    /// given). The returned job says whether a cancel was requested (then the lease is not extended).
+    /// </summary>
+    public Task<Job> HeartbeatAsync(string id, string leaseToken, TimeSpan? lease = null, CancellationToken cancellationToken = default)
     {
         ValidateLease(lease);
         var now = _manager.Now();
-        return _manager.ChangeAsync(id, job => JobTransitions.Heartbeat(job, leaseToken, now + lease, now), cancellationToken);
+        return _manager.ChangeAsync(id, job => JobTransitions.Heartbeat(job, leaseToken, lease, now), cancellationToken);
     }
 
-    /// <summary>Records progress (merged member by member) and extends the lease.</summary>
-    public Task<Job> ReportProgressAsync(string id, string leaseToken, ProgressPatch progress, TimeSpan lease, CancellationToken cancellationToken = default)
+    /// <summary>Records progress (merged member by member) and extends the lease as <see cref="HeartbeatAsync"/> does.</summary>
+    public Task<Job> ReportProgressAsync(string id, string leaseToken, ProgressPatch progress, TimeSpan? lease = null, CancellationToken cancellationToken = default)
     {
         ValidateLease(lease);
         JobValidator.ValidateProgress(progress, prefix: "");
         var now = _manager.Now();
-        return _manager.ChangeAsync(id, job => JobTransitions.Progress(job, leaseToken, progress, now + lease, now), cancellationToken);
+        return _manager.ChangeAsync(id, job => JobTransitions.Progress(job, leaseToken, progress, lease, now), cancellationToken);
     }
 
     /// <summary>Ends the attempt successfully with <paramref name="result"/> (or cancelled, if a cancel was requested).</summary>
@@ -197,13 +203,11 @@ public sealed class WorkQueue
         ValidateLease(lease);
     }
 
-    private static void ValidateLease(TimeSpan lease)
+    private static void ValidateLease(TimeSpan? lease)
     {
-        if (lease < MinLease || lease > MaxLease)
+        if (lease is { } l && (l < MinLease || l > MaxLease))
         {
             throw new JobValidationException("lease_seconds", $"must be between {MinLease.TotalSeconds:0} and {MaxLease.TotalSeconds:0}");
         }
     }
-
-    private static string NewLeaseToken() => Guid.NewGuid().ToString("N");
 }

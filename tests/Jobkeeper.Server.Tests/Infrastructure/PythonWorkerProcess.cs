@@ -29,8 +29,10 @@ public sealed class PythonWorkerProcess : IAsyncDisposable
 
     public static string ScriptPath => Path.Combine(ServerProcess.RepositoryRoot(), "examples", "python-worker", "worker.py");
 
-    public static PythonWorkerProcess Start(IEnumerable<string> arguments)
+    /// <summary>Starts <paramref name="script"/> (the example worker when null) with <paramref name="arguments"/>.</summary>
+    public static PythonWorkerProcess Start(IEnumerable<string> arguments, string? script = null)
     {
+        script ??= ScriptPath;
         var start = new ProcessStartInfo("python3")
         {
             RedirectStandardOutput = true,
@@ -39,10 +41,10 @@ public sealed class PythonWorkerProcess : IAsyncDisposable
             UseShellExecute = false,
             StandardOutputEncoding = Encoding.UTF8,
             StandardErrorEncoding = Encoding.UTF8,
-            WorkingDirectory = Path.GetDirectoryName(ScriptPath)!,
+            WorkingDirectory = Path.GetDirectoryName(script)!,
         };
         start.ArgumentList.Add("-u");
-        start.ArgumentList.Add(ScriptPath);
+        start.ArgumentList.Add(script);
         foreach (var argument in arguments)
         {
             start.ArgumentList.Add(argument);
