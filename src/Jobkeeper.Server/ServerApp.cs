@@ -28,7 +28,7 @@ public static class ServerApp
         var urls = settings.Urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         builder.WebHost.UseUrls(urls);
         ServerSecurity.Add(builder, urls);
-        builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = settings.MaxRequestBodyBytes);
+        builder.WebHost.ConfigureKestrel(k => KestrelLimits.Configure(k, settings));
 
         builder.Services.AddJobkeeper(o =>
         {
@@ -67,6 +67,7 @@ public static class ServerApp
         });
 
         var app = builder.Build();
+        KestrelLimits.UseConnectionCloseForOversizedBodies(app);
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         ServerSecurity.Use(app);

@@ -37,6 +37,8 @@ public sealed class BadInputTests(ServerFixture fixture) : NoServerErrorsTest(fi
         { "max_attempts 0", """{"type":"a","max_attempts":0}""", "max_attempts" },
         { "run_at not a timestamp", """{"type":"a","run_at":"tomorrow-ish"}""", "run_at" },
         { "duplicate member", """{"type":"a","type":"b"}""", "body" },
+        { "input nested 33 levels deep", $$"""{"type":"a","input":{{Nested(33)}}}""", "input" },
+        { "input nested 200 levels deep", $$"""{"type":"a","input":{{Nested(200)}}}""", "body" },
     };
 
     [Theory]
@@ -70,6 +72,9 @@ public sealed class BadInputTests(ServerFixture fixture) : NoServerErrorsTest(fi
         // A valid change together with an invalid one: nothing of it may be applied.
         { "valid status with invalid fraction", """{"status":"running","progress":{"fraction":2}}""", "progress.fraction" },
         { "valid labels with invalid status", """{"labels":{"new":"x"},"status":"done"}""", "status" },
+        { "fraction 1e999", """{"progress":{"fraction":1e999}}""", "progress.fraction" },
+        { "result nested 33 levels deep", $$"""{"result":{{Nested(33)}}}""", "result" },
+        { "error details nested 33 levels deep", $$$"""{"error":{"message":"m","details":{{{Nested(33)}}}}}""", "error.details" },
     };
 
     [Theory]
@@ -234,6 +239,44 @@ public sealed class BadInputTests(ServerFixture fixture) : NoServerErrorsTest(fi
         var job = await Client.CreateJobAsync(body);
         Assert.Equal("bad.at-limit", job.Str("type"));
     }
+
+    /// <summary>
+    /// Free-form JSON may nest 32 levels: stored, and served by every read that holds it (a job in a list sits three
+    /// levels down, and readers stop at 64). One level more is refused, so no job is ever stored that reads cannot serve.
+    /// </summary>
+    [Fact]
+    public async Task Free_form_json_nested_32_levels_deep_is_stored_and_every_read_serves_it()
+    {
+        var type = $"bad.deep.{Guid.NewGuid():N}";
+        var job = await Client.CreateJobAsync($$"""{"type":"{{type}}","input":{{Nested(32)}}}""");
+        var id = job.Str("id");
+        await Client.PatchJobAsync(id, $$$"""{"result":{{{Nested(32)}}},"error":{"message":"m","details":{{{Nested(32)}}}}}""");
+        Assert.Equal(id, (await Client.GetJobAsync(id)).Str("id"));
+        var listed = await Client.GetJsonAsync($"{Api.Jobs}?type={type}");
+        Assert.Equal(id, listed.GetProperty("items")[0].Str("id"));
+        await Client.GetJsonAsync(Api.JobPath(id) + "/events");
+    }
+
+    [Theory]
+    [InlineData("in a member name", "{\"\xFF\":1,\"type\":\"a\"}")]
+    [InlineData("in the type", "{\"type\":\"a\xC0\xAF\"}")]
+    [InlineData("a surrogate encoded in UTF-8 inside input", "{\"type\":\"a\",\"input\":{\"t\":\"\xED\xA0\x80\"}}")]
+    [InlineData("a truncated sequence at the end of a label", "{\"type\":\"a\",\"labels\":{\"k\":\"v\xE6\x97\"}}")]
+    public async Task A_body_that_is_not_UTF_8_is_400_and_creates_nothing(string what, string latin1)
+    {
+        // Each \xNN of the text is one raw byte of the body: bytes that are not UTF-8, inside otherwise valid JSON.
+        var body = Encoding.Latin1.GetBytes(latin1);
+        var count = await Client.JobsCountAsync();
+        using var response = await Client.PostAsync(Api.Jobs, new ByteArrayContent(body) { Headers = { ContentType = new("application/json") } });
+        var problem = await Api.ExpectProblemAsync(response, HttpStatusCode.BadRequest, "body");
+        Assert.Contains("UTF-8", problem.Str("detail"), StringComparison.Ordinal);
+        Assert.True(count == await Client.JobsCountAsync(), $"{what}: a job was created");
+    }
+
+    /// <summary>Arrays and objects nested <paramref name="depth"/> levels deep.</summary>
+    private static string Nested(int depth) =>
+        string.Concat(Enumerable.Range(0, depth).Select(i => i % 2 == 0 ? "[" : "{\"k\":")) + "1"
+        + string.Concat(Enumerable.Range(0, depth).Reverse().Select(i => i % 2 == 0 ? "]" : "}"));
 
     private async Task<string> CreateFinishedJobAsync()
     {

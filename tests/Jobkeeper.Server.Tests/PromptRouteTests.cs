@@ -307,6 +307,11 @@ public sealed class PromptRouteTests(ServerFixture fixture) : NoServerErrorsTest
                      (""","key":"k","question":"q?","schema":"string" """, "schema"),
                      (""","key":"k","question":"q?","expires_in_seconds":0""", "expires_in_seconds"),
                      (""","key":"k","question":"q?","expires_in_seconds":"soon" """, "expires_in_seconds"),
+                     // Beyond what a TimeSpan holds: refused by range, never converted first.
+                     (""","key":"k","question":"q?","expires_in_seconds":1e12""", "expires_in_seconds"),
+                     (""","key":"k","question":"q?","expires_in_seconds":1e999""", "expires_in_seconds"),
+                     (""","key":"k","question":"q?","expires_in_seconds":-1e308""", "expires_in_seconds"),
+                     (""","key":"k","question":"q?","expires_in_seconds":31536001""", "expires_in_seconds"),
                      (""","key":"k","question":"q?","expires_in_seconds":5,"on_expiry":"later" """, "on_expiry"),
                      (""","key":"k","question":"q?","expires_in_seconds":5,"on_expiry":"default" """, "default_answer"),
                      (""","key":"k","question":"q?","options":["a"],"expires_in_seconds":5,"on_expiry":"default","default_answer":"b" """, "default_answer"),

@@ -78,6 +78,63 @@ public sealed class RestartTests(ITestOutputHelper output)
         AssertNoFailuresBefore("SIGTERM", workload);
     }
 
+    /// <summary>
+    /// A dashboard keeps an event stream open, and a stream never ends by itself: the stop must end it rather than wait
+    /// for it. Two seconds from the signal is a generous deadline for the exit, not a measure of speed; before, the stop
+    /// waited out the host's 30 s shutdown timeout and then reset the streams.
+    /// </summary>
+    [Fact]
+    public async Task Sigterm_with_open_event_streams_ends_them_exits_0_within_2_s_and_acknowledged_writes_survive()
+    {
+        using var data = new TempDirectory("jobkeeper-e2e-streams");
+        var db = data.File("jobkeeper.db");
+        var deadline = TimeSpan.FromSeconds(2);
+        WriteWorkload workload;
+        long inFlightAtStop;
+        int exitCode;
+        string serverOutput;
+        await using (var server = await ServerProcess.StartAsync(db))
+        {
+            var watched = await server.Client.CreateJobAsync("""{"type":"stop.watched"}""");
+            await using var all = SseClient.Open(server.Client, "/api/v1/events");
+            await using var filtered = SseClient.Open(server.Client, "/api/v1/events?type=stop.streams");
+            await using var one = SseClient.Open(server.Client, Api.JobPath(watched.Str("id")) + "/stream?after=0");
+            var streams = new[] { all, filtered, one };
+
+            workload = new WriteWorkload(server.Client, "stop.streams");
+            var running = workload.RunAsync(Clients);
+            await WaitForLoadAsync(workload, server);
+            foreach (var stream in streams)
+            {
+                await stream.WaitForAsync(m => m.Count > 0, LoadDeadline, "any event");
+            }
+
+            inFlightAtStop = workload.InFlight;
+            workload.Stop();
+            var stopwatch = Stopwatch.StartNew();
+            exitCode = await server.TerminateAsync(within: deadline);
+            output.WriteLine($"SIGTERM with {streams.Length} open event streams and {inFlightAtStop} writes in flight: " +
+                $"exited with code {exitCode} after {stopwatch.ElapsedMilliseconds} ms (deadline {deadline.TotalSeconds} s)");
+            await running.WaitAsync(TimeSpan.FromSeconds(60));
+            foreach (var stream in streams)
+            {
+                var received = await stream.WaitForEndAsync(TimeSpan.FromSeconds(10));
+                Assert.True(stream.Error is null, $"a stream did not end cleanly after {received.Count} events: {stream.Error}");
+            }
+
+            output.WriteLine($"the streams ended cleanly after {all.Messages.Count}, {filtered.Messages.Count} and {one.Messages.Count} events");
+            serverOutput = server.Output;
+        }
+
+        Report("SIGTERM with open streams", workload, inFlightAtStop);
+        Assert.True(exitCode == 0, $"graceful shutdown exited with {exitCode}\n{serverOutput}");
+        Assert.Contains("closed after draining pending writes", serverOutput, StringComparison.Ordinal);
+
+        await using var restarted = await ServerProcess.StartAsync(db);
+        await VerifyAsync(restarted, workload, "stop.streams");
+        AssertNoFailuresBefore("SIGTERM", workload);
+    }
+
     /// <summary>Checked last, so that the durability checks above report first: every request before the signal was valid and must have succeeded.</summary>
     private static void AssertNoFailuresBefore(string signal, WriteWorkload workload) =>
         Assert.True(workload.Unexpected.Count == 0,

@@ -7,6 +7,13 @@ namespace Jobkeeper.AspNetCore.Api;
 /// <summary>Typed reads of one JSON member, each failing with the member's name and what was expected.</summary>
 internal static class JsonFields
 {
+    /// <summary>
+    /// How deep free-form JSON (input, result, details, checkpoint, answers, schemas) may nest. It is written
+    /// back inside responses a few levels deep (a job in a list, a prompt's answer in a job), and readers,
+    /// this server's writer included, stop at 64 levels: half of that leaves the envelope room.
+    /// </summary>
+    public const int MaxFreeFormDepth = 32;
+
     public static void EnsureObject(JsonElement element, string field)
     {
         if (element.ValueKind != JsonValueKind.Object)
@@ -46,16 +53,22 @@ internal static class JsonFields
 
     /// <summary>
     /// Any JSON, copied out of the request. Every string and name is decoded once so that text that
-    /// cannot become a .NET string (lone surrogate escapes) is refused now, not when the job is read.
+    /// cannot become a .NET string (lone surrogate escapes) is refused now, not when the job is read;
+    /// and it may nest at most <see cref="MaxFreeFormDepth"/> levels, so that every response holding it can be written.
     /// </summary>
     public static JsonElement FreeForm(JsonElement value, string field)
     {
-        EnsureDecodable(value, field);
+        EnsureReadable(value, field, 0);
         return value.Clone();
     }
 
-    private static void EnsureDecodable(JsonElement value, string field)
+    private static void EnsureReadable(JsonElement value, string field, int depth)
     {
+        if (value.ValueKind is JsonValueKind.Array or JsonValueKind.Object && ++depth > MaxFreeFormDepth)
+        {
+            throw new JobValidationException(field, $"nests arrays and objects more than {MaxFreeFormDepth} levels deep; flatten it");
+        }
+
         switch (value.ValueKind)
         {
             case JsonValueKind.String:
@@ -64,7 +77,7 @@ internal static class JsonFields
             case JsonValueKind.Array:
                 foreach (var item in value.EnumerateArray())
                 {
-                    EnsureDecodable(item, field);
+                    EnsureReadable(item, field, depth);
                 }
 
                 break;
@@ -80,7 +93,7 @@ internal static class JsonFields
                         throw new JobValidationException(field, "contains a member name with an invalid Unicode escape (a lone surrogate)");
                     }
 
-                    EnsureDecodable(property.Value, field);
+                    EnsureReadable(property.Value, field, depth);
                 }
 
                 break;
@@ -108,10 +121,30 @@ internal static class JsonFields
         : value.ValueKind == JsonValueKind.Number && value.TryGetInt64(out var number) ? number
         : throw new JobValidationException(field, $"must be a whole number or null, not {Describe(value)}");
 
+    /// <summary>A finite number: a literal beyond the range of a double (1e999) reads as infinity and is refused here.</summary>
     public static double? NullableDouble(JsonElement value, string field) =>
         value.ValueKind == JsonValueKind.Null ? null
-        : value.ValueKind == JsonValueKind.Number && value.TryGetDouble(out var number) ? number
+        : value.ValueKind == JsonValueKind.Number && value.TryGetDouble(out var number) && double.IsFinite(number) ? number
         : throw new JobValidationException(field, $"must be a number or null, not {Describe(value)}");
+
+    /// <summary>
+    /// A number of seconds from 0 (when <paramref name="zeroAllowed"/>; else more than 0) to <paramref name="max"/>,
+    /// checked before it becomes a <see cref="TimeSpan"/>: JSON numbers reach 1e308, a TimeSpan overflows near 1e13 seconds.
+    /// </summary>
+    public static TimeSpan? NullableSeconds(JsonElement value, string field, TimeSpan max, bool zeroAllowed)
+    {
+        if (NullableDouble(value, field) is not { } seconds)
+        {
+            return null;
+        }
+
+        var inRange = (zeroAllowed ? seconds >= 0 : seconds > 0) && seconds <= max.TotalSeconds;
+        return inRange
+            ? TimeSpan.FromSeconds(seconds)
+            : throw new JobValidationException(field, zeroAllowed
+                ? $"must be between 0 and {max.TotalSeconds:0}"
+                : $"must be more than 0 and at most {max.TotalSeconds:0}");
+    }
 
     public static DateTimeOffset Timestamp(JsonElement value, string field)
     {

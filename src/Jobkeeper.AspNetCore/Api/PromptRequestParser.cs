@@ -51,14 +51,16 @@ internal static class PromptRequestParser
             options = o.EnumerateArray().Select(item => JsonFields.String(item, $"options[{index++}]")).ToArray();
         }
 
-        double? seconds = body.TryGetProperty("expires_in_seconds", out var e) ? JsonFields.NullableDouble(e, "expires_in_seconds") : null;
+        var expiresIn = body.TryGetProperty("expires_in_seconds", out var e)
+            ? JsonFields.NullableSeconds(e, "expires_in_seconds", PromptRules.MaxExpiresIn, zeroAllowed: false)
+            : null;
         return (token, new PromptRequest
         {
             Key = Text(body, "key", PromptRules.MaxKeyLength) ?? "",
             Question = Text(body, "question", PromptRules.MaxQuestionLength) ?? "",
             Options = options,
             Schema = body.TryGetProperty("schema", out var s) && s.ValueKind != JsonValueKind.Null ? JsonFields.FreeForm(s, "schema") : null,
-            ExpiresIn = seconds is { } value ? TimeSpan.FromSeconds(value) : null,
+            ExpiresIn = expiresIn,
             OnExpiry = Text(body, "on_expiry", 20),
             DefaultAnswer = body.TryGetProperty("default_answer", out var d) && d.ValueKind != JsonValueKind.Null ? JsonFields.FreeForm(d, "default_answer") : null,
         });

@@ -1,5 +1,8 @@
+using System.Buffers;
 using System.IO.Pipelines;
+using System.Text;
 using System.Text.Json;
+using System.Text.Unicode;
 using Jobkeeper.Errors;
 using Microsoft.AspNetCore.Http;
 
@@ -19,7 +22,7 @@ internal static class RequestBody
     {
         if (request.ContentLength > limit)
         {
-            throw new PayloadTooLargeException(limit);
+            throw TooLarge(request, limit);
         }
 
         var reader = request.BodyReader;
@@ -30,16 +33,23 @@ internal static class RequestBody
             {
                 read = await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
             }
-            catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
+            catch (BadHttpRequestException ex)
             {
-                throw new PayloadTooLargeException(limit);
+                // Kestrel could not read the body (over its limit, a bad chunk, too slow): the rest cannot be skipped either.
+                CloseAfterAnswer(request);
+                if (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
+                {
+                    throw new PayloadTooLargeException(limit);
+                }
+
+                throw;
             }
 
             var buffer = read.Buffer;
             if (buffer.Length > limit)
             {
                 reader.AdvanceTo(buffer.Start, buffer.End);
-                throw new PayloadTooLargeException(limit);
+                throw TooLarge(request, limit);
             }
 
             if (!read.IsCompleted)
@@ -65,8 +75,22 @@ internal static class RequestBody
         }
     }
 
-    private static JsonDocument Parse(System.Buffers.ReadOnlySequence<byte> buffer)
+    private static PayloadTooLargeException TooLarge(HttpRequest request, long limit)
     {
+        CloseAfterAnswer(request);
+        return new PayloadTooLargeException(limit);
+    }
+
+    /// <summary>
+    /// The rest of the body stays unread, so the connection cannot carry another request: the answer says
+    /// <c>Connection: close</c> (Kestrel then closes it), and a keep-alive client opens a new one instead of
+    /// sending its next request into a connection that is going away.
+    /// </summary>
+    private static void CloseAfterAnswer(HttpRequest request) => request.HttpContext.Response.Headers.Connection = "close";
+
+    private static JsonDocument Parse(ReadOnlySequence<byte> buffer)
+    {
+        EnsureUtf8(buffer);
         try
         {
             return JsonDocument.Parse(buffer, Options);
@@ -79,6 +103,53 @@ internal static class RequestBody
         {
             throw new JobValidationException("body", "contains an invalid Unicode escape (a lone surrogate such as \\ud800)");
         }
+    }
+
+    /// <summary>
+    /// JSON is UTF-8 (RFC 8259). The parser checks the structure, not the bytes inside names and strings, which would
+    /// fail only when read, deep in a request parser; so the whole body is checked once, here.
+    /// </summary>
+    private static void EnsureUtf8(ReadOnlySequence<byte> buffer)
+    {
+        byte[]? rented = null;
+        try
+        {
+            ReadOnlySpan<byte> bytes;
+            if (buffer.IsSingleSegment)
+            {
+                bytes = buffer.FirstSpan;
+            }
+            else
+            {
+                // Larger bodies arrive in pieces that may split a character: checked as one block.
+                rented = ArrayPool<byte>.Shared.Rent((int)buffer.Length);
+                buffer.CopyTo(rented);
+                bytes = rented.AsSpan(0, (int)buffer.Length);
+            }
+
+            if (!Utf8.IsValid(bytes))
+            {
+                throw new JobValidationException("body", $"is not UTF-8 (the first invalid byte is at offset {FirstInvalid(bytes)}); send JSON as UTF-8 text");
+            }
+        }
+        finally
+        {
+            if (rented is not null)
+            {
+                ArrayPool<byte>.Shared.Return(rented);
+            }
+        }
+    }
+
+    private static int FirstInvalid(ReadOnlySpan<byte> bytes)
+    {
+        var at = 0;
+        while (at < bytes.Length && Rune.DecodeFromUtf8(bytes[at..], out _, out var consumed) == OperationStatus.Done)
+        {
+            at += consumed;
+        }
+
+        return at;
     }
 
     /// <summary>The parser's reason without its position suffix (which is reported separately).</summary>

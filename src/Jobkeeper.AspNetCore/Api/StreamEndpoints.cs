@@ -5,6 +5,7 @@ using Jobkeeper.Errors;
 using Jobkeeper.Model;
 using Jobkeeper.Streaming;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Hosting;
 
 namespace Jobkeeper.AspNetCore.Api;
 
@@ -18,7 +19,7 @@ internal static class StreamEndpoints
     private const int ReplayPage = 500;
     private const int LiveBuffer = 1024;
 
-    public static Task<IResult> All(HttpContext http, JobManager manager, JobEventHub hub, CancellationToken cancellationToken)
+    public static Task<IResult> All(HttpContext http, JobManager manager, JobEventHub hub, IHostApplicationLifetime lifetime, CancellationToken cancellationToken)
     {
         var after = ResumeAfter(http.Request);
         var types = Values(http.Request.Query["type"]);
@@ -27,37 +28,45 @@ internal static class StreamEndpoints
             (types.Count == 0 || (type is not null && types.Contains(type))) && (statuses.Count == 0 || (status is { } s && statuses.Contains(s)));
         // Subscribed before the headers go out: a client that sees the stream open misses nothing committed after.
         var live = hub.Subscribe(LiveBuffer);
-        return WriteAsync(http, live, StreamAsync(manager, live, after, jobId: null, Matches, cancellationToken), cancellationToken);
+        return WriteAsync(http, live, lifetime, token => StreamAsync(manager, live, after, jobId: null, Matches, token), cancellationToken);
     }
 
-    public static async Task<IResult> OneJob(string id, HttpContext http, JobManager manager, JobEventHub hub, CancellationToken cancellationToken)
+    public static async Task<IResult> OneJob(string id, HttpContext http, JobManager manager, JobEventHub hub, IHostApplicationLifetime lifetime,
+        CancellationToken cancellationToken)
     {
         _ = await manager.GetAsync(id, cancellationToken).ConfigureAwait(false) ?? throw new JobNotFoundException(id);
         var after = ResumeAfter(http.Request);
         var live = hub.Subscribe(LiveBuffer);
-        return await WriteAsync(http, live, StreamAsync(manager, live, after, id, (_, _) => true, cancellationToken), cancellationToken).ConfigureAwait(false);
+        return await WriteAsync(http, live, lifetime, token => StreamAsync(manager, live, after, id, (_, _) => true, token), cancellationToken)
+            .ConfigureAwait(false);
     }
 
-    /// <summary>Sends the headers at once (a quiet stream must still show the client it is open), then the events as they come.</summary>
-    private static async Task<IResult> WriteAsync(HttpContext http, JobEventHub.Subscription live, IAsyncEnumerable<SseItem<string>> items,
-        CancellationToken cancellationToken)
+    /// <summary>
+    /// Sends the headers at once (a quiet stream must still show the client it is open), then the events as they come,
+    /// until the client goes away or the application starts stopping. A stream never ends by itself, so without the
+    /// second the host would wait out its whole shutdown timeout and then reset the connection; instead the stream
+    /// ends cleanly (a client resumes elsewhere, or later, with Last-Event-ID) and the stop goes on at once.
+    /// </summary>
+    private static async Task<IResult> WriteAsync(HttpContext http, JobEventHub.Subscription live, IHostApplicationLifetime lifetime,
+        Func<CancellationToken, IAsyncEnumerable<SseItem<string>>> items, CancellationToken cancellationToken)
     {
         using var subscription = live;
+        using var ended = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, lifetime.ApplicationStopping);
         var response = http.Response;
         response.ContentType = "text/event-stream";
         response.Headers.CacheControl = "no-cache,no-store";
         response.Headers.Pragma = "no-cache";
         response.Headers.ContentEncoding = "identity";
         http.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpResponseBodyFeature>()?.DisableBuffering();
-        await response.StartAsync(cancellationToken).ConfigureAwait(false);
-        await response.Body.FlushAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            await SseFormatter.WriteAsync(items, response.Body, cancellationToken).ConfigureAwait(false);
+            await response.StartAsync(ended.Token).ConfigureAwait(false);
+            await response.Body.FlushAsync(ended.Token).ConfigureAwait(false);
+            await SseFormatter.WriteAsync(items(ended.Token), response.Body, ended.Token).ConfigureAwait(false);
         }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        catch (OperationCanceledException) when (ended.IsCancellationRequested)
         {
-            // The client went away.
+            // The client went away, or the application is stopping: the response ends here.
         }
 
         return Results.Empty;

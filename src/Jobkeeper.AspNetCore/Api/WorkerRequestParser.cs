@@ -8,6 +8,9 @@ namespace Jobkeeper.AspNetCore.Api;
 /// <summary>Turns the external-worker request bodies into values, naming the field at fault.</summary>
 internal static class WorkerRequestParser
 {
+    /// <summary>The longest a claim may wait for work (<c>wait_seconds</c> 0–30).</summary>
+    private static readonly TimeSpan MaxWait = TimeSpan.FromSeconds(30);
+
     private static readonly string[] ClaimFields = ["worker_id", "types", "max", "lease_seconds", "wait_seconds"];
     private static readonly string[] LeaseFields = ["lease_token", "lease_seconds"];
     private static readonly string[] ProgressFields = [.. LeaseFields, .. JobRequestParser.ProgressMembers];
@@ -43,18 +46,16 @@ internal static class WorkerRequestParser
             throw new JobValidationException("types", "must name at least one job type to claim");
         }
 
-        var wait = body.TryGetProperty("wait_seconds", out var waitElement) ? JsonFields.NullableDouble(waitElement, "wait_seconds") ?? 0 : 0;
-        if (wait is < 0 or > 30 || double.IsNaN(wait))
-        {
-            throw new JobValidationException("wait_seconds", "must be between 0 and 30");
-        }
+        var wait = body.TryGetProperty("wait_seconds", out var waitElement)
+            ? JsonFields.NullableSeconds(waitElement, "wait_seconds", MaxWait, zeroAllowed: true) ?? TimeSpan.Zero
+            : TimeSpan.Zero;
 
         return new ClaimJobs(
             JsonFields.String(worker, "worker_id"),
             typeNames,
             body.TryGetProperty("max", out var max) && max.ValueKind != JsonValueKind.Null ? JsonFields.Int32(max, "max") : 1,
             LeaseSeconds(body) ?? JobTransitions.DefaultLease,
-            TimeSpan.FromSeconds(wait));
+            wait);
     }
 
     public static LeaseCall ParseLease(JsonElement body)

@@ -5,9 +5,11 @@ namespace Jobkeeper.Errors;
 /// <summary>Base of the errors <see cref="JobManager"/> raises for requests it refuses; each maps to one HTTP status.</summary>
 public abstract class JobkeeperException(string message) : Exception(message);
 
-/// <summary>No job has this id.</summary>
+/// <summary>No job has this id. An id no job can have (too long, other characters) is named shortened, with the rule.</summary>
 public sealed class JobNotFoundException(string jobId)
-    : JobkeeperException($"No job with id '{jobId}' exists.")
+    : JobkeeperException(JobIds.IsValid(jobId)
+        ? $"No job with id '{jobId}' exists."
+        : $"No job with id '{(jobId.Length <= 60 ? jobId : jobId[..60] + "…")}' exists: a job id is 1–{JobIds.MaxLength} characters of A-Z a-z 0-9 . _ : -")
 {
     public string JobId { get; } = jobId;
 }

@@ -197,18 +197,22 @@ public sealed class ServerProcess : IAsyncDisposable
             }
         }
 
-        await WaitForExitAsync().ConfigureAwait(false);
+        await WaitForExitAsync(ExitTimeout).ConfigureAwait(false);
     }
 
-    /// <summary>SIGTERM (graceful shutdown), waits until the process exited and returns its exit code.</summary>
-    public async Task<int> TerminateAsync()
+    /// <summary>
+    /// SIGTERM (graceful shutdown), waits until the process exited and returns its exit code. With <paramref name="within"/>
+    /// the exit must come that soon after the signal, else <see cref="TimeoutException"/> (the process is left running
+    /// for dispose to kill).
+    /// </summary>
+    public async Task<int> TerminateAsync(TimeSpan? within = null)
     {
         if (!_process.HasExited && Kill(_process.Id, SigTerm) != 0)
         {
             throw new InvalidOperationException($"kill({_process.Id}, SIGTERM) failed: errno {Marshal.GetLastPInvokeError()}");
         }
 
-        await WaitForExitAsync().ConfigureAwait(false);
+        await WaitForExitAsync(within ?? ExitTimeout).ConfigureAwait(false);
         return _process.ExitCode;
     }
 
@@ -250,16 +254,16 @@ public sealed class ServerProcess : IAsyncDisposable
         }
     }
 
-    private async Task WaitForExitAsync()
+    private async Task WaitForExitAsync(TimeSpan within)
     {
-        using var timeout = new CancellationTokenSource(ExitTimeout);
+        using var timeout = new CancellationTokenSource(within);
         try
         {
             await _process.WaitForExitAsync(timeout.Token).ConfigureAwait(false);
         }
         catch (OperationCanceledException)
         {
-            throw new TimeoutException($"Server process {_process.Id} did not exit within {ExitTimeout.TotalSeconds} s.\n{Output}");
+            throw new TimeoutException($"Server process {_process.Id} did not exit within {within.TotalSeconds} s.\n{Output}");
         }
     }
 

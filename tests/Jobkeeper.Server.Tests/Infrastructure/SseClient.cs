@@ -147,6 +147,18 @@ public sealed class SseClient : IAsyncDisposable
         }
     }
 
+    /// <summary>Why reading ended, when it was not the server ending the response (a reset, a malformed chunk…); null otherwise.</summary>
+    public Exception? Error
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _error;
+            }
+        }
+    }
+
     /// <summary>The response, once its headers arrived (asserting they do within <paramref name="timeout"/>).</summary>
     public async Task<HttpResponseMessage> ResponseAsync(TimeSpan timeout)
     {
