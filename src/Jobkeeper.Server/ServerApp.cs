@@ -51,6 +51,7 @@ public static class ServerApp
                 {
                     s.Path = settings.Db;
                     s.Durability = settings.Durability;
+                    s.StartupCheckTimeout = settings.StartupCheckTimeout;
                     s.Holder = $"jobkeeper serve on {string.Join(", ", urls)}";
                 });
             }

@@ -22,6 +22,9 @@ public sealed class ServerSettings
 
     public SqliteDurability Durability { get; set; } = SqliteDurability.Normal;
 
+    /// <summary>The longest the SQLite integrity check at start may take (<see cref="SqliteStoreOptions.StartupCheckTimeout"/>); zero skips it.</summary>
+    public TimeSpan StartupCheckTimeout { get; set; } = new SqliteStoreOptions().StartupCheckTimeout;
+
     public long MaxRequestBodyBytes { get; set; } = 1024 * 1024;
 
     /// <summary>

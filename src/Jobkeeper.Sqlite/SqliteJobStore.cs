@@ -98,7 +98,7 @@ public sealed class SqliteJobStore : IJobStore
         }
         catch
         {
-            // Nothing above can fail once the session exists, so only connections are left to close.
+            // Nothing after the writer can fail; before it, only the connections are open.
             if (_writer is null)
             {
                 connection?.Dispose();
