@@ -38,10 +38,10 @@ public sealed class ServerConfigurationTests
         var db = data.File("jobkeeper.db");
         await File.WriteAllTextAsync(db, "this is not a database, just text long enough to be read as a header........");
 
-        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => ServerProcess.StartAsync(db));
-        Assert.Contains("exited with code 1", error.Message, StringComparison.Ordinal);
-        Assert.Contains("file is not a database", error.Message, StringComparison.Ordinal);
-        Assert.Contains("jobkeeper: cannot start", error.Message, StringComparison.Ordinal);
+        var error = await ServerProcess.StartRefusedAsync(db);
+        Assert.Contains("exited with code 1", error, StringComparison.Ordinal);
+        Assert.Contains("file is not a database", error, StringComparison.Ordinal);
+        Assert.Contains("jobkeeper: cannot start", error, StringComparison.Ordinal);
         Assert.Equal("this is not a database, just text long enough to be read as a header........", await File.ReadAllTextAsync(db));
     }
 

@@ -16,11 +16,11 @@ public sealed class SingleWriterTests
         await using var first = await ServerProcess.StartAsync();
         var job = await first.Client.CreateJobAsync("""{"type":"guard.t"}""");
 
-        var refused = await Assert.ThrowsAsync<InvalidOperationException>(() => ServerProcess.StartAsync(first.DbPath));
-        Assert.Contains("exited with code 1", refused.Message, StringComparison.Ordinal);
+        var refused = await ServerProcess.StartRefusedAsync(first.DbPath);
+        Assert.Contains("exited with code 1", refused, StringComparison.Ordinal);
         Assert.Contains($"[stderr] jobkeeper: cannot start: The SQLite database {first.DbPath} is in use by another process: pid {first.ProcessId} on host ",
-            refused.Message, StringComparison.Ordinal);
-        Assert.Contains($"(jobkeeper serve on http://127.0.0.1:0)", refused.Message, StringComparison.Ordinal);
+            refused, StringComparison.Ordinal);
+        Assert.Contains($"(jobkeeper serve on http://127.0.0.1:0)", refused, StringComparison.Ordinal);
 
         // The first server is untouched and still the only one answering for the file.
         using var cancel = await first.Client.PostAsync(Api.JobPath(job.Str("id")) + "/cancel", null);

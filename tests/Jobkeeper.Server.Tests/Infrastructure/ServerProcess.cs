@@ -156,6 +156,27 @@ public sealed class ServerProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Starts a server that must refuse to start and returns the failure (exit code and output). One that starts after
+    /// all is stopped at once and the test fails, so no server is left running.
+    /// </summary>
+    public static async Task<string> StartRefusedAsync(string dbPath)
+    {
+        ServerProcess started;
+        try
+        {
+            started = await StartAsync(dbPath).ConfigureAwait(false);
+        }
+        catch (InvalidOperationException ex)
+        {
+            return ex.Message;
+        }
+
+        await started.DisposeAsync().ConfigureAwait(false);
+        Assert.Fail($"The server started on {dbPath} although it should have refused to.");
+        return "";
+    }
+
     /// <summary>All captured output lines: the first ones (start-up) and the most recent ones.</summary>
     public string Output
     {
