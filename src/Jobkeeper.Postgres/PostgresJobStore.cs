@@ -31,7 +31,7 @@ public sealed class PostgresJobStore : ISharedJobStore
         _observers = observers.ToArray();
         _logger = logger;
         var timeout = Math.Max(1, (int)Math.Ceiling(options.Timeout.TotalSeconds));
-        var builder = new NpgsqlConnectionStringBuilder(options.ConnectionString)
+        var builder = new NpgsqlConnectionStringBuilder(ParseConnectionString(options.ConnectionString))
         {
             Timeout = timeout,
             CommandTimeout = timeout,
@@ -54,6 +54,24 @@ public sealed class PostgresJobStore : ISharedJobStore
     }
 
     public StoreDescription Description { get; }
+
+    /// <summary>
+    /// Checks the connection string's syntax and values, so a typo is a configuration error at start that says what
+    /// is wrong (never the string itself: it may hold a password), not a stack trace from deep in the driver.
+    /// </summary>
+    private static string ParseConnectionString(string connectionString)
+    {
+        try
+        {
+            return new NpgsqlConnectionStringBuilder(connectionString).ConnectionString;
+        }
+        catch (Exception ex) when (ex is ArgumentException or FormatException or InvalidCastException or OverflowException)
+        {
+            throw new InvalidOperationException(
+                $"The PostgreSQL connection string is not valid: {ex.Message.TrimEnd('.')}. Give key=value pairs separated by ';', " +
+                "e.g. Host=db.example.org;Database=jobkeeper;Username=jobkeeper;Password=...", ex);
+        }
+    }
 
     public async Task InitializeAsync(CancellationToken cancellationToken)
     {

@@ -1,5 +1,5 @@
 using System.CommandLine;
-using Jobkeeper.Sqlite;
+using Jobkeeper.Storage;
 
 namespace Jobkeeper.Server;
 
@@ -10,10 +10,18 @@ internal static class ServeCommand
     {
         var urls = new Option<string?>("--urls") { Description = "Addresses to listen on (default http://127.0.0.1:8080)" };
         var db = new Option<string?>("--db") { Description = "SQLite database file (default ./data/jobkeeper.db; created with its directory, mode 0600)" };
-        var durability = new Option<SqliteDurability?>("--durability")
+        var durability = new Option<string?>("--durability")
         {
             Description = "normal: survives a process crash (default); full: fsync per commit group, survives power loss",
+            HelpName = "normal|full",
         };
+        durability.Validators.Add(result =>
+        {
+            if (result.GetValueOrDefault<string?>() is { } given && ServerSettings.DurabilityProblem(given) is { } problem)
+            {
+                result.AddError($"--durability: {problem}");
+            }
+        });
         var postgres = new Option<string?>("--postgres")
         {
             Description = "PostgreSQL connection string (\"Host=...;Database=...;Username=...\"); instances on the same database share their jobs. Default: SQLite",
@@ -39,7 +47,7 @@ internal static class ServeCommand
 
             if (parse.GetValue(durability) is { } level)
             {
-                overrides[$"{ServerSettings.Section}:Durability"] = level.ToString();
+                overrides[$"{ServerSettings.Section}:Durability"] = level;
             }
 
             WebApplication app;
@@ -57,14 +65,21 @@ internal static class ServeCommand
             {
                 try
                 {
-                    await app.RunAsync().ConfigureAwait(false);
-                    return 0;
+                    // In this order, each before anything is created: the ports, then the store (its lock, its integrity,
+                    // its migrations), so a refusal is one line here rather than a failed host start with a stack trace.
+                    ServerUrls.EnsurePortsFree(ServerUrls.Parse(app.Configuration[WebHostDefaults.ServerUrlsKey] ?? ""));
+                    await app.Services.GetRequiredService<IJobStore>().InitializeAsync(cancellationToken).ConfigureAwait(false);
+                    await app.StartAsync(cancellationToken).ConfigureAwait(false);
                 }
-                catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or Microsoft.Data.Sqlite.SqliteException or Npgsql.NpgsqlException or Jobkeeper.Errors.StoreUnavailableException)
+                catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or InvalidOperationException or Microsoft.Data.Sqlite.SqliteException
+                    or Npgsql.NpgsqlException or Jobkeeper.Errors.StoreUnavailableException)
                 {
                     await Console.Error.WriteLineAsync($"jobkeeper: cannot start: {ex.Message}").ConfigureAwait(false);
                     return 1;
                 }
+
+                await app.WaitForShutdownAsync(CancellationToken.None).ConfigureAwait(false);
+                return 0;
             }
         });
         return command;

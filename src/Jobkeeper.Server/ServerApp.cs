@@ -7,15 +7,17 @@ public static class ServerApp
 {
     public static WebApplication Build(IReadOnlyDictionary<string, string?> overrides, string[]? args = null)
     {
-        // The shipped appsettings.json (beside the executable) gives the defaults wherever the server is started.
+        // Relative paths and appsettings.json are the user's: those of the directory the command runs in (also under
+        // dotnet run, see RunWorkingDirectory in the project). The shipped appsettings.json beside the executable gives
+        // the defaults underneath, wherever the server is started.
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions
         {
             Args = args ?? [],
-            ContentRootPath = AppContext.BaseDirectory,
+            ContentRootPath = Directory.GetCurrentDirectory(),
         });
-        AddWorkingDirectorySettings(builder.Configuration);
+        AddShippedSettings(builder.Configuration);
         builder.Configuration.AddInMemoryCollection(overrides);
-        var settings = builder.Configuration.GetSection(ServerSettings.Section).Get<ServerSettings>() ?? new ServerSettings();
+        var settings = ServerSettings.Load(builder.Configuration);
 
         builder.Logging.ClearProviders();
         builder.Logging.AddSimpleConsole(o =>
@@ -25,7 +27,7 @@ public static class ServerApp
             o.UseUtcTimestamp = true;
         });
 
-        var urls = settings.Urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        var urls = ServerUrls.Parse(settings.Urls);
         builder.WebHost.UseUrls(urls);
         ServerSecurity.Add(builder, urls);
         builder.WebHost.ConfigureKestrel(k => KestrelLimits.Configure(k, settings));
@@ -45,7 +47,13 @@ public static class ServerApp
             }
             else
             {
-                o.UseSqlite(settings.Db, settings.Durability);
+                o.UseSqlite(s =>
+                {
+                    s.Path = settings.Db;
+                    s.Durability = settings.Durability;
+                    s.StartupCheckTimeout = settings.StartupCheckTimeout;
+                    s.Holder = $"jobkeeper serve on {string.Join(", ", urls)}";
+                });
             }
         });
         builder.Services.AddJobkeeperApi(o => o.MaxRequestBodyBytes = settings.MaxRequestBodyBytes);
@@ -80,38 +88,36 @@ public static class ServerApp
         });
         app.MapJobkeeperDashboard();
         app.MapJobkeeper();
+        StartupBanner.Register(app);
         return app;
     }
 
     /// <summary>
-    /// An appsettings.json in the working directory overrides the shipped one; environment variables
-    /// and command-line options still override both (its source goes just after the last JSON file).
+    /// The appsettings.json shipped beside the executable, read before the working directory's (which overrides it,
+    /// as environment variables and command-line options override both).
     /// </summary>
-    private static void AddWorkingDirectorySettings(ConfigurationManager configuration)
+    private static void AddShippedSettings(ConfigurationManager configuration)
     {
-        var path = Path.Combine(Directory.GetCurrentDirectory(), "appsettings.json");
-        if (string.Equals(Path.GetFullPath(path), Path.Combine(AppContext.BaseDirectory, "appsettings.json"), StringComparison.Ordinal))
+        var shipped = Path.Combine(AppContext.BaseDirectory, "appsettings.json");
+        if (string.Equals(Path.GetFullPath(shipped), Path.Combine(Directory.GetCurrentDirectory(), "appsettings.json"), StringComparison.Ordinal))
         {
             return;
         }
 
         var source = new Microsoft.Extensions.Configuration.Json.JsonConfigurationSource
         {
-            Path = path,
+            Path = shipped,
             Optional = true,
             ReloadOnChange = false,
         };
         source.ResolveFileProvider();
         var sources = configuration.Sources;
-        var lastJson = -1;
-        for (var i = 0; i < sources.Count; i++)
+        var firstJson = 0;
+        while (firstJson < sources.Count && sources[firstJson] is not Microsoft.Extensions.Configuration.Json.JsonConfigurationSource)
         {
-            if (sources[i] is Microsoft.Extensions.Configuration.Json.JsonConfigurationSource)
-            {
-                lastJson = i;
-            }
+            firstJson++;
         }
 
-        sources.Insert(lastJson + 1, source);
+        sources.Insert(Math.Min(firstJson, sources.Count), source);
     }
 }

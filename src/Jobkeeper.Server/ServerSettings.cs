@@ -22,5 +22,29 @@ public sealed class ServerSettings
 
     public SqliteDurability Durability { get; set; } = SqliteDurability.Normal;
 
+    /// <summary>The longest the SQLite integrity check at start may take (<see cref="SqliteStoreOptions.StartupCheckTimeout"/>); zero skips it.</summary>
+    public TimeSpan StartupCheckTimeout { get; set; } = new SqliteStoreOptions().StartupCheckTimeout;
+
     public long MaxRequestBodyBytes { get; set; } = 1024 * 1024;
+
+    /// <summary>
+    /// The settings of <paramref name="configuration"/>; throws <see cref="InvalidOperationException"/> saying which
+    /// setting is wrong and what it may be (the binder's own message names .NET types).
+    /// </summary>
+    public static ServerSettings Load(IConfiguration configuration)
+    {
+        var section = configuration.GetSection(Section);
+        if (section[nameof(Durability)] is { } durability && DurabilityProblem(durability) is { } problem)
+        {
+            throw new InvalidOperationException($"{Section}:{nameof(Durability)}: {problem}");
+        }
+
+        return section.Get<ServerSettings>() ?? new ServerSettings();
+    }
+
+    /// <summary>Null when <paramref name="text"/> names a durability level (normal or full, any case), else what is wrong.</summary>
+    public static string? DurabilityProblem(string text) =>
+        Enum.GetNames<SqliteDurability>().Contains(text.Trim(), StringComparer.OrdinalIgnoreCase)
+            ? null
+            : $"'{text}' is not a durability level; use normal (survives a process crash) or full (also survives power loss)";
 }

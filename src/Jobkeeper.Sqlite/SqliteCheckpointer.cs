@@ -22,13 +22,15 @@ internal sealed class SqliteCheckpointer : IAsyncDisposable
     private readonly SqliteCommand _passive;
     private readonly SemaphoreSlim _signal = new(0, 1);
     private readonly CancellationTokenSource _stop = new();
+    private readonly SqliteFaults _faults;
     private readonly ILogger _logger;
     private readonly Task _loop;
     private int _dirty;
 
-    public SqliteCheckpointer(SqliteConnection connection, ILogger logger)
+    public SqliteCheckpointer(SqliteConnection connection, SqliteFaults faults, ILogger logger)
     {
         _connection = connection;
+        _faults = faults;
         _passive = SqliteConnections.Prepare(connection, "PRAGMA wal_checkpoint(PASSIVE)");
         _logger = logger;
         _loop = Task.Run(RunAsync);
@@ -64,6 +66,10 @@ internal sealed class SqliteCheckpointer : IAsyncDisposable
             try
             {
                 _passive.ExecuteNonQuery();
+            }
+            catch (SqliteException ex) when (SqliteFaults.IsDamage(ex))
+            {
+                _faults.Translate(ex, "checkpointing");
             }
             catch (SqliteException ex)
             {

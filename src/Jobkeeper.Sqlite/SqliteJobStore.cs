@@ -1,11 +1,14 @@
+using Jobkeeper.Errors;
 using Jobkeeper.Model;
 using Jobkeeper.Storage;
+using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging;
 
 namespace Jobkeeper.Sqlite;
 
 /// <summary>
-/// The embedded store: one SQLite file in WAL mode, one group-committing writer, a pool of readers.
+/// The embedded store: one SQLite file in WAL mode, one group-committing writer, a pool of readers. One process
+/// at a time writes to a file (see <see cref="SqliteStoreLock"/>); read-only stores may open it beside that one.
 /// </summary>
 public sealed class SqliteJobStore : IJobStore
 {
@@ -13,6 +16,8 @@ public sealed class SqliteJobStore : IJobStore
     private readonly IJobStoreObserver[] _observers;
     private readonly ILogger<SqliteJobStore> _logger;
     private readonly string _path;
+    private readonly SqliteFaults _faults;
+    private SqliteStoreLock? _lock;
     private SqliteWriter? _writer;
     private SqliteReaderPool? _readers;
     private SqliteCheckpointer? _checkpointer;
@@ -25,35 +30,135 @@ public sealed class SqliteJobStore : IJobStore
         _observers = observers.ToArray();
         _logger = logger;
         _path = Path.GetFullPath(options.Path);
+        _faults = new SqliteFaults(_path, logger);
         Description = new StoreDescription("sqlite", _path);
     }
 
     public StoreDescription Description { get; }
 
+    /// <summary>
+    /// Opens the file. For writing (the default) this process must be its only writer (<see cref="SqliteStoreLock"/>),
+    /// the file must pass a bounded integrity check, and then pending migrations are applied; read-only it only reads.
+    /// A database that cannot be opened, or is damaged, is refused with an error that names the file.
+    /// </summary>
     public Task InitializeAsync(CancellationToken cancellationToken)
     {
-        if (_writer is not null)
+        if (_readers is not null)
         {
             return Task.CompletedTask;
         }
 
-        CreateFileOwnerOnly(_path);
-        var connection = SqliteConnections.Open(_path, readOnly: false, _options.Durability);
         try
         {
+            if (_options.ReadOnly)
+            {
+                OpenReadOnly();
+            }
+            else
+            {
+                OpenForWriting();
+            }
+        }
+        catch (SqliteException ex) when (SqliteFaults.IsDamage(ex))
+        {
+            throw new StoreCorruptException(_path, SqliteFaults.DamagedMessage(_path, ex.Message), ex);
+        }
+        catch (SqliteException ex)
+        {
+            throw new StoreUnavailableException($"The SQLite database {_path} could not be opened: {ex.Message}", ex);
+        }
+
+        return Task.CompletedTask;
+    }
+
+    private void OpenForWriting()
+    {
+        var directory = Path.GetDirectoryName(_path);
+        if (!string.IsNullOrEmpty(directory))
+        {
+            Directory.CreateDirectory(directory);
+        }
+
+        var fileLock = SqliteStoreLock.Acquire(_path, _options.Holder);
+        SqliteConnection? connection = null;
+        SqliteConnection? checkpoints = null;
+        try
+        {
+            SqliteOwnerOnlyFile.Create(_path);
+            connection = SqliteConnections.Open(_path, readOnly: false, _options.Durability);
+            CheckIntegrity(connection);
             _schemaVersion = SqliteMigrations.Apply(connection, _logger);
+            checkpoints = SqliteConnections.Open(_path, readOnly: false, _options.Durability);
+            var session = new SqliteWriteSession(connection);
+            _checkpointer = new SqliteCheckpointer(checkpoints, _faults, _logger);
+            _writer = new SqliteWriter(session, _observers, _options.MaxBatchSize, _checkpointer, _faults, _logger);
+            _readers = new SqliteReaderPool(_options.ReadConnections,
+                () => new SqliteReader(SqliteConnections.Open(_path, readOnly: true, _options.Durability)), _faults);
+            _lock = fileLock;
         }
         catch
         {
-            connection.Dispose();
+            // Nothing after the writer can fail; before it, only the connections are open.
+            if (_writer is null)
+            {
+                connection?.Dispose();
+                checkpoints?.Dispose();
+            }
+
+            fileLock.Dispose();
             throw;
+        }
+    }
+
+    /// <summary>Refuses a damaged file before anything is written to it; a file too large to check in time is checked in part.</summary>
+    private void CheckIntegrity(SqliteConnection connection)
+    {
+        if (_options.StartupCheckTimeout <= TimeSpan.Zero)
+        {
+            return;
+        }
+
+        var result = SqliteIntegrity.QuickCheck(connection, _options.StartupCheckTimeout);
+        switch (result.Verdict)
+        {
+            case IntegrityVerdict.Damaged:
+                throw new StoreCorruptException(_path, SqliteFaults.DamagedMessage(_path, "quick_check: " + result.Problem));
+            case IntegrityVerdict.Unfinished:
+                _logger.LogWarning(
+                    "Integrity check of {Path} stopped after {Seconds:0.0} s (StartupCheckTimeout) before the end of the file ({Size} bytes); " +
+                    "what it checked was sound. Run 'jobkeeper check' for a full check",
+                    _path, result.Elapsed.TotalSeconds, FileSize(_path));
+                break;
+            default:
+                _logger.LogInformation("Integrity check of {Path} (quick_check): ok in {Milliseconds:0} ms", _path, result.Elapsed.TotalMilliseconds);
+                break;
+        }
+    }
+
+    /// <summary>Reads an existing database beside its writer: nothing is created, locked, migrated or written.</summary>
+    private void OpenReadOnly()
+    {
+        if (!File.Exists(_path))
+        {
+            throw new FileNotFoundException($"No SQLite database at {_path}.", _path);
+        }
+
+        using (var connection = SqliteConnections.Open(_path, readOnly: true, _options.Durability))
+        {
+            _schemaVersion = SqliteMigrations.CurrentVersion(connection);
+        }
+
+        if (_schemaVersion != SqliteMigrations.LatestVersion)
+        {
+            throw new InvalidOperationException(
+                $"The database {_path} is at schema version {_schemaVersion}; this Jobkeeper reads version {SqliteMigrations.LatestVersion}. " +
+                (_schemaVersion < SqliteMigrations.LatestVersion
+                    ? "Open it for writing once (start the server on it) to upgrade it."
+                    : "Upgrade Jobkeeper."));
         }
 
         _readers = new SqliteReaderPool(_options.ReadConnections,
-            () => new SqliteReader(SqliteConnections.Open(_path, readOnly: true, _options.Durability)));
-        _checkpointer = new SqliteCheckpointer(SqliteConnections.Open(_path, readOnly: false, _options.Durability), _logger);
-        _writer = new SqliteWriter(new SqliteWriteSession(connection), _observers, _options.MaxBatchSize, _checkpointer, _logger);
-        return Task.CompletedTask;
+            () => new SqliteReader(SqliteConnections.Open(_path, readOnly: true, _options.Durability)), _faults);
     }
 
     public Task<bool> InsertAsync(Job job, JobEvent created, CancellationToken cancellationToken) =>
@@ -186,6 +291,8 @@ public sealed class SqliteJobStore : IJobStore
 
     public async Task<StoreStats> GetStatsAsync(CancellationToken cancellationToken)
     {
+        // Health reads these: a store that met damage says so even when the counts could still be read.
+        _faults.ThrowIfDamaged();
         var counts = await Readers.ReadAsync(r =>
         {
             using var command = r.Connection.CreateCommand();
@@ -224,14 +331,19 @@ public sealed class SqliteJobStore : IJobStore
         {
             await _checkpointer.DisposeAsync().ConfigureAwait(false);
         }
+
+        // Last: the file is free for another writer only once everything of this one is closed.
+        _lock?.Dispose();
     }
 
-    private SqliteWriter Writer => _writer ?? throw NotOpen();
+    private SqliteWriter Writer => _writer ?? throw (_readers is null ? NotOpen() : ReadOnly());
 
     private SqliteReaderPool Readers => _readers ?? throw NotOpen();
 
     private static InvalidOperationException NotOpen() =>
         new("The SQLite store is not open: InitializeAsync must run first (the Jobkeeper hosted service does this at start-up).");
+
+    private InvalidOperationException ReadOnly() => new($"The SQLite store on {_path} is open read-only (SqliteStoreOptions.ReadOnly): it accepts no writes.");
 
     private static int NewestFirst(Job a, Job b)
     {
@@ -240,28 +352,4 @@ public sealed class SqliteJobStore : IJobStore
     }
 
     private static long FileSize(string path) => File.Exists(path) ? new FileInfo(path).Length : 0;
-
-    /// <summary>Creates the directory and an empty database file readable by its owner only (jobs may hold secrets).</summary>
-    private static void CreateFileOwnerOnly(string path)
-    {
-        var directory = Path.GetDirectoryName(path);
-        if (!string.IsNullOrEmpty(directory))
-        {
-            Directory.CreateDirectory(directory);
-        }
-
-        if (File.Exists(path))
-        {
-            return;
-        }
-
-        using (File.Create(path))
-        {
-        }
-
-        if (!OperatingSystem.IsWindows())
-        {
-            File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
-        }
-    }
 }

@@ -11,13 +11,15 @@ internal sealed class SqliteReaderPool : IDisposable
     private readonly ConcurrentBag<SqliteReader> _idle = [];
     private readonly SemaphoreSlim _slots;
     private readonly Func<SqliteReader> _open;
+    private readonly SqliteFaults _faults;
     private readonly List<SqliteReader> _all = [];
     private readonly Lock _allLock = new();
 
-    public SqliteReaderPool(int size, Func<SqliteReader> open)
+    public SqliteReaderPool(int size, Func<SqliteReader> open, SqliteFaults faults)
     {
         _slots = new SemaphoreSlim(Math.Max(1, size));
         _open = open;
+        _faults = faults;
     }
 
     public async ValueTask<T> ReadAsync<T>(Func<SqliteReader, T> read, CancellationToken cancellationToken)
@@ -41,7 +43,7 @@ internal sealed class SqliteReaderPool : IDisposable
         }
         catch (Microsoft.Data.Sqlite.SqliteException ex)
         {
-            throw new Errors.StoreUnavailableException("The store could not be read: " + ex.Message, ex);
+            throw _faults.Translate(ex, "reading");
         }
         finally
         {

@@ -22,4 +22,23 @@ public sealed class SqliteStoreOptions
 
     /// <summary>The most write operations committed in one transaction.</summary>
     public int MaxBatchSize { get; set; } = 1024;
+
+    /// <summary>
+    /// What this process is, recorded in the database's lock file so that a second writer is told who holds the
+    /// file (e.g. "jobkeeper serve on http://127.0.0.1:8080"); the process name when not set.
+    /// </summary>
+    public string? Holder { get; set; }
+
+    /// <summary>
+    /// Opens an existing database for reading only: no lock, no migrations, no writer; writes are refused. Any number
+    /// of read-only stores may open a file beside the one process that writes to it.
+    /// </summary>
+    public bool ReadOnly { get; set; }
+
+    /// <summary>
+    /// The longest the integrity check at start (SQLite <c>PRAGMA quick_check</c>) may take; a damaged database is
+    /// refused. A file too large to check in this time is checked as far as it gets (the log says so), and damage
+    /// found later while serving is still reported. Zero skips the check.
+    /// </summary>
+    public TimeSpan StartupCheckTimeout { get; set; } = TimeSpan.FromSeconds(10);
 }

@@ -21,14 +21,17 @@ internal sealed class SqliteWriter : IAsyncDisposable
     private readonly SqliteWriteSession _session;
     private readonly IJobStoreObserver[] _observers;
     private readonly SqliteCheckpointer _checkpointer;
+    private readonly SqliteFaults _faults;
     private readonly int _maxBatch;
     private readonly ILogger _logger;
     private readonly Task _loop;
 
-    public SqliteWriter(SqliteWriteSession session, IEnumerable<IJobStoreObserver> observers, int maxBatch, SqliteCheckpointer checkpointer, ILogger logger)
+    public SqliteWriter(SqliteWriteSession session, IEnumerable<IJobStoreObserver> observers, int maxBatch, SqliteCheckpointer checkpointer,
+        SqliteFaults faults, ILogger logger)
     {
         _session = session;
         _checkpointer = checkpointer;
+        _faults = faults;
         _observers = observers.ToArray();
         _maxBatch = Math.Max(1, maxBatch);
         _logger = logger;
@@ -37,6 +40,7 @@ internal sealed class SqliteWriter : IAsyncDisposable
 
     public Task<T> Enqueue<T>(WriteOp<T> op)
     {
+        _faults.ThrowIfDamaged();
         if (!_queue.Writer.TryWrite(op))
         {
             throw new StoreUnavailableException("The store is shutting down and accepts no more writes.");
@@ -90,6 +94,14 @@ internal sealed class SqliteWriter : IAsyncDisposable
                 op.Complete();
             }
         }
+        else if (IsDamage(error))
+        {
+            // No replay on a damaged file: each write would fail again, or succeed on top of the damage.
+            foreach (var op in batch)
+            {
+                op.Fail(Failure(error));
+            }
+        }
         else
         {
             // Replay each write in a transaction of its own, so only the one at fault fails.
@@ -128,6 +140,12 @@ internal sealed class SqliteWriter : IAsyncDisposable
 
     private void CommitAlone(WriteOp op, List<CommittedChange> changes)
     {
+        if (_faults.Damage is not null)
+        {
+            op.Fail(Failure(null));
+            return;
+        }
+
         changes.Clear();
         var error = TryCommit([op], changes);
         if (error is null)
@@ -138,8 +156,18 @@ internal sealed class SqliteWriter : IAsyncDisposable
         }
 
         _logger.LogError(error, "A store write failed and was rolled back");
-        op.Fail(new StoreUnavailableException("The store could not commit the write: " + error.Message, error));
+        op.Fail(Failure(error));
     }
+
+    private static bool IsDamage(Exception error) => error is Microsoft.Data.Sqlite.SqliteException sqlite && SqliteFaults.IsDamage(sqlite);
+
+    /// <summary>What a write that failed is told; damage seen before (a null error) or now makes it <see cref="StoreCorruptException"/>.</summary>
+    private StoreUnavailableException Failure(Exception? error) => error switch
+    {
+        Microsoft.Data.Sqlite.SqliteException sqlite => _faults.Translate(sqlite, "writing"),
+        null => _faults.Damaged() ?? new StoreUnavailableException("The store could not commit the write."),
+        _ => new StoreUnavailableException("The store could not commit the write: " + error.Message, error),
+    };
 
     private void Publish(List<CommittedChange> changes)
     {

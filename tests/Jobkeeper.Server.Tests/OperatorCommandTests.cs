@@ -206,6 +206,34 @@ public sealed partial class OperatorCommandTests
         }
     }
 
+    /// <summary>Copies of the database are as private as the live file: a backup and a restored file get mode 0600.</summary>
+    [Fact]
+    public async Task Backups_and_restored_files_are_readable_by_their_owner_only()
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            return;
+        }
+
+        using var dir = new TempDirectory("jobkeeper-modes");
+        var backup = dir.File("backup.db");
+        await using (var server = await ServerProcess.StartAsync())
+        {
+            await server.Client.CreateJobAsync("""{"type":"t"}""");
+            var result = await CliRunner.RunAsync("backup", "--to", backup, "--db", server.DbPath);
+            Assert.True(result.ExitCode == 0, result.ToString());
+        }
+
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(backup));
+
+        // A backup someone made readable (copied with another umask) is still restored owner-only.
+        File.SetUnixFileMode(backup, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
+        var restored = dir.File(Path.Combine("live", "jobkeeper.db"));
+        var restore = await CliRunner.RunAsync("restore", "--from", backup, "--db", restored);
+        Assert.True(restore.ExitCode == 0, restore.ToString());
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(restored));
+    }
+
     private static int Deleted(CliResult result)
     {
         var match = Regex.Match(result.Stdout, @"Deleted (\d+)");

@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Sockets;
 using Jobkeeper.Server.Tests.Infrastructure;
 
 namespace Jobkeeper.Server.Tests;
@@ -37,10 +38,10 @@ public sealed class ServerConfigurationTests
         var db = data.File("jobkeeper.db");
         await File.WriteAllTextAsync(db, "this is not a database, just text long enough to be read as a header........");
 
-        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => ServerProcess.StartAsync(db));
-        Assert.Contains("exited with code 1", error.Message, StringComparison.Ordinal);
-        Assert.Contains("file is not a database", error.Message, StringComparison.Ordinal);
-        Assert.Contains("jobkeeper: cannot start", error.Message, StringComparison.Ordinal);
+        var error = await ServerProcess.StartRefusedAsync(db);
+        Assert.Contains("exited with code 1", error, StringComparison.Ordinal);
+        Assert.Contains("file is not a database", error, StringComparison.Ordinal);
+        Assert.Contains("jobkeeper: cannot start", error, StringComparison.Ordinal);
         Assert.Equal("this is not a database, just text long enough to be read as a header........", await File.ReadAllTextAsync(db));
     }
 
@@ -90,5 +91,72 @@ public sealed class ServerConfigurationTests
         {
             Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(expected));
         }
+    }
+
+    /// <summary>A mistake in how the server is started is one line that says what is wrong, and a non-zero exit.</summary>
+    [Theory]
+    [InlineData("--postgres", "Host=localhost;Port=abc;;==", "The PostgreSQL connection string is not valid")]
+    [InlineData("--urls", "8080", "'8080' is not an address to listen on; give scheme, host and port, e.g. http://127.0.0.1:8080")]
+    [InlineData("--durability", "fast", "'fast' is not a durability level; use normal (survives a process crash) or full (also survives power loss)")]
+    public async Task A_start_up_mistake_is_one_clear_line_and_a_non_zero_exit(string option, string value, string expected)
+    {
+        using var data = new TempDirectory("jobkeeper-e2e-mistake");
+        var db = data.File(Path.Combine("data", "jobkeeper.db"));
+        var result = await CliRunner.RunAsync("serve", option, value, "--db", db);
+
+        Assert.True(result.ExitCode != 0, result.ToString());
+        var line = Assert.Single(result.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+        Assert.Contains(expected, line, StringComparison.Ordinal);
+        Assert.StartsWith("jobkeeper", line, StringComparison.Ordinal);
+        Assert.DoesNotContain("API keys", line, StringComparison.Ordinal);
+        Assert.DoesNotContain("Jobkeeper.Sqlite", line, StringComparison.Ordinal);
+        Assert.True(string.IsNullOrWhiteSpace(result.Stdout), result.ToString());
+        Assert.False(File.Exists(db), "the database was created although the server could not start");
+    }
+
+    /// <summary>A port another process listens on is refused before the database file is created.</summary>
+    [Fact]
+    public async Task A_port_in_use_is_one_line_and_no_database_is_created()
+    {
+        using var data = new TempDirectory("jobkeeper-e2e-port");
+        var db = data.File(Path.Combine("data", "jobkeeper.db"));
+        using var taken = new TcpListener(IPAddress.Loopback, 0);
+        taken.Start();
+        var port = ((IPEndPoint)taken.LocalEndpoint).Port;
+
+        var result = await CliRunner.RunAsync("serve", "--urls", $"http://127.0.0.1:{port}", "--db", db);
+        Assert.True(result.ExitCode == 1, result.ToString());
+        var line = Assert.Single(result.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+        Assert.Equal($"jobkeeper: cannot start: cannot listen on http://127.0.0.1:{port}: port {port} is already in use by another process "
+            + "(another jobkeeper serve?). Stop it, or choose another port with --urls.", line);
+        Assert.False(Directory.Exists(Path.GetDirectoryName(db)), "the database directory was created although the port was taken");
+    }
+
+    /// <summary>
+    /// <c>dotnet run --project src/Jobkeeper.Server -- serve</c> from another directory (the repository root, say) keeps
+    /// ./data and ./appsettings.json in that directory, as the installed executable does, and says where everything is.
+    /// </summary>
+    [Fact]
+    public async Task Dotnet_run_keeps_data_and_settings_in_the_directory_it_was_run_from_and_says_where_everything_is()
+    {
+        await using var server = await ServerProcess.StartAsync(dbOnCommandLine: false, viaDotnetRun: true, startupTimeout: TimeSpan.FromSeconds(90),
+            prepareWorkingDirectory: work => File.WriteAllText(Path.Combine(work, "appsettings.json"),
+                """{ "Jobkeeper": { "Cache": { "MaxEntries": 321 } } }"""));
+        var expected = Path.Combine(server.WorkingDirectory, "data", "jobkeeper.db");
+        using (var health = await server.Client.GetAsync("/health"))
+        {
+            var json = System.Text.Json.JsonDocument.Parse(await health.Content.ReadAsStringAsync()).RootElement;
+            Assert.Equal(expected, json.GetProperty("store").GetProperty("location").GetString());
+        }
+
+        Assert.Equal(0, await server.TerminateAsync());
+        var output = server.Output;
+        var root = server.BaseAddress.ToString().TrimEnd('/');
+        Assert.Contains($"Store sqlite at {expected}", output, StringComparison.Ordinal);
+        Assert.Contains("Cache: up to 321 jobs", output, StringComparison.Ordinal);
+        Assert.Contains($"Working directory {server.WorkingDirectory}; settings read from ", output, StringComparison.Ordinal);
+        Assert.Contains(Path.Combine(server.WorkingDirectory, "appsettings.json"), output, StringComparison.Ordinal);
+        Assert.Contains($"Dashboard {root}/  API docs {root}/docs  Health {root}/health", output, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(Path.Combine(ServerProcess.RepositoryRoot(), "src", "Jobkeeper.Server", "data")));
     }
 }

@@ -10,11 +10,13 @@ namespace Jobkeeper.Server.Tests;
 /// The store becomes unreadable under a running server: the database file is overwritten on disk.
 /// (The tests run as root, so chmod cannot block reads.) First every page is checkpointed out of the WAL
 /// into the main file — the server's readers map that file, so the garbage is what they then read.
+/// SQLite then says the file is no database at all: damage, which health and every request report as such
+/// (one damaged page is in <see cref="StoreCorruptionTests"/>).
 /// </summary>
 public sealed class StoreUnavailableTests(ITestOutputHelper output)
 {
     [Fact]
-    public async Task Health_is_503_when_the_database_file_is_corrupted_under_the_server()
+    public async Task Health_is_503_corrupt_when_the_database_file_is_overwritten_under_the_server()
     {
         await using var server = await ServerProcess.StartAsync();
         await SeedAndCorruptAsync(server);
@@ -31,7 +33,7 @@ public sealed class StoreUnavailableTests(ITestOutputHelper output)
         }, TimeSpan.FromSeconds(15), () => $"/health still {(int)status}: {health}");
 
         output.WriteLine($"/health -> 503: {health}");
-        Assert.Equal("unavailable", health.Str("status"));
+        Assert.Equal("corrupt", health.Str("status"));
         Assert.Equal("sqlite", health.GetProperty("store").Str("provider"));
         Assert.Equal(server.DbPath, health.GetProperty("store").Str("location"));
         Assert.Equal(JsonValueKind.Null, health.GetProperty("jobs_count").ValueKind);
@@ -41,11 +43,11 @@ public sealed class StoreUnavailableTests(ITestOutputHelper output)
     }
 
     /// <summary>
-    /// A store failure is not the client's fault: writes already answer 503 "store-unavailable, retry later";
-    /// reads of the same broken store should answer the same way, not a bare 500.
+    /// A store failure is not the client's fault, and a damaged file does not heal: reads and writes alike answer a
+    /// store-corrupt problem (not "retry later", not a bare 500).
     /// </summary>
     [Fact]
-    public async Task Reads_of_an_unreadable_store_are_503_problems_like_writes()
+    public async Task Reads_and_writes_of_an_overwritten_store_are_store_corrupt_problems()
     {
         await using var server = await ServerProcess.StartAsync();
         await SeedAndCorruptAsync(server);
@@ -57,11 +59,13 @@ public sealed class StoreUnavailableTests(ITestOutputHelper output)
 
         using (var write = await server.Client.PostJsonAsync(Api.Jobs, """{"type":"after.corruption"}"""))
         {
-            await Api.ExpectProblemAsync(write, HttpStatusCode.ServiceUnavailable);
+            var problem = await Api.ExpectProblemAsync(write, HttpStatusCode.InternalServerError);
+            Assert.Equal("https://jobkeeper.dev/problems/store-corrupt", problem.Str("type"));
         }
 
         using var list = await server.Client.GetAsync(Api.Jobs);
-        await Api.ExpectProblemAsync(list, HttpStatusCode.ServiceUnavailable);
+        var read = await Api.ExpectProblemAsync(list, HttpStatusCode.InternalServerError);
+        Assert.Equal("https://jobkeeper.dev/problems/store-corrupt", read.Str("type"));
     }
 
     private static async Task SeedAndCorruptAsync(ServerProcess server)

@@ -4,7 +4,10 @@ using Microsoft.Extensions.Logging;
 
 namespace Jobkeeper.AspNetCore.Api;
 
-/// <summary><c>GET /health</c>: 200 with store facts, counts and cache figures; 503 when the store cannot be read.</summary>
+/// <summary>
+/// <c>GET /health</c>: 200 with store facts, counts and cache figures; 503 when the store cannot be read
+/// (status <c>unavailable</c>) or is damaged (status <c>corrupt</c>).
+/// </summary>
 internal sealed class HealthEndpoint(JobManager manager, TimeProvider time, ILogger logger)
 {
     private readonly DateTimeOffset _started = time.GetUtcNow();
@@ -24,6 +27,15 @@ internal sealed class HealthEndpoint(JobManager manager, TimeProvider time, ILog
                 new HealthResponse("ok", new HealthStore(stats.Provider, stats.Location, stats.SchemaVersion, stats.SizeBytes),
                     stats.JobsCount, byStatus, cacheInfo, uptime, null),
                 ApiJson.Context.HealthResponse);
+        }
+        catch (Errors.StoreCorruptException ex) when (!cancellationToken.IsCancellationRequested)
+        {
+            // Not "unavailable": waiting will not bring a damaged store back, and an operator must act.
+            return TypedResults.Json(
+                new HealthResponse("corrupt", new HealthStore(description.Provider, description.Location, null, null),
+                    null, null, cacheInfo, uptime, ex.Message),
+                ApiJson.Context.HealthResponse,
+                statusCode: StatusCodes.Status503ServiceUnavailable);
         }
         catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
         {

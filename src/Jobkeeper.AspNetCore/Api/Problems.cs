@@ -23,6 +23,7 @@ internal static class Problems
             new Dictionary<string, object?> { ["current_version"] = e.Actual }),
         PayloadTooLargeException e => Problem(StatusCodes.Status413PayloadTooLarge, "payload-too-large", "Request body too large", e.Message),
         BadHttpRequestException e => Problem(e.StatusCode, "bad-request", "Bad request", e.Message),
+        StoreCorruptException e => Problem(StatusCodes.Status500InternalServerError, "store-corrupt", "Store damaged", e.Message),
         StoreUnavailableException e => Problem(StatusCodes.Status503ServiceUnavailable, "store-unavailable", "Store unavailable",
             e.Message + " Retry later."),
         _ => null,

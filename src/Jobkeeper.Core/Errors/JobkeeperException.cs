@@ -55,7 +55,7 @@ public sealed class JobValidationException(string field, string problem)
 }
 
 /// <summary>The store cannot be reached or failed; the request may be retried.</summary>
-public sealed class StoreUnavailableException(string message, Exception? inner = null)
+public class StoreUnavailableException(string message, Exception? inner = null)
     : Exception(message, inner);
 
 /// <summary>

@@ -88,7 +88,7 @@ internal static class ImportCommand
 
         IJobStore store = postgres is not null
             ? new PostgresJobStore(new PostgresStoreOptions { ConnectionString = postgres }, [], NullLogger<PostgresJobStore>.Instance)
-            : new SqliteJobStore(new SqliteStoreOptions { Path = db ?? new ServerSettings().Db }, [], NullLogger<SqliteJobStore>.Instance);
+            : new SqliteJobStore(new SqliteStoreOptions { Path = db ?? new ServerSettings().Db, Holder = "jobkeeper import" }, [], NullLogger<SqliteJobStore>.Instance);
         try
         {
             await store.InitializeAsync(cancellationToken).ConfigureAwait(false);
@@ -96,7 +96,9 @@ internal static class ImportCommand
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
             await store.DisposeAsync().ConfigureAwait(false);
-            throw new CliException($"cannot open the store: {ex.Message}");
+            throw new CliException(ex is SqliteStoreLockedException locked
+                ? $"{locked.InUseMessage} Import through that server: jobkeeper import FILE --server URL."
+                : $"cannot open the store: {ex.Message}");
         }
 
         return new StoreImportTarget(store);

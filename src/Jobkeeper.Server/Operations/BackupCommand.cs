@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Jobkeeper.Sqlite;
 using Microsoft.Data.Sqlite;
 using Spectre.Console;
 
@@ -31,6 +32,8 @@ internal static class BackupCommand
                 Directory.CreateDirectory(Path.GetDirectoryName(target)!);
                 File.Delete(temp);
                 SqliteFiles.DeleteSidecars(temp);
+                // Owner-only like the live file (SQLite would create it with the umask's mode); the rename keeps the mode.
+                SqliteOwnerOnlyFile.Create(temp);
                 string? problem = null;
                 await AnsiConsole.Progress().AutoClear(false).Columns(
                     new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn()).StartAsync(async progress =>

@@ -30,7 +30,7 @@ internal static class CheckCommand
                     AnsiConsole.MarkupLine("integrity_check: [green]ok[/]");
                 }
 
-                await using var provider = await StoreTarget.OpenAsync(parse, cancellationToken).ConfigureAwait(false);
+                await using var provider = await StoreTarget.OpenAsync(parse, "check", readOnly: true, cancellationToken).ConfigureAwait(false);
                 var stats = await provider.GetRequiredService<IJobStore>().GetStatsAsync(cancellationToken).ConfigureAwait(false);
                 var byStatus = stats.JobsByStatus.Values.Sum();
                 AnsiConsole.Write(StoreTarget.StatsTable(stats));

@@ -37,7 +37,7 @@ internal static class CleanupCommand
                 }
                 else
                 {
-                    await using var provider = await StoreTarget.OpenAsync(parse, cancellationToken).ConfigureAwait(false);
+                    await using var provider = await StoreTarget.OpenAsync(parse, "cleanup", readOnly: false, cancellationToken).ConfigureAwait(false);
                     deleted = (await provider.GetRequiredService<JobManager>().CleanupAsync(n, cancellationToken).ConfigureAwait(false)).DeletedCount;
                 }
 
@@ -46,7 +46,7 @@ internal static class CleanupCommand
             }
             catch (Exception ex) when (StoreTarget.IsStoreError(ex))
             {
-                return await StoreTarget.FailAsync("cleanup", ex).ConfigureAwait(false);
+                return await StoreTarget.FailAsync("cleanup", ex, "Clean up through that server: jobkeeper cleanup --days N --server URL.").ConfigureAwait(false);
             }
         });
         return command;

@@ -1,19 +1,24 @@
 using System.CommandLine;
+using Jobkeeper.Sqlite;
 using Microsoft.Data.Sqlite;
 using Spectre.Console;
 
 namespace Jobkeeper.Server.Operations;
 
 /// <summary>
-/// <c>jobkeeper restore --from FILE</c>: checks the backup's integrity, refuses when something (a server) has the target
-/// open, then copies the backup beside the target and renames it over it, removing the old -wal and -shm files.
+/// <c>jobkeeper restore --from FILE</c>: checks the backup's integrity, takes the target's writer lock (refused while a
+/// server has it), refuses when anything else still has the target open, then copies the backup beside the target
+/// (mode 0600, like the live file) and renames it over it, removing the old -wal and -shm files.
 /// </summary>
 internal static class RestoreCommand
 {
     public static Command Create()
     {
         var from = new Option<string>("--from") { Description = "Backup file to restore", Required = true };
-        var force = new Option<bool>("--force") { Description = "Replace the database even if it seems to be in use" };
+        var force = new Option<bool>("--force")
+        {
+            Description = "Replace the database even if a program other than Jobkeeper seems to have it open (a Jobkeeper server always refuses it)",
+        };
         var command = new Command("restore", "Replace a SQLite database with a backup (stop the server first)") { from, StoreTarget.Db, force };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -29,15 +34,18 @@ internal static class RestoreCommand
                     return 1;
                 }
 
+                Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+                // Held until the new file is in place, so no server can open the old one meanwhile.
+                using var writer = SqliteStoreLock.Acquire(target, "jobkeeper restore");
                 if (File.Exists(target) && !parse.GetValue(force) && InUse(target) is { } reason)
                 {
                     await Console.Error.WriteLineAsync(
-                        $"jobkeeper restore: {target} seems to be in use ({reason}); stop the server first, or pass --force").ConfigureAwait(false);
-                    return 3;
+                        $"jobkeeper restore: {target} seems to be in use ({reason}); stop what has it open first, or pass --force").ConfigureAwait(false);
+                    return StoreTarget.InUseExitCode;
                 }
 
-                Directory.CreateDirectory(Path.GetDirectoryName(target)!);
                 File.Copy(backup, temp, overwrite: true);
+                SqliteOwnerOnlyFile.Restrict(temp);
                 SqliteFiles.Sync(temp);
                 SqliteFiles.DeleteSidecars(target);
                 File.Move(temp, target, overwrite: true);
@@ -48,7 +56,7 @@ internal static class RestoreCommand
             catch (Exception ex) when (StoreTarget.IsStoreError(ex))
             {
                 File.Delete(temp);
-                return await StoreTarget.FailAsync("restore", ex).ConfigureAwait(false);
+                return await StoreTarget.FailAsync("restore", ex, "Stop it first, then restore.").ConfigureAwait(false);
             }
         });
         return command;

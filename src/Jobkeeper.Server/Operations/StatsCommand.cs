@@ -39,7 +39,7 @@ internal static class StatsCommand
                     return response.IsSuccessStatusCode ? 0 : 1;
                 }
 
-                await using var provider = await StoreTarget.OpenAsync(parse, cancellationToken).ConfigureAwait(false);
+                await using var provider = await StoreTarget.OpenAsync(parse, "stats", readOnly: true, cancellationToken).ConfigureAwait(false);
                 var stats = await provider.GetRequiredService<IJobStore>().GetStatsAsync(cancellationToken).ConfigureAwait(false);
                 AnsiConsole.Write(StoreTarget.StatsTable(stats));
                 return 0;

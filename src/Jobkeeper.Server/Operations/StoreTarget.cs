@@ -20,8 +20,12 @@ internal sealed class StoreTarget
 
     public static string DbPath(ParseResult parse) => Path.GetFullPath(parse.GetValue(Db) ?? DefaultDb);
 
-    /// <summary>Opens the store directly (applying pending migrations) with a JobManager over it; no background services run.</summary>
-    public static async Task<ServiceProvider> OpenAsync(ParseResult parse, CancellationToken cancellationToken)
+    /// <summary>
+    /// Opens the store directly with a JobManager over it; no background services run. A SQLite file is opened
+    /// read-only for a command that only reads (so it works beside the server that writes to it); for one that
+    /// writes, this process must become its only writer (refused while a server has it, naming the server).
+    /// </summary>
+    public static async Task<ServiceProvider> OpenAsync(ParseResult parse, string command, bool readOnly, CancellationToken cancellationToken)
     {
         var services = new ServiceCollection();
         services.AddLogging();
@@ -40,7 +44,12 @@ internal sealed class StoreTarget
             }
             else
             {
-                o.UseSqlite(db);
+                o.UseSqlite(s =>
+                {
+                    s.Path = db;
+                    s.ReadOnly = readOnly;
+                    s.Holder = $"jobkeeper {command}";
+                });
             }
         });
         var provider = services.BuildServiceProvider();
@@ -109,8 +118,19 @@ internal sealed class StoreTarget
         StatsTable(stats.Provider, stats.Location, stats.SchemaVersion, stats.SizeBytes,
             stats.JobsByStatus.Select(p => new KeyValuePair<string, long>(p.Key.ToName(), p.Value)), stats.JobsCount);
 
-    public static async Task<int> FailAsync(string command, Exception ex)
+    /// <summary>Exit code of a command refused because another process writes to the database.</summary>
+    public const int InUseExitCode = 3;
+
+    /// <summary>One line on stderr; exit 3 when the database is in use by another process, else 1.</summary>
+    public static async Task<int> FailAsync(string command, Exception ex, string? whenInUse = null)
     {
+        if (ex is SqliteStoreLockedException locked)
+        {
+            await Console.Error.WriteLineAsync($"jobkeeper {command}: {(whenInUse is null ? locked.Message : locked.InUseMessage + " " + whenInUse)}")
+                .ConfigureAwait(false);
+            return InUseExitCode;
+        }
+
         await Console.Error.WriteLineAsync($"jobkeeper {command}: {ex.Message}").ConfigureAwait(false);
         return 1;
     }

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Jobkeeper.Sqlite;
 using Microsoft.Data.Sqlite;
 using Spectre.Console;
 
@@ -6,14 +7,14 @@ namespace Jobkeeper.Server.Operations;
 
 /// <summary>
 /// <c>jobkeeper vacuum</c>: rebuilds a SQLite database to give the space of deleted jobs back to the file system.
-/// VACUUM needs the database to itself for a while (writers wait, and it fails if a reader holds a snapshot): run it
-/// with the server stopped or in a quiet moment.
+/// It rewrites the whole file, so it takes the database's writer lock: refused while a server has the file (stop it
+/// first); a read-only command reading at the same time makes it fail, not wait.
 /// </summary>
 internal static class VacuumCommand
 {
     public static Command Create()
     {
-        var command = new Command("vacuum", "Give the space of deleted jobs back (SQLite VACUUM; best with the server stopped)") { StoreTarget.Db };
+        var command = new Command("vacuum", "Give the space of deleted jobs back (SQLite VACUUM; stop the server first)") { StoreTarget.Db };
         command.SetAction(async (parse, cancellationToken) =>
         {
             StoreTarget.PlainWhenRedirected();
@@ -25,6 +26,7 @@ internal static class VacuumCommand
                     throw new FileNotFoundException($"no database at {path}");
                 }
 
+                using var writer = SqliteStoreLock.Acquire(path, "jobkeeper vacuum");
                 var before = StoreTarget.SqliteSize(path);
                 await Task.Run(() =>
                 {
@@ -43,7 +45,7 @@ internal static class VacuumCommand
             }
             catch (Exception ex) when (StoreTarget.IsStoreError(ex))
             {
-                return await StoreTarget.FailAsync("vacuum", ex).ConfigureAwait(false);
+                return await StoreTarget.FailAsync("vacuum", ex, "Stop it first: a vacuum rewrites the whole file.").ConfigureAwait(false);
             }
         });
         return command;

@@ -27,9 +27,12 @@ public sealed class ServerProcess : IAsyncDisposable
     private readonly TaskCompletionSource _stderrClosed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _disposed;
 
-    private ServerProcess(Process process, string dbPath, string workingDirectory, List<string> ownedDirectories)
+    private readonly bool _viaDotnetRun;
+
+    private ServerProcess(Process process, string dbPath, string workingDirectory, List<string> ownedDirectories, bool viaDotnetRun)
     {
         _process = process;
+        _viaDotnetRun = viaDotnetRun;
         DbPath = dbPath;
         WorkingDirectory = workingDirectory;
         _ownedDirectories = ownedDirectories;
@@ -60,9 +63,10 @@ public sealed class ServerProcess : IAsyncDisposable
     /// <param name="prepareWorkingDirectory">Called with the working directory before start (e.g. to write an appsettings.json).</param>
     /// <param name="dbOnCommandLine">False to leave --db off the command line so configuration decides (the path is still cleaned up).</param>
     /// <param name="port">The loopback port to listen on (e.g. to restart on the port a client already uses); null for any free port.</param>
+    /// <param name="viaDotnetRun">Start it as a developer does, <c>dotnet run --project src/Jobkeeper.Server -- serve</c> (the build is reused).</param>
     public static async Task<ServerProcess> StartAsync(string? dbPath = null, string? durability = null, TimeSpan? startupTimeout = null,
         IReadOnlyDictionary<string, string>? environment = null, Action<string>? prepareWorkingDirectory = null, bool dbOnCommandLine = true,
-        int? port = null)
+        int? port = null, bool viaDotnetRun = false)
     {
         var owned = new List<string>();
         var work = TempDirectory.CreatePath("jobkeeper-e2e-work");
@@ -85,7 +89,18 @@ public sealed class ServerProcess : IAsyncDisposable
             StandardOutputEncoding = Encoding.UTF8,
             StandardErrorEncoding = Encoding.UTF8,
         };
-        start.ArgumentList.Add(ServerDll());
+        if (viaDotnetRun)
+        {
+            foreach (var arg in new[] { "run", "--project", Path.Combine(RepositoryRoot(), "src", "Jobkeeper.Server"), "-c", Configuration(), "--no-build", "--" })
+            {
+                start.ArgumentList.Add(arg);
+            }
+        }
+        else
+        {
+            start.ArgumentList.Add(ServerDll());
+        }
+
         start.ArgumentList.Add("serve");
         start.ArgumentList.Add("--urls");
         start.ArgumentList.Add($"http://127.0.0.1:{port ?? 0}");
@@ -119,7 +134,7 @@ public sealed class ServerProcess : IAsyncDisposable
 
         prepareWorkingDirectory?.Invoke(work);
         var process = new Process { StartInfo = start, EnableRaisingEvents = true };
-        var server = new ServerProcess(process, dbPath, work, owned);
+        var server = new ServerProcess(process, dbPath, work, owned, viaDotnetRun);
         process.OutputDataReceived += (_, e) => server.OnLine(e.Data, server._stdoutClosed, "");
         process.ErrorDataReceived += (_, e) => server.OnLine(e.Data, server._stderrClosed, "[stderr] ");
         try
@@ -139,6 +154,27 @@ public sealed class ServerProcess : IAsyncDisposable
             await server.DisposeAsync().ConfigureAwait(false);
             throw;
         }
+    }
+
+    /// <summary>
+    /// Starts a server that must refuse to start and returns the failure (exit code and output). One that starts after
+    /// all is stopped at once and the test fails, so no server is left running.
+    /// </summary>
+    public static async Task<string> StartRefusedAsync(string dbPath)
+    {
+        ServerProcess started;
+        try
+        {
+            started = await StartAsync(dbPath).ConfigureAwait(false);
+        }
+        catch (InvalidOperationException ex)
+        {
+            return ex.Message;
+        }
+
+        await started.DisposeAsync().ConfigureAwait(false);
+        Assert.Fail($"The server started on {dbPath} although it should have refused to.");
+        return "";
     }
 
     /// <summary>All captured output lines: the first ones (start-up) and the most recent ones.</summary>
@@ -189,7 +225,8 @@ public sealed class ServerProcess : IAsyncDisposable
         {
             try
             {
-                _process.Kill(entireProcessTree: false);
+                // dotnet run is only the parent of the server.
+                _process.Kill(entireProcessTree: _viaDotnetRun);
             }
             catch (InvalidOperationException)
             {
@@ -346,16 +383,18 @@ public sealed class ServerProcess : IAsyncDisposable
 
     internal static string ServerDll()
     {
-        var configuration = typeof(ServerProcess).Assembly.GetCustomAttribute<AssemblyConfigurationAttribute>()?.Configuration;
-        if (string.IsNullOrEmpty(configuration))
-        {
-            configuration = "Debug";
-        }
-
+        var configuration = Configuration();
         var path = Path.Combine(RepositoryRoot(), "src", "Jobkeeper.Server", "bin", configuration, "net10.0", "jobkeeper.dll");
         return File.Exists(path)
             ? path
             : throw new FileNotFoundException($"The server is not built for {configuration}: {path} is missing. Run dotnet build first.", path);
+    }
+
+    /// <summary>The build configuration of these tests (and so of the server they start).</summary>
+    private static string Configuration()
+    {
+        var configuration = typeof(ServerProcess).Assembly.GetCustomAttribute<AssemblyConfigurationAttribute>()?.Configuration;
+        return string.IsNullOrEmpty(configuration) ? "Debug" : configuration;
     }
 
     internal static string DotnetHost()
