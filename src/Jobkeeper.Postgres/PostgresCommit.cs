@@ -37,6 +37,9 @@ internal sealed class PostgresCommit
 
     public bool HasEvents => _eventJobIds.Count > 0;
 
+    /// <summary>The job of the last event the transaction appends; null when it appends none.</summary>
+    public string? LastEventJobId => HasEvents ? _eventJobIds[^1] : null;
+
     /// <summary>The id of the last event the committed transaction appended; 0 when it appended none.</summary>
     public long LastEventId { get; private set; }
 
@@ -104,7 +107,9 @@ internal sealed class PostgresCommit
 
     /// <summary>
     /// After the commit: the changes with their events' ids. The ids were taken as one block ending at
-    /// <paramref name="lastEventId"/>, in the order the events were added.
+    /// <paramref name="lastEventId"/>, in the order the events were added. With 0 (unknown: a commit confirmed after
+    /// its connection broke, whose last event is gone already because its job was deleted since) the changes go
+    /// without their events.
     /// </summary>
     public void Committed(long lastEventId)
     {
@@ -112,7 +117,7 @@ internal sealed class PostgresCommit
         var first = lastEventId - _eventJobIds.Count + 1;
         foreach (var (id, job, events, firstEvent) in _written)
         {
-            var stored = new JobEvent[events.Count];
+            var stored = new JobEvent[lastEventId > 0 ? events.Count : 0];
             for (var i = 0; i < stored.Length; i++)
             {
                 stored[i] = events[i] with { Id = first + firstEvent + i };

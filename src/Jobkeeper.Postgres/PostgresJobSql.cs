@@ -65,6 +65,19 @@ internal static class PostgresJobSql
 
     public const string Notify = "SELECT pg_notify($1, $2)";
 
+    /// <summary>
+    /// The writer's transaction id, once it has one (a transaction that has written nothing has none). Read before
+    /// COMMIT, it is what tells whether the transaction committed if the COMMIT's reply is lost.
+    /// </summary>
+    public const string TransactionId = "SELECT pg_current_xact_id_if_assigned()";
+
+    /// <summary>
+    /// Whether transaction $1 committed ('committed', 'aborted', 'in progress'), and the id of the last event it
+    /// appended to job $2 (its rows carry the transaction in <c>xmin</c>; the index on the job's events finds them).
+    /// </summary>
+    public const string TransactionOutcome =
+        "SELECT pg_xact_status($1), (SELECT max(id) FROM job_events WHERE job_id = $2 AND xmin = xid($1))";
+
     public const string Feed = """
         SELECT e.id, e.job_id, e.type, e.at_us, e.actor, e.version, e.data, j.type, e.job_status
         FROM job_events e JOIN jobs j ON j.id = e.job_id

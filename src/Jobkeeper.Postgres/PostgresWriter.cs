@@ -13,8 +13,16 @@ namespace Jobkeeper.Postgres;
 /// waiting when its transaction starts (up to a batch limit) and commits it in two or three round trips; each
 /// caller is answered only after the COMMIT. A few writers work at once, so one transaction's round trips and
 /// fsync overlap the next (writes in flight together are independent: each is compare-and-set). A statement
-/// error rolls the batch back and replays it one write per transaction, so only the write at fault fails; a
-/// lost connection fails the batch (503, not acknowledged) and the next batch reconnects.
+/// error rolls the batch back and replays it one write per transaction, so only the write at fault fails.
+/// <para>
+/// A caller's answer is always the truth about what is stored. When the connection breaks before COMMIT was sent,
+/// nothing committed: the batch is tried once more on a fresh connection, then fails (503, not acknowledged). When
+/// it breaks after COMMIT was sent, the transaction may have committed: <see cref="PostgresCommitCheck"/> asks
+/// PostgreSQL by the transaction's id. Committed, the batch is answered as done and told to the observers, once, as
+/// any commit; rolled back, it is treated as never committed; still unknown after the store timeout, it fails with
+/// 503 saying the outcome is unknown. Never is a batch that may have committed replayed as if it had not: the
+/// replay would find its own rows and answer the callers with a conflict.
+/// </para>
 /// </summary>
 internal sealed class PostgresWriter : IAsyncDisposable
 {
@@ -56,6 +64,7 @@ internal sealed class PostgresWriter : IAsyncDisposable
         ILogger logger)
     {
         private readonly PostgresCommit _commit = new();
+        private readonly PostgresCommitCheck _check = new(dataSource, options.Timeout, logger);
         private NpgsqlConnection? _connection;
 
         public async Task RunAsync()
@@ -79,7 +88,7 @@ internal sealed class PostgresWriter : IAsyncDisposable
                 {
                     // Never let the loop die: a dead writer would leave every caller waiting forever.
                     logger.LogCritical(ex, "The store writer failed unexpectedly; {BatchSize} writes are refused", batch.Count);
-                    Fail(batch, ex);
+                    Fail(batch, new Attempt(CommitOutcome.Unknown, ex));
                 }
 
                 if (carried is null)
@@ -98,19 +107,26 @@ internal sealed class PostgresWriter : IAsyncDisposable
         private async Task WriteBatchAsync(List<PostgresWriteOp> batch)
         {
             var started = Stopwatch.GetTimestamp();
-            var error = await TryCommitAsync(batch).ConfigureAwait(false);
-            if (error is null)
+            var attempt = await TryCommitAsync(batch).ConfigureAwait(false);
+            if (attempt.MayRetry)
+            {
+                logger.LogWarning("A batch of {BatchSize} writes lost its connection and did not commit; trying it once more: {Error}",
+                    batch.Count, attempt.Error!.Message);
+                attempt = await TryCommitAsync(batch).ConfigureAwait(false);
+            }
+
+            if (attempt.Outcome == CommitOutcome.Committed)
             {
                 Committed(batch);
             }
-            else if (error is PostgresException && batch.Count > 1)
+            else if (attempt.ByStatement && batch.Count > 1)
             {
                 // A statement failed and the transaction rolled back: replay one write per transaction, so only the one at fault fails.
-                logger.LogWarning(error, "A batch of {BatchSize} writes failed; replaying them one by one", batch.Count);
+                logger.LogWarning(attempt.Error, "A batch of {BatchSize} writes failed; replaying them one by one", batch.Count);
                 foreach (var op in batch)
                 {
                     var alone = await TryCommitAsync([op]).ConfigureAwait(false);
-                    if (alone is null)
+                    if (alone.Outcome == CommitOutcome.Committed)
                     {
                         Committed([op]);
                     }
@@ -122,7 +138,7 @@ internal sealed class PostgresWriter : IAsyncDisposable
             }
             else
             {
-                Fail(batch, error);
+                Fail(batch, attempt);
             }
 
             JobkeeperMetrics.CommitBatchSize.Record(batch.Count);
@@ -146,21 +162,25 @@ internal sealed class PostgresWriter : IAsyncDisposable
             }
         }
 
-        private static void Fail(List<PostgresWriteOp> ops, Exception error)
+        private static void Fail(List<PostgresWriteOp> ops, Attempt attempt)
         {
-            var failure = error as StoreUnavailableException ?? new StoreUnavailableException(
-                error is PostgresException
-                    ? "PostgreSQL refused the write: " + error.Message
-                    : "PostgreSQL could not be reached to commit the write; it was not acknowledged. " + error.Message,
-                error);
+            var error = attempt.Error!;
+            var failure = error as StoreUnavailableException ?? new StoreUnavailableException(attempt switch
+            {
+                { Outcome: CommitOutcome.Unknown } =>
+                    "The connection to PostgreSQL broke while the write was committing, and whether it committed could not be found out; " +
+                    "read the job to see whether it did. " + error.Message,
+                { ByStatement: true } => "PostgreSQL refused the write: " + error.Message,
+                _ => "PostgreSQL could not be reached to commit the write; it was not committed. " + error.Message,
+            }, error);
             foreach (var op in ops)
             {
                 op.Fail(failure);
             }
         }
 
-        /// <summary>Runs the writes in one transaction; null when it committed, else the error (rolled back, or the connection dropped).</summary>
-        private async Task<Exception?> TryCommitAsync(List<PostgresWriteOp> ops)
+        /// <summary>Runs the writes in one transaction and says how it ended: committed, rolled back (and why), or unknown.</summary>
+        private async Task<Attempt> TryCommitAsync(List<PostgresWriteOp> ops)
         {
             _commit.Clear();
             NpgsqlConnection connection;
@@ -171,7 +191,7 @@ internal sealed class PostgresWriter : IAsyncDisposable
             catch (Exception ex)
             {
                 logger.LogWarning("The store writer cannot reach PostgreSQL: {Error}", ex.Message);
-                return ex;
+                return new Attempt(CommitOutcome.RolledBack, ex);
             }
 
             var transaction = new PostgresTransaction(connection);
@@ -188,8 +208,10 @@ internal sealed class PostgresWriter : IAsyncDisposable
                 {
                     await using var rows = transaction.NewBatch();
                     _commit.Rows.AddCommands(rows);
+                    PostgresTransaction.AddIdQuery(rows);
                     await using var reader = await rows.ExecuteReaderAsync(timeout.Token).ConfigureAwait(false);
                     await _commit.Rows.ReadResultsAsync(reader, timeout.Token).ConfigureAwait(false);
+                    await transaction.ReadIdAsync(reader, timeout.Token).ConfigureAwait(false);
                 }
 
                 foreach (var op in ops)
@@ -197,15 +219,49 @@ internal sealed class PostgresWriter : IAsyncDisposable
                     op.Written(_commit);
                 }
 
+                transaction.SendingCommit();
                 await FinishAsync(connection, timeout.Token).ConfigureAwait(false);
-                return null;
+                return Attempt.Done;
             }
             catch (Exception ex)
             {
-                await RollBackAsync(connection, ex).ConfigureAwait(false);
-                return ex;
+                var byStatement = ex is PostgresException { InvariantSeverity: "ERROR" } && connection.FullState == System.Data.ConnectionState.Open;
+                await RollBackAsync(connection, byStatement).ConfigureAwait(false);
+                if (byStatement || !transaction.CommitSent || transaction.Id is not { } id)
+                {
+                    // A statement error rolls back; a connection lost before COMMIT was sent takes the transaction with it;
+                    // and a transaction without an id wrote nothing, so it has nothing to lose either way.
+                    return new Attempt(CommitOutcome.RolledBack, ex, byStatement, MayRetry: !byStatement && !IsTimeout(ex));
+                }
+
+                return await CheckCommitAsync(ops.Count, id, ex).ConfigureAwait(false);
             }
         }
+
+        /// <summary>The connection broke after COMMIT was sent: asks PostgreSQL what became of the transaction.</summary>
+        private async Task<Attempt> CheckCommitAsync(int batchSize, ulong transactionId, Exception error)
+        {
+            var (outcome, lastEventId) = await _check.CheckAsync(transactionId, _commit.LastEventJobId).ConfigureAwait(false);
+            switch (outcome)
+            {
+                case CommitOutcome.Committed:
+                    logger.LogWarning("The connection broke while a batch of {BatchSize} writes was committing ({Error}); PostgreSQL confirms " +
+                        "transaction {TransactionId} committed, so they are answered as done", batchSize, error.Message, transactionId);
+                    _commit.Committed(lastEventId);
+                    return Attempt.Done;
+                case CommitOutcome.RolledBack:
+                    logger.LogWarning("The connection broke while a batch of {BatchSize} writes was committing ({Error}); PostgreSQL says " +
+                        "transaction {TransactionId} rolled back", batchSize, error.Message, transactionId);
+                    return new Attempt(CommitOutcome.RolledBack, error, MayRetry: !IsTimeout(error));
+                default:
+                    logger.LogError("The connection broke while a batch of {BatchSize} writes was committing ({Error}); whether transaction " +
+                        "{TransactionId} committed is unknown, so they fail with 503", batchSize, error.Message, transactionId);
+                    return new Attempt(CommitOutcome.Unknown, error);
+            }
+        }
+
+        private static bool IsTimeout(Exception error) =>
+            error is OperationCanceledException or TimeoutException || error.InnerException is TimeoutException;
 
         /// <summary>One round trip for every op's selects (claims pick and lock their jobs), when there are any.</summary>
         private static async Task SelectAsync(List<PostgresWriteOp> ops, PostgresTransaction transaction, CancellationToken cancellationToken)
@@ -226,6 +282,8 @@ internal sealed class PostgresWriter : IAsyncDisposable
                 return;
             }
 
+            // A delete writes here, and may be all the transaction writes.
+            PostgresTransaction.AddIdQuery(batch);
             await using var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
             var results = new PostgresSelectResults(reader);
             for (var i = 0; i < ops.Count; i++)
@@ -235,6 +293,8 @@ internal sealed class PostgresWriter : IAsyncDisposable
                     await ops[i].ReadSelectsAsync(results, transaction, cancellationToken).ConfigureAwait(false);
                 }
             }
+
+            await transaction.ReadIdAsync(reader, cancellationToken).ConfigureAwait(false);
         }
 
         /// <summary>Events, labels, the notice and COMMIT in one round trip; with events, the first result is the last id of their block.</summary>
@@ -258,9 +318,9 @@ internal sealed class PostgresWriter : IAsyncDisposable
             _commit.Committed(lastEventId);
         }
 
-        private async Task RollBackAsync(NpgsqlConnection connection, Exception error)
+        private async Task RollBackAsync(NpgsqlConnection connection, bool byStatement)
         {
-            if (error is PostgresException && connection.State == System.Data.ConnectionState.Open)
+            if (byStatement)
             {
                 try
                 {
@@ -278,5 +338,14 @@ internal sealed class PostgresWriter : IAsyncDisposable
             _connection = null;
             await connection.DisposeAsync().ConfigureAwait(false);
         }
+    }
+
+    /// <summary>
+    /// How one attempt at a transaction ended. Rolled back: <see cref="ByStatement"/> when a statement failed (the
+    /// connection is fine), and <see cref="MayRetry"/> when the connection broke with nothing committed.
+    /// </summary>
+    private readonly record struct Attempt(CommitOutcome Outcome, Exception? Error = null, bool ByStatement = false, bool MayRetry = false)
+    {
+        public static Attempt Done => new(CommitOutcome.Committed);
     }
 }

@@ -208,6 +208,9 @@ public sealed class ServerProcess : IAsyncDisposable
 
     public IReadOnlyList<string> RecentLines => _output.ToArray();
 
+    /// <summary>Called with every output line as it arrives (to count lines beyond the ones kept).</summary>
+    public event Action<string>? LineReceived;
+
     /// <summary>The recent error lines the server logged (unhandled exceptions and the like), for assertion messages.</summary>
     public string FailureLines()
     {
@@ -352,6 +355,7 @@ public sealed class ServerProcess : IAsyncDisposable
         }
 
         _output.Enqueue(prefix + line);
+        LineReceived?.Invoke(prefix + line);
         while (_output.Count > MaxKeptLines && _output.TryDequeue(out _))
         {
         }
