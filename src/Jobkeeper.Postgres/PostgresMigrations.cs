@@ -81,6 +81,9 @@ internal static class PostgresMigrations
             CREATE TABLE job_event_ids (last bigint NOT NULL);
             INSERT INTO job_event_ids (last) VALUES (0);
             """),
+        (2, "who asked for a change: the caller's display name and reason beside the actor", """
+            ALTER TABLE job_events ADD COLUMN display_name text, ADD COLUMN reason text;
+            """),
     ];
 
     public static int LatestVersion => Steps[^1].Version;

@@ -99,6 +99,10 @@ internal static class SqliteMigrations
             ALTER TABLE job_events_v4 RENAME TO job_events;
             CREATE INDEX ix_job_events_job ON job_events (job_id, id);
             """),
+        (5, "who asked for a change: the caller's display name and reason beside the actor", """
+            ALTER TABLE job_events ADD COLUMN display_name TEXT;
+            ALTER TABLE job_events ADD COLUMN reason TEXT;
+            """),
     ];
 
     public static int LatestVersion => Steps[^1].Version;

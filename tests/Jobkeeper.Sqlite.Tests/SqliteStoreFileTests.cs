@@ -29,10 +29,10 @@ public sealed class SqliteStoreFileTests : IDisposable
         await using (var again = await Open())
         {
             var stats = await again.GetStatsAsync(CancellationToken.None);
-            Assert.Equal(4, stats.SchemaVersion);
+            Assert.Equal(5, stats.SchemaVersion);
         }
 
-        Assert.Equal(4L, Scalar("SELECT COUNT(*) FROM schema_migrations"));
+        Assert.Equal(5L, Scalar("SELECT COUNT(*) FROM schema_migrations"));
         Assert.Equal("wal", Scalar("PRAGMA journal_mode"));
     }
 
@@ -52,7 +52,7 @@ public sealed class SqliteStoreFileTests : IDisposable
 
         await using (var upgraded = await Open())
         {
-            Assert.Equal(4, (await upgraded.GetStatsAsync(CancellationToken.None)).SchemaVersion);
+            Assert.Equal(5, (await upgraded.GetStatsAsync(CancellationToken.None)).SchemaVersion);
             var job = await upgraded.GetAsync("from-v1", CancellationToken.None);
             Assert.NotNull(job);
             Assert.Equal(1, job.Attempt);
