@@ -5,10 +5,11 @@ It claims jobs over HTTP with a long poll, runs a handler per job in its own thr
 lease in the background, reports progress, and completes or fails each job. A job whose lease was
 lost (409 lease-lost) is dropped without another word: someone else owns it now. A handler can ask a
 person a question (job.ask): the job then waits on the server, holding no worker, and runs again once
-answered, when the same ask returns the answer. On SIGINT or SIGTERM it stops claiming, lets running
-jobs finish for a grace period, and releases the rest.
+answered, when the same ask returns the answer. On SIGINT or SIGTERM it stops claiming at once (a long
+poll in flight is cut), lets running jobs finish for a grace period, and releases the rest.
 
     python3 worker.py --url http://127.0.0.1:8080 --types demo.wordcount
+    JOBKEEPER_API_KEY=jk_... python3 worker.py --url https://jobs.example.com
 
 See README.md in this folder.
 """
@@ -16,6 +17,7 @@ See README.md in this folder.
 from __future__ import annotations
 
 import argparse
+import http.client
 import json
 import os
 import signal
@@ -30,6 +32,8 @@ import urllib.request
 from typing import Any, Callable
 
 LEASE_LOST = "https://jobkeeper.dev/problems/lease-lost"
+# How often the main thread looks for a signal while it waits (seconds): a stop is noticed within this.
+POLL = 0.1
 
 
 # --------------------------------------------------------------------------------------------
@@ -55,27 +59,98 @@ class ApiError(Exception):
         return self.status >= 500 or self.status == 429
 
 
+class Cancel:
+    """
+    Lets another thread end a request at once: cancel() shuts down the request's socket, so a read blocked on it
+    returns (the request raises) and the server sees the connection close. A request not yet connected is cut as
+    soon as it connects.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._connections: list[http.client.HTTPConnection] = []
+        self.cancelled = False
+
+    def cancel(self) -> None:
+        with self._lock:
+            self.cancelled = True
+            connections = list(self._connections)
+        for connection in connections:
+            self._shut(connection)
+
+    def wrap(self, connection_class: Callable[..., http.client.HTTPConnection]) -> Callable[..., http.client.HTTPConnection]:
+        """A factory of connection_class whose connections this Cancel can cut."""
+
+        def make(*args: Any, **kwargs: Any) -> http.client.HTTPConnection:
+            connection = connection_class(*args, **kwargs)
+            connect = connection.connect
+
+            def tracked_connect() -> None:
+                connect()
+                with self._lock:
+                    self._connections.append(connection)
+                    cancelled = self.cancelled
+                if cancelled:
+                    self._shut(connection)
+
+            connection.connect = tracked_connect  # type: ignore[method-assign]
+            return connection
+
+        return make
+
+    @staticmethod
+    def _shut(connection: http.client.HTTPConnection) -> None:
+        sock = connection.sock
+        if sock is not None:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass  # closed already
+
+
+class _CancellableOpen:
+    """Mixed into urllib's HTTP(S) handlers: their connections are made through a Cancel."""
+
+    def __init__(self, cancel: Cancel, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.cancel = cancel
+
+    def do_open(self, http_class: Any, req: Any, **kwargs: Any) -> Any:
+        return super().do_open(self.cancel.wrap(http_class), req, **kwargs)  # type: ignore[misc]
+
+
+class _CancellableHTTPHandler(_CancellableOpen, urllib.request.HTTPHandler):
+    pass
+
+
+class _CancellableHTTPSHandler(_CancellableOpen, urllib.request.HTTPSHandler):
+    pass
+
+
 class Api:
     """The worker routes of the Jobkeeper HTTP API."""
 
-    def __init__(self, base_url: str, timeout: float = 30.0):
+    def __init__(self, base_url: str, api_key: str | None = None, timeout: float = 30.0):
         self.base = base_url.rstrip("/") + "/api/v1"
         self.timeout = timeout
+        self.headers = {"Content-Type": "application/json", "Accept": "application/json"}
+        if api_key:
+            # The same header the .NET client and the jobkeeper CLI send.
+            self.headers["Authorization"] = "Bearer " + api_key
         host = urllib.parse.urlsplit(base_url).hostname or ""
         # A server on this machine is reached directly, whatever proxy the environment names.
-        handlers = [urllib.request.ProxyHandler({})] if host in ("localhost", "127.0.0.1", "::1") else []
-        self.opener = urllib.request.build_opener(*handlers)
+        self.handlers: list[urllib.request.BaseHandler] = (
+            [urllib.request.ProxyHandler({})] if host in ("localhost", "127.0.0.1", "::1") else [])
+        self.opener = urllib.request.build_opener(*self.handlers)
 
-    def post(self, path: str, body: dict[str, Any] | None = None, timeout: float | None = None) -> dict[str, Any]:
+    def post(self, path: str, body: dict[str, Any] | None = None, timeout: float | None = None,
+             cancel: Cancel | None = None) -> dict[str, Any]:
         data = json.dumps(body if body is not None else {}).encode("utf-8")
-        request = urllib.request.Request(
-            self.base + path,
-            data=data,
-            method="POST",
-            headers={"Content-Type": "application/json", "Accept": "application/json"},
-        )
+        request = urllib.request.Request(self.base + path, data=data, method="POST", headers=self.headers)
+        opener = self.opener if cancel is None else urllib.request.build_opener(
+            *self.handlers, _CancellableHTTPHandler(cancel), _CancellableHTTPSHandler(cancel))
         try:
-            with self.opener.open(request, timeout=timeout or self.timeout) as response:
+            with opener.open(request, timeout=timeout or self.timeout) as response:
                 payload = response.read()
                 return json.loads(payload) if payload else {}
         except urllib.error.HTTPError as error:
@@ -89,7 +164,8 @@ class Api:
     def job_path(self, job_id: str, action: str) -> str:
         return "/jobs/" + urllib.parse.quote(job_id, safe="") + "/" + action
 
-    def claim(self, worker_id: str, types: list[str], max_jobs: int, lease_seconds: int, wait_seconds: float) -> list[dict[str, Any]]:
+    def claim(self, worker_id: str, types: list[str], max_jobs: int, lease_seconds: int, wait_seconds: float,
+              cancel: Cancel | None = None) -> list[dict[str, Any]]:
         body = {
             "worker_id": worker_id,
             "types": types,
@@ -98,7 +174,7 @@ class Api:
             "wait_seconds": wait_seconds,
         }
         # The server answers within wait_seconds; allow for the round trip on top.
-        return self.post("/workers/claim", body, timeout=wait_seconds + self.timeout)["jobs"]
+        return self.post("/workers/claim", body, timeout=wait_seconds + self.timeout, cancel=cancel)["jobs"]
 
     def heartbeat(self, job_id: str, token: str, lease_seconds: int) -> dict[str, Any]:
         return self.post(self.job_path(job_id, "heartbeat"), {"lease_token": token, "lease_seconds": lease_seconds})
@@ -358,9 +434,11 @@ class Worker:
         self.exit_when_idle = exit_when_idle
         self.shutdown_grace = shutdown_grace
         self.demo_step_seconds = demo_step_seconds
-        # Set by the signal handler, which does nothing else (it must not take locks).
-        self.stopping = threading.Event()
+        # The signal handler only records the signal's name: it runs on the main thread between any two
+        # bytecodes, so taking a lock there (Event.set takes one) could deadlock with the code it interrupted.
+        # The main thread turns it into `stopping`, checking at least every POLL seconds while it waits.
         self.stop_signal: str | None = None
+        self.stopping = threading.Event()
         self.running: dict[str, JobContext] = {}
         self.threads: list[threading.Thread] = []
         self.slots = threading.Condition()
@@ -377,9 +455,23 @@ class Worker:
             self.counts[outcome] += 1
 
     def request_stop(self, signal_name: str) -> None:
-        """Called from the signal handler: only flags, so it cannot deadlock on a lock the main thread holds."""
+        """Called from the signal handler: only records the name, so it cannot deadlock on a lock the main thread holds."""
         self.stop_signal = signal_name
-        self.stopping.set()
+
+    def stop_requested(self) -> bool:
+        """True once a signal came (or the worker was told to stop otherwise)."""
+        if self.stop_signal is not None and not self.stopping.is_set():
+            self.stopping.set()
+        return self.stopping.is_set()
+
+    def pause(self, seconds: float) -> None:
+        """Waits up to seconds, returning within POLL seconds of a signal."""
+        deadline = time.monotonic() + seconds
+        while not self.stop_requested():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return
+            time.sleep(min(left, POLL))
 
     # ---- the claim loop
 
@@ -388,25 +480,27 @@ class Worker:
                  f"(max {self.max_jobs}, lease {self.lease_seconds} s, wait {self.wait_seconds:g} s)")
         exit_code = 0
         backoff = 0.5
-        while not self.stopping.is_set():
+        while not self.stop_requested():
             free = self.wait_for_free_slots()
             if free == 0:
                 break
             try:
                 # Long poll: the server answers as soon as a job is due, or with [] after wait_seconds.
-                items = self.api.claim(self.worker_id, self.types, free, self.lease_seconds, self.wait_seconds)
+                items = self.claim(free)
                 backoff = 0.5
             except (ApiError, urllib.error.URLError, ConnectionError, socket.timeout, TimeoutError) as error:
                 if isinstance(error, ApiError) and not error.transient:
                     self.log(f"claim refused: {error}")
                     exit_code = 2
                     break
+                if self.stop_requested():
+                    break
                 self.log(f"claim failed: {error}; retrying in {backoff:.1f} s")
-                self.stopping.wait(backoff)
+                self.pause(backoff)
                 backoff = min(backoff * 2, 10.0)
                 continue
 
-            if self.stopping.is_set():
+            if self.stop_requested():
                 # Claimed while a signal arrived: give them straight back, the attempt not counted.
                 for item in items:
                     self.release(item["id"], item["lease_token"], "shutting down")
@@ -416,7 +510,7 @@ class Worker:
                     self.log("no work after waiting; exiting once the running jobs are done")
                     break
                 if self.wait_seconds == 0:
-                    self.stopping.wait(1.0)  # no server-side wait: poll once a second
+                    self.pause(1.0)  # no server-side wait: poll once a second
                 continue
             self.log(f"claimed {len(items)} job(s)")
             for item in items:
@@ -428,9 +522,41 @@ class Worker:
 
     def wait_for_free_slots(self) -> int:
         with self.slots:
-            while len(self.running) >= self.max_jobs and not self.stopping.is_set():
-                self.slots.wait(0.2)
-            return 0 if self.stopping.is_set() else self.max_jobs - len(self.running)
+            while len(self.running) >= self.max_jobs and not self.stop_requested():
+                self.slots.wait(POLL)
+            return 0 if self.stop_requested() else self.max_jobs - len(self.running)
+
+    def claim(self, free: int) -> list[dict[str, Any]]:
+        """
+        The long poll, on a thread of its own while this (the main) thread waits for it in POLL-second steps, so a
+        signal ends the wait at once rather than when the server answers (up to wait_seconds). Then the request is
+        cut: the server sees the connection close and stops waiting, so it claims nothing for a worker that is gone.
+        Jobs that arrived anyway are returned, and the caller releases them.
+        """
+        cancel = Cancel()
+        outcome: dict[str, Any] = {}
+        done = threading.Event()
+
+        def call() -> None:
+            try:
+                outcome["items"] = self.api.claim(self.worker_id, self.types, free, self.lease_seconds, self.wait_seconds, cancel)
+            except BaseException as error:  # handed to the main thread
+                outcome["error"] = error
+            finally:
+                done.set()
+
+        thread = threading.Thread(target=call, name="claim", daemon=True)
+        thread.start()
+        while not done.wait(POLL):
+            if self.stop_requested():
+                cancel.cancel()
+                done.wait(5)  # the cut request fails at once; only a server that stopped answering takes long
+                break
+        if "items" in outcome:
+            return outcome["items"]
+        if self.stop_requested():
+            return []
+        raise outcome.get("error") or TimeoutError("the claim did not end")
 
     def finish_running(self) -> None:
         """
@@ -439,7 +565,7 @@ class Worker:
         """
         deadline: float | None = None
         while True:
-            if self.stopping.is_set() and deadline is None:
+            if self.stop_requested() and deadline is None:
                 deadline = time.monotonic() + self.shutdown_grace
                 self.log(f"{self.stop_signal or 'stop'}: no more claims; {len(self.running)} running job(s) "
                          f"get {self.shutdown_grace:g} s to finish")
@@ -451,7 +577,7 @@ class Worker:
                     self.log(f"grace period over: releasing {len(self.running)} job(s)")
                     for job in self.running.values():
                         job.request_shutdown()
-                self.slots.wait(0.2)
+                self.slots.wait(POLL)
         for thread in self.threads:
             thread.join(timeout=5)
 
@@ -592,6 +718,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--types", default="demo.wordcount",
                         help="comma-separated job types to claim; each needs a handler (default: demo.wordcount; "
                              "also demo.review)")
+    parser.add_argument("--api-key", default=os.environ.get("JOBKEEPER_API_KEY"),
+                        help="the API key to send as 'Authorization: Bearer <key>' (default: $JOBKEEPER_API_KEY); "
+                             "needed when the server has keys (any server not on loopback); the key needs the 'work' role")
     parser.add_argument("--worker-id", default=f"{socket.gethostname()}-py-{os.getpid()}",
                         help="this worker's name, recorded as the lease owner (default: <host>-py-<pid>)")
     parser.add_argument("--max", type=int, default=4, help="jobs run at once, and the claim batch size (1-1000, default 4)")
@@ -624,7 +753,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     worker = Worker(
-        api=Api(args.url),
+        api=Api(args.url, args.api_key),
         worker_id=args.worker_id,
         handlers={t: HANDLERS[t] for t in args.types},
         max_jobs=args.max,

@@ -36,7 +36,7 @@ public static class JobkeeperEndpointRouteBuilderExtensions
             .ProducesProblem(StatusCodes.Status400BadRequest);
 
         api.MapPost("/jobs", JobEndpoints.Create)
-            .WithName("CreateJob").Needs(JobkeeperRoles.Submit, secured).WithSummary("Create a job")
+            .WithName("CreateJob").Needs(JobkeeperRoles.Submit, secured).WithSummary("Create a job").WithMetadata(ActorHeadersMetadata.Instance)
             .WithMetadata(new JsonRequestBodyMetadata(typeof(CreateJobRequest)))
             .Produces<Job>(StatusCodes.Status201Created)
             .ProducesProblem(StatusCodes.Status409Conflict)
@@ -58,14 +58,15 @@ public static class JobkeeperEndpointRouteBuilderExtensions
 
         api.MapPatch("/jobs/{id}", JobEndpoints.Update)
             .WithName("UpdateJob").Needs(JobkeeperRoles.Submit, secured).WithSummary("Change status, progress, result, error or labels (JSON merge patch; If-Match for compare-and-set)")
-            .WithMetadata(new JsonRequestBodyMetadata(typeof(UpdateJobRequest)))
+            .WithMetadata(new JsonRequestBodyMetadata(typeof(UpdateJobRequest)), ActorHeadersMetadata.Instance)
             .Produces<Job>()
             .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status409Conflict)
             .ProducesProblem(StatusCodes.Status412PreconditionFailed);
 
         api.MapDelete("/jobs/{id}", JobEndpoints.Delete)
-            .WithName("DeleteJob").Needs(JobkeeperRoles.Admin, secured).WithSummary("Delete a job and its history")
+            .WithName("DeleteJob").Needs(JobkeeperRoles.Admin, secured).WithSummary("Delete a job and its history (who and why go to the server log)")
+            .WithMetadata(ActorHeadersMetadata.Instance)
             .Produces(StatusCodes.Status204NoContent)
             .ProducesProblem(StatusCodes.Status404NotFound);
 
@@ -76,12 +77,14 @@ public static class JobkeeperEndpointRouteBuilderExtensions
 
         api.MapPost("/jobs/{id}/cancel", JobEndpoints.Cancel)
             .WithName("CancelJob").Needs(JobkeeperRoles.Submit, secured).WithSummary("Cancel a job: queued or waiting ends now; running is told to stop and ends cancelled within the grace period")
+            .WithMetadata(ActorHeadersMetadata.Instance)
             .Produces<Job>()
             .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status409Conflict);
 
         api.MapPost("/jobs/{id}/retry", JobEndpoints.Retry)
             .WithName("RetryJob").Needs(JobkeeperRoles.Submit, secured).WithSummary("Queue a failed or cancelled job again (attempt + 1)")
+            .WithMetadata(ActorHeadersMetadata.Instance)
             .Produces<Job>()
             .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status409Conflict);
@@ -138,7 +141,7 @@ public static class JobkeeperEndpointRouteBuilderExtensions
         api.MapPost("/jobs/{id}/prompt/response", PromptEndpoints.Answer)
             .WithTags("Prompts").WithName("AnswerPrompt").Needs(JobkeeperRoles.Answer, secured)
             .WithSummary("Answer the open prompt; the job is queued to run again. One answer wins (409 after); 422 when it does not fit")
-            .WithMetadata(new JsonRequestBodyMetadata(typeof(AnswerPromptRequest)))
+            .WithMetadata(new JsonRequestBodyMetadata(typeof(AnswerPromptRequest)), ActorHeadersMetadata.Instance)
             .Produces<Job>()
             .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status409Conflict)

@@ -45,7 +45,10 @@ public sealed class JobManager
     public JobCache Cache => _cache;
 
     /// <summary>Creates a job in <c>queued</c>. Throws <see cref="DuplicateJobException"/> when the id is taken.</summary>
-    public async Task<Job> CreateAsync(NewJob request, CancellationToken cancellationToken = default)
+    public Task<Job> CreateAsync(NewJob request, CancellationToken cancellationToken = default) => CreateAsync(request, null, cancellationToken);
+
+    /// <summary>Creates a job in <c>queued</c>, its <c>created</c> event by <paramref name="actor"/>. Throws <see cref="DuplicateJobException"/> when the id is taken.</summary>
+    public async Task<Job> CreateAsync(NewJob request, JobActor? actor, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
         JobValidator.ValidateNew(request);
@@ -65,7 +68,8 @@ public sealed class JobManager
             RunAt = request.RunAt is { } runAt ? TimeMicros.Truncate(runAt.ToUniversalTime()) : now,
             Version = 1,
         };
-        var created = JobPatchApplier.Event(job.Id, JobEventTypes.Created, now, _options.DefaultActor, job.Version, null);
+        var by = By(actor);
+        var created = JobPatchApplier.Event(job.Id, JobEventTypes.Created, now, by.Name, job.Version, null) with { DisplayName = by.DisplayName, Reason = by.Reason };
         using var activity = JobkeeperMetrics.ActivitySource.StartActivity("jobkeeper.job.create");
         activity?.SetTag("jobkeeper.job.id", job.Id);
         activity?.SetTag("jobkeeper.job.type", job.Type);
@@ -132,7 +136,7 @@ public sealed class JobManager
     /// is renewed in the background while this process lives; if the process dies, the job is recovered after its lease
     /// (queued again when a handler or worker runs its type, otherwise failed with <c>no_runner</c>).
     /// </remarks>
-    public async Task<Job> UpdateAsync(string id, JobPatch patch, long? expectedVersion = null, string? actor = null, CancellationToken cancellationToken = default)
+    public async Task<Job> UpdateAsync(string id, JobPatch patch, long? expectedVersion = null, JobActor? actor = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(patch);
         if (patch.Progress is { } progress)
@@ -150,6 +154,7 @@ public sealed class JobManager
         activity?.SetTag("jobkeeper.job.id", id);
         var now = Now();
         var lease = new AppLease(patch.LeaseOwner ?? _options.Workers.WorkerId, LeaseTokens.New(), _options.Workers.AppLeaseDuration);
+        var by = By(actor);
         var job = await ChangeAsync(id, current =>
         {
             if (expectedVersion is { } expected && current.Version != expected)
@@ -157,7 +162,7 @@ public sealed class JobManager
                 throw new VersionMismatchException(id, expected, current.Version);
             }
 
-            return JobPatchApplier.Apply(current, patch, now, actor ?? _options.DefaultActor, lease);
+            return by.Sign(JobPatchApplier.Apply(current, patch, now, by.Name!, lease));
         }, cancellationToken).ConfigureAwait(false);
         _driven.Observe(job, patch.LeaseOwner is null ? lease.Token : null);
         activity?.SetTag("jobkeeper.job.version", job.Version);
@@ -169,18 +174,20 @@ public sealed class JobManager
     /// to stop, and the job ends <c>cancelled</c> when it does or when the grace period runs out. Cancelling
     /// a cancelled job changes nothing; a completed or failed job cannot be cancelled.
     /// </summary>
-    public Task<Job> CancelAsync(string id, string? actor = null, CancellationToken cancellationToken = default)
+    public Task<Job> CancelAsync(string id, JobActor? actor = null, CancellationToken cancellationToken = default)
     {
         var now = Now();
         var grace = _options.Workers.CancelGracePeriod;
-        return ChangeAsync(id, job => JobTransitions.Cancel(job, now, grace, actor ?? _options.DefaultActor), cancellationToken);
+        var by = By(actor);
+        return ChangeAsync(id, job => by.Sign(JobTransitions.Cancel(job, now, grace, by.Name!)), cancellationToken);
     }
 
     /// <summary>Queues a failed or cancelled job again, with attempt + 1.</summary>
-    public Task<Job> RetryAsync(string id, string? actor = null, CancellationToken cancellationToken = default)
+    public Task<Job> RetryAsync(string id, JobActor? actor = null, CancellationToken cancellationToken = default)
     {
         var now = Now();
-        return ChangeAsync(id, job => JobTransitions.Retry(job, now, actor ?? _options.DefaultActor), cancellationToken);
+        var by = By(actor);
+        return ChangeAsync(id, job => by.Sign(JobTransitions.Retry(job, now, by.Name!)), cancellationToken);
     }
 
     /// <summary>The prompt a waiting job is waiting on, or null when there is none. Throws <see cref="JobNotFoundException"/> for an unknown job.</summary>
@@ -193,9 +200,10 @@ public sealed class JobManager
     /// <summary>
     /// Answers the open prompt of a waiting job and queues it to run again. Exactly one answer wins: a second
     /// (or one racing the prompt's expiry and losing) gets <see cref="JobStateConflictException"/>. An answer
-    /// outside the options or failing the schema gets <see cref="AnswerRejectedException"/>.
+    /// outside the options or failing the schema gets <see cref="AnswerRejectedException"/>. The prompt records
+    /// <paramref name="answeredBy"/> as who answered (and its display name), and <paramref name="reason"/> (else the actor's) as why.
     /// </summary>
-    public async Task<Job> AnswerAsync(string id, JsonElement answer, double? confidence = null, string? answeredBy = null, string? reason = null,
+    public async Task<Job> AnswerAsync(string id, JsonElement answer, double? confidence = null, JobActor? answeredBy = null, string? reason = null,
         string? key = null, CancellationToken cancellationToken = default)
     {
         if (confidence is { } c && (!double.IsFinite(c) || c < 0 || c > 1))
@@ -207,10 +215,11 @@ public sealed class JobManager
         var open = PromptTransitions.OpenPromptOrThrow(job, key);
         await PromptRules.EnsureAcceptedAsync(id, open, answer).ConfigureAwait(false);
         var now = Now();
-        var by = answeredBy ?? _options.DefaultActor;
+        var by = By(answeredBy);
+        by = by with { Reason = reason ?? by.Reason };
         // The answer was checked against this prompt; the transition answers only while that same prompt is still open.
         return await ChangeAsync(id, current =>
-            PromptTransitions.Answer(current, open.Key, answer.Clone(), confidence, by, reason, now), cancellationToken).ConfigureAwait(false);
+            by.Sign(PromptTransitions.Answer(current, open.Key, answer.Clone(), confidence, by, by.Reason, now)), cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -282,12 +291,22 @@ public sealed class JobManager
     }
 
     /// <summary>Deletes a job with its history. Throws <see cref="JobNotFoundException"/> when there is none.</summary>
-    public async Task DeleteAsync(string id, CancellationToken cancellationToken = default)
+    public Task DeleteAsync(string id, CancellationToken cancellationToken = default) => DeleteAsync(id, null, cancellationToken);
+
+    /// <summary>
+    /// Deletes a job with its history. Throws <see cref="JobNotFoundException"/> when there is none. The history goes
+    /// with the job, so who deleted it and why (<paramref name="actor"/>) is written to the log instead.
+    /// </summary>
+    public async Task DeleteAsync(string id, JobActor? actor, CancellationToken cancellationToken = default)
     {
         if (!await _store.DeleteAsync(id, cancellationToken).ConfigureAwait(false))
         {
             throw new JobNotFoundException(id);
         }
+
+        var by = By(actor);
+        _logger.LogInformation("Job {JobId} deleted by {Actor} (display name: {DisplayName}; reason: {Reason})",
+            id, by.Name, by.DisplayName ?? "none", by.Reason ?? "none");
     }
 
     /// <summary>
@@ -390,6 +409,9 @@ public sealed class JobManager
     }
 
     internal DateTimeOffset Now() => TimeMicros.Truncate(_time.GetUtcNow());
+
+    /// <summary>The actor a change is recorded under: the one given, with the default name when it names none.</summary>
+    private JobActor By(JobActor? actor) => actor is { Name: not null } ? actor : (actor ?? new JobActor(null)) with { Name = _options.DefaultActor };
 
     internal JobkeeperOptions Options => _options;
 }

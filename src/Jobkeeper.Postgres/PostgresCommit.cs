@@ -15,6 +15,8 @@ internal sealed class PostgresCommit
     private readonly List<string> _eventTypes = [];
     private readonly List<long> _eventAt = [];
     private readonly List<string?> _eventActors = [];
+    private readonly List<string?> _eventDisplayNames = [];
+    private readonly List<string?> _eventReasons = [];
     private readonly List<long> _eventVersions = [];
     private readonly List<string?> _eventData = [];
     private readonly List<string> _eventStatuses = [];
@@ -47,7 +49,7 @@ internal sealed class PostgresCommit
     {
         foreach (var list in new System.Collections.IList[]
         {
-            _eventJobIds, _eventTypes, _eventAt, _eventActors, _eventVersions, _eventData, _eventStatuses,
+            _eventJobIds, _eventTypes, _eventAt, _eventActors, _eventDisplayNames, _eventReasons, _eventVersions, _eventData, _eventStatuses,
             _labelsReplaced, _labelJobIds, _labelKeys, _labelValues, _labelCreated, _written, Changes, Versions,
         })
         {
@@ -69,6 +71,8 @@ internal sealed class PostgresCommit
             _eventTypes.Add(e.Type);
             _eventAt.Add(TimeMicros.From(e.At));
             _eventActors.Add(e.Actor);
+            _eventDisplayNames.Add(e.DisplayName);
+            _eventReasons.Add(e.Reason);
             _eventVersions.Add(e.Version);
             _eventData.Add(JobColumns.Json(e.Data) as string);
             _eventStatuses.Add(job.Status.ToName());
@@ -136,7 +140,7 @@ internal sealed class PostgresCommit
             batch.BatchCommands.Add(Command(PostgresJobSql.InsertEvents,
                 (long)_eventJobIds.Count,
                 TextArray(_eventJobIds), TextArray(_eventTypes), _eventAt.ToArray(), TextArray(_eventActors),
-                _eventVersions.ToArray(), TextArray(_eventData), TextArray(_eventStatuses)));
+                _eventVersions.ToArray(), TextArray(_eventData), TextArray(_eventStatuses), TextArray(_eventDisplayNames), TextArray(_eventReasons)));
         }
 
         if (_labelsReplaced.Count > 0)

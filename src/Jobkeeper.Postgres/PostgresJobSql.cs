@@ -50,10 +50,11 @@ internal static class PostgresJobSql
 
     /// <summary>Appends the batch's events with the ids just taken, in order.</summary>
     public const string InsertEvents = """
-        INSERT INTO job_events (id, job_id, type, at_us, actor, version, data, job_status)
-        SELECT (SELECT last FROM job_event_ids) - $1 + u.ord, u.job_id, u.type, u.at_us, u.actor, u.version, u.data, u.job_status
-        FROM unnest($2::text[], $3::text[], $4::bigint[], $5::text[], $6::bigint[], $7::text[], $8::text[])
-            WITH ORDINALITY AS u(job_id, type, at_us, actor, version, data, job_status, ord)
+        INSERT INTO job_events (id, job_id, type, at_us, actor, version, data, job_status, display_name, reason)
+        SELECT (SELECT last FROM job_event_ids) - $1 + u.ord, u.job_id, u.type, u.at_us, u.actor, u.version, u.data, u.job_status,
+            u.display_name, u.reason
+        FROM unnest($2::text[], $3::text[], $4::bigint[], $5::text[], $6::bigint[], $7::text[], $8::text[], $9::text[], $10::text[])
+            WITH ORDINALITY AS u(job_id, type, at_us, actor, version, data, job_status, display_name, reason, ord)
         """;
 
     public const string DeleteLabels = "DELETE FROM job_labels WHERE job_id = ANY($1)";
@@ -79,17 +80,17 @@ internal static class PostgresJobSql
         "SELECT pg_xact_status($1), (SELECT max(id) FROM job_events WHERE job_id = $2 AND xmin = xid($1))";
 
     public const string Feed = """
-        SELECT e.id, e.job_id, e.type, e.at_us, e.actor, e.version, e.data, j.type, e.job_status
+        SELECT e.id, e.job_id, e.type, e.at_us, e.actor, e.version, e.data, e.display_name, e.reason, j.type, e.job_status
         FROM job_events e JOIN jobs j ON j.id = e.job_id
         WHERE e.id > $1 ORDER BY e.id LIMIT $2
         """;
 
     public const string JobFeed = """
-        SELECT e.id, e.job_id, e.type, e.at_us, e.actor, e.version, e.data, j.type, e.job_status
+        SELECT e.id, e.job_id, e.type, e.at_us, e.actor, e.version, e.data, e.display_name, e.reason, j.type, e.job_status
         FROM job_events e JOIN jobs j ON j.id = e.job_id
         WHERE e.job_id = $3 AND e.id > $1 ORDER BY e.id LIMIT $2
         """;
 
     public const string Events =
-        "SELECT id, job_id, type, at_us, actor, version, data FROM job_events WHERE job_id = $1 AND id > $2 ORDER BY id LIMIT $3";
+        "SELECT id, job_id, type, at_us, actor, version, data, display_name, reason FROM job_events WHERE job_id = $1 AND id > $2 ORDER BY id LIMIT $3";
 }

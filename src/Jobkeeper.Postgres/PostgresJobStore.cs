@@ -241,7 +241,7 @@ public sealed class PostgresJobStore : ISharedJobStore
             await using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
             while (await reader.ReadAsync(ct).ConfigureAwait(false))
             {
-                feed.Add(new FeedEvent(JobColumns.ReadEvent(reader), reader.GetString(7), JobColumns.ReadStatus(reader, 8)));
+                feed.Add(new FeedEvent(JobColumns.ReadEvent(reader), reader.GetString(JobColumns.EventColumnCount), JobColumns.ReadStatus(reader, JobColumns.EventColumnCount + 1)));
             }
 
             return feed;

@@ -98,6 +98,9 @@ internal static class PostgresMigrations
                 seen_us bigint NOT NULL
             );
             """),
+        (3, "who asked for a change: the caller's display name and reason beside the actor", """
+            ALTER TABLE job_events ADD COLUMN display_name text, ADD COLUMN reason text;
+            """),
     ];
 
     public static int LatestVersion => Steps[^1].Version;

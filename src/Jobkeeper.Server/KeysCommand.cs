@@ -6,8 +6,9 @@ using Jobkeeper.AspNetCore.Security;
 namespace Jobkeeper.Server;
 
 /// <summary>
-/// <c>jobkeeper keys add|list</c>: API keys in a settings file (default ./appsettings.json, which <c>serve</c> reads).
-/// A new key is printed once; only its SHA-256 is stored, under <c>Jobkeeper:ApiKeys</c>.
+/// <c>jobkeeper keys add|list|remove</c>: API keys in a settings file (default ./appsettings.json, which <c>serve</c> reads).
+/// A new key is printed once; only its SHA-256 is stored, under <c>Jobkeeper:ApiKeys</c>. <c>serve</c> reads the keys
+/// when it starts, so an added or removed key takes effect at the next start.
 /// </summary>
 internal static class KeysCommand
 {
@@ -37,7 +38,16 @@ internal static class KeysCommand
         var list = new Command("list", "List the configured keys: names and roles") { listFile };
         list.SetAction(parse => List(parse.GetValue(listFile)!));
 
-        return new Command("keys", "Manage API keys") { add, list };
+        var removeName = new Option<string>("--name") { Description = "The name of the key to remove", Required = true };
+        var removeFile = new Option<string>("--file")
+        {
+            Description = "The settings file holding Jobkeeper:ApiKeys (default ./appsettings.json)",
+            DefaultValueFactory = _ => "appsettings.json",
+        };
+        var remove = new Command("remove", "Remove a key by name; the server refuses it once restarted") { removeName, removeFile };
+        remove.SetAction(parse => Remove(parse.GetValue(removeName)!, parse.GetValue(removeFile)!));
+
+        return new Command("keys", "Manage API keys") { add, list, remove };
     }
 
     private static int Add(string name, string[] roles, string path)
@@ -140,6 +150,48 @@ internal static class KeysCommand
             Console.Out.WriteLine($"{keyName.PadRight(width)}  {keyRoles}");
         }
 
+        return 0;
+    }
+
+    private static int Remove(string name, string path)
+    {
+        JsonObject? root;
+        try
+        {
+            root = Load(path);
+        }
+        catch (Exception ex) when (ex is JsonException or IOException or UnauthorizedAccessException or InvalidOperationException)
+        {
+            Console.Error.WriteLine($"jobkeeper: cannot read {path}: {ex.Message}");
+            return 2;
+        }
+
+        var keys = root?["Jobkeeper"]?["ApiKeys"] as JsonArray;
+        var match = keys?.OfType<JsonObject>().FirstOrDefault(k => string.Equals(KeyName(k), name, StringComparison.Ordinal));
+        if (root is null || keys is null || match is null)
+        {
+            var names = keys?.OfType<JsonObject>().Select(KeyName).OfType<string>().ToList() ?? [];
+            Console.Error.WriteLine($"jobkeeper: {path} has no key named '{name}'"
+                + (names.Count > 0 ? $" (its keys: {string.Join(", ", names)})" : " (it has no keys)"));
+            return 2;
+        }
+
+        keys.Remove(match);
+        try
+        {
+            Save(path, root);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            Console.Error.WriteLine($"jobkeeper: cannot write {path}: {ex.Message}");
+            return 1;
+        }
+
+        Console.Out.WriteLine($"Key '{name}' removed from {Path.GetFullPath(path)}.");
+        Console.Error.WriteLine(keys.Count == 0
+            ? "No keys are left: the server will serve an open API on loopback addresses only, and refuse to start on any other. "
+                + "A running server keeps accepting the key until it is restarted: restart it now."
+            : "A running server keeps accepting the key until it is restarted: restart it now.");
         return 0;
     }
 

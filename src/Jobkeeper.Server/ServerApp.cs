@@ -72,6 +72,7 @@ public static class ServerApp
                 return Task.CompletedTask;
             });
             o.AddOperationTransformer<OpenApiRequestBodies>();
+            o.AddOperationTransformer<OpenApiActorHeaders>();
         });
 
         var app = builder.Build();

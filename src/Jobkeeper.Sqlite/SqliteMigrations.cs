@@ -116,6 +116,10 @@ internal static class SqliteMigrations
                 seen_us INTEGER NOT NULL
             ) WITHOUT ROWID;
             """),
+        (6, "who asked for a change: the caller's display name and reason beside the actor", """
+            ALTER TABLE job_events ADD COLUMN display_name TEXT;
+            ALTER TABLE job_events ADD COLUMN reason TEXT;
+            """),
     ];
 
     public static int LatestVersion => Steps[^1].Version;

@@ -20,7 +20,7 @@ internal sealed class SqliteReader : IDisposable
         _getJob = SqliteConnections.Prepare(connection, $"SELECT {SqliteJobColumns.SelectList} FROM jobs j WHERE j.id = $id");
         _getJob.Parameters.Add(new SqliteParameter { ParameterName = "$id" });
         _getEvents = SqliteConnections.Prepare(connection,
-            "SELECT id, job_id, type, at_us, actor, version, data FROM job_events WHERE job_id = $job_id AND id > $after ORDER BY id LIMIT $limit");
+            "SELECT id, job_id, type, at_us, actor, version, data, display_name, reason FROM job_events WHERE job_id = $job_id AND id > $after ORDER BY id LIMIT $limit");
         foreach (var name in new[] { "$job_id", "$after", "$limit" })
         {
             _getEvents.Parameters.Add(new SqliteParameter { ParameterName = name });
@@ -58,7 +58,7 @@ internal sealed class SqliteReader : IDisposable
     public List<FeedEvent> GetFeed(long afterId, int limit, string? jobId)
     {
         // The status after each event is stored with it (events written before schema 4 fall back to the job's current status).
-        const string select = "SELECT e.id, e.job_id, e.type, e.at_us, e.actor, e.version, e.data, j.type, COALESCE(e.job_status, j.status) " +
+        const string select = "SELECT e.id, e.job_id, e.type, e.at_us, e.actor, e.version, e.data, e.display_name, e.reason, j.type, COALESCE(e.job_status, j.status) " +
             "FROM job_events e JOIN jobs j ON j.id = e.job_id WHERE e.id > $after";
         var command = jobId is null
             ? Command(select + " ORDER BY e.id LIMIT $limit", [new("$after", afterId), new("$limit", limit)])
@@ -67,7 +67,7 @@ internal sealed class SqliteReader : IDisposable
         using var reader = command.ExecuteReader();
         while (reader.Read())
         {
-            feed.Add(new FeedEvent(ReadEvent(reader), reader.GetString(7), JobColumns.ReadStatus(reader, 8)));
+            feed.Add(new FeedEvent(ReadEvent(reader), reader.GetString(JobColumns.EventColumnCount), JobColumns.ReadStatus(reader, JobColumns.EventColumnCount + 1)));
         }
 
         return feed;

@@ -61,8 +61,9 @@ internal sealed class SqliteWriteSession : IDisposable
         _deleteLabels.Parameters.Add(new SqliteParameter { ParameterName = "$job_id" });
 
         _insertEvent = new SqliteHotStatement(connection,
-            "INSERT INTO job_events (id, job_id, type, at_us, actor, version, data, job_status) VALUES ($id, $job_id, $type, $at_us, $actor, $version, $data, $job_status)",
-            ["$id", "$job_id", "$type", "$at_us", "$actor", "$version", "$data", "$job_status"]);
+            "INSERT INTO job_events (id, job_id, type, at_us, actor, version, data, job_status, display_name, reason) "
+            + "VALUES ($id, $job_id, $type, $at_us, $actor, $version, $data, $job_status, $display_name, $reason)",
+            ["$id", "$job_id", "$type", "$at_us", "$actor", "$version", "$data", "$job_status", "$display_name", "$reason"]);
 
         _deleteEvents = SqliteConnections.Prepare(connection, "DELETE FROM job_events WHERE job_id = $job_id");
         _deleteEvents.Parameters.Add(new SqliteParameter { ParameterName = "$job_id" });
@@ -194,6 +195,8 @@ internal sealed class SqliteWriteSession : IDisposable
         _insertEvent.Bind(5, e.Version);
         _insertEvent.Bind(6, data);
         _insertEvent.Bind(7, jobStatus.ToName());
+        _insertEvent.Bind(8, e.DisplayName);
+        _insertEvent.Bind(9, e.Reason);
         _insertEvent.Execute();
         _nextEventId = id + 1;
         return e with { Id = id };

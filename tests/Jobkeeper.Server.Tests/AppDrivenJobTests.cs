@@ -73,7 +73,7 @@ public sealed class AppDrivenJobTests(ServerFixture fixture) : NoServerErrorsTes
         DateTimeOffset killedAt;
         var acked = new Dictionary<string, double>(StringComparer.Ordinal);
         await using (var app = PythonWorkerProcess.Start([Fixture.Server.BaseAddress.ToString(), LeaseSeconds.ToString(CultureInfo.InvariantCulture), .. ids.Keys],
-            DriverScript))
+            script: DriverScript))
         {
             // The app keeps them running for more than two leases with its updates alone.
             var deadline = DateTimeOffset.UtcNow.AddSeconds(30);

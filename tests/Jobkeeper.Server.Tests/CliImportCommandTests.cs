@@ -32,6 +32,11 @@ public sealed class CliImportCommandTests
 
     private static string Label(JsonElement job, string name) => job.GetProperty("labels").Str(name);
 
+    private static JsonElement Input(JsonElement job, string name) => job.GetProperty("input").GetProperty(name);
+
+    private static void NoLabel(JsonElement job, string name) =>
+        Assert.False(job.GetProperty("labels").TryGetProperty(name, out _), $"'{name}' is a label: {job.GetProperty("labels")}");
+
     private static double Fraction(JsonElement job) => job.GetProperty("progress").GetProperty("fraction").GetDouble();
 
     [Theory]
@@ -114,6 +119,41 @@ public sealed class CliImportCommandTests
     }
 
     [Fact]
+    public async Task An_imported_interrupted_job_retried_runs_with_its_legacy_parameters_as_input()
+    {
+        using var dir = new TempDirectory("jobkeeper-import");
+        var db = dir.File("jobkeeper.db");
+        Ok(await CliRunner.RunAsync("import", Fixture(Video), "--db", db, "--type", DefaultType(Video)));
+
+        await using var server = await ServerProcess.StartAsync(db);
+        var interrupted = await server.Client.GetJobAsync("vid-idea-0002");
+        Assert.Equal("interrupted_by_migration", interrupted.GetProperty("error").Str("code"));
+        Assert.Contains("retry it", interrupted.GetProperty("error").Str("message"), StringComparison.Ordinal);
+
+        var retried = await CliRunner.RunAsync("jobs", "retry", "vid-idea-0002", "--server", server.BaseAddress.ToString());
+        Ok(retried);
+        Assert.Contains("queued again: vid-idea-0002", retried.Stdout, StringComparison.Ordinal);
+
+        // The worker that claims it gets what the legacy job was asked to do.
+        var claimed = await server.Client.ClaimAsync("w-legacy", "idea2video", 20, 60, 0);
+        var item = Assert.Single(claimed, j => j.Str("id") == "vid-idea-0002");
+        Assert.Equal(2, item.GetProperty("attempt").GetInt32());
+        var input = item.GetProperty("input");
+        Assert.Equal("A cat learns to fly", input.Str("idea"));
+        Assert.Equal("Pixar-like", input.Str("style"));
+        Assert.Equal("3 scenes, under 60 seconds", input.Str("user_requirement"));
+        Assert.Equal("cinematic", input.Str("mode"));
+        Assert.Equal(".working_dir/vid-idea-0002", input.Str("working_dir"));
+        Assert.Equal("ep-101", input.Str("episode_id"));
+        Assert.Equal("series-7", input.Str("series_id"));
+        Assert.Equal("ep-101", item.GetProperty("labels").Str("episode_id"));
+
+        // And a list by episode still finds it.
+        var byEpisode = await server.Client.GetJsonAsync($"{Api.Jobs}?label=episode_id:ep-101");
+        Assert.Equal("vid-idea-0002", Assert.Single(byEpisode.GetProperty("items").EnumerateArray()).Str("id"));
+    }
+
+    [Fact]
     public async Task Unreadable_files_and_stores_are_a_clear_error()
     {
         using var dir = new TempDirectory("jobkeeper-import");
@@ -142,7 +182,9 @@ public sealed class CliImportCommandTests
         Assert.Equal("skill-creation", queued.Str("type"));
         Assert.Equal("pending", Label(queued, "legacy_status"));
         Assert.Equal("u-alice", Label(queued, "user_id"));
-        Assert.Equal("Create a skill for parsing invoices", Label(queued, "task_description"));
+        Assert.Equal("u-alice", Input(queued, "user_id").GetString());
+        Assert.Equal("Create a skill for parsing invoices", Input(queued, "task_description").GetString());
+        NoLabel(queued, "task_description");
         Assert.Equal(DateTimeOffset.Parse("2026-01-20T09:10:00.123456Z", CultureInfo.InvariantCulture), Time(queued, "created_at"));
         Assert.Equal(DateTimeOffset.Parse("2026-01-20T09:10:45.5Z", CultureInfo.InvariantCulture), Time(queued, "updated_at"));
         Assert.Equal(JsonValueKind.Object, queued.GetProperty("input").GetProperty("deep_understanding").ValueKind);
@@ -152,20 +194,21 @@ public sealed class CliImportCommandTests
         Assert.Equal("interrupted_by_migration", running.GetProperty("error").Str("code"));
         Assert.Equal(0.35, Fraction(running), 6);
         Assert.Equal("Drafting SKILL.md", running.GetProperty("progress").Str("message"));
-        Assert.Equal("generating", Label(running, "current_phase"));
+        Assert.Equal("generating", Input(running, "current_phase").GetString());
+        Assert.Equal("Summarize meeting notes", Input(running, "task_description").GetString());
         Assert.Equal(Time(running, "updated_at"), Time(running, "completed_at"));
 
         var hitl = await client.GetJobAsync("0b6f1c2e-3a41-4d2f-9a57-1f2d3c4b5a03");
         Assert.Equal("failed", hitl.Str("status"));
         Assert.Equal("pending_hitl", Label(hitl, "legacy_status"));
-        Assert.Equal("confirm", Label(hitl, "hitl_type"));
+        Assert.Equal("confirm", Input(hitl, "hitl_type").GetString());
         Assert.Equal("Does this structure look right?", hitl.GetProperty("input").GetProperty("hitl_data").Str("question"));
 
         var done = await client.GetJobAsync("0b6f1c2e-3a41-4d2f-9a57-1f2d3c4b5a04");
         Assert.Equal("completed", done.Str("status"));
         Assert.Equal(1.0, Fraction(done), 6);
         Assert.Equal("skills/general/skill-3", done.GetProperty("result").Str("skill_path"));
-        Assert.Equal("skills/general/skill-3", Label(done, "saved_path"));
+        Assert.Equal("skills/general/skill-3", Input(done, "saved_path").GetString());
 
         var failed = await client.GetJobAsync("0b6f1c2e-3a41-4d2f-9a57-1f2d3c4b5a06");
         Assert.Equal("failed", failed.Str("status"));
@@ -185,10 +228,11 @@ public sealed class CliImportCommandTests
         Assert.Equal(0.5, Fraction(processing), 6);
         Assert.Equal(created, Time(processing, "created_at"));
         Assert.Equal(created.AddSeconds(5), Time(processing, "started_at"));
-        Assert.Equal("/uploads/track_002.wav", Label(processing, "input_file"));
-        Assert.Equal("181", Label(processing, "duration_seconds"));
-        Assert.Equal("44100", Label(processing, "sample_rate"));
-        Assert.Equal(JsonValueKind.Null, processing.GetProperty("input").GetProperty("song_map_path").ValueKind);
+        Assert.Equal("/uploads/track_002.wav", Input(processing, "input_file").GetString());
+        Assert.Equal(181, Input(processing, "duration_seconds").GetInt32());
+        Assert.Equal(44100, Input(processing, "sample_rate").GetInt32());
+        Assert.Equal(JsonValueKind.Null, Input(processing, "song_map_path").ValueKind);
+        NoLabel(processing, "input_file");
 
         var complete = await client.GetJobAsync("audio_003");
         Assert.Equal("completed", complete.Str("status"));
@@ -196,7 +240,7 @@ public sealed class CliImportCommandTests
         var created3 = DateTimeOffset.FromUnixTimeMilliseconds(1768901200250);
         Assert.Equal(created3, Time(complete, "created_at"));
         Assert.Equal(created3.AddSeconds(95.5), Time(complete, "completed_at"));
-        Assert.Equal("/results/track_003.songmap.json", Label(complete, "song_map_path"));
+        Assert.Equal("/results/track_003.songmap.json", Input(complete, "song_map_path").GetString());
 
         var error = await client.GetJobAsync("audio_005");
         Assert.Equal("failed", error.Str("status"));
@@ -221,8 +265,11 @@ public sealed class CliImportCommandTests
         Assert.Equal("storyboard", processing.GetProperty("progress").Str("stage"));
         Assert.Equal("ep-101", Label(processing, "episode_id"));
         Assert.Equal("series-7", Label(processing, "series_id"));
-        Assert.Equal("cinematic", Label(processing, "mode"));
-        Assert.Equal(".working_dir/vid-idea-0002", Label(processing, "working_dir"));
+        Assert.Equal("cinematic", Input(processing, "mode").GetString());
+        Assert.Equal(".working_dir/vid-idea-0002", Input(processing, "working_dir").GetString());
+        Assert.Equal("A cat learns to fly", Input(processing, "idea").GetString());
+        Assert.Equal("ep-101", Input(processing, "episode_id").GetString());
+        NoLabel(processing, "working_dir");
 
         var completed = await client.GetJobAsync("vid-idea-0003");
         Assert.Equal("completed", completed.Str("status"));
@@ -237,7 +284,7 @@ public sealed class CliImportCommandTests
         Assert.Equal("video-pipeline", pipeline.Str("type"));
         Assert.Equal("completed", pipeline.Str("status"));
         Assert.Equal("export", pipeline.GetProperty("progress").Str("stage"));
-        Assert.Equal("INT. KITCHEN - DAY", Label(pipeline, "script"));
+        Assert.Equal("INT. KITCHEN - DAY", Input(pipeline, "script").GetString());
 
         var pipelineError = await client.GetJobAsync("pipe-0012");
         Assert.Equal("failed", pipelineError.Str("status"));

@@ -36,4 +36,22 @@ public abstract partial class JobStoreContract
         var created = Assert.Single(await Store.GetEventsAsync("new", 0, 10, CancellationToken.None));
         Assert.True(created.Id > highest, $"event id {created.Id} was handed out before (highest was {highest})");
     }
+
+    [Fact]
+    public async Task Who_asked_and_why_are_kept_on_each_event_read_from_the_history_and_the_feed()
+    {
+        var job = New("said");
+        Assert.True(await Store.InsertAsync(job, Created(job) with { Actor = "ops-key", DisplayName = "Alice", Reason = "first run" }, CancellationToken.None));
+        var next = job with { Status = JobStatus.Cancelled, Version = 2, UpdatedAt = T0.AddSeconds(1), CompletedAt = T0.AddSeconds(1) };
+        Assert.True(await Store.ReplaceAsync(new Storage.JobReplacement(next, 1,
+            [Updated(next, "ops-key") with { DisplayName = "Łukasz", Reason = "the customer asked — twice" }, Updated(next, "app")], false), CancellationToken.None));
+
+        var history = await Store.GetEventsAsync("said", 0, 10, CancellationToken.None);
+        Assert.Equal([("ops-key", "Alice", "first run"), ("ops-key", "Łukasz", "the customer asked — twice"), ("app", null, null)],
+            history.Select(e => (e.Actor, e.DisplayName, e.Reason)));
+        var feed = await Store.GetFeedAsync(0, 10, "said", CancellationToken.None);
+        Assert.Equal(history.Select(e => (e.Actor, e.DisplayName, e.Reason)), feed.Select(f => (f.Event.Actor, f.Event.DisplayName, f.Event.Reason)));
+        Assert.Equal("audio.analyze", feed[^1].JobType);
+        Assert.Equal(JobStatus.Cancelled, feed[^1].JobStatus);
+    }
 }

@@ -154,8 +154,12 @@ public sealed record AnswerPromptRequest
     public required JsonElement Answer { get; init; }
     /// <summary>0–1.</summary>
     public double? Confidence { get; init; }
-    /// <summary>Who answered; defaults to the X-Actor header.</summary>
+    /// <summary>
+    /// Who answered (defaults to the X-Actor header). Behind API keys the key's name is recorded as who answered,
+    /// and this only as <c>answered_by_display_name</c> beside it.
+    /// </summary>
     public string? AnsweredBy { get; init; }
+    /// <summary>Why this answer; defaults to the X-Reason header.</summary>
     public string? Reason { get; init; }
     /// <summary>The prompt's key, to make sure the answer goes to the question it was meant for.</summary>
     public string? Key { get; init; }

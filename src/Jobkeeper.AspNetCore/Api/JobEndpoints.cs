@@ -9,8 +9,6 @@ namespace Jobkeeper.AspNetCore.Api;
 /// <summary>The job routes. Each maps HTTP to one <see cref="JobManager"/> call; the rules live there.</summary>
 internal static class JobEndpoints
 {
-    private const string ActorHeader = "X-Actor";
-
     /// <summary>The lease owner of a job an HTTP caller set running without naming itself.</summary>
     private const string ApiLeaseOwner = "api";
 
@@ -19,7 +17,7 @@ internal static class JobEndpoints
         var request = await RequestBody.ReadJsonAsync(http.Request, options.Value.MaxRequestBodyBytes, JobRequestParser.ParseCreate, cancellationToken)
             .ConfigureAwait(false);
 
-        var job = await manager.CreateAsync(request, cancellationToken).ConfigureAwait(false);
+        var job = await manager.CreateAsync(request, RequestActor.From(http), cancellationToken).ConfigureAwait(false);
         http.Response.Headers.Location = "/api/v1/jobs/" + Uri.EscapeDataString(job.Id);
         http.Response.Headers.ETag = HttpPreconditions.ETag(job.Version);
         return TypedResults.Json(job, ApiJson.Context.Job, statusCode: StatusCodes.Status201Created);
@@ -46,12 +44,12 @@ internal static class JobEndpoints
     public static async Task<IResult> Update(string id, HttpContext http, JobManager manager, IOptions<JobkeeperApiOptions> options, CancellationToken cancellationToken)
     {
         var expected = HttpPreconditions.ExpectedVersion(http.Request);
-        var actor = Actor(http);
+        var actor = RequestActor.From(http);
         var patch = await RequestBody.ReadJsonAsync(http.Request, options.Value.MaxRequestBodyBytes, JobRequestParser.ParsePatch, cancellationToken)
             .ConfigureAwait(false);
 
         // The caller drives a job it sets running, not this server: its lease is renewed by the caller's updates only.
-        patch = patch with { LeaseOwner = actor ?? ApiLeaseOwner };
+        patch = patch with { LeaseOwner = actor?.Name ?? ApiLeaseOwner };
         var job = await manager.UpdateAsync(id, patch, expected, actor, cancellationToken).ConfigureAwait(false);
         http.Response.Headers.ETag = HttpPreconditions.ETag(job.Version);
         return TypedResults.Json(job, ApiJson.Context.Job);
@@ -59,21 +57,21 @@ internal static class JobEndpoints
 
     public static async Task<IResult> Cancel(string id, HttpContext http, JobManager manager, CancellationToken cancellationToken)
     {
-        var job = await manager.CancelAsync(id, Actor(http), cancellationToken).ConfigureAwait(false);
+        var job = await manager.CancelAsync(id, RequestActor.From(http), cancellationToken).ConfigureAwait(false);
         http.Response.Headers.ETag = HttpPreconditions.ETag(job.Version);
         return TypedResults.Json(job, ApiJson.Context.Job);
     }
 
     public static async Task<IResult> Retry(string id, HttpContext http, JobManager manager, CancellationToken cancellationToken)
     {
-        var job = await manager.RetryAsync(id, Actor(http), cancellationToken).ConfigureAwait(false);
+        var job = await manager.RetryAsync(id, RequestActor.From(http), cancellationToken).ConfigureAwait(false);
         http.Response.Headers.ETag = HttpPreconditions.ETag(job.Version);
         return TypedResults.Json(job, ApiJson.Context.Job);
     }
 
-    public static async Task<IResult> Delete(string id, JobManager manager, CancellationToken cancellationToken)
+    public static async Task<IResult> Delete(string id, HttpContext http, JobManager manager, CancellationToken cancellationToken)
     {
-        await manager.DeleteAsync(id, cancellationToken).ConfigureAwait(false);
+        await manager.DeleteAsync(id, RequestActor.From(http), cancellationToken).ConfigureAwait(false);
         return TypedResults.NoContent();
     }
 
@@ -110,16 +108,5 @@ internal static class JobEndpoints
         return long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var value) && value <= int.MaxValue
             ? value
             : throw new JobValidationException(field, $"must be a whole number, zero or more (got '{JsonFields.Shorten(text)}')");
-    }
-
-    internal static string? Actor(HttpContext http)
-    {
-        var actor = http.Request.Headers[ActorHeader].ToString();
-        if (actor.Length == 0)
-        {
-            return null;
-        }
-
-        return actor.Length <= 200 ? actor : throw new JobValidationException(ActorHeader, "must be at most 200 characters");
     }
 }

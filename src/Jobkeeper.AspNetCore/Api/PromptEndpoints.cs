@@ -22,7 +22,8 @@ internal static class PromptEndpoints
     {
         var call = await RequestBody.ReadJsonAsync(http.Request, options.Value.MaxRequestBodyBytes, PromptRequestParser.ParseAnswer, cancellationToken)
             .ConfigureAwait(false);
-        var answeredBy = call.AnsweredBy ?? JobEndpoints.Actor(http);
+        // With a key, answered_by (else X-Actor) is only a display name: the key's name is who answered.
+        var answeredBy = RequestActor.From(http, call.AnsweredBy);
         var job = await manager.AnswerAsync(id, call.Answer, call.Confidence, answeredBy, call.Reason, call.Key, cancellationToken).ConfigureAwait(false);
         http.Response.Headers.ETag = HttpPreconditions.ETag(job.Version);
         return TypedResults.Json(job, ApiJson.Context.Job);

@@ -48,18 +48,19 @@ public static class PromptTransitions
     /// (409) when the job is not waiting on an open prompt, or when <paramref name="key"/> names another.
     /// The answer must already have been checked against the prompt's options or schema.
     /// </summary>
-    public static JobReplacement Answer(Job job, string? key, JsonElement answer, double? confidence, string? answeredBy, string? reason, DateTimeOffset now)
+    public static JobReplacement Answer(Job job, string? key, JsonElement answer, double? confidence, JobActor? answeredBy, string? reason, DateTimeOffset now)
     {
         var open = OpenPromptOrThrow(job, key);
         var answered = open with
         {
             Answer = answer,
             Confidence = confidence,
-            AnsweredBy = answeredBy,
+            AnsweredBy = answeredBy?.Name,
+            AnsweredByDisplayName = answeredBy?.DisplayName,
             AnsweredAt = now,
             Reason = reason,
         };
-        return Settle(job, open, answered, JobStatus.Queued, now, answeredBy, JobEventTypes.PromptAnswered, "answered");
+        return Settle(job, open, answered, JobStatus.Queued, now, answeredBy?.Name, JobEventTypes.PromptAnswered, "answered");
     }
 
     /// <summary>

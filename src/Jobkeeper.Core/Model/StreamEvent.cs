@@ -10,6 +10,8 @@ public sealed record StreamEvent
     public required string Type { get; init; }
     public DateTimeOffset? At { get; init; }
     public string? Actor { get; init; }
+    public string? DisplayName { get; init; }
+    public string? Reason { get; init; }
     public long? Version { get; init; }
     public JsonElement? Data { get; init; }
     public string? JobType { get; init; }
@@ -24,6 +26,8 @@ public sealed record StreamEvent
         Type = e.Type,
         At = e.At,
         Actor = e.Actor,
+        DisplayName = e.DisplayName,
+        Reason = e.Reason,
         Version = e.Version,
         Data = e.Data,
         JobType = jobType,

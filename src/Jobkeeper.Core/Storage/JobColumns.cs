@@ -111,7 +111,10 @@ public static class JobColumns
         LeaseDuration = r.IsDBNull(23) ? null : TimeSpan.FromMicroseconds(r.GetInt64(23)),
     };
 
-    /// <summary>Reads an event from columns <c>id, job_id, type, at_us, actor, version, data</c> starting at ordinal 0.</summary>
+    /// <summary>How many columns <see cref="ReadEvent"/> reads; a query selecting more puts them after these.</summary>
+    public const int EventColumnCount = 9;
+
+    /// <summary>Reads an event from columns <c>id, job_id, type, at_us, actor, version, data, display_name, reason</c> starting at ordinal 0.</summary>
     public static JobEvent ReadEvent(DbDataReader r) => new()
     {
         Id = r.GetInt64(0),
@@ -121,6 +124,8 @@ public static class JobColumns
         Actor = r.IsDBNull(4) ? null : r.GetString(4),
         Version = r.GetInt64(5),
         Data = ReadJson(r, 6),
+        DisplayName = r.IsDBNull(7) ? null : r.GetString(7),
+        Reason = r.IsDBNull(8) ? null : r.GetString(8),
     };
 
     public static JobStatus ReadStatus(DbDataReader r, int ordinal) =>

@@ -15,8 +15,10 @@ internal static class JobsCommand
         var command = new Command("jobs", "List and manage the jobs of a running server");
         command.Subcommands.Add(List());
         command.Subcommands.Add(Get());
-        command.Subcommands.Add(Simple("cancel", "Cancel a job (a running job is asked to stop)", (c, id) => c.CancelAsync(id), "cancel requested for"));
-        command.Subcommands.Add(Simple("retry", "Queue a failed or cancelled job again", (c, id) => c.RetryAsync(id), "queued again:"));
+        command.Subcommands.Add(Simple("cancel", "Cancel a job (a running job is asked to stop)",
+            (c, id, by, ct) => c.CancelAsync(id, by.Actor, by.Reason, ct), "cancel requested for"));
+        command.Subcommands.Add(Simple("retry", "Queue a failed or cancelled job again",
+            (c, id, by, ct) => c.RetryAsync(id, by.Actor, by.Reason, ct), "queued again:"));
         command.Subcommands.Add(Delete());
         command.Subcommands.Add(Answer());
         return command;
@@ -32,6 +34,19 @@ internal static class JobsCommand
     }
 
     private static Argument<string> IdArgument() => new("id") { Description = "The job id" };
+
+    /// <summary>The <c>--actor</c> and <c>--reason</c> options of the commands that change a job; they go to its history.</summary>
+    private static (Option<string?> Actor, Option<string?> Reason) Attribution(Command command)
+    {
+        var actor = new Option<string?>("--actor")
+        {
+            Description = "Who you are, recorded in the job's history (with an API key, beside the key's name)",
+        };
+        var reason = new Option<string?>("--reason") { Description = "Why, recorded in the job's history" };
+        command.Options.Add(actor);
+        command.Options.Add(reason);
+        return (actor, reason);
+    }
 
     private static Command List()
     {
@@ -166,18 +181,21 @@ internal static class JobsCommand
         return string.Join(" · ", parts);
     }
 
-    private static Command Simple(string name, string description, Func<JobkeeperClient, string, Task<Job>> act, string done)
+    private static Command Simple(string name, string description,
+        Func<JobkeeperClient, string, (string? Actor, string? Reason), CancellationToken, Task<Job>> act, string done)
     {
         var id = IdArgument();
         var command = new Command(name, description) { id };
         var (server, apiKey) = Connection(command);
-        command.SetAction((parse, _) =>
+        var (actor, reason) = Attribution(command);
+        command.SetAction((parse, cancellationToken) =>
         {
             var url = parse.GetValue(server);
             return CliServer.RunAsync(url, async () =>
             {
                 using var http = CliServer.CreateHttp(url, parse.GetValue(apiKey));
-                var job = await act(new JobkeeperClient(http), parse.GetValue(id)!).ConfigureAwait(false);
+                var job = await act(new JobkeeperClient(http), parse.GetValue(id)!, (parse.GetValue(actor), parse.GetValue(reason)), cancellationToken)
+                    .ConfigureAwait(false);
                 Console.Out.WriteLine($"{done} {job.Id}: status {job.Status.ToName()}");
                 return 0;
             });
@@ -188,15 +206,16 @@ internal static class JobsCommand
     private static Command Delete()
     {
         var id = IdArgument();
-        var command = new Command("delete", "Delete a job with its history") { id };
+        var command = new Command("delete", "Delete a job with its history (who and why go to the server's log)") { id };
         var (server, apiKey) = Connection(command);
+        var (actor, reason) = Attribution(command);
         command.SetAction((parse, cancellationToken) =>
         {
             var url = parse.GetValue(server);
             return CliServer.RunAsync(url, async () =>
             {
                 using var http = CliServer.CreateHttp(url, parse.GetValue(apiKey));
-                await new JobkeeperClient(http).DeleteAsync(parse.GetValue(id)!, cancellationToken).ConfigureAwait(false);
+                await new JobkeeperClient(http).DeleteAsync(parse.GetValue(id)!, parse.GetValue(actor), parse.GetValue(reason), cancellationToken).ConfigureAwait(false);
                 Console.Out.WriteLine($"deleted {parse.GetValue(id)}");
                 return 0;
             });
@@ -212,6 +231,7 @@ internal static class JobsCommand
         var confidence = new Option<double?>("--confidence") { Description = "How sure the answer is, 0..1" };
         var command = new Command("answer", "Answer the open prompt of a waiting job") { id, answer, key, confidence };
         var (server, apiKey) = Connection(command);
+        var (actor, reason) = Attribution(command);
         command.SetAction((parse, cancellationToken) =>
         {
             var url = parse.GetValue(server);
@@ -219,8 +239,8 @@ internal static class JobsCommand
             {
                 using var http = CliServer.CreateHttp(url, parse.GetValue(apiKey));
                 var value = ParseAnswer(parse.GetValue(answer)!);
-                var job = await new JobkeeperClient(http).AnswerAsync(parse.GetValue(id)!, value, parse.GetValue(confidence), key: parse.GetValue(key),
-                    cancellationToken: cancellationToken).ConfigureAwait(false);
+                var job = await new JobkeeperClient(http).AnswerAsync(parse.GetValue(id)!, value, parse.GetValue(confidence),
+                    answeredBy: parse.GetValue(actor), reason: parse.GetValue(reason), key: parse.GetValue(key), cancellationToken: cancellationToken).ConfigureAwait(false);
                 Console.Out.WriteLine($"answered {job.Id}: status {job.Status.ToName()}");
                 return 0;
             });

@@ -14,7 +14,9 @@ internal sealed record LegacyRecord(string? Id, Job? Job, string? SkipReason, st
 /// Accepts <c>{"&lt;id&gt;": {...}, ...}</c>, a list of objects with an id field, or either wrapped in
 /// <c>{"jobs": ...}</c>. Legacy jobs that were running (or waiting on a human) when exported are imported
 /// <c>failed</c> with error code <see cref="InterruptedCode"/>: their worker and prompt are gone, so they
-/// could never finish by themselves; <c>jobs retry</c> queues them again.
+/// could never finish by themselves; <c>jobs retry</c> queues them again. A retried job runs on its <c>input</c>, so
+/// every legacy field that is not a job field (<c>content</c>, <c>style</c>, <c>working_dir</c>…) is kept there;
+/// relations (<c>*_id</c>, the user) are labels as well, for filtering.
 /// </summary>
 internal static class LegacyJobMapper
 {
@@ -43,6 +45,7 @@ internal static class LegacyJobMapper
     private static readonly string[] AttemptFields = ["attempt", "attempts"];
     private static readonly string[] MaxAttemptFields = ["max_attempts"];
     private static readonly string[] LabelFields = ["labels", "tags"];
+    private static readonly HashSet<string> RelationFields = new(["user", "username", "user_name", "owner", "tenant"], StringComparer.Ordinal);
 
     /// <summary>Legacy status names (lower case, '-' and ' ' as '_') and what they become; null = interrupted.</summary>
     private static readonly Dictionary<string, JobStatus?> Statuses = new(StringComparer.Ordinal)
@@ -218,35 +221,31 @@ internal static class LegacyJobMapper
         var attempt = Math.Max(1, TakeInt(fields, AttemptFields, unknown) ?? 1);
         var maxAttempts = Math.Clamp(TakeInt(fields, MaxAttemptFields, unknown) ?? 3, 1, JobValidator.MaxAttemptsLimit);
         var input = Take(fields, InputFields);
-        var labels = new Dictionary<string, string>(StringComparer.Ordinal);
+        var labels = new Dictionary<string, string>(StringComparer.Ordinal) { ["legacy_status"] = Trim(legacyStatus, MaxLabelScalarLength) };
+        var extra = new List<KeyValuePair<string, JsonElement>>();
         if (Take(fields, LabelFields) is { } legacyLabels)
         {
-            if (legacyLabels.ValueKind == JsonValueKind.Object)
+            // Labels in the legacy system stay labels; what cannot be one is kept in input.
+            foreach (var (name, field) in legacyLabels.ValueKind == JsonValueKind.Object
+                ? legacyLabels.EnumerateObject().Select(p => new KeyValuePair<string, JsonElement>(p.Name, p.Value))
+                : [new("labels", legacyLabels)])
             {
-                foreach (var label in legacyLabels.EnumerateObject())
+                if (!TryLabel(labels, name, field))
                 {
-                    unknown.Add(new(label.Name, label.Value));
+                    extra.Add(new(name, field));
                 }
-            }
-            else
-            {
-                unknown.Add(new("labels", legacyLabels));
             }
         }
 
+        // Every other field was a parameter of the job: it goes into input, where a handler (and a retry) finds it.
+        // A relation (a *_id field, the user or owner) is also kept as a label, to list the jobs of an episode or a user.
         unknown.AddRange(fields);
-        labels["legacy_status"] = Trim(legacyStatus, MaxLabelScalarLength);
-        var extra = new List<KeyValuePair<string, JsonElement>>();
         foreach (var (name, field) in unknown)
         {
-            var labelKey = LabelKey(name);
-            if (LabelValue(field) is { } text && labelKey is not null && !labels.ContainsKey(labelKey) && labels.Count < JobValidator.MaxLabels)
+            extra.Add(new(name, field));
+            if (IsRelation(name))
             {
-                labels[labelKey] = text;
-            }
-            else
-            {
-                extra.Add(new(name, field));
+                TryLabel(labels, name, field);
             }
         }
 
@@ -483,6 +482,25 @@ internal static class LegacyJobMapper
     {
         using var document = JsonDocument.Parse(node.ToJsonString());
         return document.RootElement.Clone();
+    }
+
+    /// <summary>A field naming what the job belongs to: <c>*_id</c> / <c>*Id</c>, or the user, owner or tenant.</summary>
+    public static bool IsRelation(string name) =>
+        name.EndsWith("_id", StringComparison.Ordinal)
+        || (name.Length > 2 && name.EndsWith("Id", StringComparison.Ordinal) && char.IsLower(name[^3]))
+        || RelationFields.Contains(name);
+
+    /// <summary>Adds the field as a label when it can be one (a short scalar, a free key, room left); false when not.</summary>
+    private static bool TryLabel(Dictionary<string, string> labels, string name, JsonElement field)
+    {
+        var key = LabelKey(name);
+        if (LabelValue(field) is not { } text || key is null || labels.ContainsKey(key) || labels.Count >= JobValidator.MaxLabels)
+        {
+            return false;
+        }
+
+        labels[key] = text;
+        return true;
     }
 
     private static string? LabelKey(string name)

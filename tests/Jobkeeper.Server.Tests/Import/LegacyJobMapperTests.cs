@@ -81,7 +81,7 @@ public sealed class LegacyJobMapperTests
         Assert.Equal(0.005, MapJob("""{"status":"queued","progress_percent":0.5}""").Progress!.Fraction!.Value, 6);
         var job = MapJob("""{"status":"queued","progress":{"fraction":0.4,"stage":"render","message":"frame 40","current":40,"total":100,"eta":12}}""");
         Assert.Equal(new JobProgress { Fraction = 0.4, Stage = "render", Message = "frame 40", Current = 40, Total = 100 }, job.Progress);
-        Assert.Equal("12", job.Labels["progress_eta"]);
+        Assert.Equal(12, job.Input!.Value.GetProperty("progress_eta").GetInt32());
         var staged = MapJob("""{"status":"queued","progress":30,"current_stage":"tts","progress_message":"voice 2 of 5"}""");
         Assert.Equal(new JobProgress { Fraction = 0.3, Stage = "tts", Message = "voice 2 of 5" }, staged.Progress);
     }
@@ -122,29 +122,63 @@ public sealed class LegacyJobMapperTests
     public void An_unreadable_timestamp_is_kept_as_an_unknown_field()
     {
         var record = Map("""{"status":"queued","created_at":"yesterday"}""");
-        Assert.Equal("yesterday", record.Job!.Labels["created_at"]);
+        Assert.Equal("yesterday", record.Job!.Input!.Value.GetProperty("created_at").GetString());
         Assert.Contains(record.Notes, n => n.Contains("created_at", StringComparison.Ordinal));
     }
 
     [Fact]
-    public void Unknown_fields_go_to_labels_when_short_scalars_and_to_input_otherwise()
+    public void Unknown_fields_are_the_input_and_relations_are_labels_as_well()
     {
         var longText = new string('x', 300);
         var job = MapJob($$"""
-            {"status":"queued","input":{"file":"a.wav"},"user_id":"u-1","sample_rate":44100,"hd":true,
-             "hitl_data":{"question":"ok?"},"notes":"{{longText}}","song_map_path":null,"file":"dup","a:b":"colon"}
+            {"status":"queued","input":{"file":"a.wav"},"user_id":"u-1","seriesId":"s-7","owner":"ops","sample_rate":44100,"hd":true,
+             "hitl_data":{"question":"ok?"},"notes":"{{longText}}","song_map_path":null,"file":"dup","a:b":"colon","content":"Hello"}
             """);
-        Assert.Equal("u-1", job.Labels["user_id"]);
-        Assert.Equal("44100", job.Labels["sample_rate"]);
-        Assert.Equal("true", job.Labels["hd"]);
-        Assert.Equal("dup", job.Labels["file"]);
-        Assert.Equal("colon", job.Labels["a_b"]);
         var input = job.Input!.Value;
         Assert.Equal("a.wav", input.GetProperty("file").GetString());
+        Assert.Equal("dup", input.GetProperty("legacy_file").GetString());
+        Assert.Equal("Hello", input.GetProperty("content").GetString());
+        Assert.Equal(44100, input.GetProperty("sample_rate").GetInt32());
+        Assert.True(input.GetProperty("hd").GetBoolean());
+        Assert.Equal("colon", input.GetProperty("a:b").GetString());
         Assert.Equal("ok?", input.GetProperty("hitl_data").GetProperty("question").GetString());
         Assert.Equal(longText, input.GetProperty("notes").GetString());
         Assert.Equal(JsonValueKind.Null, input.GetProperty("song_map_path").ValueKind);
+        Assert.Equal("u-1", input.GetProperty("user_id").GetString());
+
+        // Relations are the filters: also labels. Parameters are not.
+        Assert.Equal(new Dictionary<string, string> { ["legacy_status"] = "queued", ["user_id"] = "u-1", ["seriesId"] = "s-7", ["owner"] = "ops" },
+            job.Labels);
         JobValidator.ValidateLabels(job.Labels.Select(kv => new KeyValuePair<string, string?>(kv.Key, kv.Value)));
+    }
+
+    [Fact]
+    public void A_video_job_keeps_its_parameters_in_input_and_its_episode_and_series_as_labels()
+    {
+        var job = MapJob("""
+            {"job_id":"vid-1","job_type":"idea2video","mode":"cinematic","status":"processing","progress":50.0,
+             "working_dir":".working_dir/vid-1","episode_id":"ep-101","series_id":"series-7","idea":"A cat learns to fly",
+             "user_requirement":"3 scenes, under 60 seconds","style":"Pixar-like","current_stage":"storyboard"}
+            """, key: "vid-1");
+        Assert.Equal(JobStatus.Failed, job.Status);
+        var input = job.Input!.Value;
+        foreach (var (name, value) in new[] { ("mode", "cinematic"), ("working_dir", ".working_dir/vid-1"), ("idea", "A cat learns to fly"),
+            ("user_requirement", "3 scenes, under 60 seconds"), ("style", "Pixar-like"), ("episode_id", "ep-101"), ("series_id", "series-7") })
+        {
+            Assert.Equal(value, input.GetProperty(name).GetString());
+        }
+
+        Assert.Equal(new Dictionary<string, string> { ["legacy_status"] = "processing", ["episode_id"] = "ep-101", ["series_id"] = "series-7" }, job.Labels);
+    }
+
+    [Fact]
+    public void Legacy_labels_stay_labels()
+    {
+        var job = MapJob("""{"status":"queued","labels":{"team":"audio","nested":{"a":1}},"tags":{"x":"y"}}""");
+        Assert.Equal("audio", job.Labels["team"]);
+        Assert.False(job.Labels.ContainsKey("x")); // only the first of labels/tags is read
+        Assert.Equal(1, job.Input!.Value.GetProperty("nested").GetProperty("a").GetInt32());
+        Assert.False(job.Input.Value.TryGetProperty("team", out _));
     }
 
     [Fact]
@@ -184,7 +218,7 @@ public sealed class LegacyJobMapperTests
 
         var warned = MapJob("""{"status":"completed","error_message":"slow disk"}""");
         Assert.Null(warned.Error);
-        Assert.Equal("slow disk", warned.Labels["error_message"]);
+        Assert.Equal("slow disk", warned.Input!.Value.GetProperty("error_message").GetString());
     }
 
     [Fact]

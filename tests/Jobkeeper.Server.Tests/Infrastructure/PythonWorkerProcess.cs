@@ -11,6 +11,7 @@ namespace Jobkeeper.Server.Tests.Infrastructure;
 /// </summary>
 public sealed class PythonWorkerProcess : IAsyncDisposable
 {
+    private const int SigInt = 2;
     private const int SigTerm = 15;
     private readonly Process _process;
     private readonly ConcurrentQueue<string> _output = new();
@@ -29,8 +30,9 @@ public sealed class PythonWorkerProcess : IAsyncDisposable
 
     public static string ScriptPath => Path.Combine(ServerProcess.RepositoryRoot(), "examples", "python-worker", "worker.py");
 
-    /// <summary>Starts <paramref name="script"/> (the example worker when null) with <paramref name="arguments"/>.</summary>
-    public static PythonWorkerProcess Start(IEnumerable<string> arguments, string? script = null)
+    /// <param name="environment">Variables to set for the worker (e.g. JOBKEEPER_API_KEY); none is inherited from the test's environment.</param>
+    /// <param name="script">The Python script to run; the example worker when null.</param>
+    public static PythonWorkerProcess Start(IEnumerable<string> arguments, IReadOnlyDictionary<string, string>? environment = null, string? script = null)
     {
         script ??= ScriptPath;
         var start = new ProcessStartInfo("python3")
@@ -51,6 +53,12 @@ public sealed class PythonWorkerProcess : IAsyncDisposable
         }
 
         start.Environment.Remove("JOBKEEPER_URL");
+        start.Environment.Remove("JOBKEEPER_API_KEY");
+        foreach (var (key, value) in environment ?? new Dictionary<string, string>())
+        {
+            start.Environment[key] = value;
+        }
+
         start.Environment["PYTHONDONTWRITEBYTECODE"] = "1";
         start.Environment["PYTHONUNBUFFERED"] = "1";
 
@@ -93,11 +101,16 @@ public sealed class PythonWorkerProcess : IAsyncDisposable
     }
 
     /// <summary>SIGTERM: the worker stops claiming, lets running jobs finish for its grace period and releases the rest.</summary>
-    public void Terminate()
+    public void Terminate() => Signal(SigTerm, "SIGTERM");
+
+    /// <summary>SIGINT, as Ctrl+C sends it: the same stop as SIGTERM.</summary>
+    public void Interrupt() => Signal(SigInt, "SIGINT");
+
+    private void Signal(int number, string name)
     {
-        if (!_process.HasExited && Kill(_process.Id, SigTerm) != 0)
+        if (!_process.HasExited && Kill(_process.Id, number) != 0)
         {
-            throw new InvalidOperationException($"kill({_process.Id}, SIGTERM) failed: errno {Marshal.GetLastPInvokeError()}");
+            throw new InvalidOperationException($"kill({_process.Id}, {name}) failed: errno {Marshal.GetLastPInvokeError()}");
         }
     }
 

@@ -2,6 +2,7 @@
 // dashboard keeps working when the app is served under a path base.
 
 import { askForKey, currentKey } from './key.js';
+import { actorName } from './who.js';
 
 const base = new URL('../', import.meta.url);
 
@@ -26,17 +27,19 @@ export function url(path, query) {
 
 // An API key in sessionStorage (key.js) is sent as a bearer token on every fetch. EventSource cannot send
 // headers, so the two streams take it as ?access_token= (the server accepts that on those routes only).
-function headers(extra) {
-  const all = new Headers(extra);
+// X-Actor (the person's name, who.js) and X-Reason are percent-encoded: a header value carries only ASCII safely.
+function headers(reason) {
+  const all = new Headers();
   all.set('Accept', 'application/json, application/problem+json');
-  all.set('X-Actor', 'dashboard');
+  all.set('X-Actor', encodeURIComponent(actorName()));
+  if (reason) all.set('X-Reason', encodeURIComponent(reason));
   const key = currentKey();
   if (key) all.set('Authorization', `Bearer ${key}`);
   return all;
 }
 
-async function call(method, path, { query, body, signal } = {}) {
-  const init = { method, headers: headers(), signal, cache: 'no-store' };
+async function call(method, path, { query, body, signal, reason } = {}) {
+  const init = { method, headers: headers(reason), signal, cache: 'no-store' };
   if (body !== undefined) {
     init.body = JSON.stringify(body);
     init.headers.set('Content-Type', 'application/json');
@@ -86,10 +89,10 @@ export const api = {
   }),
   getJob: (id, signal) => call('GET', job(id), { signal }),
   events: (id, after, signal) => call('GET', `${job(id)}/events`, { signal, query: { after, limit: 1000 } }),
-  cancel: (id) => call('POST', `${job(id)}/cancel`),
-  retry: (id) => call('POST', `${job(id)}/retry`),
-  remove: (id) => call('DELETE', job(id)),
-  answer: (id, key, answer) => call('POST', `${job(id)}/prompt/response`, { body: { answer, key } }),
+  cancel: (id, reason) => call('POST', `${job(id)}/cancel`, { reason }),
+  retry: (id, reason) => call('POST', `${job(id)}/retry`, { reason }),
+  remove: (id, reason) => call('DELETE', job(id), { reason }),
+  answer: (id, key, answer, reason) => call('POST', `${job(id)}/prompt/response`, { body: { answer, key, reason: reason || undefined } }),
   allEventsUrl: () => url('/api/v1/events', { access_token: currentKey() }),
   jobStreamUrl: (id) => url(`${job(id)}/stream`, { access_token: currentKey() }),
 };

@@ -7,10 +7,12 @@ import { parseFilters } from './filters.js';
 import { createListView } from './list.js';
 import { createJobView } from './job.js';
 import { LiveStream } from './live.js';
+import { bindNameField } from './who.js';
 
 const main = document.getElementById('main');
 const live = document.getElementById('live');
 const counts = createCounts(document.getElementById('counts'));
+bindNameField(document.getElementById('actor-name'));
 
 let view = null; // { kind, id?, setFilters?, onEvent?, resync?, focus?, dispose() }
 

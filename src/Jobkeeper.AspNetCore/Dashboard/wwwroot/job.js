@@ -1,11 +1,11 @@
 // One job: status, progress, the open question, input and result, error, the event timeline, and
-// Cancel / Retry / Delete. Kept live by the job's own event stream.
+// Cancel / Retry / Delete with an optional reason (recorded in the history). Kept live by the job's own event stream.
 
 import { api, ApiError } from './api.js';
 import { h, replaceChildren, time, jsonBlock, statusBadge, progressBar, setProgress } from './dom.js';
 import { LiveStream } from './live.js';
 import { promptForm, promptIdentity } from './prompt.js';
-import { timelineItem } from './timeline.js';
+import { timelineItem, actorText } from './timeline.js';
 import { setFlash } from './flash.js';
 
 const CAN_CANCEL = ['queued', 'running', 'waiting'];
@@ -39,6 +39,7 @@ export function createJobView(main, id) {
   const cancelButton = h('button', { type: 'button', onclick: () => act('cancel') }, 'Cancel');
   const retryButton = h('button', { type: 'button', onclick: () => act('retry') }, 'Retry');
   const deleteButton = h('button', { type: 'button', class: 'danger', onclick: remove }, 'Delete');
+  const reasonInput = h('input', { type: 'text', id: 'action-reason', name: 'reason', maxlength: '2000', autocomplete: 'off' });
   const actionError = h('p', { class: 'error', role: 'alert' });
   const bar = progressBar({ status: 'queued' }, 'Progress');
   const stage = h('dd');
@@ -56,6 +57,7 @@ export function createJobView(main, id) {
   content.append(
     h('div', { class: 'summary-line' }, statusSlot, typeSlot, attemptSlot),
     h('div', { class: 'actions', role: 'group', 'aria-label': 'Job actions' }, cancelButton, retryButton, deleteButton),
+    h('p', { class: 'action-reason' }, h('label', { for: 'action-reason' }, 'Reason (optional)'), reasonInput),
     actionError,
     h('section', { class: 'card', 'aria-labelledby': 'progress-heading' },
       h('h2', { id: 'progress-heading' }, 'Progress'),
@@ -89,6 +91,7 @@ export function createJobView(main, id) {
     cancelButton.disabled = acting || !CAN_CANCEL.includes(job.status);
     retryButton.disabled = acting || !CAN_RETRY.includes(job.status);
     deleteButton.disabled = acting;
+    reasonInput.disabled = acting;
 
     setProgress(bar, job);
     stage.textContent = job.progress?.stage ?? '—';
@@ -155,7 +158,7 @@ export function createJobView(main, id) {
       h('ul', { class: 'answers' }, answered.map((p) => h('li', {},
         h('p', { class: 'question' }, p.question),
         h('p', {}, 'Answer: ', h('code', {}, JSON.stringify(p.answer)),
-          p.answered_by ? [' by ', p.answered_by] : null, ' · ', time(p.answered_at),
+          p.answered_by ? [' ', actorText(p.answered_by, p.answered_by_display_name)] : null, ' · ', time(p.answered_at),
           p.expired ? ' (default, the question expired)' : null),
         p.reason ? h('p', { class: 'muted' }, p.reason) : null))));
   }
@@ -235,8 +238,10 @@ export function createJobView(main, id) {
     actionError.textContent = '';
     render(job);
     try {
-      const updated = action === 'cancel' ? await api.cancel(id) : await api.retry(id);
+      const reason = reasonInput.value.trim();
+      const updated = action === 'cancel' ? await api.cancel(id, reason) : await api.retry(id, reason);
       acting = false;
+      reasonInput.value = '';
       render(updated);
     } catch (error) {
       acting = false;
@@ -252,7 +257,7 @@ export function createJobView(main, id) {
     actionError.textContent = '';
     render(job);
     try {
-      await api.remove(id);
+      await api.remove(id, reasonInput.value.trim());
       setFlash(`Deleted job “${id}”.`);
       location.hash = '#/';
     } catch (error) {

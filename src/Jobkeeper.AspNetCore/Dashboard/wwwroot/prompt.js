@@ -1,5 +1,5 @@
 // The open question of a waiting job and the form to answer it: one button per option; otherwise free text,
-// or JSON when the prompt's schema asks for more than a string.
+// or JSON when the prompt's schema asks for more than a string. An optional reason goes with the answer.
 
 import { api } from './api.js';
 import { h, time, jsonBlock } from './dom.js';
@@ -21,7 +21,8 @@ export function promptIdentity(prompt) {
  */
 export function promptForm(jobId, prompt, onAnswered) {
   const error = h('p', { class: 'error', role: 'alert' });
-  const controls = [];
+  const reason = h('input', { type: 'text', id: 'answer-reason', name: 'reason', maxlength: '2000', autocomplete: 'off' });
+  const controls = [reason];
   let busy = false;
 
   async function send(answer) {
@@ -30,7 +31,7 @@ export function promptForm(jobId, prompt, onAnswered) {
     error.textContent = '';
     controls.forEach((c) => { c.disabled = true; });
     try {
-      onAnswered(await api.answer(jobId, prompt.key, answer));
+      onAnswered(await api.answer(jobId, prompt.key, answer, reason.value.trim()));
     } catch (e) {
       const why = e.problem?.why && !e.message.includes(e.problem.why) ? ` ${e.problem.why}` : '';
       error.textContent = e.message + why;
@@ -85,6 +86,7 @@ export function promptForm(jobId, prompt, onAnswered) {
     h('h2', { id: 'prompt-heading' }, 'Waiting for an answer'),
     h('p', { class: 'question' }, prompt.question),
     meta,
+    h('p', { class: 'answer-reason' }, h('label', { for: 'answer-reason' }, 'Reason (optional)'), reason),
     body,
     error);
 }

@@ -1,4 +1,4 @@
-// One line of a job's history: when, what, who, a short summary, and the raw data on demand.
+// One line of a job's history: when, what, who (and the name they gave), why, a short summary, and the raw data on demand.
 
 import { h, time, jsonBlock } from './dom.js';
 
@@ -26,14 +26,25 @@ function summary(event) {
   }
 }
 
+/**
+ * "by ops-key (says “Alice”)": the actor is who the server vouches for (behind API keys, the key); the display name is
+ * only what the caller said, so it is shown as that, never in the actor's place.
+ */
+export function actorText(actor, displayName) {
+  if (!actor) return null;
+  return displayName ? `by ${actor} (says “${displayName}”)` : `by ${actor}`;
+}
+
 export function timelineItem(event) {
   const text = summary(event);
   const hasData = event.data !== null && event.data !== undefined;
+  const who = actorText(event.actor, event.display_name);
   return h('li', { 'data-event-id': String(event.id), 'data-type': event.type },
     h('div', { class: 'event-head' },
       time(event.at),
       h('strong', { class: 'event-type' }, event.type),
-      event.actor ? h('span', { class: 'muted' }, `by ${event.actor}`) : null),
+      who ? h('span', { class: 'muted event-actor' }, who) : null),
     text ? h('p', { class: 'event-summary' }, text) : null,
+    event.reason ? h('p', { class: 'event-reason' }, 'Reason: ', event.reason) : null,
     hasData ? h('details', {}, h('summary', {}, 'Data'), jsonBlock(event.data)) : null);
 }
