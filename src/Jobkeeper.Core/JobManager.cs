@@ -408,6 +408,9 @@ public sealed class JobManager
         return job;
     }
 
+    /// <summary>Jobs this process set running and keeps alive.</summary>
+    internal int DrivenCount => _driven.Count;
+
     internal DateTimeOffset Now() => TimeMicros.Truncate(_time.GetUtcNow());
 
     /// <summary>The actor a change is recorded under: the one given, with the default name when it names none.</summary>

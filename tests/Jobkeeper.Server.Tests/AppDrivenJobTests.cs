@@ -58,6 +58,21 @@ public sealed class AppDrivenJobTests(ServerFixture fixture) : NoServerErrorsTes
     }
 
     [Fact]
+    public async Task An_app_driven_lease_nobody_renews_fails_the_job_with_no_runner_and_is_counted_in_metrics()
+    {
+        var type = NewType("metrics");
+        var id = (await Client.CreateJobAsync($$"""{"type":"{{type}}"}""")).Str("id");
+        await Client.PatchJobAsync(id, """{"status":"running","lease_seconds":1}""");
+
+        var job = await PollAsync(id, j => j.Str("status") != "running", TimeSpan.FromSeconds(30));
+
+        Assert.Equal("no_runner", job.GetProperty("error").Str("code"));
+        using var response = await Client.GetAsync("/metrics");
+        var metrics = PrometheusText.Parse(await response.Content.ReadAsStringAsync());
+        Assert.Equal(1, metrics.Value("jobkeeper_leases_expired_total", ("outcome", "no_runner"), ("type", type)));
+    }
+
+    [Fact]
     public async Task After_a_kill_9_of_the_app_driving_them_its_jobs_are_queued_again_or_failed_and_none_stays_running()
     {
         var runnable = NewType("runnable");

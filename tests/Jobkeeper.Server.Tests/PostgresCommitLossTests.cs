@@ -15,6 +15,7 @@ namespace Jobkeeper.Server.Tests;
 /// client's own, never <c>409 lease-lost</c> for a complete whose stored completion is the client's own, and
 /// every write answered 2xx is in the database afterwards. (503 is allowed: the write was not acknowledged.)
 /// </summary>
+[Collection(DedicatedPostgresCollection.Name)]
 public sealed class PostgresCommitLossTests(ITestOutputHelper output)
 {
     private const string Type = "commit.loss";

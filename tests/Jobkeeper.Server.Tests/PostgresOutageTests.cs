@@ -12,6 +12,7 @@ namespace Jobkeeper.Server.Tests;
 /// test's own answer 503 fast while it is down, say why on /health, recover without a restart, and every write
 /// they acknowledged is in the database afterwards.
 /// </summary>
+[Collection(DedicatedPostgresCollection.Name)]
 public sealed class PostgresOutageTests(ITestOutputHelper output)
 {
     private static readonly TimeSpan StoreTimeout = TimeSpan.FromSeconds(2);

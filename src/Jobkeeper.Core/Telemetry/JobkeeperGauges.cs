@@ -23,6 +23,8 @@ public sealed class JobkeeperGauges : IDisposable
         _manager = manager;
         Meter = new Meter(JobkeeperMetrics.Name, null, null, manager);
         Meter.CreateObservableGauge("jobkeeper.jobs", ObserveStatuses, "{job}", "Jobs in the store by status (counts at most a few seconds old)");
+        Meter.CreateObservableGauge("jobkeeper.jobs.driven", () => manager.DrivenCount, "{job}",
+            "Jobs this process set running itself and keeps alive (app-driven jobs renewed while the process lives)");
         Meter.CreateObservableGauge("jobkeeper.cache.entries", () => manager.Cache.Count, "{job}", "Jobs held in the hot cache");
         Meter.CreateObservableCounter("jobkeeper.cache.hits", () => manager.Cache.Hits, "{lookup}", "Cache lookups answered from memory");
         Meter.CreateObservableCounter("jobkeeper.cache.misses", () => manager.Cache.Misses, "{lookup}", "Cache lookups that went to the store");

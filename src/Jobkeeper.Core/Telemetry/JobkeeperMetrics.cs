@@ -18,6 +18,9 @@ public static class JobkeeperMetrics
     public static readonly Counter<long> JobsRetried = Meter.CreateCounter<long>("jobkeeper.jobs.retried",
         "{job}", "Jobs queued again for another attempt (after a failed attempt, an expired lease, or a retry by hand)");
 
+    public static readonly Counter<long> LeasesExpired = Meter.CreateCounter<long>("jobkeeper.leases.expired",
+        "{lease}", "Leases of running jobs that ran out without a renewal (the worker or app driving the job stopped), by what the job became");
+
     public static readonly Histogram<double> QueueWait = Meter.CreateHistogram<double>("jobkeeper.job.queue_wait",
         "s", "Time from when an attempt became due (run_at) to when a worker claimed it");
     public static readonly Histogram<double> RunDuration = Meter.CreateHistogram<double>("jobkeeper.job.run.duration",

@@ -29,13 +29,40 @@ internal sealed class JobRunners
     /// <summary>How often what this process runs is written to the store: often enough that the record never ages out.</summary>
     public TimeSpan RecordInterval => _seenWithin / 4 < TimeSpan.FromMinutes(1) ? _seenWithin / 4 : TimeSpan.FromMinutes(1);
 
-    /// <summary>A worker claimed these types through this instance (called on every claim: memory only).</summary>
-    public void Claimed(IEnumerable<string> types)
+    /// <summary>
+    /// A worker claims these types through this instance. A type this instance has not recorded within
+    /// <see cref="RecordInterval"/> is written to the store before the claim, so a reaper on any instance knows of it
+    /// before the claimed lease can expire; otherwise memory only (the claim's hot path stays free of writes).
+    /// </summary>
+    public ValueTask ClaimingAsync(IEnumerable<string> types, CancellationToken cancellationToken)
     {
         var now = _time.GetUtcNow();
+        Dictionary<string, DateTimeOffset>? due = null;
         foreach (var type in types)
         {
             _claimed[type] = now;
+            if (!_handlers.Contains(type) && (!_recorded.TryGetValue(type, out var recordedAt) || now - recordedAt >= RecordInterval))
+            {
+                (due ??= new Dictionary<string, DateTimeOffset>(StringComparer.Ordinal))[type] = now;
+            }
+        }
+
+        return due is null ? ValueTask.CompletedTask : new ValueTask(RecordNowAsync(due, cancellationToken));
+    }
+
+    private async Task RecordNowAsync(Dictionary<string, DateTimeOffset> due, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await _store.RecordRunnersAsync(due, cancellationToken).ConfigureAwait(false);
+            foreach (var (type, seenAt) in due)
+            {
+                _recorded[type] = seenAt;
+            }
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // The claim goes on; the periodic record tries again (what is not recorded stays due).
         }
     }
 

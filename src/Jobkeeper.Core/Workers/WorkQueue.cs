@@ -40,7 +40,7 @@ public sealed class WorkQueue
     public async Task<IReadOnlyList<Job>> ClaimAsync(string worker, IReadOnlyDictionary<string, int> types, int max, TimeSpan lease, CancellationToken cancellationToken = default)
     {
         ValidateClaim(worker, types.Keys, max, lease);
-        _runners.Claimed(types.Keys);
+        await _runners.ClaimingAsync(types.Keys, cancellationToken).ConfigureAwait(false);
         var now = _manager.Now();
         var leaseUntil = now + lease;
         var claimed = await _store.ClaimAsync(new ClaimRequest(types, max, now),
