@@ -38,6 +38,8 @@ echo "postgres: $JOBKEEPER_TEST_POSTGRES ($JOBKEEPER_TEST_POSTGRES_DIR)"
 
 echo "== test"
 output="$log_dir/dotnet-test.log"
+run_started="$log_dir/.run-started"
+touch "$run_started"
 dotnet test Jobkeeper.slnx -c "$configuration" --no-build -nologo \
   --results-directory "$log_dir" --logger "trx" --logger "console;verbosity=normal" 2>&1 | tee "$output"
 status=${PIPESTATUS[0]}
@@ -59,6 +61,10 @@ if [ "$status" -ne 0 ] && [ "${failed:-0}" -eq 0 ]; then
   # A crashed test host reports no summary line of its own; count it as a failure.
   failed=1
 fi
+
+# What the load and generated-request tests measured in this run (their own output, kept in the trx files).
+echo "== measured by the tests"
+find "$log_dir" -name '*.trx' -newer "$run_started" -exec grep -ho -e 'fuzz: [^<&]*' -e 'wrong answers [^<&]*' -e 'SIGTERM with [^<&]*' {} + 2>/dev/null | sed 's/^/  /'
 
 echo "test assemblies: ${assemblies:-0}; skipped: ${skipped:-0}"
 echo "${passed:-0} passed, ${failed:-0} failed"

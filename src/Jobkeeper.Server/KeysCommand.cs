@@ -123,14 +123,8 @@ internal static class KeysCommand
 
     private static int List(string path)
     {
-        JsonObject? root;
-        try
+        if (!TryLoad(path, out var root))
         {
-            root = Load(path);
-        }
-        catch (Exception ex) when (ex is JsonException or IOException or UnauthorizedAccessException or InvalidOperationException)
-        {
-            Console.Error.WriteLine($"jobkeeper: cannot read {path}: {ex.Message}");
             return 2;
         }
 
@@ -155,14 +149,8 @@ internal static class KeysCommand
 
     private static int Remove(string name, string path)
     {
-        JsonObject? root;
-        try
+        if (!TryLoad(path, out var root))
         {
-            root = Load(path);
-        }
-        catch (Exception ex) when (ex is JsonException or IOException or UnauthorizedAccessException or InvalidOperationException)
-        {
-            Console.Error.WriteLine($"jobkeeper: cannot read {path}: {ex.Message}");
             return 2;
         }
 
@@ -197,6 +185,22 @@ internal static class KeysCommand
 
     private static string? KeyName(JsonObject key) =>
         key.FirstOrDefault(p => p.Key.Equals("name", StringComparison.OrdinalIgnoreCase)).Value?.ToString();
+
+    /// <summary>Reads the settings file (null root when there is none); false, having said why, when it cannot be read.</summary>
+    private static bool TryLoad(string path, out JsonObject? root)
+    {
+        try
+        {
+            root = Load(path);
+            return true;
+        }
+        catch (Exception ex) when (ex is JsonException or IOException or UnauthorizedAccessException or InvalidOperationException)
+        {
+            Console.Error.WriteLine($"jobkeeper: cannot read {path}: {ex.Message}");
+            root = null;
+            return false;
+        }
+    }
 
     private static JsonObject? Load(string path)
     {
