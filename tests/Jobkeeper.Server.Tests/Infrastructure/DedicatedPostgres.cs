@@ -31,7 +31,17 @@ public sealed class DedicatedPostgres : IAsyncDisposable
 
     public Task StartServerAsync() => RunAsync(Path.Combine(_directory, "pg_ctl.sh"), "start");
 
-    public async ValueTask DisposeAsync() => await ScriptAsync("postgres.sh", "stop", _directory);
+    public async ValueTask DisposeAsync()
+    {
+        // The next dedicated server may listen on the same port, so the same connection string: a pooled connection
+        // to this one would be handed out there and fail with "terminating connection due to administrator command".
+        using (var connection = new Npgsql.NpgsqlConnection(ConnectionString))
+        {
+            Npgsql.NpgsqlConnection.ClearPool(connection);
+        }
+
+        await ScriptAsync("postgres.sh", "stop", _directory);
+    }
 
     private static Task<string> ScriptAsync(string script, params string[] args) =>
         RunAsync("bash", [Path.Combine(ServerProcess.RepositoryRoot(), "scripts", script), .. args]);
