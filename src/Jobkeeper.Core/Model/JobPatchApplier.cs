@@ -26,6 +26,14 @@ public static class JobPatchApplier
         if (patch.Status is { } status && status != current.Status)
         {
             JobStatusRules.EnsureCanMove(current.Id, current.Status, status);
+            if (status == JobStatus.Waiting)
+            {
+                // Waiting means waiting on a person's answer: with no question asked nothing could ever resume it.
+                throw new Errors.JobStateConflictException(
+                    $"Job '{current.Id}' cannot be set waiting by an update: a job waits when its handler or worker asks a question " +
+                    "(POST /api/v1/jobs/{id}/prompt, or AskAsync), and resumes when it is answered.");
+            }
+
             next = WithStatus(next, status, now);
             string? owner = null;
             if (status == JobStatus.Running)
@@ -145,7 +153,7 @@ public static class JobPatchApplier
         if (fields.Count == 0)
         {
             // Only the lease moved: a renewal, recorded like a heartbeat (no event).
-            return leaseMoved ? new JobReplacement(next with { Version = version, UpdatedAt = now }, current.Version, [], false) : null;
+            return leaseMoved ? StateChange.Of(current, next with { Version = version, UpdatedAt = now }, []) : null;
         }
 
         next = next with { Version = version, UpdatedAt = now };
@@ -153,7 +161,7 @@ public static class JobPatchApplier
             JsonSerializer.SerializeToElement(
                 new UpdatedFields(fields, fields.Contains("progress") ? next.Progress : null),
                 CoreJsonContext.Default.UpdatedFields)));
-        return new JobReplacement(next, current.Version, events, labelsChanged);
+        return StateChange.Of(current, next, events, labelsChanged);
     }
 
     /// <summary>Applies the side effects a status carries: start and completion times, the lease.</summary>

@@ -16,7 +16,11 @@ public enum JobStatus
 
 public static class JobStatusNames
 {
-    private static readonly string[] Names = ["queued", "running", "waiting", "completed", "failed", "cancelled"];
+    // The wire names come from the enum's attributes: the one place a status is named.
+    private static readonly string[] Names = Enum.GetValues<JobStatus>()
+        .Select(s => typeof(JobStatus).GetField(s.ToString())!.GetCustomAttributes(typeof(JsonStringEnumMemberNameAttribute), false)
+            .Cast<JsonStringEnumMemberNameAttribute>().Single().Name)
+        .ToArray();
 
     public static IReadOnlyList<JobStatus> All { get; } = Enum.GetValues<JobStatus>();
 

@@ -59,15 +59,9 @@ public static class JobTransitions
     {
         EnsureLease(job, leaseToken);
         var renewed = Renewal(job, lease, now);
-        var patched = JobPatchApplier.Apply(job, new JobPatch { Progress = progress }, now, job.LeaseOwner ?? "worker");
-        if (patched is null)
-        {
-            return renewed is null ? null : Replace(job, renewed with { UpdatedAt = now, Version = job.Version + 1 });
-        }
-
-        return renewed is null
-            ? patched
-            : patched with { Job = patched.Job with { LeaseExpiresAt = renewed.LeaseExpiresAt, LeaseDuration = renewed.LeaseDuration } };
+        // The progress is applied on top of the renewed lease, so one change records both.
+        var patched = JobPatchApplier.Apply(renewed ?? job, new JobPatch { Progress = progress }, now, job.LeaseOwner ?? "worker");
+        return patched ?? (renewed is null ? null : Replace(job, renewed with { UpdatedAt = now, Version = job.Version + 1 }));
     }
 
     /// <summary>
@@ -343,6 +337,5 @@ public static class JobTransitions
             JsonSerializer.SerializeToElement(new LeaseChange(job.LeaseOwner, job.Attempt, next.LeaseExpiresAt ?? job.LeaseExpiresAt),
                 CoreJsonContext.Default.LeaseChange));
 
-    private static JobReplacement Replace(Job job, Job next, params JobEvent[] events) =>
-        new(next, job.Version, events, LabelsChanged: false);
+    private static JobReplacement Replace(Job job, Job next, params JobEvent[] events) => StateChange.Of(job, next, events);
 }

@@ -36,11 +36,11 @@ public static class PromptTransitions
             UpdatedAt = now,
             Version = job.Version + 1,
         };
-        return new JobReplacement(next, job.Version,
+        return StateChange.Of(job, next,
         [
             PromptEvent(next, JobEventTypes.PromptAsked, now, asked.AskedBy, asked),
             StatusEvent(job, next, now, asked.AskedBy, "prompt"),
-        ], LabelsChanged: false);
+        ]);
     }
 
     /// <summary>
@@ -100,11 +100,11 @@ public static class PromptTransitions
             UpdatedAt = now,
             Version = job.Version + 1,
         };
-        return new JobReplacement(next, job.Version,
+        return StateChange.Of(job, next,
         [
             PromptEvent(next, eventType, now, actor, settled),
             StatusEvent(job, next, now, actor, reason),
-        ], LabelsChanged: false);
+        ]);
     }
 
     /// <summary>The lease holder saves its checkpoint (small JSON state, replaced whole).</summary>
@@ -117,7 +117,7 @@ public static class PromptTransitions
             return null;
         }
 
-        return new JobReplacement(job with { Checkpoint = value, UpdatedAt = now, Version = job.Version + 1 }, job.Version, [], LabelsChanged: false);
+        return StateChange.Of(job, job with { Checkpoint = value, UpdatedAt = now, Version = job.Version + 1 }, []);
     }
 
     /// <summary>The open prompt, or 409 saying why there is none to answer.</summary>
