@@ -77,6 +77,8 @@ public sealed class LiveUpdateTests(DashboardFixture fixture) : DashboardTest(fi
         await Client.PatchJobAsync(id, """{"status":"running"}""");
         await Expect(Row(list, id).Locator(".badge")).ToHaveTextAsync("running");
         await Expect(JobStatus(job)).ToHaveTextAsync("running");
+        // Set running by an API call: the caller drives it under a lease, and the page says who.
+        await Expect(job.Locator("dt:text-is('Driven by') + dd")).ToHaveTextAsync("api");
         await Expect(CountLink(list, "running")).ToContainTextAsync((running + 1).ToString(System.Globalization.CultureInfo.InvariantCulture));
 
         await Client.PatchJobAsync(id, """{"status":"completed","result":{"bpm":120}}""");

@@ -139,7 +139,7 @@ export function createJobView(main, id) {
       ['Created', time(job.created_at)], ['Updated', time(job.updated_at)], ['Run at', time(job.run_at)],
       ['Started', time(job.started_at)], ['Completed', time(job.completed_at)],
     ];
-    if (job.lease_owner) rows.push(['Worker', job.lease_owner], ['Lease until', time(job.lease_expires_at)]);
+    if (job.lease_owner) rows.push(['Driven by', job.lease_owner], ['Lease until', time(job.lease_expires_at)]);
     if (job.cancel_requested_at) rows.push(['Cancel requested', time(job.cancel_requested_at)]);
     replaceChildren(details, rows.map(([name, value]) => [h('dt', {}, name), h('dd', {}, value)]));
 
