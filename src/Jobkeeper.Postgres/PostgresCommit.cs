@@ -1,4 +1,5 @@
 using Jobkeeper.Model;
+using Jobkeeper.Relational;
 using Jobkeeper.Storage;
 using Npgsql;
 using NpgsqlTypes;

@@ -1,16 +1,9 @@
+using Jobkeeper.Relational;
 using Microsoft.Extensions.Logging;
 using Npgsql;
 using NpgsqlTypes;
 
 namespace Jobkeeper.Postgres;
-
-/// <summary>What became of a transaction whose COMMIT was sent but whose reply never came.</summary>
-internal enum CommitOutcome
-{
-    Committed,
-    RolledBack,
-    Unknown,
-}
 
 /// <summary>
 /// Finds out, on a fresh connection, whether a transaction committed after the connection it was committing on broke

@@ -1,4 +1,5 @@
-using Jobkeeper.Storage;
+using Jobkeeper.Model;
+using Jobkeeper.Relational;
 
 namespace Jobkeeper.Postgres;
 
@@ -11,11 +12,14 @@ internal static class PostgresJobSql
 
     public static readonly string GetJobs = $"SELECT {SelectList} FROM jobs j WHERE j.id = ANY($1)";
 
+    // One index probe per type (ix_jobs_claim is ordered by run_at within a type and priority).
+    public static readonly string NextRunAt = $"SELECT MIN(run_at_us) FROM jobs WHERE status = {StatusSql.Of(JobStatus.Queued)} AND type = ANY($1)";
+
     public static readonly string IsCurrent = "SELECT 1 FROM jobs WHERE id = $1 AND version = $2";
 
     // Rows locked by others are skipped, so instances claiming at once never wait for each other or take the same job.
     public static readonly string SelectClaimable =
-        $"SELECT {SelectList} FROM jobs j WHERE j.status = 'queued' AND j.type = $1 AND j.run_at_us <= $2 " +
+        $"SELECT {SelectList} FROM jobs j WHERE j.status = {StatusSql.Of(JobStatus.Queued)} AND j.type = $1 AND j.run_at_us <= $2 " +
         "ORDER BY j.priority DESC, j.run_at_us, j.id LIMIT $3 FOR UPDATE SKIP LOCKED";
 
     public const string DeleteJob = """
@@ -25,10 +29,10 @@ internal static class PostgresJobSql
         SELECT id FROM d
         """;
 
-    public const string DeleteTerminalBatch = """
+    public static readonly string DeleteTerminalBatch = $"""
         WITH d AS (
                 DELETE FROM jobs WHERE id IN (
-                    SELECT id FROM jobs WHERE status IN ('completed', 'failed', 'cancelled') AND completed_us < $1
+                    SELECT id FROM jobs WHERE status IN {StatusSql.Terminal} AND completed_us < $1
                     ORDER BY completed_us LIMIT $2 FOR UPDATE SKIP LOCKED)
                 RETURNING id),
              l AS (DELETE FROM job_labels WHERE job_id IN (SELECT id FROM d)),
@@ -36,9 +40,9 @@ internal static class PostgresJobSql
         SELECT id FROM d
         """;
 
-    public const string DeleteTerminalIds = """
+    public static readonly string DeleteTerminalIds = $"""
         WITH d AS (
-                DELETE FROM jobs WHERE id = ANY($1) AND status IN ('completed', 'failed', 'cancelled') AND completed_us < $2
+                DELETE FROM jobs WHERE id = ANY($1) AND status IN {StatusSql.Terminal} AND completed_us < $2
                 RETURNING id),
              l AS (DELETE FROM job_labels WHERE job_id IN (SELECT id FROM d)),
              e AS (DELETE FROM job_events WHERE job_id IN (SELECT id FROM d))
@@ -79,18 +83,13 @@ internal static class PostgresJobSql
     public const string TransactionOutcome =
         "SELECT pg_xact_status($1), (SELECT max(id) FROM job_events WHERE job_id = $2 AND xmin = xid($1))";
 
-    public const string Feed = """
-        SELECT e.id, e.job_id, e.type, e.at_us, e.actor, e.version, e.data, e.display_name, e.reason, j.type, e.job_status
-        FROM job_events e JOIN jobs j ON j.id = e.job_id
-        WHERE e.id > $1 ORDER BY e.id LIMIT $2
-        """;
+    private static readonly string FeedSelect =
+        $"SELECT {JobColumns.EventSelectList("e")}, j.type, e.job_status FROM job_events e JOIN jobs j ON j.id = e.job_id";
 
-    public const string JobFeed = """
-        SELECT e.id, e.job_id, e.type, e.at_us, e.actor, e.version, e.data, e.display_name, e.reason, j.type, e.job_status
-        FROM job_events e JOIN jobs j ON j.id = e.job_id
-        WHERE e.job_id = $3 AND e.id > $1 ORDER BY e.id LIMIT $2
-        """;
+    public static readonly string Feed = FeedSelect + " WHERE e.id > $1 ORDER BY e.id LIMIT $2";
 
-    public const string Events =
-        "SELECT id, job_id, type, at_us, actor, version, data, display_name, reason FROM job_events WHERE job_id = $1 AND id > $2 ORDER BY id LIMIT $3";
+    public static readonly string JobFeed = FeedSelect + " WHERE e.job_id = $3 AND e.id > $1 ORDER BY e.id LIMIT $2";
+
+    public static readonly string Events =
+        $"SELECT {JobColumns.EventSelectList("e")} FROM job_events e WHERE e.job_id = $1 AND e.id > $2 ORDER BY e.id LIMIT $3";
 }

@@ -1,6 +1,8 @@
+using System.Data.Common;
 using System.Net.Sockets;
 using Jobkeeper.Errors;
 using Jobkeeper.Model;
+using Jobkeeper.Relational;
 using Jobkeeper.Storage;
 using Microsoft.Extensions.Logging;
 using Npgsql;
@@ -12,14 +14,15 @@ namespace Jobkeeper.Postgres;
 /// writes through one writer, claims with <c>FOR UPDATE SKIP LOCKED</c>, reads through a pooled data source
 /// (statements prepared automatically), and announces every commit to the other instances (LISTEN/NOTIFY).
 /// </summary>
-public sealed class PostgresJobStore : ISharedJobStore
+public sealed class PostgresJobStore : ISharedJobStore, ISqlReader
 {
     private readonly PostgresStoreOptions _options;
-    private readonly IJobStoreObserver[] _observers;
+    private readonly StoreObservers _observers;
     private readonly ILogger<PostgresJobStore> _logger;
     private readonly string _instance = Guid.NewGuid().ToString("N");
     private readonly NpgsqlDataSource _dataSource;
-    private PostgresWriter? _writer;
+    private readonly RelationalReads _reads;
+    private GroupCommitWriter<IPostgresWriteOp>? _writer;
     private PostgresChangeListener? _listener;
     private int _schemaVersion;
     private int _disposed;
@@ -28,7 +31,8 @@ public sealed class PostgresJobStore : ISharedJobStore
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(options.ConnectionString, nameof(options));
         _options = options;
-        _observers = observers.ToArray();
+        _observers = new StoreObservers(observers, logger);
+        _reads = new RelationalReads(PostgresDialect.Instance, this);
         _logger = logger;
         var timeout = Math.Max(1, (int)Math.Ceiling(options.Timeout.TotalSeconds));
         var builder = new NpgsqlConnectionStringBuilder(ParseConnectionString(options.ConnectionString))
@@ -88,51 +92,45 @@ public sealed class PostgresJobStore : ISharedJobStore
             lastEventId = (long)(await last.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
         }
 
-        _listener = new PostgresChangeListener(_dataSource, _options, _instance, _observers, ReadFeedAsync, ReadChangesAsync, ReadLastEventIdAsync, _logger);
+        _listener = new PostgresChangeListener(_dataSource, _options, _instance, _observers.All, ReadFeedAsync, ReadChangesAsync, ReadLastEventIdAsync, _logger);
         await _listener.StartAsync(lastEventId, cancellationToken).ConfigureAwait(false);
-        _writer = new PostgresWriter(_dataSource, _options, _instance, OnCommitted, _logger);
+        _writer = new GroupCommitWriter<IPostgresWriteOp>(
+            Enumerable.Range(0, Math.Max(1, _options.Writers)).Select(_ => new PostgresCommitter(_dataSource, _options, _instance, OnCommitted, _logger)).ToArray(),
+            _options.MaxBatchSize, _logger);
     }
 
     public Task<bool> InsertAsync(Job job, JobEvent created, CancellationToken cancellationToken) =>
-        Writer.Enqueue(new PostgresInsertOp(job, created));
+        Write(new PostgresInsertOp(job, created));
 
     public Task<bool> ReplaceAsync(JobReplacement replacement, CancellationToken cancellationToken) =>
-        Writer.Enqueue(new PostgresReplaceOp(replacement));
+        Write(new PostgresReplaceOp(replacement));
 
     public Task<bool> DeleteAsync(string id, CancellationToken cancellationToken) =>
-        Writer.Enqueue(new PostgresDeleteJobOp(id));
+        Write(new PostgresDeleteJobOp(id));
 
     public Task<IReadOnlyList<string>> DeleteTerminalBatchAsync(DateTimeOffset cutoff, int batchSize, CancellationToken cancellationToken) =>
-        Writer.Enqueue(new PostgresDeleteTerminalOp(TimeMicros.From(cutoff), batchSize));
+        Write(new PostgresDeleteTerminalOp(TimeMicros.From(cutoff), batchSize));
 
     public Task<IReadOnlyList<Job>> ClaimAsync(ClaimRequest request, Func<Job, JobReplacement> claim, CancellationToken cancellationToken) =>
-        Writer.Enqueue(new PostgresClaimOp(request, claim));
+        Write(new PostgresClaimOp(request, claim));
 
     public Task<IReadOnlyList<Job>> GetTerminalBatchAsync(DateTimeOffset cutoff, JobStatus? status, int limit, CancellationToken cancellationToken) =>
-        status is { } s
-            ? QueryJobsAsync($"SELECT {PostgresJobSql.SelectList} FROM jobs j WHERE j.status = $3 AND j.completed_us < $1 " +
-                "ORDER BY j.completed_us, j.id LIMIT $2", [TimeMicros.From(cutoff), limit, s.ToName()], cancellationToken)
-            : QueryJobsAsync($"SELECT {PostgresJobSql.SelectList} FROM jobs j WHERE j.status IN ('completed', 'failed', 'cancelled') " +
-                "AND j.completed_us < $1 ORDER BY j.completed_us, j.id LIMIT $2", [TimeMicros.From(cutoff), limit], cancellationToken);
+        _reads.GetTerminalBatchAsync(cutoff, status, limit, cancellationToken);
 
     public Task<IReadOnlyList<string>> DeleteTerminalAsync(IReadOnlyCollection<string> ids, DateTimeOffset cutoff, CancellationToken cancellationToken) =>
-        Writer.Enqueue(new PostgresDeleteTerminalIdsOp(ids.ToArray(), TimeMicros.From(cutoff)));
+        Write(new PostgresDeleteTerminalIdsOp(ids.ToArray(), TimeMicros.From(cutoff)));
 
     public Task<IReadOnlyList<Job>> GetExpiredLeasesAsync(DateTimeOffset now, int limit, CancellationToken cancellationToken) =>
-        QueryJobsAsync($"SELECT {PostgresJobSql.SelectList} FROM jobs j WHERE j.status = 'running' AND j.lease_expires_us <= $1 " +
-            "ORDER BY j.lease_expires_us LIMIT $2", [TimeMicros.From(now), limit], cancellationToken);
+        _reads.GetExpiredLeasesAsync(now, limit, cancellationToken);
 
     public Task<IReadOnlyList<Job>> GetExpiredPromptsAsync(DateTimeOffset now, int limit, CancellationToken cancellationToken) =>
-        QueryJobsAsync($"SELECT {PostgresJobSql.SelectList} FROM jobs j WHERE j.status = 'waiting' AND j.prompt_expires_us <= $1 " +
-            "ORDER BY j.prompt_expires_us LIMIT $2", [TimeMicros.From(now), limit], cancellationToken);
+        _reads.GetExpiredPromptsAsync(now, limit, cancellationToken);
 
     public async Task<DateTimeOffset?> GetNextRunAtAsync(IReadOnlyCollection<string> types, CancellationToken cancellationToken)
     {
-        // One index probe per type (ix_jobs_claim is ordered by run_at within a type and priority).
-        const string sql = "SELECT MIN(run_at_us) FROM jobs WHERE status = 'queued' AND type = ANY($1)";
         var value = await Run(async ct =>
         {
-            await using var command = _dataSource.CreateCommand(sql);
+            await using var command = _dataSource.CreateCommand(PostgresJobSql.NextRunAt);
             command.Parameters.Add(PostgresCommit.Parameter(types.ToArray()));
             return await command.ExecuteScalarAsync(ct).ConfigureAwait(false);
         }, cancellationToken).ConfigureAwait(false);
@@ -159,19 +157,7 @@ public sealed class PostgresJobStore : ISharedJobStore
     }
 
     public Task<IReadOnlyCollection<string>> GetRunnersAsync(DateTimeOffset seenSince, CancellationToken cancellationToken) =>
-        Run<IReadOnlyCollection<string>>(async ct =>
-        {
-            await using var command = _dataSource.CreateCommand("SELECT type FROM job_runners WHERE seen_us >= $1");
-            command.Parameters.Add(PostgresCommit.Parameter(TimeMicros.From(seenSince)));
-            var types = new HashSet<string>(StringComparer.Ordinal);
-            await using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
-            while (await reader.ReadAsync(ct).ConfigureAwait(false))
-            {
-                types.Add(reader.GetString(0));
-            }
-
-            return types;
-        }, cancellationToken);
+        _reads.GetRunnersAsync(seenSince, cancellationToken);
 
     public async Task<Job?> GetAsync(string id, CancellationToken cancellationToken)
     {
@@ -188,26 +174,7 @@ public sealed class PostgresJobStore : ISharedJobStore
             return await command.ExecuteScalarAsync(ct).ConfigureAwait(false) is not null;
         }, cancellationToken).ConfigureAwait(false);
 
-    public async Task<JobPage> ListAsync(JobQuery query, CancellationToken cancellationToken)
-    {
-        var take = query.Limit + 1;
-        var rows = await Run(async ct =>
-        {
-            await using var connection = await _dataSource.OpenConnectionAsync(ct).ConfigureAwait(false);
-            await using var command = PostgresListQuery.Build(query, null, take);
-            command.Connection = connection;
-            return await ReadJobsAsync(command, ct).ConfigureAwait(false);
-        }, cancellationToken).ConfigureAwait(false);
-
-        JobCursor? next = null;
-        if (rows.Count > query.Limit)
-        {
-            rows.RemoveAt(rows.Count - 1);
-            next = JobCursor.After(rows[^1]);
-        }
-
-        return new JobPage(rows, next);
-    }
+    public Task<JobPage> ListAsync(JobQuery query, CancellationToken cancellationToken) => _reads.ListAsync(query, cancellationToken);
 
     public Task<IReadOnlyList<JobEvent>> GetEventsAsync(string jobId, long afterId, int limit, CancellationToken cancellationToken) =>
         Run<IReadOnlyList<JobEvent>>(async ct =>
@@ -247,31 +214,17 @@ public sealed class PostgresJobStore : ISharedJobStore
             return feed;
         }, cancellationToken);
 
-    public Task<StoreStats> GetStatsAsync(CancellationToken cancellationToken) =>
-        Run(async ct =>
+    public async Task<StoreStats> GetStatsAsync(CancellationToken cancellationToken)
+    {
+        var byStatus = await _reads.CountByStatusAsync(cancellationToken).ConfigureAwait(false);
+        var size = await Run(async ct =>
         {
-            var byStatus = JobStatusNames.All.ToDictionary(s => s, _ => 0L);
-            long size;
-            await using (var counts = _dataSource.CreateCommand("SELECT status, COUNT(*) FROM jobs GROUP BY status"))
-            await using (var reader = await counts.ExecuteReaderAsync(ct).ConfigureAwait(false))
-            {
-                while (await reader.ReadAsync(ct).ConfigureAwait(false))
-                {
-                    if (JobStatusNames.TryParse(reader.GetString(0), out var status))
-                    {
-                        byStatus[status] = reader.GetInt64(1);
-                    }
-                }
-            }
-
-            await using (var bytes = _dataSource.CreateCommand(
-                "SELECT pg_total_relation_size('jobs') + pg_total_relation_size('job_labels') + pg_total_relation_size('job_events')"))
-            {
-                size = (long)(await bytes.ExecuteScalarAsync(ct).ConfigureAwait(false))!;
-            }
-
-            return new StoreStats("postgres", Description.Location, _schemaVersion, size, byStatus.Values.Sum(), byStatus);
-        }, cancellationToken);
+            await using var bytes = _dataSource.CreateCommand(
+                "SELECT pg_total_relation_size('jobs') + pg_total_relation_size('job_labels') + pg_total_relation_size('job_events')");
+            return (long)(await bytes.ExecuteScalarAsync(ct).ConfigureAwait(false))!;
+        }, cancellationToken).ConfigureAwait(false);
+        return new StoreStats("postgres", Description.Location, _schemaVersion, size, byStatus.Values.Sum(), byStatus);
+    }
 
     public async ValueTask DisposeAsync()
     {
@@ -296,25 +249,7 @@ public sealed class PostgresJobStore : ISharedJobStore
     /// <summary>Right after a commit, on the writer, before the writers are answered: this instance's observers, then its live streams.</summary>
     private void OnCommitted(PostgresCommit commit)
     {
-        if (commit.Changes.Count > 0)
-        {
-            IReadOnlyList<CommittedChange>? withoutEvents = null;
-            foreach (var observer in _observers)
-            {
-                try
-                {
-                    // Live streams take events from the feed only, in id order with every other instance's.
-                    observer.JobsCommitted(observer is IJobFeedObserver
-                        ? withoutEvents ??= commit.Changes.Select(c => c with { Events = [] }).ToArray()
-                        : commit.Changes);
-                }
-                catch (Exception ex)
-                {
-                    _logger.LogError(ex, "Store observer {Observer} failed", observer.GetType().Name);
-                }
-            }
-        }
-
+        _observers.Publish(commit.Changes, eventsByFeed: true);
         _listener?.CommittedHere(commit.LastEventId);
     }
 
@@ -336,8 +271,15 @@ public sealed class PostgresJobStore : ISharedJobStore
         return ids.Select(id => new CommittedChange(id, byId.GetValueOrDefault(id), [])).ToArray();
     }
 
-    private Task<IReadOnlyList<Job>> QueryJobsAsync(string sql, object[] values, CancellationToken cancellationToken) =>
-        Run<IReadOnlyList<Job>>(async ct =>
+    private async Task<IReadOnlyList<Job>> QueryJobsAsync(string sql, object[] values, CancellationToken cancellationToken) =>
+        await QueryAsync(sql, values, JobColumns.Read, cancellationToken).ConfigureAwait(false);
+
+    Task<List<T>> ISqlReader.QueryAsync<T>(SqlQuery query, Func<DbDataReader, T> read, CancellationToken cancellationToken) =>
+        QueryAsync(query.Text, query.Parameters.Select(p => p.Value).ToArray(), read, cancellationToken);
+
+    /// <summary>Runs a query with positional parameters on a pooled connection and reads each row.</summary>
+    private Task<List<T>> QueryAsync<T>(string sql, object[] values, Func<DbDataReader, T> read, CancellationToken cancellationToken) =>
+        Run(async ct =>
         {
             await using var command = _dataSource.CreateCommand(sql);
             foreach (var value in values)
@@ -345,20 +287,15 @@ public sealed class PostgresJobStore : ISharedJobStore
                 command.Parameters.Add(PostgresCommit.Parameter(value));
             }
 
-            return await ReadJobsAsync(command, ct).ConfigureAwait(false);
+            var rows = new List<T>();
+            await using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
+            while (await reader.ReadAsync(ct).ConfigureAwait(false))
+            {
+                rows.Add(read(reader));
+            }
+
+            return rows;
         }, cancellationToken);
-
-    private static async Task<List<Job>> ReadJobsAsync(NpgsqlCommand command, CancellationToken cancellationToken)
-    {
-        var jobs = new List<Job>();
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-        {
-            jobs.Add(JobColumns.Read(reader));
-        }
-
-        return jobs;
-    }
 
     private async Task<NpgsqlConnection> Open(CancellationToken cancellationToken)
     {
@@ -392,7 +329,11 @@ public sealed class PostgresJobStore : ISharedJobStore
     private static StoreUnavailableException Unavailable(Exception ex) =>
         new("PostgreSQL is unreachable or did not answer in time: " + ex.Message, ex);
 
-    private PostgresWriter Writer => _writer ?? throw NotOpen();
+    private Task<T> Write<T>(PostgresWriteOp<T> op)
+    {
+        (_writer ?? throw NotOpen()).Enqueue(op);
+        return op.Task;
+    }
 
     private static InvalidOperationException NotOpen() =>
         new("The PostgreSQL store is not open: InitializeAsync must run first (the Jobkeeper hosted service does this at start-up).");

@@ -1,4 +1,4 @@
-using Jobkeeper.Storage;
+using Jobkeeper.Relational;
 using Npgsql;
 
 namespace Jobkeeper.Postgres;

@@ -1,59 +1,53 @@
 using Jobkeeper.Model;
+using Jobkeeper.Relational;
 using Jobkeeper.Storage;
 using Npgsql;
 
 namespace Jobkeeper.Postgres;
 
 /// <summary>
-/// One write waiting for the writer. Its values are prepared on the caller's thread. In a transaction the
-/// writer first lets claims pick their jobs (<see cref="AddSelects"/>), then sends every op's row writes in one
-/// round trip (<see cref="AddRowWrites"/>), then each op reports what it changed (<see cref="Written"/>), and the
-/// events, labels and notice go with the COMMIT in a second round trip.
+/// A write the PostgreSQL committer runs. In a transaction it first lets claims pick their jobs (<see cref="AddSelects"/>),
+/// then sends every op's row writes in one round trip (<see cref="AddRowWrites"/>), then each op reports what it changed
+/// (<see cref="Written"/>), and the events, labels and notice go with the COMMIT in a second round trip.
 /// </summary>
-internal abstract class PostgresWriteOp : IGroupCommitWrite
+internal interface IPostgresWriteOp : IGroupCommitWrite
 {
-    /// <summary>A write committed in a transaction of its own (deletes: they never share a batch with a write of the same job).</summary>
-    public virtual bool IsBulk => false;
-
     /// <summary>
     /// Adds the statements whose rows this op reads before anything is written (claims pick their jobs here);
     /// <paramref name="claimsInBatch"/> claims of this transaction read at once.
     /// </summary>
+    void AddSelects(NpgsqlBatch batch, int claimsInBatch);
+
+    bool IsClaim { get; }
+
+    /// <summary>Reads the result sets of <see cref="AddSelects"/>; the reader is on the first of them.</summary>
+    Task ReadSelectsAsync(PostgresSelectResults results, PostgresTransaction transaction, CancellationToken cancellationToken);
+
+    void AddRowWrites(PostgresRowWrites rows);
+
+    /// <summary>After the row writes ran: records what was written into <paramref name="commit"/>.</summary>
+    void Written(PostgresCommit commit);
+}
+
+/// <summary>A write whose values are prepared on the caller's thread; it selects nothing unless it says so.</summary>
+internal abstract class PostgresWriteOp<T> : GroupCommitWrite<T>, IPostgresWriteOp
+{
     public virtual void AddSelects(NpgsqlBatch batch, int claimsInBatch)
     {
     }
 
     public virtual bool IsClaim => false;
 
-    /// <summary>Reads the result sets of <see cref="AddSelects"/>; the reader is on the first of them.</summary>
     public virtual Task ReadSelectsAsync(PostgresSelectResults results, PostgresTransaction transaction, CancellationToken cancellationToken) =>
-        Task.CompletedTask;
+        System.Threading.Tasks.Task.CompletedTask;
 
     public abstract void AddRowWrites(PostgresRowWrites rows);
 
-    /// <summary>After the row writes ran: records what was written into <paramref name="commit"/>.</summary>
     public abstract void Written(PostgresCommit commit);
-
-    public abstract void Complete();
-
-    public abstract void Fail(Exception error);
 
     /// <summary>The compare-and-set update of one job: it changes the row only while it is still at the expected version.</summary>
     protected static int AddUpdate(PostgresRowWrites rows, JobReplacement replacement, object[] valuesWithLabels) =>
         rows.Update(replacement.Job.Id, replacement.ExpectedVersion, replacement.LabelsChanged ? valuesWithLabels[0] : null, valuesWithLabels[1..]);
-}
-
-internal abstract class PostgresWriteOp<T> : PostgresWriteOp
-{
-    private readonly TaskCompletionSource<T> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
-
-    public Task<T> Task => _completion.Task;
-
-    protected T Result { get; set; } = default!;
-
-    public override void Complete() => _completion.TrySetResult(Result);
-
-    public override void Fail(Exception error) => _completion.TrySetException(error);
 }
 
 internal sealed class PostgresInsertOp(Job job, JobEvent created) : PostgresWriteOp<bool>
@@ -139,7 +133,7 @@ internal sealed class PostgresClaimOp(ClaimRequest request, Func<Job, JobReplace
 
         if (request.Types.Count > 1)
         {
-            candidates.Sort(GroupCommit.ClaimOrder);
+            candidates.Sort(ClaimOrder.Compare);
         }
 
         foreach (var job in candidates)

@@ -1,4 +1,4 @@
-using Jobkeeper.Storage;
+using Jobkeeper.Relational;
 
 namespace Jobkeeper.Sqlite;
 

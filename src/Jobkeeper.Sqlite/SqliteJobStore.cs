@@ -1,5 +1,6 @@
 using Jobkeeper.Errors;
 using Jobkeeper.Model;
+using Jobkeeper.Relational;
 using Jobkeeper.Storage;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging;
@@ -12,14 +13,18 @@ namespace Jobkeeper.Sqlite;
 /// </summary>
 public sealed class SqliteJobStore : IJobStore
 {
+    private static readonly string NextRunAtSql =
+        $"SELECT MIN(run_at_us) FROM jobs INDEXED BY ix_jobs_claim WHERE status = {StatusSql.Of(JobStatus.Queued)} AND type = $type";
+
     private readonly SqliteStoreOptions _options;
-    private readonly IJobStoreObserver[] _observers;
+    private readonly StoreObservers _observers;
     private readonly ILogger<SqliteJobStore> _logger;
     private readonly string _path;
     private readonly SqliteFaults _faults;
     private SqliteStoreLock? _lock;
-    private SqliteWriter? _writer;
+    private GroupCommitWriter<ISqliteWriteOp>? _writer;
     private SqliteReaderPool? _readers;
+    private RelationalReads? _reads;
     private SqliteCheckpointer? _checkpointer;
     private int _schemaVersion;
     private int _disposed;
@@ -27,7 +32,7 @@ public sealed class SqliteJobStore : IJobStore
     public SqliteJobStore(SqliteStoreOptions options, IEnumerable<IJobStoreObserver> observers, ILogger<SqliteJobStore> logger)
     {
         _options = options;
-        _observers = observers.ToArray();
+        _observers = new StoreObservers(observers, logger);
         _logger = logger;
         _path = Path.GetFullPath(options.Path);
         _faults = new SqliteFaults(_path, logger);
@@ -91,9 +96,8 @@ public sealed class SqliteJobStore : IJobStore
             checkpoints = SqliteConnections.Open(_path, readOnly: false, _options.Durability);
             var session = new SqliteWriteSession(connection);
             _checkpointer = new SqliteCheckpointer(checkpoints, _faults, _logger);
-            _writer = new SqliteWriter(session, _observers, _options.MaxBatchSize, _checkpointer, _faults, _logger);
-            _readers = new SqliteReaderPool(_options.ReadConnections,
-                () => new SqliteReader(SqliteConnections.Open(_path, readOnly: true, _options.Durability)), _faults);
+            _writer = new GroupCommitWriter<ISqliteWriteOp>([new SqliteCommitter(session, _observers, _checkpointer, _faults)], _options.MaxBatchSize, _logger);
+            OpenReaders();
             _lock = fileLock;
         }
         catch
@@ -127,7 +131,7 @@ public sealed class SqliteJobStore : IJobStore
                 _logger.LogWarning(
                     "Integrity check of {Path} stopped after {Seconds:0.0} s (StartupCheckTimeout) before the end of the file ({Size} bytes); " +
                     "what it checked was sound. Run 'jobkeeper check' for a full check",
-                    _path, result.Elapsed.TotalSeconds, FileSize(_path));
+                    _path, result.Elapsed.TotalSeconds, new FileInfo(_path).Length);
                 break;
             default:
                 _logger.LogInformation("Integrity check of {Path} (quick_check): ok in {Milliseconds:0} ms", _path, result.Elapsed.TotalMilliseconds);
@@ -157,65 +161,50 @@ public sealed class SqliteJobStore : IJobStore
                     : "Upgrade Jobkeeper."));
         }
 
+        OpenReaders();
+    }
+
+    private void OpenReaders()
+    {
         _readers = new SqliteReaderPool(_options.ReadConnections,
             () => new SqliteReader(SqliteConnections.Open(_path, readOnly: true, _options.Durability)), _faults);
+        _reads = new RelationalReads(SqliteDialect.Instance, _readers);
     }
 
     public Task<bool> InsertAsync(Job job, JobEvent created, CancellationToken cancellationToken) =>
-        Writer.Enqueue(new InsertJobOp(job, created));
+        Write(new InsertJobOp(job, created));
 
     public Task<bool> ReplaceAsync(JobReplacement replacement, CancellationToken cancellationToken) =>
-        Writer.Enqueue(new ReplaceJobOp(replacement));
+        Write(new ReplaceJobOp(replacement));
 
     public Task<bool> DeleteAsync(string id, CancellationToken cancellationToken) =>
-        Writer.Enqueue(new DeleteJobOp(id));
+        Write(new DeleteJobOp(id));
 
     public Task<IReadOnlyList<string>> DeleteTerminalBatchAsync(DateTimeOffset cutoff, int batchSize, CancellationToken cancellationToken) =>
-        Writer.Enqueue(new DeleteTerminalBatchOp(TimeMicros.From(cutoff), batchSize));
+        Write(new DeleteTerminalBatchOp(TimeMicros.From(cutoff), batchSize));
 
-    public async Task<IReadOnlyList<Job>> GetTerminalBatchAsync(DateTimeOffset cutoff, JobStatus? status, int limit, CancellationToken cancellationToken)
-    {
-        // Uses ix_jobs_terminal_completed, which holds finished jobs only.
-        var sql = $"SELECT {SqliteJobColumns.SelectList} FROM jobs j INDEXED BY ix_jobs_terminal_completed " +
-            "WHERE j.status IN ('completed', 'failed', 'cancelled') AND j.completed_us < $cutoff" +
-            (status is null ? "" : " AND j.status = $status") + " ORDER BY j.completed_us, j.id LIMIT $limit";
-        KeyValuePair<string, object>[] parameters = status is { } s
-            ? [new("$cutoff", TimeMicros.From(cutoff)), new("$limit", limit), new("$status", s.ToName())]
-            : [new("$cutoff", TimeMicros.From(cutoff)), new("$limit", limit)];
-        return await Readers.ReadAsync(r => r.QueryJobs(sql, parameters), cancellationToken).ConfigureAwait(false);
-    }
+    public Task<IReadOnlyList<Job>> GetTerminalBatchAsync(DateTimeOffset cutoff, JobStatus? status, int limit, CancellationToken cancellationToken) =>
+        Reads.GetTerminalBatchAsync(cutoff, status, limit, cancellationToken);
 
     public Task<IReadOnlyList<string>> DeleteTerminalAsync(IReadOnlyCollection<string> ids, DateTimeOffset cutoff, CancellationToken cancellationToken) =>
-        Writer.Enqueue(new DeleteTerminalJobsOp(ids, TimeMicros.From(cutoff)));
+        Write(new DeleteTerminalJobsOp(ids, TimeMicros.From(cutoff)));
 
     public Task<IReadOnlyList<Job>> ClaimAsync(ClaimRequest request, Func<Job, JobReplacement> claim, CancellationToken cancellationToken) =>
-        Writer.Enqueue(new ClaimJobsOp(request, claim));
+        Write(new ClaimJobsOp(request, claim));
 
-    public async Task<IReadOnlyList<Job>> GetExpiredLeasesAsync(DateTimeOffset now, int limit, CancellationToken cancellationToken)
-    {
-        // Uses ix_jobs_lease, which holds running jobs only.
-        var sql = $"SELECT {SqliteJobColumns.SelectList} FROM jobs j INDEXED BY ix_jobs_lease WHERE j.status = 'running' AND j.lease_expires_us <= $now " +
-            "ORDER BY j.lease_expires_us LIMIT $limit";
-        KeyValuePair<string, object>[] parameters = [new("$now", TimeMicros.From(now)), new("$limit", limit)];
-        return await Readers.ReadAsync(r => r.QueryJobs(sql, parameters), cancellationToken).ConfigureAwait(false);
-    }
+    public Task<IReadOnlyList<Job>> GetExpiredLeasesAsync(DateTimeOffset now, int limit, CancellationToken cancellationToken) =>
+        Reads.GetExpiredLeasesAsync(now, limit, cancellationToken);
 
-    public async Task<IReadOnlyList<Job>> GetExpiredPromptsAsync(DateTimeOffset now, int limit, CancellationToken cancellationToken)
-    {
-        var sql = $"SELECT {SqliteJobColumns.SelectList} FROM jobs j INDEXED BY ix_jobs_prompt_expiry " +
-            "WHERE j.status = 'waiting' AND j.prompt_expires_us <= $now ORDER BY j.prompt_expires_us LIMIT $limit";
-        KeyValuePair<string, object>[] parameters = [new("$now", TimeMicros.From(now)), new("$limit", limit)];
-        return await Readers.ReadAsync(r => r.QueryJobs(sql, parameters), cancellationToken).ConfigureAwait(false);
-    }
+    public Task<IReadOnlyList<Job>> GetExpiredPromptsAsync(DateTimeOffset now, int limit, CancellationToken cancellationToken) =>
+        Reads.GetExpiredPromptsAsync(now, limit, cancellationToken);
 
     public async Task<DateTimeOffset?> GetNextRunAtAsync(IReadOnlyCollection<string> types, CancellationToken cancellationToken)
     {
-        const string sql = "SELECT MIN(run_at_us) FROM jobs INDEXED BY ix_jobs_claim WHERE status = 'queued' AND type = $type";
         long? earliest = null;
         foreach (var type in types)
         {
             KeyValuePair<string, object>[] parameters = [new("$type", type)];
-            if (await Readers.ReadAsync(r => r.QueryScalar(sql, parameters), cancellationToken).ConfigureAwait(false) is long micros
+            if (await Readers.ReadAsync(r => r.QueryScalar(NextRunAtSql, parameters), cancellationToken).ConfigureAwait(false) is long micros
                 && (earliest is null || micros < earliest))
             {
                 earliest = micros;
@@ -226,62 +215,15 @@ public sealed class SqliteJobStore : IJobStore
     }
 
     public Task RecordRunnersAsync(IReadOnlyDictionary<string, DateTimeOffset> seen, CancellationToken cancellationToken) =>
-        seen.Count == 0 ? Task.CompletedTask : Writer.Enqueue(new RecordRunnersOp(seen.Select(s => (s.Key, TimeMicros.From(s.Value))).ToArray()));
+        seen.Count == 0 ? Task.CompletedTask : Write(new RecordRunnersOp(seen.Select(s => (s.Key, TimeMicros.From(s.Value))).ToArray()));
 
-    public async Task<IReadOnlyCollection<string>> GetRunnersAsync(DateTimeOffset seenSince, CancellationToken cancellationToken) =>
-        await Readers.ReadAsync(r =>
-        {
-            using var command = r.Connection.CreateCommand();
-            command.CommandText = "SELECT type FROM job_runners WHERE seen_us >= $since";
-            command.Parameters.AddWithValue("$since", TimeMicros.From(seenSince));
-            var types = new HashSet<string>(StringComparer.Ordinal);
-            using var reader = command.ExecuteReader();
-            while (reader.Read())
-            {
-                types.Add(reader.GetString(0));
-            }
-
-            return types;
-        }, cancellationToken).ConfigureAwait(false);
+    public Task<IReadOnlyCollection<string>> GetRunnersAsync(DateTimeOffset seenSince, CancellationToken cancellationToken) =>
+        Reads.GetRunnersAsync(seenSince, cancellationToken);
 
     public Task<Job?> GetAsync(string id, CancellationToken cancellationToken) =>
         Readers.ReadAsync(r => r.GetJob(id), cancellationToken).AsTask();
 
-    public async Task<JobPage> ListAsync(JobQuery query, CancellationToken cancellationToken)
-    {
-        var take = query.Limit + 1;
-        List<Job> rows;
-        if (query.Statuses.Count > 1 && query.Labels.Count == 0)
-        {
-            // One index walk per status, merged: each walk stops after `take` rows instead of sorting all matches.
-            rows = [];
-            foreach (var status in query.Statuses.Distinct())
-            {
-                var (sql, parameters) = SqliteListQuery.Build(query, status, take);
-                rows.AddRange(await Readers.ReadAsync(r => r.QueryJobs(sql, parameters), cancellationToken).ConfigureAwait(false));
-            }
-
-            rows.Sort(NewestFirst);
-            if (rows.Count > take)
-            {
-                rows.RemoveRange(take, rows.Count - take);
-            }
-        }
-        else
-        {
-            var (sql, parameters) = SqliteListQuery.Build(query, null, take);
-            rows = await Readers.ReadAsync(r => r.QueryJobs(sql, parameters), cancellationToken).ConfigureAwait(false);
-        }
-
-        JobCursor? next = null;
-        if (rows.Count > query.Limit)
-        {
-            rows.RemoveAt(rows.Count - 1);
-            next = JobCursor.After(rows[^1]);
-        }
-
-        return new JobPage(rows, next);
-    }
+    public Task<JobPage> ListAsync(JobQuery query, CancellationToken cancellationToken) => Reads.ListAsync(query, cancellationToken);
 
     public async Task<IReadOnlyList<JobEvent>> GetEventsAsync(string jobId, long afterId, int limit, CancellationToken cancellationToken) =>
         await Readers.ReadAsync(r => r.GetEvents(jobId, afterId, limit), cancellationToken).ConfigureAwait(false);
@@ -293,25 +235,8 @@ public sealed class SqliteJobStore : IJobStore
     {
         // Health reads these: a store that met damage says so even when the counts could still be read.
         _faults.ThrowIfDamaged();
-        var counts = await Readers.ReadAsync(r =>
-        {
-            using var command = r.Connection.CreateCommand();
-            command.CommandText = "SELECT status, COUNT(*) FROM jobs GROUP BY status";
-            var byStatus = JobStatusNames.All.ToDictionary(s => s, _ => 0L);
-            using var reader = command.ExecuteReader();
-            while (reader.Read())
-            {
-                if (JobStatusNames.TryParse(reader.GetString(0), out var status))
-                {
-                    byStatus[status] = reader.GetInt64(1);
-                }
-            }
-
-            return byStatus;
-        }, cancellationToken).ConfigureAwait(false);
-
-        var size = FileSize(_path) + FileSize(_path + "-wal");
-        return new StoreStats("sqlite", _path, _schemaVersion, size, counts.Values.Sum(), counts);
+        var counts = await Reads.CountByStatusAsync(cancellationToken).ConfigureAwait(false);
+        return new StoreStats("sqlite", _path, _schemaVersion, SqliteFiles.Size(_path), counts.Values.Sum(), counts);
     }
 
     public async ValueTask DisposeAsync()
@@ -336,20 +261,21 @@ public sealed class SqliteJobStore : IJobStore
         _lock?.Dispose();
     }
 
-    private SqliteWriter Writer => _writer ?? throw (_readers is null ? NotOpen() : ReadOnly());
+    /// <summary>Queues a write (refused once damage has been seen); its task completes after the commit.</summary>
+    private Task<T> Write<T>(WriteOp<T> op)
+    {
+        var writer = _writer ?? throw (_readers is null ? NotOpen() : ReadOnly());
+        _faults.ThrowIfDamaged();
+        writer.Enqueue(op);
+        return op.Task;
+    }
 
     private SqliteReaderPool Readers => _readers ?? throw NotOpen();
+
+    private RelationalReads Reads => _reads ?? throw NotOpen();
 
     private static InvalidOperationException NotOpen() =>
         new("The SQLite store is not open: InitializeAsync must run first (the Jobkeeper hosted service does this at start-up).");
 
     private InvalidOperationException ReadOnly() => new($"The SQLite store on {_path} is open read-only (SqliteStoreOptions.ReadOnly): it accepts no writes.");
-
-    private static int NewestFirst(Job a, Job b)
-    {
-        var byTime = b.CreatedAt.CompareTo(a.CreatedAt);
-        return byTime != 0 ? byTime : string.CompareOrdinal(b.Id, a.Id);
-    }
-
-    private static long FileSize(string path) => File.Exists(path) ? new FileInfo(path).Length : 0;
 }

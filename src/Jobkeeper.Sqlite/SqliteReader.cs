@@ -1,4 +1,6 @@
+using System.Data.Common;
 using Jobkeeper.Model;
+using Jobkeeper.Relational;
 using Jobkeeper.Storage;
 using Microsoft.Data.Sqlite;
 
@@ -8,6 +10,16 @@ namespace Jobkeeper.Sqlite;
 internal sealed class SqliteReader : IDisposable
 {
     private const int MaxCachedQueries = 64;
+
+    private static readonly string EventSelectList = JobColumns.EventSelectList("e");
+
+    // The status after each event is stored with it (events written before schema 4 fall back to the job's current status).
+    private static readonly string FeedSelect =
+        $"SELECT {EventSelectList}, j.type, COALESCE(e.job_status, j.status) FROM job_events e JOIN jobs j ON j.id = e.job_id WHERE e.id > $after";
+
+    private static readonly string Feed = FeedSelect + " ORDER BY e.id LIMIT $limit";
+
+    private static readonly string JobFeed = FeedSelect + " AND e.job_id = $job ORDER BY e.job_id, e.id LIMIT $limit";
 
     private readonly SqliteConnection _connection;
     private readonly SqliteCommand _getJob;
@@ -20,7 +32,7 @@ internal sealed class SqliteReader : IDisposable
         _getJob = SqliteConnections.Prepare(connection, $"SELECT {SqliteJobColumns.SelectList} FROM jobs j WHERE j.id = $id");
         _getJob.Parameters.Add(new SqliteParameter { ParameterName = "$id" });
         _getEvents = SqliteConnections.Prepare(connection,
-            "SELECT id, job_id, type, at_us, actor, version, data, display_name, reason FROM job_events WHERE job_id = $job_id AND id > $after ORDER BY id LIMIT $limit");
+            $"SELECT {EventSelectList} FROM job_events e WHERE e.job_id = $job_id AND e.id > $after ORDER BY e.id LIMIT $limit");
         foreach (var name in new[] { "$job_id", "$after", "$limit" })
         {
             _getEvents.Parameters.Add(new SqliteParameter { ParameterName = name });
@@ -57,12 +69,9 @@ internal sealed class SqliteReader : IDisposable
     /// <summary>Events of all jobs after an id, with their job's type and status (the feed of live streams).</summary>
     public List<FeedEvent> GetFeed(long afterId, int limit, string? jobId)
     {
-        // The status after each event is stored with it (events written before schema 4 fall back to the job's current status).
-        const string select = "SELECT e.id, e.job_id, e.type, e.at_us, e.actor, e.version, e.data, e.display_name, e.reason, j.type, COALESCE(e.job_status, j.status) " +
-            "FROM job_events e JOIN jobs j ON j.id = e.job_id WHERE e.id > $after";
         var command = jobId is null
-            ? Command(select + " ORDER BY e.id LIMIT $limit", [new("$after", afterId), new("$limit", limit)])
-            : Command(select + " AND e.job_id = $job ORDER BY e.job_id, e.id LIMIT $limit", [new("$after", afterId), new("$limit", limit), new("$job", jobId)]);
+            ? Command(Feed, [new("$after", afterId), new("$limit", limit)])
+            : Command(JobFeed, [new("$after", afterId), new("$limit", limit), new("$job", jobId)]);
         var feed = new List<FeedEvent>();
         using var reader = command.ExecuteReader();
         while (reader.Read())
@@ -74,17 +83,17 @@ internal sealed class SqliteReader : IDisposable
     }
 
     /// <summary>Runs a generated query (its text depends only on which filters are present, so it is prepared once).</summary>
-    public List<Job> QueryJobs(string sql, IReadOnlyList<KeyValuePair<string, object>> parameters)
+    public List<T> Query<T>(SqlQuery query, Func<DbDataReader, T> read)
     {
-        var command = Command(sql, parameters);
-        var jobs = new List<Job>();
+        var command = Command(query.Text, query.Parameters);
+        var rows = new List<T>();
         using var reader = command.ExecuteReader();
         while (reader.Read())
         {
-            jobs.Add(JobColumns.Read(reader));
+            rows.Add(read(reader));
         }
 
-        return jobs;
+        return rows;
     }
 
     /// <summary>Runs a generated query that returns one value (null when it is SQL NULL).</summary>

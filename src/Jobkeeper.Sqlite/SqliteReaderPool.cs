@@ -1,4 +1,6 @@
 using System.Collections.Concurrent;
+using System.Data.Common;
+using Jobkeeper.Relational;
 
 namespace Jobkeeper.Sqlite;
 
@@ -6,7 +8,7 @@ namespace Jobkeeper.Sqlite;
 /// A fixed number of read connections (WAL lets them read while the writer writes). Connections are
 /// opened on first need and kept; a caller waits only when all of them are busy.
 /// </summary>
-internal sealed class SqliteReaderPool : IDisposable
+internal sealed class SqliteReaderPool : ISqlReader, IDisposable
 {
     private readonly ConcurrentBag<SqliteReader> _idle = [];
     private readonly SemaphoreSlim _slots;
@@ -55,6 +57,9 @@ internal sealed class SqliteReaderPool : IDisposable
             _slots.Release();
         }
     }
+
+    public async Task<List<T>> QueryAsync<T>(SqlQuery query, Func<DbDataReader, T> read, CancellationToken cancellationToken) =>
+        await ReadAsync(r => r.Query(query, read), cancellationToken).ConfigureAwait(false);
 
     public void Dispose()
     {

@@ -1,38 +1,21 @@
 using Jobkeeper.Model;
+using Jobkeeper.Relational;
 using Jobkeeper.Storage;
 
 namespace Jobkeeper.Sqlite;
 
-/// <summary>
-/// One write waiting for the writer. Its values are prepared by the caller's thread; the writer only
-/// binds and executes them, then answers the caller after the transaction committed.
-/// </summary>
-internal abstract class WriteOp : IGroupCommitWrite
+/// <summary>A write the SQLite committer runs inside its open transaction.</summary>
+internal interface ISqliteWriteOp : IGroupCommitWrite
 {
     /// <summary>Runs inside the open transaction; adds what it changed to <paramref name="changes"/>.</summary>
-    public abstract void Execute(SqliteWriteSession session, List<CommittedChange> changes);
-
-    public abstract void Complete();
-
-    public abstract void Fail(Exception error);
-
-    /// <summary>A large write that is committed in a transaction of its own.</summary>
-    public virtual bool IsBulk => false;
-
-    protected static object EventData(JobEvent e) => JobColumns.Json(e.Data);
+    void Execute(SqliteWriteSession session, List<CommittedChange> changes);
 }
 
-internal abstract class WriteOp<T> : WriteOp
+internal abstract class WriteOp<T> : GroupCommitWrite<T>, ISqliteWriteOp
 {
-    private readonly TaskCompletionSource<T> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    public abstract void Execute(SqliteWriteSession session, List<CommittedChange> changes);
 
-    public Task<T> Task => _completion.Task;
-
-    protected T Result { get; set; } = default!;
-
-    public override void Complete() => _completion.TrySetResult(Result);
-
-    public override void Fail(Exception error) => _completion.TrySetException(error);
+    protected static object EventData(JobEvent e) => JobColumns.Json(e.Data);
 }
 
 internal sealed class InsertJobOp(Job job, JobEvent created) : WriteOp<bool>
@@ -114,7 +97,7 @@ internal sealed class ClaimJobsOp(ClaimRequest request, Func<Job, JobReplacement
 
         if (request.Types.Count > 1)
         {
-            candidates.Sort(GroupCommit.ClaimOrder);
+            candidates.Sort(ClaimOrder.Compare);
         }
 
         var count = Math.Min(candidates.Count, request.Max);

@@ -1,4 +1,5 @@
 using Jobkeeper.Model;
+using Jobkeeper.Relational;
 using Jobkeeper.Storage;
 using Microsoft.Data.Sqlite;
 
@@ -43,7 +44,7 @@ internal sealed class SqliteWriteSession : IDisposable
 
         // Uses ix_jobs_claim: one type's due queued jobs, already in claim order.
         _selectClaimable = SqliteConnections.Prepare(connection,
-            $"SELECT {SqliteJobColumns.SelectList} FROM jobs j INDEXED BY ix_jobs_claim WHERE j.status = 'queued' AND j.type = $type AND j.run_at_us <= $now " +
+            $"SELECT {SqliteJobColumns.SelectList} FROM jobs j INDEXED BY ix_jobs_claim WHERE j.status = {StatusSql.Of(JobStatus.Queued)} AND j.type = $type AND j.run_at_us <= $now " +
             "ORDER BY j.priority DESC, j.run_at_us, j.id LIMIT $limit");
         foreach (var name in new[] { "$type", "$now", "$limit" })
         {
@@ -69,12 +70,12 @@ internal sealed class SqliteWriteSession : IDisposable
         _deleteEvents.Parameters.Add(new SqliteParameter { ParameterName = "$job_id" });
 
         _selectTerminal = SqliteConnections.Prepare(connection,
-            "SELECT id FROM jobs WHERE status IN ('completed', 'failed', 'cancelled') AND completed_us < $cutoff LIMIT $limit");
+            $"SELECT id FROM jobs WHERE status IN {StatusSql.Terminal} AND completed_us < $cutoff LIMIT $limit");
         _selectTerminal.Parameters.Add(new SqliteParameter { ParameterName = "$cutoff" });
         _selectTerminal.Parameters.Add(new SqliteParameter { ParameterName = "$limit" });
 
         _deleteTerminalJob = SqliteConnections.Prepare(connection,
-            "DELETE FROM jobs WHERE id = $id AND status IN ('completed', 'failed', 'cancelled') AND completed_us < $cutoff");
+            $"DELETE FROM jobs WHERE id = $id AND status IN {StatusSql.Terminal} AND completed_us < $cutoff");
         _deleteTerminalJob.Parameters.Add(new SqliteParameter { ParameterName = "$id" });
         _deleteTerminalJob.Parameters.Add(new SqliteParameter { ParameterName = "$cutoff" });
 
@@ -190,7 +191,7 @@ internal sealed class SqliteWriteSession : IDisposable
         _insertEvent.Bind(0, id);
         _insertEvent.Bind(1, e.JobId);
         _insertEvent.Bind(2, e.Type);
-        _insertEvent.Bind(3, Storage.TimeMicros.From(e.At));
+        _insertEvent.Bind(3, TimeMicros.From(e.At));
         _insertEvent.Bind(4, e.Actor);
         _insertEvent.Bind(5, e.Version);
         _insertEvent.Bind(6, data);

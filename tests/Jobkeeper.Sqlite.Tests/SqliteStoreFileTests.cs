@@ -37,6 +37,27 @@ public sealed class SqliteStoreFileTests : IDisposable
     }
 
     [Fact]
+    public async Task The_partial_indexes_hold_the_statuses_the_queries_ask_for()
+    {
+        await (await Open()).DisposeAsync();
+        using var connection = new SqliteConnection($"Data Source={_database.Path};Pooling=False");
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'jobs' AND sql LIKE '% WHERE %'";
+        var predicates = new Dictionary<string, string>(StringComparer.Ordinal);
+        using (var reader = command.ExecuteReader())
+        {
+            while (reader.Read())
+            {
+                var sql = reader.GetString(1);
+                predicates[reader.GetString(0)] = sql[(sql.LastIndexOf(" WHERE ", StringComparison.Ordinal) + 7)..];
+            }
+        }
+
+        StoreContract.StatusIndexes.AssertMatch(predicates);
+    }
+
+    [Fact]
     public async Task A_version_1_database_is_upgraded_in_place_with_attempts_counted_from_one()
     {
         // Build a version-1 file: today's schema taken back to what version 1 had, holding a job written by version 1.

@@ -105,7 +105,7 @@ public static class ExperimentsSuite
     /// <summary>
     /// The round trip every store write makes without any SQL: the caller's op goes through an unbounded
     /// channel (SingleReader, no synchronous continuations) to a loop on the thread pool, which completes a
-    /// TaskCompletionSource with RunContinuationsAsynchronously — the same hand-offs as SqliteWriter.
+    /// TaskCompletionSource with RunContinuationsAsynchronously — the same hand-offs as the stores' GroupCommitWriter.
     /// </summary>
     private static async Task HopsAsync(Report report)
     {

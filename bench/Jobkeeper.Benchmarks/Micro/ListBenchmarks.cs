@@ -9,7 +9,7 @@ namespace Jobkeeper.Benchmarks.Micro;
 /// <summary>
 /// A page of 100, newest first, on the 1,000,000-job store (queued 10 %, each of 8 types 12.5 %, series
 /// label 1 %, user label 0.1 %). "raw" runs the same SQL the store generates (mirrored here, since
-/// SqliteListQuery is internal) through Microsoft.Data.Sqlite without building Job objects.
+/// the shared JobListQuery is internal) through Microsoft.Data.Sqlite without building Job objects.
 /// </summary>
 [Config(typeof(BenchConfig))]
 public class ListBenchmarks
@@ -82,7 +82,7 @@ public class ListBenchmarks
         return query;
     }
 
-    /// <summary>The SQL SqliteListQuery builds for these filter shapes (one status, a type, one label).</summary>
+    /// <summary>The SQL JobListQuery builds on SQLite for these filter shapes (one status, a type, one label).</summary>
     private static SqliteCommand RawQuery(SqliteConnection connection, JobQuery query)
     {
         const string Columns =

@@ -1,14 +1,12 @@
 using System.CommandLine;
 using Jobkeeper.Sqlite;
-using Microsoft.Data.Sqlite;
 using Spectre.Console;
 
 namespace Jobkeeper.Server.Operations;
 
 /// <summary>
-/// <c>jobkeeper backup --to FILE</c>: SQLite's online backup of a database a server may be writing to. The copy is
-/// one consistent snapshot (one read transaction, which in WAL mode does not block the server's writes), checkpointed
-/// into a single self-contained file, integrity-checked, then renamed into place.
+/// <c>jobkeeper backup --to FILE</c>: a consistent copy of a SQLite database a server may be writing to
+/// (<see cref="SqliteMaintenance.BackupAsync"/>), with its progress.
 /// </summary>
 internal static class BackupCommand
 {
@@ -21,64 +19,47 @@ internal static class BackupCommand
             StoreTarget.PlainWhenRedirected();
             var source = StoreTarget.DbPath(parse);
             var target = Path.GetFullPath(parse.GetValue(to)!);
-            var temp = target + ".partial";
             try
             {
-                if (!File.Exists(source))
-                {
-                    throw new FileNotFoundException($"no database at {source}");
-                }
-
-                Directory.CreateDirectory(Path.GetDirectoryName(target)!);
-                File.Delete(temp);
-                SqliteFiles.DeleteSidecars(temp);
-                // Owner-only like the live file (SQLite would create it with the umask's mode); the rename keeps the mode.
-                SqliteOwnerOnlyFile.Create(temp);
-                string? problem = null;
+                long size = 0;
                 await AnsiConsole.Progress().AutoClear(false).Columns(
                     new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn()).StartAsync(async progress =>
                 {
                     var copy = progress.AddTask("copying", maxValue: 3);
-                    await Task.Run(() =>
+                    try
                     {
-                        using (var from = new SqliteConnection(StoreTarget.SqliteConnectionString(source, SqliteOpenMode.ReadOnly)))
-                        using (var into = new SqliteConnection(StoreTarget.SqliteConnectionString(temp, SqliteOpenMode.ReadWriteCreate)))
-                        {
-                            from.Open();
-                            into.Open();
-                            from.BackupDatabase(into);
-                            copy.Increment(1);
-                            copy.Description = "checkpointing";
-                            SqliteFiles.MakeSelfContained(into);
-                        }
-
-                        copy.Increment(1);
-                        copy.Description = "verifying";
-                        problem = SqliteFiles.IntegrityProblem(temp);
-                        copy.Increment(1);
-                        copy.Description = problem is null ? "done" : "failed";
-                    }, cancellationToken).ConfigureAwait(false);
+                        size = await SqliteMaintenance.BackupAsync(source, target, new Stages(copy), cancellationToken).ConfigureAwait(false);
+                        copy.Description = "done";
+                    }
+                    catch
+                    {
+                        copy.Description = "failed";
+                        throw;
+                    }
+                    finally
+                    {
+                        copy.Value = copy.MaxValue;
+                    }
                 }).ConfigureAwait(false);
 
-                if (problem is not null)
-                {
-                    File.Delete(temp);
-                    await Console.Error.WriteLineAsync($"jobkeeper backup: the copy failed its integrity check: {problem}").ConfigureAwait(false);
-                    return 1;
-                }
-
-                SqliteFiles.Sync(temp);
-                File.Move(temp, target, overwrite: true);
-                SqliteFiles.DeleteSidecars(target);
-                AnsiConsole.MarkupLine($"Backed up [bold]{Markup.Escape(source)}[/] to [bold]{Markup.Escape(target)}[/] ({StoreTarget.Bytes(new FileInfo(target).Length)}).");
+                AnsiConsole.MarkupLine($"Backed up [bold]{Markup.Escape(source)}[/] to [bold]{Markup.Escape(target)}[/] ({StoreTarget.Bytes(size)}).");
                 return 0;
             }
             catch (Exception ex) when (StoreTarget.IsStoreError(ex))
             {
-                File.Delete(temp);
                 return await StoreTarget.FailAsync("backup", ex).ConfigureAwait(false);
             }
         });
         return command;
+    }
+
+    /// <summary>Shows the stage a backup is in on its progress bar.</summary>
+    private sealed class Stages(ProgressTask task) : IProgress<SqliteBackupStage>
+    {
+        public void Report(SqliteBackupStage value)
+        {
+            task.Value = (int)value;
+            task.Description = value.ToString().ToLowerInvariant();
+        }
     }
 }

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Jobkeeper.Sqlite;
 using Jobkeeper.Storage;
 using Spectre.Console;
 
@@ -20,8 +21,7 @@ internal static class CheckCommand
             {
                 if (parse.GetValue(StoreTarget.Postgres) is null)
                 {
-                    var path = StoreTarget.DbPath(parse);
-                    if (SqliteFiles.IntegrityProblem(path) is { } problem)
+                    if (await SqliteMaintenance.CheckAsync(StoreTarget.DbPath(parse), cancellationToken).ConfigureAwait(false) is { } problem)
                     {
                         AnsiConsole.MarkupLine($"[red]check failed[/]: {Markup.Escape(problem)}");
                         return 1;

@@ -83,14 +83,6 @@ internal sealed class StoreTarget
 
     public static HttpClient Client(string url) => new() { BaseAddress = new Uri(url.TrimEnd('/') + "/"), Timeout = TimeSpan.FromMinutes(10) };
 
-    /// <summary>A SQLite connection string that opens the file without pooling, so closing really closes it.</summary>
-    public static string SqliteConnectionString(string path, SqliteOpenMode mode = SqliteOpenMode.ReadWrite, int timeoutSeconds = 30) =>
-        new SqliteConnectionStringBuilder { DataSource = path, Mode = mode, Pooling = false, DefaultTimeout = timeoutSeconds }.ToString();
-
-    /// <summary>The database file with its -wal and -shm files, in bytes.</summary>
-    public static long SqliteSize(string path) =>
-        new[] { path, path + "-wal" }.Where(File.Exists).Sum(p => new FileInfo(p).Length);
-
     public static string Bytes(long bytes) => bytes switch
     {
         < 1024 => $"{bytes} B",

@@ -1,14 +1,12 @@
 using System.CommandLine;
 using Jobkeeper.Sqlite;
-using Microsoft.Data.Sqlite;
 using Spectre.Console;
 
 namespace Jobkeeper.Server.Operations;
 
 /// <summary>
-/// <c>jobkeeper vacuum</c>: rebuilds a SQLite database to give the space of deleted jobs back to the file system.
-/// It rewrites the whole file, so it takes the database's writer lock: refused while a server has the file (stop it
-/// first); a read-only command reading at the same time makes it fail, not wait.
+/// <c>jobkeeper vacuum</c>: rebuilds a SQLite database to give the space of deleted jobs back to the file system
+/// (<see cref="SqliteMaintenance.VacuumAsync"/>). Refused while a server has the file: stop it first.
 /// </summary>
 internal static class VacuumCommand
 {
@@ -21,22 +19,7 @@ internal static class VacuumCommand
             var path = StoreTarget.DbPath(parse);
             try
             {
-                if (!File.Exists(path))
-                {
-                    throw new FileNotFoundException($"no database at {path}");
-                }
-
-                using var writer = SqliteStoreLock.Acquire(path, "jobkeeper vacuum");
-                var before = StoreTarget.SqliteSize(path);
-                await Task.Run(() =>
-                {
-                    using var connection = new SqliteConnection(StoreTarget.SqliteConnectionString(path));
-                    connection.Open();
-                    using var command = connection.CreateCommand();
-                    command.CommandText = "PRAGMA wal_checkpoint(TRUNCATE); VACUUM; PRAGMA wal_checkpoint(TRUNCATE);";
-                    command.ExecuteNonQuery();
-                }, cancellationToken).ConfigureAwait(false);
-                var after = StoreTarget.SqliteSize(path);
+                var (before, after) = await SqliteMaintenance.VacuumAsync(path, "jobkeeper vacuum", cancellationToken).ConfigureAwait(false);
                 var table = new Table().AddColumn("Database").AddColumn(new TableColumn("Before").RightAligned()).AddColumn(new TableColumn("After").RightAligned());
                 table.AddRow(Markup.Escape(path), StoreTarget.Bytes(before), StoreTarget.Bytes(after));
                 AnsiConsole.Write(table);

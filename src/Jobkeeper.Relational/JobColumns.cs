@@ -2,15 +2,16 @@ using System.Data.Common;
 using System.Text.Json;
 using Jobkeeper.Json;
 using Jobkeeper.Model;
+using Jobkeeper.Storage;
 
-namespace Jobkeeper.Storage;
+namespace Jobkeeper.Relational;
 
 /// <summary>
 /// How a job maps to the columns of a <c>jobs</c> table, both ways, for every SQL store: timestamps as
 /// whole microseconds, JSON as text, absent values as <see cref="DBNull"/>. The one place that knows the
 /// column order; stores only add their dialect's SQL around it.
 /// </summary>
-public static class JobColumns
+internal static class JobColumns
 {
     /// <summary>The columns read back into a job, in the order <see cref="Read"/> expects.</summary>
     public static IReadOnlyList<string> Selected { get; } =
@@ -111,10 +112,16 @@ public static class JobColumns
         LeaseDuration = r.IsDBNull(23) ? null : TimeSpan.FromMicroseconds(r.GetInt64(23)),
     };
 
-    /// <summary>How many columns <see cref="ReadEvent"/> reads; a query selecting more puts them after these.</summary>
-    public const int EventColumnCount = 9;
+    /// <summary>The columns of an event read back, in the order <see cref="ReadEvent"/> expects.</summary>
+    public static IReadOnlyList<string> EventSelected { get; } = ["id", "job_id", "type", "at_us", "actor", "version", "data", "display_name", "reason"];
 
-    /// <summary>Reads an event from columns <c>id, job_id, type, at_us, actor, version, data, display_name, reason</c> starting at ordinal 0.</summary>
+    /// <summary>How many columns <see cref="ReadEvent"/> reads; a query selecting more puts them after these.</summary>
+    public static int EventColumnCount => EventSelected.Count;
+
+    /// <summary>Comma-separated <see cref="EventSelected"/>, each with <paramref name="alias"/> in front.</summary>
+    public static string EventSelectList(string alias) => string.Join(", ", EventSelected.Select(c => $"{alias}.{c}"));
+
+    /// <summary>Reads an event from the <see cref="EventSelected"/> columns, starting at ordinal 0.</summary>
     public static JobEvent ReadEvent(DbDataReader r) => new()
     {
         Id = r.GetInt64(0),

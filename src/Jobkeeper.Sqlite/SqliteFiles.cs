@@ -1,10 +1,17 @@
 using Microsoft.Data.Sqlite;
 
-namespace Jobkeeper.Server.Operations;
+namespace Jobkeeper.Sqlite;
 
-/// <summary>Whole-file work on SQLite databases for backup, restore, check and vacuum.</summary>
+/// <summary>Whole-file work on SQLite databases for backup, restore, check, vacuum and the store's size.</summary>
 internal static class SqliteFiles
 {
+    /// <summary>A connection string that opens the file without pooling, so closing really closes it.</summary>
+    public static string ConnectionString(string path, SqliteOpenMode mode = SqliteOpenMode.ReadWrite, int timeoutSeconds = 30) =>
+        new SqliteConnectionStringBuilder { DataSource = path, Mode = mode, Pooling = false, DefaultTimeout = timeoutSeconds }.ToString();
+
+    /// <summary>The database file with its WAL, in bytes.</summary>
+    public static long Size(string path) => new[] { path, path + "-wal" }.Where(File.Exists).Sum(p => new FileInfo(p).Length);
+
     /// <summary>PRAGMA integrity_check of a file opened read-only: null when it is sound, else what is wrong.</summary>
     public static string? IntegrityProblem(string path)
     {
@@ -15,7 +22,7 @@ internal static class SqliteFiles
 
         try
         {
-            using var connection = new SqliteConnection(StoreTarget.SqliteConnectionString(path, SqliteOpenMode.ReadOnly));
+            using var connection = new SqliteConnection(ConnectionString(path, SqliteOpenMode.ReadOnly));
             connection.Open();
             using var command = connection.CreateCommand();
             command.CommandText = "PRAGMA integrity_check";

@@ -1,0 +1,127 @@
+using System.Text;
+using Jobkeeper.Model;
+using Jobkeeper.Storage;
+
+namespace Jobkeeper.Relational;
+
+/// <summary>
+/// The listing: newest first (created_at, then id, descending) from after a keyset cursor, so a page costs the same on
+/// the first page and the ten-thousandth. The text depends only on which filters are present (values are always
+/// parameters), so each shape is prepared once. A label filter drives the query from the label index; otherwise the
+/// created, status or type index is walked newest first.
+/// </summary>
+internal static class JobListQuery
+{
+    private static readonly string SelectList = JobColumns.SelectList("j");
+
+    public static async Task<JobPage> ListAsync(ISqlDialect dialect, ISqlReader reader, JobQuery query, CancellationToken cancellationToken)
+    {
+        var take = query.Limit + 1;
+        List<Job> rows;
+        if (dialect.ListsStatusesApart && query.Statuses.Count > 1 && query.Labels.Count == 0)
+        {
+            // One index walk per status, merged: each walk stops after `take` rows instead of sorting all matches.
+            rows = [];
+            foreach (var status in query.Statuses.Distinct())
+            {
+                rows.AddRange(await reader.QueryAsync(Build(dialect, query, status, take), JobColumns.Read, cancellationToken).ConfigureAwait(false));
+            }
+
+            rows.Sort(NewestFirst);
+            if (rows.Count > take)
+            {
+                rows.RemoveRange(take, rows.Count - take);
+            }
+        }
+        else
+        {
+            rows = await reader.QueryAsync(Build(dialect, query, null, take), JobColumns.Read, cancellationToken).ConfigureAwait(false);
+        }
+
+        JobCursor? next = null;
+        if (rows.Count > query.Limit)
+        {
+            rows.RemoveAt(rows.Count - 1);
+            next = JobCursor.After(rows[^1]);
+        }
+
+        return new JobPage(rows, next);
+    }
+
+    /// <summary>The query of one page of <paramref name="take"/> rows; of <paramref name="singleStatus"/> only, when given, instead of the query's statuses.</summary>
+    public static SqlQuery Build(ISqlDialect dialect, JobQuery query, JobStatus? singleStatus, int take)
+    {
+        var parameters = new SqlParameters(dialect);
+        var sql = new StringBuilder(512);
+        var where = new List<string>();
+        string order;
+        sql.Append("SELECT ").Append(SelectList);
+
+        if (query.Labels.Count > 0)
+        {
+            // Walk the first label's index entries in created order and join the jobs they name.
+            sql.Append(" FROM job_labels l JOIN jobs j ON j.id = l.job_id");
+            where.Add($"l.key = {parameters.Add("lk0", query.Labels[0].Key)} AND l.value = {parameters.Add("lv0", query.Labels[0].Value)}");
+            for (var i = 1; i < query.Labels.Count; i++)
+            {
+                where.Add($"EXISTS (SELECT 1 FROM job_labels x WHERE x.job_id = j.id AND x.key = {parameters.Add($"lk{i}", query.Labels[i].Key)} " +
+                    $"AND x.value = {parameters.Add($"lv{i}", query.Labels[i].Value)})");
+            }
+
+            AddRange(where, parameters, query, "l.created_us", "l.job_id");
+            order = " ORDER BY l.created_us DESC, l.job_id DESC";
+        }
+        else
+        {
+            sql.Append(" FROM jobs j");
+            AddRange(where, parameters, query, "j.created_us", "j.id");
+            order = " ORDER BY j.created_us DESC, j.id DESC";
+        }
+
+        if (singleStatus is { } status)
+        {
+            where.Add($"j.status = {parameters.Add("status", status.ToName())}");
+        }
+        else if (query.Statuses.Count > 0)
+        {
+            where.Add(dialect.AnyOf(parameters, "j.status", "s", [.. query.Statuses.Select(s => s.ToName())]));
+        }
+
+        if (query.Type is not null)
+        {
+            where.Add($"j.type = {parameters.Add("type", query.Type)}");
+        }
+
+        if (where.Count > 0)
+        {
+            sql.Append(" WHERE ").Append(string.Join(" AND ", where));
+        }
+
+        sql.Append(order).Append(" LIMIT ").Append(parameters.Add("take", take));
+        return new SqlQuery(sql.ToString(), parameters.Values);
+    }
+
+    private static void AddRange(List<string> where, SqlParameters parameters, JobQuery query, string createdColumn, string idColumn)
+    {
+        if (query.CreatedAfter is { } after)
+        {
+            where.Add($"{createdColumn} >= {parameters.Add("created_after", TimeMicros.From(after))}");
+        }
+
+        if (query.CreatedBefore is { } before)
+        {
+            where.Add($"{createdColumn} < {parameters.Add("created_before", TimeMicros.From(before))}");
+        }
+
+        if (query.After is { } cursor)
+        {
+            where.Add($"({createdColumn}, {idColumn}) < ({parameters.Add("cursor_created", cursor.CreatedAtMicros)}, {parameters.Add("cursor_id", cursor.Id)})");
+        }
+    }
+
+    private static int NewestFirst(Job a, Job b)
+    {
+        var byTime = b.CreatedAt.CompareTo(a.CreatedAt);
+        return byTime != 0 ? byTime : string.CompareOrdinal(b.Id, a.Id);
+    }
+}

@@ -1,0 +1,19 @@
+using Jobkeeper.Relational;
+
+namespace Jobkeeper.Sqlite;
+
+/// <summary>SQLite's spelling of the shared queries: <c>$name</c> parameters, one per listed value, and forced indexes.</summary>
+internal sealed class SqliteDialect : ISqlDialect
+{
+    public static SqliteDialect Instance { get; } = new();
+
+    public string Placeholder(string name, int position) => "$" + name;
+
+    public string AnyOf(SqlParameters parameters, string column, string name, IReadOnlyList<string> values) =>
+        $"{column} IN ({string.Join(", ", values.Select((value, i) => parameters.Add($"{name}{i}", value)))})";
+
+    /// <summary>The maintenance and claim queries walk the partial index of their status, which holds only the rows they look for.</summary>
+    public string IndexedBy(string index) => " INDEXED BY " + index;
+
+    public bool ListsStatusesApart => true;
+}
