@@ -19,7 +19,7 @@ public sealed record RetentionResult(IReadOnlyDictionary<JobStatus, int> Deleted
 /// </summary>
 public sealed class JobRetention(IJobStore store, TimeProvider time, IOptions<JobkeeperOptions> options, ILogger<JobRetention> logger)
 {
-    private static readonly JobStatus[] TerminalStatuses = [JobStatus.Completed, JobStatus.Failed, JobStatus.Cancelled];
+    private static readonly JobStatus[] TerminalStatuses = [.. JobStatusNames.All.Where(s => s.IsTerminal())];
 
     /// <summary>Runs one pass with the configured <see cref="RetentionOptions"/>.</summary>
     public Task<RetentionResult> RunAsync(CancellationToken cancellationToken = default) => RunAsync(options.Value.Retention, cancellationToken);
