@@ -144,9 +144,11 @@ class Api:
         self.opener = urllib.request.build_opener(*self.handlers)
 
     def post(self, path: str, body: dict[str, Any] | None = None, timeout: float | None = None,
-             cancel: Cancel | None = None) -> dict[str, Any]:
+             cancel: Cancel | None = None, traceparent: str | None = None) -> dict[str, Any]:
         data = json.dumps(body if body is not None else {}).encode("utf-8")
-        request = urllib.request.Request(self.base + path, data=data, method="POST", headers=self.headers)
+        # A call about a job carries the job's trace context, so the server's spans of it join the job's trace.
+        headers = self.headers if not traceparent else {**self.headers, "traceparent": traceparent}
+        request = urllib.request.Request(self.base + path, data=data, method="POST", headers=headers)
         opener = self.opener if cancel is None else urllib.request.build_opener(
             *self.handlers, _CancellableHTTPHandler(cancel), _CancellableHTTPSHandler(cancel))
         try:
@@ -176,26 +178,30 @@ class Api:
         # The server answers within wait_seconds; allow for the round trip on top.
         return self.post("/workers/claim", body, timeout=wait_seconds + self.timeout, cancel=cancel)["jobs"]
 
-    def heartbeat(self, job_id: str, token: str, lease_seconds: int) -> dict[str, Any]:
-        return self.post(self.job_path(job_id, "heartbeat"), {"lease_token": token, "lease_seconds": lease_seconds})
+    # Each call about a job takes the work item's traceparent (None when the job has none).
 
-    def progress(self, job_id: str, token: str, lease_seconds: int, **members: Any) -> dict[str, Any]:
+    def heartbeat(self, job_id: str, token: str, lease_seconds: int, traceparent: str | None = None) -> dict[str, Any]:
+        return self.post(self.job_path(job_id, "heartbeat"), {"lease_token": token, "lease_seconds": lease_seconds},
+                         traceparent=traceparent)
+
+    def progress(self, job_id: str, token: str, lease_seconds: int, traceparent: str | None = None, **members: Any) -> dict[str, Any]:
         body = {"lease_token": token, "lease_seconds": lease_seconds}
         body.update({k: v for k, v in members.items() if v is not None})
-        return self.post(self.job_path(job_id, "progress"), body)
+        return self.post(self.job_path(job_id, "progress"), body, traceparent=traceparent)
 
-    def complete(self, job_id: str, token: str, result: Any) -> dict[str, Any]:
-        return self.post(self.job_path(job_id, "complete"), {"lease_token": token, "result": result})
+    def complete(self, job_id: str, token: str, result: Any, traceparent: str | None = None) -> dict[str, Any]:
+        return self.post(self.job_path(job_id, "complete"), {"lease_token": token, "result": result}, traceparent=traceparent)
 
-    def fail(self, job_id: str, token: str, error: dict[str, Any], retry: bool = True) -> dict[str, Any]:
-        return self.post(self.job_path(job_id, "fail"), {"lease_token": token, "error": error, "retry": retry})
+    def fail(self, job_id: str, token: str, error: dict[str, Any], retry: bool = True, traceparent: str | None = None) -> dict[str, Any]:
+        return self.post(self.job_path(job_id, "fail"), {"lease_token": token, "error": error, "retry": retry},
+                         traceparent=traceparent)
 
-    def release(self, job_id: str, token: str) -> dict[str, Any]:
-        return self.post(self.job_path(job_id, "release"), {"lease_token": token})
+    def release(self, job_id: str, token: str, traceparent: str | None = None) -> dict[str, Any]:
+        return self.post(self.job_path(job_id, "release"), {"lease_token": token}, traceparent=traceparent)
 
-    def ask(self, job_id: str, token: str, prompt: dict[str, Any]) -> dict[str, Any]:
+    def ask(self, job_id: str, token: str, prompt: dict[str, Any], traceparent: str | None = None) -> dict[str, Any]:
         """Asks a question under the lease: {"waiting": true, ...} when it is now open, or the stored answer (a replay)."""
-        return self.post(self.job_path(job_id, "prompt"), {"lease_token": token, **prompt})
+        return self.post(self.job_path(job_id, "prompt"), {"lease_token": token, **prompt}, traceparent=traceparent)
 
 
 def with_retries(what: str, call: Callable[[], Any], give_up_at: float, log: Callable[[str], None]) -> Any:
@@ -253,6 +259,8 @@ class JobContext:
         self.labels: dict[str, str] = item.get("labels") or {}
         self.attempt: int = item.get("attempt", 1)
         self.token: str = item["lease_token"]
+        # The job's W3C trace context: sent as the traceparent header of every call about the job.
+        self.traceparent: str | None = item.get("traceparent")
         # The questions this job asked before, by key, with their answers (answer, answered_by, answered_at, ...).
         self.prompts: dict[str, dict[str, Any]] = {
             p["key"]: p for p in item.get("prompts") or [] if isinstance(p, dict) and isinstance(p.get("key"), str)}
@@ -295,7 +303,7 @@ class JobContext:
             if self.finished.is_set():
                 return
             try:
-                answer = self.worker.api.progress(self.id, self.token, self.worker.lease_seconds, fraction=fraction,
+                answer = self.worker.api.progress(self.id, self.token, self.worker.lease_seconds, self.traceparent, fraction=fraction,
                                                   stage=stage, message=message, current=current, total=total)
             except ApiError as error:
                 if error.lease_lost:
@@ -334,7 +342,7 @@ class JobContext:
                 raise JobStopped("lease_lost")
             try:
                 # Asking a key twice is safe (the server answers a repeat from what it stored), so retry.
-                answer = with_retries(f"job {self.id}: ask '{key}'", lambda: self.worker.api.ask(self.id, self.token, body),
+                answer = with_retries(f"job {self.id}: ask '{key}'", lambda: self.worker.api.ask(self.id, self.token, body, self.traceparent),
                                       time.monotonic() + self.worker.lease_seconds, self.worker.log)
             except ApiError as error:
                 if error.lease_lost:
@@ -503,7 +511,7 @@ class Worker:
             if self.stop_requested():
                 # Claimed while a signal arrived: give them straight back, the attempt not counted.
                 for item in items:
-                    self.release(item["id"], item["lease_token"], "shutting down")
+                    self.release(item["id"], item["lease_token"], "shutting down", item.get("traceparent"))
                 break
             if not items:
                 if self.exit_when_idle:
@@ -634,7 +642,7 @@ class Worker:
                     return
                 try:
                     answer = with_retries(f"job {job.id}: heartbeat",
-                                          lambda: self.api.heartbeat(job.id, job.token, self.lease_seconds),
+                                          lambda: self.api.heartbeat(job.id, job.token, self.lease_seconds, job.traceparent),
                                           time.monotonic() + interval, self.log)
                 except ApiError as error:
                     if error.lease_lost:
@@ -664,7 +672,7 @@ class Worker:
                 return None
 
     def complete(self, job: JobContext, result: Any) -> None:
-        answer = self.finish(job, "complete", lambda: self.api.complete(job.id, job.token, result))
+        answer = self.finish(job, "complete", lambda: self.api.complete(job.id, job.token, result, job.traceparent))
         if answer is not None:
             self.count("completed")
             self.log(f"job {job.id}: {answer.get('status')}")
@@ -679,7 +687,7 @@ class Worker:
                 "traceback": trace if len(trace) <= 20000 else "...\n" + trace[-20000:],
             },
         }
-        answer = self.finish(job, "fail", lambda: self.api.fail(job.id, job.token, body))
+        answer = self.finish(job, "fail", lambda: self.api.fail(job.id, job.token, body, traceparent=job.traceparent))
         if answer is not None:
             self.count("failed")
             self.log(f"job {job.id}: failed ({body['message']}); now {answer.get('status')}, attempt {answer.get('attempt')}")
@@ -690,14 +698,14 @@ class Worker:
             self.count("dropped")
             return
         # Cancelled (the server then ends it cancelled) or shutting down (queued again, attempt not counted).
-        answer = self.finish(job, "release", lambda: self.api.release(job.id, job.token))
+        answer = self.finish(job, "release", lambda: self.api.release(job.id, job.token, job.traceparent))
         if answer is not None:
             self.count("cancelled" if reason == "cancelled" else "released")
             self.log(f"job {job.id}: stopped ({reason}); now {answer.get('status')}")
 
-    def release(self, job_id: str, token: str, why: str) -> None:
+    def release(self, job_id: str, token: str, why: str, traceparent: str | None = None) -> None:
         try:
-            with_retries(f"job {job_id}: release", lambda: self.api.release(job_id, token),
+            with_retries(f"job {job_id}: release", lambda: self.api.release(job_id, token, traceparent),
                          time.monotonic() + self.lease_seconds, self.log)
             self.count("released")
             self.log(f"job {job_id}: released ({why})")

@@ -19,9 +19,6 @@ public static class JobkeeperApiServiceCollectionExtensions
         }
 
         services.AddProblemDetails();
-        services.TryAddSingleton(sp => new Jobkeeper.AspNetCore.Metrics.PrometheusExporter(
-            sp.GetRequiredService<Jobkeeper.JobManager>(), sp.GetRequiredService<Jobkeeper.Telemetry.JobkeeperGauges>(),
-            sp.GetService<System.Diagnostics.Metrics.IMeterFactory>()));
         // Only Jobkeeper's own types resolve through its (snake_case) context; the app's JSON settings stay as they are.
         services.Configure<JsonOptions>(json => json.SerializerOptions.TypeInfoResolverChain.Add(ApiJsonContext.Default));
         return services;

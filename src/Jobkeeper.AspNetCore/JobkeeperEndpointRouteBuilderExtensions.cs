@@ -1,7 +1,6 @@
 using Jobkeeper;
 using Jobkeeper.AspNetCore;
 using Jobkeeper.AspNetCore.Api;
-using Jobkeeper.AspNetCore.Metrics;
 using Jobkeeper.AspNetCore.Security;
 using Jobkeeper.Model;
 using Microsoft.AspNetCore.Http;
@@ -108,27 +107,7 @@ public static class JobkeeperEndpointRouteBuilderExtensions
             .Produces<HealthResponse>()
             .Produces<HealthResponse>(StatusCodes.Status503ServiceUnavailable);
 
-        MapMetrics(endpoints, manager, secured);
-
         return api;
-    }
-
-    /// <summary><c>GET /metrics</c>: Prometheus text format (jobs, cache, store commits, HTTP requests).</summary>
-    private static void MapMetrics(IEndpointRouteBuilder endpoints, JobManager manager, bool secured)
-    {
-        var services = endpoints.ServiceProvider;
-        var exporter = services.GetService<PrometheusExporter>();
-        if (exporter is null)
-        {
-            // Without AddJobkeeperApi: an exporter of this app's own, stopped with it.
-            exporter = new PrometheusExporter(manager, services.GetService<Jobkeeper.Telemetry.JobkeeperGauges>() ?? new Jobkeeper.Telemetry.JobkeeperGauges(manager),
-                services.GetService<System.Diagnostics.Metrics.IMeterFactory>());
-            services.GetService<Microsoft.Extensions.Hosting.IHostApplicationLifetime>()?.ApplicationStopped.Register(exporter.Dispose);
-        }
-
-        endpoints.MapGet("/metrics", async (CancellationToken ct) => TypedResults.Text(await exporter.ScrapeAsync(ct).ConfigureAwait(false), PrometheusExporter.ContentType))
-            .WithName("Metrics").WithTags("Operations").Needs(JobkeeperRoles.Read, secured).WithSummary("Metrics in the Prometheus text format (version 0.0.4)")
-            .Produces<string>(StatusCodes.Status200OK, PrometheusExporter.ContentType);
     }
 
     private static void MapPromptRoutes(RouteGroupBuilder api, bool secured)
@@ -207,8 +186,25 @@ public static class JobkeeperEndpointRouteBuilderExtensions
             .ProducesProblem(StatusCodes.Status409Conflict);
     }
 
+    /// <summary>
+    /// Marks the role an endpoint the app maps beside Jobkeeper's needs (e.g. a metrics scrape endpoint needs <c>read</c>) and,
+    /// when Jobkeeper's authorization is on (<c>AddJobkeeperAuthorization</c> or <c>AddJobkeeperApiKeys</c>), requires its policy.
+    /// </summary>
+    public static TBuilder RequireJobkeeperRole<TBuilder>(this TBuilder builder, IEndpointRouteBuilder endpoints, string role)
+        where TBuilder : IEndpointConventionBuilder
+    {
+        ArgumentNullException.ThrowIfNull(endpoints);
+        if (!JobkeeperRoles.IsKnown(role))
+        {
+            throw new ArgumentException($"'{role}' is not a Jobkeeper role; use one of {string.Join(", ", JobkeeperRoles.All)}.", nameof(role));
+        }
+
+        return builder.Needs(role, endpoints.ServiceProvider.GetService<JobkeeperAuthorizationMarker>() is not null);
+    }
+
     /// <summary>Marks the role a route needs and, when Jobkeeper's authorization is on, requires its policy.</summary>
-    private static RouteHandlerBuilder Needs(this RouteHandlerBuilder builder, string role, bool secured)
+    private static TBuilder Needs<TBuilder>(this TBuilder builder, string role, bool secured)
+        where TBuilder : IEndpointConventionBuilder
     {
         builder.WithMetadata(new JobkeeperRoleMetadata(role));
         return secured ? builder.RequireAuthorization(JobkeeperRoles.PolicyName(role)) : builder;

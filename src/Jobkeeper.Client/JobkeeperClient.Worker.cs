@@ -1,10 +1,14 @@
+using System.Diagnostics;
 using System.Text.Json;
 using Jobkeeper.Model;
+using Jobkeeper.Telemetry;
 
 namespace Jobkeeper.Client;
 
 public sealed partial class JobkeeperClient
 {
+    private static readonly ActivitySource WorkerSource = new(JobkeeperTelemetry.ClientActivitySourceName);
+
     /// <summary>
     /// Runs jobs of <paramref name="types"/> until cancelled — the .NET twin of examples/python-worker: claims by
     /// long poll, renews each lease at a third of its length, stops a handler when the server says the job was
@@ -61,6 +65,9 @@ public sealed partial class JobkeeperClient
 
     private async Task RunOneAsync(WorkItem item, Func<WorkerJob, CancellationToken, Task<object?>> handler, WorkerLoopOptions options, CancellationToken stopping)
     {
+        // The run is a span of the job's trace; the handler and every call about the job (heartbeats, progress, the outcome)
+        // run under it, so HttpClient sends its context as their traceparent and the server's spans join the job's trace.
+        using var run = StartRun(item);
         using var attempt = CancellationTokenSource.CreateLinkedTokenSource(stopping);
         using var heartbeats = new CancellationTokenSource();
         var beating = HeartbeatAsync(item, options, attempt, heartbeats.Token);
@@ -107,6 +114,35 @@ public sealed partial class JobkeeperClient
         {
             // Someone else owns the job now (it was cancelled, reaped or deleted): drop it.
         }
+
+        if (failure is not null && run is { IsAllDataRequested: true })
+        {
+            run.SetStatus(ActivityStatusCode.Error, failure.Message);
+            run.AddException(failure);
+        }
+    }
+
+    /// <summary>
+    /// The run's span, a child of the work item's <c>traceparent</c>. When nobody records the client's spans it is still started
+    /// (unrecorded, as ASP.NET Core does for a request), so the job's context flows to the calls all the same.
+    /// </summary>
+    private static Activity? StartRun(WorkItem item)
+    {
+        var parent = JobTrace.ParentOf(item.Traceparent);
+        var run = WorkerSource.StartActivity("jobkeeper.worker.run", ActivityKind.Consumer, parent);
+        if (run is null && parent != default)
+        {
+            run = new Activity("jobkeeper.worker.run").SetParentId(parent.TraceId, parent.SpanId, parent.TraceFlags).Start();
+        }
+
+        if (run is { IsAllDataRequested: true })
+        {
+            run.SetTag("jobkeeper.job.id", item.Id);
+            run.SetTag("jobkeeper.job.type", item.Type);
+            run.SetTag("jobkeeper.job.attempt", item.Attempt);
+        }
+
+        return run;
     }
 
     /// <summary>Renews the lease until the handler ends; stops the handler when the job was cancelled or the lease lost.</summary>

@@ -25,12 +25,13 @@ public sealed class JobManager
     private readonly JobkeeperOptions _options;
     private readonly ILogger<JobManager> _logger;
     private readonly Workers.DrivenJobs _driven;
+    private readonly JobkeeperInstruments _instruments;
     private readonly Lock _statsLock = new();
     private volatile StatsReading? _lastStats;
     private Task<StoreStats>? _statsRead;
 
     internal JobManager(IJobStore store, JobCache cache, TimeProvider time, IOptions<JobkeeperOptions> options, ILogger<JobManager> logger,
-        Workers.DrivenJobs driven)
+        Workers.DrivenJobs driven, JobkeeperInstruments instruments)
     {
         _store = store;
         _cache = cache;
@@ -38,11 +39,15 @@ public sealed class JobManager
         _options = options.Value;
         _logger = logger;
         _driven = driven;
+        _instruments = instruments;
     }
 
     public IJobStore Store => _store;
 
     public JobCache Cache => _cache;
+
+    /// <summary>The meter's counters and histograms this manager and the services around it record to.</summary>
+    internal JobkeeperInstruments Instruments => _instruments;
 
     /// <summary>Creates a job in <c>queued</c>. Throws <see cref="DuplicateJobException"/> when the id is taken.</summary>
     public Task<Job> CreateAsync(NewJob request, CancellationToken cancellationToken = default) => CreateAsync(request, null, cancellationToken);
@@ -53,6 +58,8 @@ public sealed class JobManager
         ArgumentNullException.ThrowIfNull(request);
         JobValidator.ValidateNew(request);
         var now = Now();
+        // Started first: the job keeps the context of this span (or of the caller's), and every later span about it joins that trace.
+        using var activity = JobkeeperTelemetry.Source.StartActivity("jobkeeper.job.create", ActivityKind.Producer);
         var job = new Job
         {
             Id = request.Id ?? JobIds.NewId(now),
@@ -67,10 +74,10 @@ public sealed class JobManager
             UpdatedAt = now,
             RunAt = request.RunAt is { } runAt ? TimeMicros.Truncate(runAt.ToUniversalTime()) : now,
             Version = 1,
+            Traceparent = JobTrace.Capture(),
         };
         var by = By(actor);
         var created = JobPatchApplier.Event(job.Id, JobEventTypes.Created, now, by.Name, job.Version, null) with { DisplayName = by.DisplayName, Reason = by.Reason };
-        using var activity = JobkeeperMetrics.ActivitySource.StartActivity("jobkeeper.job.create");
         activity?.SetTag("jobkeeper.job.id", job.Id);
         activity?.SetTag("jobkeeper.job.type", job.Type);
 
@@ -79,7 +86,7 @@ public sealed class JobManager
             throw new DuplicateJobException(job.Id);
         }
 
-        JobkeeperMetrics.JobsCreated.Add(1, new KeyValuePair<string, object?>("type", job.Type));
+        _instruments.RecordCreated(job);
         return job;
     }
 
@@ -150,7 +157,7 @@ public sealed class JobManager
         }
 
         JobValidator.ValidateAppLease(patch.Lease);
-        using var activity = JobkeeperMetrics.ActivitySource.StartActivity("jobkeeper.job.update");
+        using var activity = JobkeeperTelemetry.Source.StartActivity("jobkeeper.job.update");
         activity?.SetTag("jobkeeper.job.id", id);
         var now = Now();
         var lease = new AppLease(patch.LeaseOwner ?? _options.Workers.WorkerId, LeaseTokens.New(), _options.Workers.AppLeaseDuration);
@@ -276,7 +283,7 @@ public sealed class JobManager
 
             if (await _store.ReplaceAsync(replacement, cancellationToken).ConfigureAwait(false))
             {
-                JobkeeperMetrics.RecordTransition(current, replacement.Job);
+                _instruments.RecordTransition(current, replacement.Job);
                 return replacement.Job;
             }
 
@@ -320,7 +327,7 @@ public sealed class JobManager
             throw new JobValidationException("days", $"must be a whole number of days from 0 to {MaxRetentionDays}");
         }
 
-        using var activity = JobkeeperMetrics.ActivitySource.StartActivity("jobkeeper.jobs.cleanup");
+        using var activity = JobkeeperTelemetry.Source.StartActivity("jobkeeper.jobs.cleanup");
         var cutoff = Now() - TimeSpan.FromDays(days);
         var batchSize = Math.Max(1, _options.CleanupBatchSize);
         var deleted = 0;
@@ -397,7 +404,7 @@ public sealed class JobManager
 
     private async Task<Job?> LoadAsync(string id, CancellationToken cancellationToken)
     {
-        using var activity = JobkeeperMetrics.ActivitySource.StartActivity("jobkeeper.job.load");
+        using var activity = JobkeeperTelemetry.Source.StartActivity("jobkeeper.job.load");
         activity?.SetTag("jobkeeper.job.id", id);
         var job = await _store.GetAsync(id, cancellationToken).ConfigureAwait(false);
         if (job is not null)

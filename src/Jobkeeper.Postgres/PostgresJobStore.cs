@@ -21,14 +21,18 @@ public sealed class PostgresJobStore : ISharedJobStore, ISqlReader
     private readonly ILogger<PostgresJobStore> _logger;
     private readonly string _instance = Guid.NewGuid().ToString("N");
     private readonly NpgsqlDataSource _dataSource;
+    private readonly Telemetry.JobkeeperInstruments? _instruments;
     private readonly RelationalReads _reads;
     private GroupCommitWriter<IPostgresWriteOp>? _writer;
     private PostgresChangeListener? _listener;
     private int _schemaVersion;
     private int _disposed;
 
-    public PostgresJobStore(PostgresStoreOptions options, IEnumerable<IJobStoreObserver> observers, ILogger<PostgresJobStore> logger)
+    /// <param name="instruments">Where commits are recorded (batch size, duration); none when null.</param>
+    public PostgresJobStore(PostgresStoreOptions options, IEnumerable<IJobStoreObserver> observers, ILogger<PostgresJobStore> logger,
+        Telemetry.JobkeeperInstruments? instruments = null)
     {
+        _instruments = instruments;
         ArgumentException.ThrowIfNullOrWhiteSpace(options.ConnectionString, nameof(options));
         _options = options;
         _observers = new StoreObservers(observers, logger);
@@ -96,7 +100,7 @@ public sealed class PostgresJobStore : ISharedJobStore, ISqlReader
         await _listener.StartAsync(lastEventId, cancellationToken).ConfigureAwait(false);
         _writer = new GroupCommitWriter<IPostgresWriteOp>(
             Enumerable.Range(0, Math.Max(1, _options.Writers)).Select(_ => new PostgresCommitter(_dataSource, _options, _instance, OnCommitted, _logger)).ToArray(),
-            _options.MaxBatchSize, _logger);
+            _options.MaxBatchSize, _logger, _instruments);
     }
 
     public Task<bool> InsertAsync(Job job, JobEvent created, CancellationToken cancellationToken) =>

@@ -20,6 +20,7 @@ public static class PostgresJobkeeperOptionsExtensions
         return options.UseStore(sp => new PostgresJobStore(
             storeOptions,
             sp.GetServices<IJobStoreObserver>(),
-            sp.GetRequiredService<ILogger<PostgresJobStore>>()));
+            sp.GetRequiredService<ILogger<PostgresJobStore>>(),
+            sp.GetService<Telemetry.JobkeeperInstruments>()));
     }
 }

@@ -101,6 +101,10 @@ internal static class PostgresMigrations
         (3, "who asked for a change: the caller's display name and reason beside the actor", """
             ALTER TABLE job_events ADD COLUMN display_name text, ADD COLUMN reason text;
             """),
+        (4, "the W3C trace context of the request that created a job", """
+            -- Set once at creation; the claim, the run and the worker's calls join that trace.
+            ALTER TABLE jobs ADD COLUMN traceparent text;
+            """),
     ];
 
     public static int LatestVersion => Steps[^1].Version;

@@ -26,11 +26,14 @@ internal sealed class GroupCommitWriter<TWrite> : IAsyncDisposable
     private readonly Channel<TWrite> _queue;
     private readonly int _maxBatch;
     private readonly ILogger _logger;
+    private readonly JobkeeperInstruments? _instruments;
     private readonly Task[] _loops;
 
     /// <param name="committers">One loop each; a store with several lets one transaction's round trips overlap the next.</param>
-    public GroupCommitWriter(IReadOnlyList<IGroupCommitter<TWrite>> committers, int maxBatch, ILogger logger)
+    /// <param name="instruments">Where commits are recorded (batch size, duration); none when null.</param>
+    public GroupCommitWriter(IReadOnlyList<IGroupCommitter<TWrite>> committers, int maxBatch, ILogger logger, JobkeeperInstruments? instruments)
     {
+        _instruments = instruments;
         _queue = Channel.CreateUnbounded<TWrite>(
             new UnboundedChannelOptions { SingleReader = committers.Count == 1, AllowSynchronousContinuations = false });
         _maxBatch = Math.Max(1, maxBatch);
@@ -128,8 +131,7 @@ internal sealed class GroupCommitWriter<TWrite> : IAsyncDisposable
             Fail(committer, batch, attempt);
         }
 
-        JobkeeperMetrics.CommitBatchSize.Record(batch.Count);
-        JobkeeperMetrics.CommitDuration.Record(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+        _instruments?.RecordCommit(batch.Count, Stopwatch.GetElapsedTime(started));
     }
 
     private void Committed(IGroupCommitter<TWrite> committer, List<TWrite> writes)

@@ -57,6 +57,7 @@ public static class ServerApp
             }
         });
         builder.Services.AddJobkeeperApi(o => o.MaxRequestBodyBytes = settings.MaxRequestBodyBytes);
+        ServerTelemetry.Add(builder, settings);
         // Problem details are written with the app's JSON options: snake_case like the rest, quotes kept readable.
         builder.Services.ConfigureHttpJsonOptions(o =>
         {
@@ -89,6 +90,7 @@ public static class ServerApp
         });
         app.MapJobkeeperDashboard();
         app.MapJobkeeper();
+        ServerTelemetry.Map(app);
         StartupBanner.Register(app);
         return app;
     }

@@ -27,6 +27,9 @@ public sealed class ServerSettings
 
     public long MaxRequestBodyBytes { get; set; } = 1024 * 1024;
 
+    /// <summary>Where traces and metrics go over OTLP; <c>/metrics</c> serves the metrics either way.</summary>
+    public OtlpSettings Otlp { get; set; } = new();
+
     /// <summary>
     /// The settings of <paramref name="configuration"/>; throws <see cref="InvalidOperationException"/> saying which
     /// setting is wrong and what it may be (the binder's own message names .NET types).
@@ -39,7 +42,13 @@ public sealed class ServerSettings
             throw new InvalidOperationException($"{Section}:{nameof(Durability)}: {problem}");
         }
 
-        return section.Get<ServerSettings>() ?? new ServerSettings();
+        var settings = section.Get<ServerSettings>() ?? new ServerSettings();
+        if (settings.Otlp.Problem() is { } otlp)
+        {
+            throw new InvalidOperationException($"{Section}:{nameof(Otlp)}:{otlp}");
+        }
+
+        return settings;
     }
 
     /// <summary>Null when <paramref name="text"/> names a durability level (normal or full, any case), else what is wrong.</summary>

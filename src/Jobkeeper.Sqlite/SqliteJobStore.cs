@@ -22,6 +22,7 @@ public sealed class SqliteJobStore : IJobStore
     private readonly string _path;
     private readonly SqliteFaults _faults;
     private SqliteStoreLock? _lock;
+    private readonly Telemetry.JobkeeperInstruments? _instruments;
     private GroupCommitWriter<ISqliteWriteOp>? _writer;
     private SqliteReaderPool? _readers;
     private RelationalReads? _reads;
@@ -29,9 +30,12 @@ public sealed class SqliteJobStore : IJobStore
     private int _schemaVersion;
     private int _disposed;
 
-    public SqliteJobStore(SqliteStoreOptions options, IEnumerable<IJobStoreObserver> observers, ILogger<SqliteJobStore> logger)
+    /// <param name="instruments">Where commits are recorded (batch size, duration); none when null.</param>
+    public SqliteJobStore(SqliteStoreOptions options, IEnumerable<IJobStoreObserver> observers, ILogger<SqliteJobStore> logger,
+        Telemetry.JobkeeperInstruments? instruments = null)
     {
         _options = options;
+        _instruments = instruments;
         _observers = new StoreObservers(observers, logger);
         _logger = logger;
         _path = Path.GetFullPath(options.Path);
@@ -96,7 +100,7 @@ public sealed class SqliteJobStore : IJobStore
             checkpoints = SqliteConnections.Open(_path, readOnly: false, _options.Durability);
             var session = new SqliteWriteSession(connection);
             _checkpointer = new SqliteCheckpointer(checkpoints, _faults, _logger);
-            _writer = new GroupCommitWriter<ISqliteWriteOp>([new SqliteCommitter(session, _observers, _checkpointer, _faults)], _options.MaxBatchSize, _logger);
+            _writer = new GroupCommitWriter<ISqliteWriteOp>([new SqliteCommitter(session, _observers, _checkpointer, _faults)], _options.MaxBatchSize, _logger, _instruments);
             OpenReaders();
             _lock = fileLock;
         }

@@ -23,6 +23,7 @@ public static class SqliteJobkeeperOptionsExtensions
         return options.UseStore(sp => new SqliteJobStore(
             storeOptions,
             sp.GetServices<IJobStoreObserver>(),
-            sp.GetRequiredService<ILogger<SqliteJobStore>>()));
+            sp.GetRequiredService<ILogger<SqliteJobStore>>(),
+            sp.GetService<Telemetry.JobkeeperInstruments>()));
     }
 }

@@ -120,6 +120,10 @@ internal static class SqliteMigrations
             ALTER TABLE job_events ADD COLUMN display_name TEXT;
             ALTER TABLE job_events ADD COLUMN reason TEXT;
             """),
+        (7, "the W3C trace context of the request that created a job", """
+            -- Set once at creation; the claim, the run and the worker's calls join that trace.
+            ALTER TABLE jobs ADD COLUMN traceparent TEXT;
+            """),
     ];
 
     public static int LatestVersion => Steps[^1].Version;

@@ -48,6 +48,7 @@ public abstract partial class JobStoreContract : IAsyncLifetime
             LeaseToken = "token-1",
             CancelRequestedAt = T0.AddSeconds(3),
             UpdatedAt = T0.AddSeconds(2),
+            Traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
         };
         Assert.True(await Store.InsertAsync(job, Created(job), None));
 

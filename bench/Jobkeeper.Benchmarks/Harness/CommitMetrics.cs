@@ -22,7 +22,7 @@ public sealed class CommitMetrics : IDisposable
     {
         _listener.InstrumentPublished = (instrument, listener) =>
         {
-            if (instrument.Meter.Name == JobkeeperMetrics.Name && instrument.Name.StartsWith("jobkeeper.store.commit.", StringComparison.Ordinal))
+            if (instrument.Meter.Name == JobkeeperTelemetry.MeterName && instrument.Name.StartsWith("jobkeeper.store.commit.", StringComparison.Ordinal))
             {
                 listener.EnableMeasurementEvents(instrument);
             }
@@ -36,8 +36,9 @@ public sealed class CommitMetrics : IDisposable
                 _maxBatch = Math.Max(_maxBatch, value);
             }
         });
-        _listener.SetMeasurementEventCallback<double>((instrument, value, _, _) =>
+        _listener.SetMeasurementEventCallback<double>((instrument, seconds, _, _) =>
         {
+            var value = seconds * 1000;
             lock (_lock)
             {
                 _busyMs += value;

@@ -38,14 +38,19 @@ public static class JobkeeperServiceCollectionExtensions
             return factory(sp);
         });
         services.TryAddSingleton<Jobkeeper.Workers.DrivenJobs>();
+        // The host's meter factory scopes the "Jobkeeper" meter to this host (the generic host always has one).
+        services.TryAddSingleton(sp => new Jobkeeper.Telemetry.JobkeeperInstruments(sp.GetService<System.Diagnostics.Metrics.IMeterFactory>()));
         services.TryAddSingleton(sp => new Jobkeeper.JobManager(sp.GetRequiredService<IJobStore>(), sp.GetRequiredService<JobCache>(),
             sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<IOptions<Jobkeeper.JobkeeperOptions>>(),
-            sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<Jobkeeper.JobManager>>(), sp.GetRequiredService<Jobkeeper.Workers.DrivenJobs>()));
+            sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<Jobkeeper.JobManager>>(), sp.GetRequiredService<Jobkeeper.Workers.DrivenJobs>(),
+            sp.GetRequiredService<Jobkeeper.Telemetry.JobkeeperInstruments>()));
         services.TryAddSingleton<Jobkeeper.Workers.JobRunners>();
         services.TryAddSingleton(sp => new Jobkeeper.Workers.WorkQueue(sp.GetRequiredService<Jobkeeper.JobManager>(), sp.GetRequiredService<IJobStore>(),
             sp.GetRequiredService<Jobkeeper.Workers.JobSignals>(), sp.GetRequiredService<Jobkeeper.Workers.JobRunners>(),
             sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<IOptions<Jobkeeper.JobkeeperOptions>>()));
         services.TryAddSingleton<Jobkeeper.Telemetry.JobkeeperGauges>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, Jobkeeper.Telemetry.JobkeeperGauges>(
+            sp => sp.GetRequiredService<Jobkeeper.Telemetry.JobkeeperGauges>()));
         services.TryAddSingleton<Jobkeeper.Retention.JobRetention>();
 
         // Registered first so the store is open before anything that uses it starts, and closed last.

@@ -42,6 +42,11 @@ public sealed record Job
     public IReadOnlyList<JobPrompt> Prompts { get; init; } = [];
     /// <summary>Small JSON state a handler saves so that work before a question is not redone when it runs again.</summary>
     public JsonElement? Checkpoint { get; init; }
+    /// <summary>
+    /// The W3C trace context of the request that created the job (<c>00-{trace id}-{span id}-{flags}</c>), or null when it was
+    /// created outside any trace. The claim, the run and the worker's calls are spans of that trace. Set once, at creation.
+    /// </summary>
+    public string? Traceparent { get; init; }
     public required long Version { get; init; }
 
     /// <summary>The open prompt of a waiting job, if any.</summary>

@@ -21,6 +21,11 @@ public sealed record WorkItem
     /// <summary>Questions asked in earlier attempts, with their answers: ask the same key again to get its answer.</summary>
     public required IReadOnlyList<JobPrompt> Prompts { get; init; }
     public JsonElement? Checkpoint { get; init; }
+    /// <summary>
+    /// The job's trace context (<see cref="Job.Traceparent"/>): a worker sends it as the <c>traceparent</c> header of its calls
+    /// about this job (or the context of its own span under it), so they join the job's trace.
+    /// </summary>
+    public string? Traceparent { get; init; }
 
     public static WorkItem From(Job job) => new()
     {
@@ -39,5 +44,6 @@ public sealed record WorkItem
         LeaseExpiresAt = job.LeaseExpiresAt,
         Prompts = job.Prompts,
         Checkpoint = job.Checkpoint,
+        Traceparent = job.Traceparent,
     };
 }

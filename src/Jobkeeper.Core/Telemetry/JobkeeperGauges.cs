@@ -1,14 +1,15 @@
 using System.Diagnostics.Metrics;
 using Jobkeeper.Model;
+using Microsoft.Extensions.Hosting;
 
 namespace Jobkeeper.Telemetry;
 
 /// <summary>
-/// The observable instruments of one <see cref="JobManager"/>: jobs by status (from the store's counts, read at most
-/// once per <see cref="StatsMaxAge"/>) and the hot cache's size, hits and misses. They live on their own "Jobkeeper"
-/// meter whose scope is the manager, so several hosts in one process each report their own.
+/// The observable instruments of one host, on its "Jobkeeper" meter (<see cref="JobkeeperInstruments.Meter"/>): jobs by
+/// status (from the store's counts, read at most once per <see cref="StatsMaxAge"/>, and kept when the store cannot be
+/// read), app-driven jobs, and the hot cache's size, hits and misses. Published when the host starts.
 /// </summary>
-public sealed class JobkeeperGauges : IDisposable
+public sealed class JobkeeperGauges : IHostedService
 {
     /// <summary>How old the job counts may be before an observation reads them again.</summary>
     public static readonly TimeSpan StatsMaxAge = TimeSpan.FromSeconds(5);
@@ -18,22 +19,22 @@ public sealed class JobkeeperGauges : IDisposable
 
     private readonly JobManager _manager;
 
-    public JobkeeperGauges(JobManager manager)
+    public JobkeeperGauges(JobManager manager, JobkeeperInstruments instruments)
     {
         _manager = manager;
-        Meter = new Meter(JobkeeperMetrics.Name, null, null, manager);
-        Meter.CreateObservableGauge("jobkeeper.jobs", ObserveStatuses, "{job}", "Jobs in the store by status (counts at most a few seconds old)");
-        Meter.CreateObservableGauge("jobkeeper.jobs.driven", () => manager.DrivenCount, "{job}",
+        var meter = instruments.Meter;
+        meter.CreateObservableGauge("jobkeeper.jobs", ObserveStatuses, "{job}", "Jobs in the store by status (counts at most a few seconds old)");
+        meter.CreateObservableGauge("jobkeeper.jobs.driven", () => manager.DrivenCount, "{job}",
             "Jobs this process set running itself and keeps alive (app-driven jobs renewed while the process lives)");
-        Meter.CreateObservableGauge("jobkeeper.cache.entries", () => manager.Cache.Count, "{job}", "Jobs held in the hot cache");
-        Meter.CreateObservableCounter("jobkeeper.cache.hits", () => manager.Cache.Hits, "{lookup}", "Cache lookups answered from memory");
-        Meter.CreateObservableCounter("jobkeeper.cache.misses", () => manager.Cache.Misses, "{lookup}", "Cache lookups that went to the store");
+        meter.CreateObservableGauge("jobkeeper.cache.entries", () => manager.Cache.Count, "{job}", "Jobs held in the hot cache");
+        meter.CreateObservableCounter("jobkeeper.cache.hits", () => manager.Cache.Hits, "{lookup}", "Cache lookups answered from memory");
+        meter.CreateObservableCounter("jobkeeper.cache.misses", () => manager.Cache.Misses, "{lookup}", "Cache lookups that went to the store");
     }
 
-    /// <summary>The meter these instruments are on (name "Jobkeeper", scope the manager).</summary>
-    public Meter Meter { get; }
-
-    /// <summary>Brings the job counts up to date when they are older than <see cref="StatsMaxAge"/>; a failed read leaves the last counts.</summary>
+    /// <summary>
+    /// Brings the job counts up to date when they are older than <see cref="StatsMaxAge"/>; a failed read leaves the last counts.
+    /// A scrape endpoint awaits this first, so the counts it serves are at most a few seconds old.
+    /// </summary>
     public async Task RefreshAsync(CancellationToken cancellationToken)
     {
         try
@@ -64,5 +65,8 @@ public sealed class JobkeeperGauges : IDisposable
         return measurements;
     }
 
-    public void Dispose() => Meter.Dispose();
+    /// <summary>The instruments exist from construction; starting only makes the host construct them.</summary>
+    public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 }

@@ -53,6 +53,9 @@ internal sealed class JobRun : IDisposable
 
     public CancellationToken CancellationToken => _cancellation.Token;
 
+    /// <summary>The run's span in the job's trace (null when nobody records it): the parent of the lease renewals.</summary>
+    public System.Diagnostics.Activity? Span { get; set; }
+
     public RunStopReason StopReason => (RunStopReason)Volatile.Read(ref _stopReason);
 
     /// <summary>Completes once the handler has had its grace period after being told to stop.</summary>

@@ -1,8 +1,10 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Text.Json;
 using System.Threading.Channels;
 using Jobkeeper.Errors;
 using Jobkeeper.Model;
+using Jobkeeper.Telemetry;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -265,12 +267,21 @@ internal sealed class JobWorkerEngine : IHostedService, IAsyncDisposable
 
     private async Task RunAsync(JobRun run, TypeSlot slot)
     {
+        // The run is a span of the job's trace: the handler's calls and the outcome recorded below are its children.
+        using var span = JobTrace.StartJobSpan("jobkeeper.job.run", run.Job, ActivityKind.Consumer);
+        span?.SetTag("jobkeeper.worker.id", _options.WorkerId);
+        run.Span = span;
         try
         {
             HandlerOutcome outcome;
             using (_signals.Watch(run.Job.Id, changed => OnRunChanged(run, changed)))
             {
                 outcome = await ExecuteAsync(run).ConfigureAwait(false);
+            }
+
+            if (outcome.Exception is { } thrown and not JobWaitingException)
+            {
+                JobTrace.Failed(span, thrown);
             }
 
             await SettleAsync(run, outcome).ConfigureAwait(false);
@@ -437,6 +448,8 @@ internal sealed class JobWorkerEngine : IHostedService, IAsyncDisposable
 
     private async Task RenewAsync(JobRun run)
     {
+        // A renewal belongs to the run it keeps alive (this flow only: an async method's changes to the current activity stay inside it).
+        Activity.Current = run.Span;
         try
         {
             var job = await _queue.HeartbeatAsync(run.Job.Id, run.LeaseToken, _options.LeaseDuration, CancellationToken.None).ConfigureAwait(false);

@@ -1,6 +1,5 @@
 using Jobkeeper.Errors;
 using Jobkeeper.Model;
-using Jobkeeper.Telemetry;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -45,8 +44,7 @@ internal sealed class LeaseReaper(JobManager manager, JobRunners runners, TimePr
                     if (expiredNow)
                     {
                         reaped++;
-                        JobkeeperMetrics.LeasesExpired.Add(1, new KeyValuePair<string, object?>("type", job.Type),
-                            new KeyValuePair<string, object?>("outcome", after.Status == JobStatus.Failed ? after.Error?.Code ?? "failed" : after.Status.ToName()));
+                        manager.Instruments.RecordLeaseExpired(after);
                         logger.LogWarning(
                             "Lease of job {JobId} ({JobType}) held by {LeaseOwner} expired at {LeaseExpiresAt:O}; attempt {Attempt} of {MaxAttempts}: now {Status}",
                             job.Id, job.Type, job.LeaseOwner, job.LeaseExpiresAt, job.Attempt, job.MaxAttempts, after.Status.ToName());

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Text.Json;
 using Jobkeeper.Errors;
 using Jobkeeper.Model;
@@ -43,10 +44,49 @@ public sealed class WorkQueue
         await _runners.ClaimingAsync(types.Keys, cancellationToken).ConfigureAwait(false);
         var now = _manager.Now();
         var leaseUntil = now + lease;
+        // Span times are the activity clock's, as every span's end is; the job's own times stay on the TimeProvider.
+        var claimStarted = DateTimeOffset.UtcNow;
         var claimed = await _store.ClaimAsync(new ClaimRequest(types, max, now),
             job => JobTransitions.Claim(job, worker, LeaseTokens.New(), leaseUntil, now), cancellationToken).ConfigureAwait(false);
-        JobkeeperMetrics.RecordClaimed(claimed, now);
+        _manager.Instruments.RecordClaimed(claimed, now);
+        TraceClaims(claimed, worker, claimStarted);
         return claimed;
+    }
+
+    /// <summary>
+    /// One claim span per claimed job, in the job's own trace (one claim takes jobs of many traces), linked to the span
+    /// of the call that claimed it (the worker's request, or the in-process dispatch).
+    /// </summary>
+    private static void TraceClaims(IReadOnlyList<Job> claimed, string worker, DateTimeOffset started)
+    {
+        if (claimed.Count == 0 || !JobkeeperTelemetry.Source.HasListeners())
+        {
+            return;
+        }
+
+        ActivityLink[]? links = Activity.Current is { } caller ? [new ActivityLink(caller.Context)] : null;
+        foreach (var job in claimed)
+        {
+            using var span = JobTrace.StartJobSpan("jobkeeper.job.claim", job, ActivityKind.Consumer, started, links);
+            span?.SetTag("jobkeeper.worker.id", worker);
+        }
+    }
+
+    /// <summary>
+    /// One lease call under its span, a child of the caller's: the worker's request (which carries the job's
+    /// <c>traceparent</c>), or the in-process run. The span ends with the job's status, or the error.
+    /// </summary>
+    private async Task<Job> TracedChangeAsync(string name, string id, Func<Job, JobReplacement?> change, CancellationToken cancellationToken)
+    {
+        using var span = JobTrace.StartCallSpan(name, id);
+        try
+        {
+            return JobTrace.Ended(span, await _manager.ChangeAsync(id, change, cancellationToken).ConfigureAwait(false));
+        }
+        catch (Exception ex) when (JobTrace.Failed(span, ex))
+        {
+            throw;
+        }
     }
 
     /// <summary>
@@ -107,7 +147,7 @@ public sealed class WorkQueue
     {
         ValidateLease(lease);
         var now = _manager.Now();
-        return _manager.ChangeAsync(id, job => JobTransitions.Heartbeat(job, leaseToken, lease, now), cancellationToken);
+        return TracedChangeAsync("jobkeeper.job.heartbeat", id, job => JobTransitions.Heartbeat(job, leaseToken, lease, now), cancellationToken);
     }
 
     /// <summary>Records progress (merged member by member) and extends the lease as <see cref="HeartbeatAsync"/> does.</summary>
@@ -116,14 +156,14 @@ public sealed class WorkQueue
         ValidateLease(lease);
         JobValidator.ValidateProgress(progress, prefix: "");
         var now = _manager.Now();
-        return _manager.ChangeAsync(id, job => JobTransitions.Progress(job, leaseToken, progress, lease, now), cancellationToken);
+        return TracedChangeAsync("jobkeeper.job.progress", id, job => JobTransitions.Progress(job, leaseToken, progress, lease, now), cancellationToken);
     }
 
     /// <summary>Ends the attempt successfully with <paramref name="result"/> (or cancelled, if a cancel was requested).</summary>
     public Task<Job> CompleteAsync(string id, string leaseToken, JsonElement? result, CancellationToken cancellationToken = default)
     {
         var now = _manager.Now();
-        return _manager.ChangeAsync(id, job => JobTransitions.Complete(job, leaseToken, result, now), cancellationToken);
+        return TracedChangeAsync("jobkeeper.job.complete", id, job => JobTransitions.Complete(job, leaseToken, result, now), cancellationToken);
     }
 
     /// <summary>
@@ -136,7 +176,7 @@ public sealed class WorkQueue
         JobValidator.ValidateError(error);
         var now = _manager.Now();
         var random = Random.Shared.NextDouble();
-        return _manager.ChangeAsync(id,
+        return TracedChangeAsync("jobkeeper.job.fail", id,
             job => JobTransitions.Fail(job, leaseToken, error, retry ? (policy ?? _options.RetryFor(job.Type)).DelayAfter(job.Attempt, random) : null, now),
             cancellationToken);
     }
@@ -159,7 +199,7 @@ public sealed class WorkQueue
         var prompt = request.ToPrompt(now);
         await PromptRules.ValidateAskAsync(prompt).ConfigureAwait(false);
         JobPrompt? existing = null;
-        var job = await _manager.ChangeAsync(id, current =>
+        var job = await TracedChangeAsync("jobkeeper.job.prompt", id, current =>
         {
             JobTransitions.EnsureLease(current, leaseToken);
             existing = current.Prompts.FirstOrDefault(p => p.Key == prompt.Key && !p.IsOpen);
@@ -173,14 +213,14 @@ public sealed class WorkQueue
     public Task<Job> SaveCheckpointAsync(string id, string leaseToken, JsonElement? state, CancellationToken cancellationToken = default)
     {
         var now = _manager.Now();
-        return _manager.ChangeAsync(id, job => PromptTransitions.SaveCheckpoint(job, leaseToken, state, now), cancellationToken);
+        return TracedChangeAsync("jobkeeper.job.checkpoint", id, job => PromptTransitions.SaveCheckpoint(job, leaseToken, state, now), cancellationToken);
     }
 
     /// <summary>Gives the job back unfinished: queued again at once for any worker, the attempt not counted.</summary>
     public Task<Job> ReleaseAsync(string id, string leaseToken, CancellationToken cancellationToken = default)
     {
         var now = _manager.Now();
-        return _manager.ChangeAsync(id, job => JobTransitions.Release(job, leaseToken, now), cancellationToken);
+        return TracedChangeAsync("jobkeeper.job.release", id, job => JobTransitions.Release(job, leaseToken, now), cancellationToken);
     }
 
     private static void ValidateClaim(string worker, IEnumerable<string> types, int max, TimeSpan lease)

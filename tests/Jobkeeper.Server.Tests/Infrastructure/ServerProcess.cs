@@ -121,6 +121,7 @@ public sealed class ServerProcess : IAsyncDisposable
         {
             if (key.StartsWith("JOBKEEPER", StringComparison.OrdinalIgnoreCase)
                 || key.StartsWith("ASPNETCORE_", StringComparison.OrdinalIgnoreCase)
+                || key.StartsWith("OTEL_", StringComparison.OrdinalIgnoreCase)
                 || key.Equals("DOTNET_ENVIRONMENT", StringComparison.OrdinalIgnoreCase))
             {
                 start.Environment.Remove(key);
