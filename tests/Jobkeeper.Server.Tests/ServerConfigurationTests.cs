@@ -72,7 +72,7 @@ public sealed class ServerConfigurationTests
 
         Assert.Equal(0, await server.TerminateAsync());
         var output = server.Output;
-        Assert.Contains($"Store sqlite at {fromEnvironment}: schema version 6, 0 jobs", output, StringComparison.Ordinal);
+        Assert.Contains($"Store sqlite at {fromEnvironment}: schema version 7, 0 jobs", output, StringComparison.Ordinal);
         Assert.Contains("Cache: up to 500 jobs, entries expire 60 min after last use", output, StringComparison.Ordinal);
         Assert.Contains("Cache sweep every 2 min", output, StringComparison.Ordinal);
         Assert.Contains("closed after draining pending writes", output, StringComparison.Ordinal);
@@ -111,6 +111,23 @@ public sealed class ServerConfigurationTests
         Assert.DoesNotContain("API keys", line, StringComparison.Ordinal);
         Assert.DoesNotContain("Jobkeeper.Sqlite", line, StringComparison.Ordinal);
         Assert.True(string.IsNullOrWhiteSpace(result.Stdout), result.ToString());
+        Assert.False(File.Exists(db), "the database was created although the server could not start");
+    }
+
+    /// <summary>An OTLP setting that cannot work is refused at start, naming the setting and what it may be.</summary>
+    [Theory]
+    [InlineData("JOBKEEPER__OTLP__ENDPOINT", "collector:4317", "Jobkeeper:Otlp:Endpoint: 'collector:4317' is not an http:// or https:// address")]
+    [InlineData("JOBKEEPER__OTLP__PROTOCOL", "udp", "Jobkeeper:Otlp:Protocol: 'udp' is not an OTLP protocol; use grpc or http/protobuf")]
+    public async Task A_bad_otlp_setting_is_one_clear_line_and_a_non_zero_exit(string variable, string value, string expected)
+    {
+        using var data = new TempDirectory("jobkeeper-e2e-otlp");
+        var db = data.File(Path.Combine("data", "jobkeeper.db"));
+        var environment = new Dictionary<string, string> { ["JOBKEEPER__OTLP__ENDPOINT"] = "http://127.0.0.1:4317", [variable] = value };
+        var result = await CliRunner.RunAsync(environment, "serve", "--db", db);
+
+        Assert.True(result.ExitCode != 0, result.ToString());
+        var line = Assert.Single(result.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+        Assert.Contains(expected, line, StringComparison.Ordinal);
         Assert.False(File.Exists(db), "the database was created although the server could not start");
     }
 
