@@ -8,4 +8,10 @@ public sealed class JobkeeperApiOptions
 
     /// <summary>Cleanup retention when the request names no <c>days</c>.</summary>
     public int DefaultCleanupDays { get; set; } = 7;
+
+    /// <summary>
+    /// Where <c>MapJobkeeper()</c> serves the OpenAPI documents (the pattern of <c>MapOpenApi</c>); null when the app
+    /// maps them itself.
+    /// </summary>
+    public string? OpenApiPattern { get; set; } = "/openapi/{documentName}.json";
 }

@@ -7,8 +7,10 @@ namespace Microsoft.Extensions.DependencyInjection;
 public static class JobkeeperApiServiceCollectionExtensions
 {
     /// <summary>
-    /// Optional settings of the HTTP API, plus problem details for the app's other errors and Jobkeeper's
-    /// JSON types for generated OpenAPI documents. <c>MapJobkeeper()</c> works without it, on defaults.
+    /// Optional settings of the HTTP API, plus problem details for the app's other errors and the OpenAPI document
+    /// of Jobkeeper's routes (<see cref="JobkeeperOpenApiServiceCollectionExtensions.AddJobkeeperOpenApi"/>), which
+    /// <c>MapJobkeeper()</c> then serves at <c>/openapi/v1.json</c>. <c>MapJobkeeper()</c> works without it, on defaults
+    /// and without a document.
     /// </summary>
     public static IServiceCollection AddJobkeeperApi(this IServiceCollection services, Action<Jobkeeper.AspNetCore.JobkeeperApiOptions>? configure = null)
     {
@@ -21,6 +23,7 @@ public static class JobkeeperApiServiceCollectionExtensions
         services.AddProblemDetails();
         // Only Jobkeeper's own types resolve through its (snake_case) context; the app's JSON settings stay as they are.
         services.Configure<JsonOptions>(json => json.SerializerOptions.TypeInfoResolverChain.Add(ApiJsonContext.Default));
+        services.AddJobkeeperOpenApi();
         return services;
     }
 }

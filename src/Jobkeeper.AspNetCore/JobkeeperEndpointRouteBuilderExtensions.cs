@@ -1,6 +1,7 @@
 using Jobkeeper;
 using Jobkeeper.AspNetCore;
 using Jobkeeper.AspNetCore.Api;
+using Jobkeeper.AspNetCore.OpenApi;
 using Jobkeeper.AspNetCore.Security;
 using Jobkeeper.Model;
 using Microsoft.AspNetCore.Http;
@@ -8,6 +9,7 @@ using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 
 
 namespace Microsoft.AspNetCore.Builder;
@@ -15,8 +17,9 @@ namespace Microsoft.AspNetCore.Builder;
 public static class JobkeeperEndpointRouteBuilderExtensions
 {
     /// <summary>
-    /// Maps the Jobkeeper HTTP API under <c>/api/v1</c> and <c>GET /health</c>. Requires
-    /// <c>services.AddJobkeeper(...)</c>. Returns the <c>/api/v1</c> group for conventions such as authorization.
+    /// Maps the Jobkeeper HTTP API under <c>/api/v1</c> and <c>GET /health</c>, and with <c>AddJobkeeperApi()</c> its
+    /// OpenAPI document at <c>/openapi/v1.json</c>. Requires <c>services.AddJobkeeper(...)</c>. Returns the <c>/api/v1</c>
+    /// group for conventions such as authorization.
     /// </summary>
     public static RouteGroupBuilder MapJobkeeper(this IEndpointRouteBuilder endpoints)
     {
@@ -43,11 +46,13 @@ public static class JobkeeperEndpointRouteBuilderExtensions
 
         api.MapGet("/jobs", JobEndpoints.List)
             .WithName("ListJobs").Needs(JobkeeperRoles.Read, secured).WithSummary("List jobs, newest first, with filters and a keyset cursor")
+            .WithMetadata(QueryParameters.ListJobs)
             .Produces<JobListResponse>();
 
         // Literal segments win over {id}, so this never shadows a job route.
         api.MapDelete("/jobs/cleanup", JobEndpoints.Cleanup)
             .WithName("CleanupJobs").Needs(JobkeeperRoles.Admin, secured).WithSummary("Delete finished jobs completed more than `days` days ago")
+            .WithMetadata(QueryParameters.Cleanup)
             .Produces<CleanupResponse>();
 
         api.MapGet("/jobs/{id}", JobEndpoints.Get)
@@ -71,6 +76,7 @@ public static class JobkeeperEndpointRouteBuilderExtensions
 
         api.MapGet("/jobs/{id}/events", JobEndpoints.Events)
             .WithName("GetJobEvents").Needs(JobkeeperRoles.Read, secured).WithSummary("A job's history, oldest first")
+            .WithMetadata(QueryParameters.Events)
             .Produces<JobEventListResponse>()
             .ProducesProblem(StatusCodes.Status404NotFound);
 
@@ -94,11 +100,13 @@ public static class JobkeeperEndpointRouteBuilderExtensions
         api.MapGet("/events", StreamEndpoints.All)
             .WithTags("Events").WithName("StreamEvents").Needs(JobkeeperRoles.Read, secured).WithMetadata(QueryAccessTokenMetadata.Instance)
             .WithSummary("Server-Sent Events of all jobs (filters `type`, `status`); resume with Last-Event-ID")
+            .WithMetadata(QueryParameters.StreamAll)
             .Produces(StatusCodes.Status200OK, contentType: "text/event-stream");
 
         api.MapGet("/jobs/{id}/stream", StreamEndpoints.OneJob)
             .WithTags("Events").WithName("StreamJobEvents").Needs(JobkeeperRoles.Read, secured).WithMetadata(QueryAccessTokenMetadata.Instance)
             .WithSummary("Server-Sent Events of one job; resume with Last-Event-ID")
+            .WithMetadata(QueryParameters.StreamOneJob)
             .Produces(StatusCodes.Status200OK, contentType: "text/event-stream")
             .ProducesProblem(StatusCodes.Status404NotFound);
 
@@ -106,6 +114,13 @@ public static class JobkeeperEndpointRouteBuilderExtensions
             .WithName("Health").WithTags("Operations").WithSummary("Store, counts and cache; 503 when the store cannot be read")
             .Produces<HealthResponse>()
             .Produces<HealthResponse>(StatusCodes.Status503ServiceUnavailable);
+
+        // The document AddJobkeeperApi() registered, served here so every app that embeds these routes serves it too.
+        if (services.GetService<JobkeeperOpenApiMarker>() is not null
+            && services.GetRequiredService<IOptions<JobkeeperApiOptions>>().Value.OpenApiPattern is { } openApiPattern)
+        {
+            endpoints.MapOpenApi(openApiPattern);
+        }
 
         return api;
     }

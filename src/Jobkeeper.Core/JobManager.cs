@@ -17,6 +17,8 @@ namespace Jobkeeper;
 public sealed class JobManager
 {
     public const int MaxRetentionDays = 36_500;
+    /// <summary>The most events one <see cref="GetEventsAsync"/> call returns.</summary>
+    public const int MaxEventsLimit = 10_000;
     private const int MaxUpdateRetries = 64;
 
     private readonly IJobStore _store;
@@ -352,9 +354,9 @@ public sealed class JobManager
     /// <summary>The job's history, oldest first. Throws <see cref="JobNotFoundException"/> when there is no such job.</summary>
     public async Task<IReadOnlyList<JobEvent>> GetEventsAsync(string id, long afterId = 0, int limit = 1000, CancellationToken cancellationToken = default)
     {
-        if (limit is < 1 or > 10_000)
+        if (limit is < 1 or > MaxEventsLimit)
         {
-            throw new JobValidationException("limit", "must be between 1 and 10000");
+            throw new JobValidationException("limit", $"must be between 1 and {MaxEventsLimit}");
         }
 
         if (await GetAsync(id, cancellationToken).ConfigureAwait(false) is null)

@@ -64,24 +64,12 @@ public static class ServerApp
             o.SerializerOptions.PropertyNamingPolicy = System.Text.Json.JsonNamingPolicy.SnakeCaseLower;
             o.SerializerOptions.Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping;
         });
-        builder.Services.AddOpenApi(o =>
-        {
-            o.AddDocumentTransformer((document, _, _) =>
-            {
-                document.Info.Title = "Jobkeeper API";
-                document.Info.Description = "Durable jobs over HTTP: create, track, update and clean up long-running work.";
-                return Task.CompletedTask;
-            });
-            o.AddOperationTransformer<OpenApiRequestBodies>();
-            o.AddOperationTransformer<OpenApiActorHeaders>();
-        });
-
         var app = builder.Build();
         KestrelLimits.UseConnectionCloseForOversizedBodies(app);
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         ServerSecurity.Use(app);
-        app.MapOpenApi("/openapi/{documentName}.json");
+        // The document itself is MapJobkeeper()'s (AddJobkeeperApi registers it); the executable only adds the UI.
         app.UseSwaggerUI(o =>
         {
             o.RoutePrefix = "docs";

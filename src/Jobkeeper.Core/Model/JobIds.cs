@@ -5,6 +5,9 @@ public static class JobIds
 {
     public const int MaxLength = 128;
 
+    /// <summary><see cref="IsValid"/> as a regular expression, for API documents.</summary>
+    public const string Pattern = "^[A-Za-z0-9._:-]{1,128}$";
+
     public static string NewId(DateTimeOffset now) => Guid.CreateVersion7(now).ToString("D");
 
     /// <summary>Ids that would collide with a literal route segment (DELETE /api/v1/jobs/cleanup).</summary>

@@ -3,7 +3,7 @@ using Jobkeeper.Model;
 using Microsoft.AspNetCore.OpenApi;
 using Microsoft.OpenApi;
 
-namespace Jobkeeper.Server;
+namespace Jobkeeper.AspNetCore.OpenApi;
 
 /// <summary>Documents the <c>X-Actor</c> and <c>X-Reason</c> headers of the routes that record who asked for a change and why.</summary>
 internal sealed class OpenApiActorHeaders : IOpenApiOperationTransformer
