@@ -19,6 +19,7 @@ internal static class QueryParameters
     {
         Type = JsonSchemaType.Array,
         Enum = StatusNames,
+        ItemType = typeof(JobStatus),
         Example = new JsonArray("queued", "running"),
     };
 

@@ -55,6 +55,7 @@ public static class JobkeeperOpenApiServiceCollectionExtensions
         options.AddDocumentTransformer(security);
         options.AddOperationTransformer(security);
         options.AddSchemaTransformer(new OpenApiStrictNumbers());
+        options.AddSchemaTransformer(new OpenApiStringEnums());
         options.AddOperationTransformer(new OpenApiRequestBodies());
         options.AddOperationTransformer(new OpenApiQueryParameters());
         options.AddOperationTransformer(new OpenApiPathParameters());

@@ -6,14 +6,25 @@ namespace Jobkeeper.AspNetCore.OpenApi;
 /// <summary>Declares the query parameters an endpoint reads itself (see <see cref="QueryParameterMetadata"/>).</summary>
 internal sealed class OpenApiQueryParameters : IOpenApiOperationTransformer
 {
-    public Task TransformAsync(OpenApiOperation operation, OpenApiOperationTransformerContext context, CancellationToken cancellationToken)
+    public async Task TransformAsync(OpenApiOperation operation, OpenApiOperationTransformerContext context, CancellationToken cancellationToken)
     {
         foreach (var parameter in context.Description.ActionDescriptor.EndpointMetadata.OfType<QueryParameterMetadata>())
         {
-            operation.Parameters ??= [];
-            operation.Parameters.Add(parameter.ToParameter());
-        }
+            IOpenApiSchema? items = null;
+            if (parameter.ItemType is { } itemType && context.Document is { } document)
+            {
+                document.Components ??= new OpenApiComponents();
+                document.Components.Schemas ??= new Dictionary<string, IOpenApiSchema>(StringComparer.Ordinal);
+                if (!document.Components.Schemas.ContainsKey(itemType.Name))
+                {
+                    document.AddComponent(itemType.Name, (IOpenApiSchema)await context.GetOrCreateSchemaAsync(itemType, null, cancellationToken).ConfigureAwait(false));
+                }
 
-        return Task.CompletedTask;
+                items = new OpenApiSchemaReference(itemType.Name, document);
+            }
+
+            operation.Parameters ??= [];
+            operation.Parameters.Add(parameter.ToParameter(items));
+        }
     }
 }

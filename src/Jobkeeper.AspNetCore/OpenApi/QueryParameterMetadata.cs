@@ -17,10 +17,15 @@ public sealed record QueryParameterMetadata(string Name, string Description)
     public string? Pattern { get; init; }
     /// <summary>The allowed values of a string, or of each item of an array.</summary>
     public IReadOnlyList<string>? Enum { get; init; }
+    /// <summary>
+    /// For arrays: the type whose named schema each item is (e.g. the job status), so a generated client uses that
+    /// type rather than an anonymous enum of its own.
+    /// </summary>
+    public Type? ItemType { get; init; }
     public long? Default { get; init; }
     public JsonNode? Example { get; init; }
 
-    internal OpenApiParameter ToParameter()
+    internal OpenApiParameter ToParameter(IOpenApiSchema? itemSchema = null)
     {
         var schema = new OpenApiSchema
         {
@@ -32,7 +37,11 @@ public sealed record QueryParameterMetadata(string Name, string Description)
             Pattern = Pattern,
             Default = Default is { } d ? JsonValue.Create(d) : null,
         };
-        if (Enum is { } values)
+        if (itemSchema is not null)
+        {
+            schema.Items = itemSchema;
+        }
+        else if (Enum is { } values)
         {
             var target = schema;
             if (Type == JsonSchemaType.Array)
