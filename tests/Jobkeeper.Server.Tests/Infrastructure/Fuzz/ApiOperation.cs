@@ -9,9 +9,8 @@ public sealed record ApiOperation(string Method, string PathTemplate, IReadOnlyL
     public string Name => $"{Method} {PathTemplate}";
 
     /// <summary>
-    /// Every path and method of <paramref name="document"/>. The document declares path parameters and bodies but not
-    /// the query parameters and headers the endpoints read themselves, so those come from <see cref="KnownQuery"/> and
-    /// <see cref="KnownHeaders"/>, merged with whatever the document does declare.
+    /// Every path and method of <paramref name="document"/>, with the parameters and bodies it declares. The
+    /// preconditions and the stream's resume header are not declared, so those come from <see cref="KnownHeaders"/>.
     /// </summary>
     public static IReadOnlyList<ApiOperation> FromDocument(JsonElement document)
     {
@@ -49,8 +48,6 @@ public sealed record ApiOperation(string Method, string PathTemplate, IReadOnlyL
                     }
                 }
 
-                var key = $"{verb} {path.Name}";
-                query.AddRange(KnownQuery.GetValueOrDefault(key, []).Where(q => !query.Contains(q)));
                 headers.AddRange(KnownHeaders(verb, path.Name).Where(h => !headers.Contains(h)));
                 JsonElement? body = null;
                 if (method.Value.TryGetProperty("requestBody", out var requestBody)
@@ -67,16 +64,6 @@ public sealed record ApiOperation(string Method, string PathTemplate, IReadOnlyL
 
         return operations;
     }
-
-    /// <summary>Query parameters the endpoints read that the document does not declare (see docs/api.md, Routes).</summary>
-    private static readonly Dictionary<string, string[]> KnownQuery = new(StringComparer.Ordinal)
-    {
-        ["GET /api/v1/jobs"] = ["status", "type", "label", "created_after", "created_before", "limit", "cursor"],
-        ["DELETE /api/v1/jobs/cleanup"] = ["days"],
-        ["GET /api/v1/jobs/{id}/events"] = ["after", "limit"],
-        ["GET /api/v1/events"] = ["type", "status", "after"],
-        ["GET /api/v1/jobs/{id}/stream"] = ["after"],
-    };
 
     /// <summary>Request headers the endpoints read: preconditions, the actor, and where a stream resumes.</summary>
     private static IEnumerable<string> KnownHeaders(string method, string path)
