@@ -14,6 +14,9 @@ public sealed class JobkeeperOptions
     /// <summary>Background cleanup of finished jobs, optionally archived first; off unless some retention days are set.</summary>
     public Retention.RetentionOptions Retention { get; } = new();
 
+    /// <summary>How the instances on a shared store elect the one that runs maintenance (reaper, prompt expiry, retention).</summary>
+    public Maintenance.MaintenanceOptions Maintenance { get; } = new();
+
     /// <summary>Jobs deleted per transaction by cleanup; small so that other writers never wait long.</summary>
     public int CleanupBatchSize { get; set; } = 200;
 

@@ -23,6 +23,7 @@ public sealed class PostgresJobStore : ISharedJobStore, ISqlReader
     private readonly NpgsqlDataSource _dataSource;
     private readonly Telemetry.JobkeeperInstruments? _instruments;
     private readonly RelationalReads _reads;
+    private readonly string _lockConnectionString;
     private GroupCommitWriter<IPostgresWriteOp>? _writer;
     private PostgresChangeListener? _listener;
     private int _schemaVersion;
@@ -58,6 +59,12 @@ public sealed class PostgresJobStore : ISharedJobStore, ISqlReader
         }
 
         _dataSource = NpgsqlDataSource.Create(builder);
+        // The maintenance lock lives as long as its session: a connection of its own, never returned to a pool.
+        _lockConnectionString = new NpgsqlConnectionStringBuilder(builder.ConnectionString)
+        {
+            Pooling = false,
+            ApplicationName = builder.ApplicationName + " maintenance lock",
+        }.ConnectionString;
         Description = new StoreDescription("postgres", Describe(builder));
     }
 
@@ -177,6 +184,8 @@ public sealed class PostgresJobStore : ISharedJobStore, ISqlReader
             command.Parameters.Add(PostgresCommit.Parameter(version));
             return await command.ExecuteScalarAsync(ct).ConfigureAwait(false) is not null;
         }, cancellationToken).ConfigureAwait(false);
+
+    public Maintenance.IMaintenanceLock CreateMaintenanceLock() => new PostgresMaintenanceLock(_lockConnectionString);
 
     public Task<JobPage> ListAsync(JobQuery query, CancellationToken cancellationToken) => _reads.ListAsync(query, cancellationToken);
 

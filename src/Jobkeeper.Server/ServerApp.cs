@@ -37,6 +37,7 @@ public static class ServerApp
             builder.Configuration.GetSection($"{ServerSettings.Section}:Cache").Bind(o.Cache);
             builder.Configuration.GetSection($"{ServerSettings.Section}:Workers").Bind(o.Workers);
             builder.Configuration.GetSection($"{ServerSettings.Section}:Retention").Bind(o.Retention);
+            builder.Configuration.GetSection($"{ServerSettings.Section}:Maintenance").Bind(o.Maintenance);
             if (!string.IsNullOrWhiteSpace(settings.Postgres))
             {
                 o.UsePostgres(p =>

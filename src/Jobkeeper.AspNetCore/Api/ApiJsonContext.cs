@@ -57,11 +57,15 @@ public sealed record HealthResponse(
     IReadOnlyDictionary<string, long>? JobsByStatus,
     HealthCache Cache,
     long UptimeSeconds,
-    string? Error);
+    string? Error,
+    HealthMaintenance Maintenance);
 
 public sealed record HealthStore(string Provider, string Location, int? SchemaVersion, long? SizeBytes);
 
 public sealed record HealthCache(int Entries, long Hits, long Misses, double HitRate);
+
+/// <summary>Whether this instance runs maintenance (lease reaper, prompt expiry, retention) for its store.</summary>
+public sealed record HealthMaintenance(bool Leader);
 
 /// <summary>The body of <c>POST /api/v1/jobs</c> (documentation of the shape; parsing is field by field).</summary>
 [Description("A new job. Unknown members are refused.")]

@@ -1,3 +1,4 @@
+using Jobkeeper.Maintenance;
 using Jobkeeper.Model;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
@@ -6,9 +7,9 @@ namespace Jobkeeper.AspNetCore.Api;
 
 /// <summary>
 /// <c>GET /health</c>: 200 with store facts, counts and cache figures; 503 when the store cannot be read
-/// (status <c>unavailable</c>) or is damaged (status <c>corrupt</c>).
+/// (status <c>unavailable</c>) or is damaged (status <c>corrupt</c>). Always says whether this instance leads maintenance.
 /// </summary>
-internal sealed class HealthEndpoint(JobManager manager, TimeProvider time, ILogger logger)
+internal sealed class HealthEndpoint(JobManager manager, IMaintenanceLeadership leadership, TimeProvider time, ILogger logger)
 {
     private readonly DateTimeOffset _started = time.GetUtcNow();
 
@@ -19,13 +20,14 @@ internal sealed class HealthEndpoint(JobManager manager, TimeProvider time, ILog
         var cacheInfo = new HealthCache(cache.Count, cache.Hits, cache.Misses, lookups == 0 ? 0 : Math.Round((double)cache.Hits / lookups, 4));
         var uptime = (long)(time.GetUtcNow() - _started).TotalSeconds;
         var description = manager.Store.Description;
+        var maintenance = new HealthMaintenance(leadership.IsLeader);
         try
         {
             var stats = await manager.GetStatsAsync(cancellationToken).ConfigureAwait(false);
             var byStatus = stats.JobsByStatus.ToDictionary(p => p.Key.ToName(), p => p.Value);
             return TypedResults.Json(
                 new HealthResponse("ok", new HealthStore(stats.Provider, stats.Location, stats.SchemaVersion, stats.SizeBytes),
-                    stats.JobsCount, byStatus, cacheInfo, uptime, null),
+                    stats.JobsCount, byStatus, cacheInfo, uptime, null, maintenance),
                 ApiJson.Context.HealthResponse);
         }
         catch (Errors.StoreCorruptException ex) when (!cancellationToken.IsCancellationRequested)
@@ -33,7 +35,7 @@ internal sealed class HealthEndpoint(JobManager manager, TimeProvider time, ILog
             // Not "unavailable": waiting will not bring a damaged store back, and an operator must act.
             return TypedResults.Json(
                 new HealthResponse("corrupt", new HealthStore(description.Provider, description.Location, null, null),
-                    null, null, cacheInfo, uptime, ex.Message),
+                    null, null, cacheInfo, uptime, ex.Message, maintenance),
                 ApiJson.Context.HealthResponse,
                 statusCode: StatusCodes.Status503ServiceUnavailable);
         }
@@ -42,7 +44,7 @@ internal sealed class HealthEndpoint(JobManager manager, TimeProvider time, ILog
             logger.LogWarning(ex, "Health check could not read the store");
             return TypedResults.Json(
                 new HealthResponse("unavailable", new HealthStore(description.Provider, description.Location, null, null),
-                    null, null, cacheInfo, uptime, "The store cannot be read: " + ex.Message),
+                    null, null, cacheInfo, uptime, "The store cannot be read: " + ex.Message, maintenance),
                 ApiJson.Context.HealthResponse,
                 statusCode: StatusCodes.Status503ServiceUnavailable);
         }

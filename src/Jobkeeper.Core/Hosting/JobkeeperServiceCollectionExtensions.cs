@@ -59,7 +59,12 @@ public static class JobkeeperServiceCollectionExtensions
         // Registered before the app's own services, so it stops after them: they may still finish the jobs they drive.
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, Jobkeeper.Workers.DrivenJobKeeper>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, Jobkeeper.Workers.RunnerPresence>());
-        // Runs in every process, handlers or not: external workers' jobs need reaping too.
+        // Before the maintenance below, so it stops after them; they run only while it says this instance leads.
+        services.TryAddSingleton<Jobkeeper.Maintenance.MaintenanceElection>();
+        services.TryAddSingleton<Jobkeeper.Maintenance.IMaintenanceLeadership>(sp => sp.GetRequiredService<Jobkeeper.Maintenance.MaintenanceElection>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, Jobkeeper.Maintenance.MaintenanceElection>(
+            sp => sp.GetRequiredService<Jobkeeper.Maintenance.MaintenanceElection>()));
+        // Run by one elected instance per store, handlers or not: external workers' jobs need reaping too.
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, Jobkeeper.Workers.LeaseReaper>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, Jobkeeper.Workers.PromptExpirer>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, Jobkeeper.Retention.RetentionSweep>());

@@ -114,9 +114,13 @@ public sealed class JobRetention(IJobStore store, TimeProvider time, IOptions<Jo
     }
 }
 
-/// <summary>Runs <see cref="JobRetention"/> at start and then every <c>Retention.Interval</c>, when any retention days are set.</summary>
-internal sealed class RetentionSweep(JobRetention retention, TimeProvider time, IOptions<JobkeeperOptions> options, ILogger<RetentionSweep> logger)
-    : Workers.PeriodicSweep(options.Value.Retention.Interval > TimeSpan.Zero ? options.Value.Retention.Interval : TimeSpan.FromHours(1), time, logger)
+/// <summary>
+/// Runs <see cref="JobRetention"/> on the instance that leads maintenance, when it wins and then every <c>Retention.Interval</c>,
+/// when any retention days are set.
+/// </summary>
+internal sealed class RetentionSweep(JobRetention retention, TimeProvider time, IOptions<JobkeeperOptions> options, ILogger<RetentionSweep> logger,
+    Maintenance.IMaintenanceLeadership leadership)
+    : Workers.PeriodicSweep(options.Value.Retention.Interval > TimeSpan.Zero ? options.Value.Retention.Interval : TimeSpan.FromHours(1), time, logger, leadership)
 {
     protected override string What => "finished jobs past their retention";
 

@@ -60,4 +60,10 @@ public interface ISharedJobStore : IJobStore
 {
     /// <summary>Whether the job is still at <paramref name="version"/> in the store.</summary>
     ValueTask<bool> IsCurrentAsync(string id, long version, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// A lock of this database for electing the one instance that runs maintenance; it opens whatever holds it
+    /// (a connection of its own) only when first tried.
+    /// </summary>
+    Maintenance.IMaintenanceLock CreateMaintenanceLock();
 }

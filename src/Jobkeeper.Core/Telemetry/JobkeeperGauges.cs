@@ -7,7 +7,8 @@ namespace Jobkeeper.Telemetry;
 /// <summary>
 /// The observable instruments of one host, on its "Jobkeeper" meter (<see cref="JobkeeperInstruments.Meter"/>): jobs by
 /// status (from the store's counts, read at most once per <see cref="StatsMaxAge"/>, and kept when the store cannot be
-/// read), app-driven jobs, and the hot cache's size, hits and misses. Published when the host starts.
+/// read), app-driven jobs, the hot cache's size, hits and misses, and whether this instance leads maintenance. Published
+/// when the host starts.
 /// </summary>
 public sealed class JobkeeperGauges : IHostedService
 {
@@ -19,8 +20,9 @@ public sealed class JobkeeperGauges : IHostedService
 
     private readonly JobManager _manager;
 
-    public JobkeeperGauges(JobManager manager, JobkeeperInstruments instruments)
+    public JobkeeperGauges(JobManager manager, JobkeeperInstruments instruments, Maintenance.IMaintenanceLeadership leadership)
     {
+        ArgumentNullException.ThrowIfNull(leadership);
         _manager = manager;
         var meter = instruments.Meter;
         meter.CreateObservableGauge("jobkeeper.jobs", ObserveStatuses, "{job}", "Jobs in the store by status (counts at most a few seconds old)");
@@ -29,6 +31,8 @@ public sealed class JobkeeperGauges : IHostedService
         meter.CreateObservableGauge("jobkeeper.cache.entries", () => manager.Cache.Count, "{job}", "Jobs held in the hot cache");
         meter.CreateObservableCounter("jobkeeper.cache.hits", () => manager.Cache.Hits, "{lookup}", "Cache lookups answered from memory");
         meter.CreateObservableCounter("jobkeeper.cache.misses", () => manager.Cache.Misses, "{lookup}", "Cache lookups that went to the store");
+        meter.CreateObservableGauge("jobkeeper.maintenance.leader", () => leadership.IsLeader ? 1 : 0, "{instance}",
+            "1 while this instance runs maintenance (lease reaper, prompt expiry, retention) for its store, else 0");
     }
 
     /// <summary>

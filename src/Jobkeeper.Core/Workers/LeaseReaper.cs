@@ -9,10 +9,12 @@ namespace Jobkeeper.Workers;
 /// Returns the jobs of dead workers and dead apps: a running job whose lease expired goes back to the queue with
 /// attempt + 1 when a handler or worker runs its type (failed once its attempts are spent, or when nothing runs
 /// its type; cancelled when a cancel was pending). Each change is compare-and-set on a lease still found expired,
-/// so a last-moment heartbeat wins, and reapers on many instances at once never reap a job twice.
+/// so a last-moment heartbeat wins, and reapers on many instances at once never reap a job twice. It runs on the instance
+/// that leads maintenance only, so N instances do not all read the same expired leases.
 /// </summary>
-internal sealed class LeaseReaper(JobManager manager, JobRunners runners, TimeProvider time, IOptions<JobkeeperOptions> options, ILogger<LeaseReaper> logger)
-    : PeriodicSweep(options.Value.Workers.ReapInterval, time, logger)
+internal sealed class LeaseReaper(JobManager manager, JobRunners runners, TimeProvider time, IOptions<JobkeeperOptions> options, ILogger<LeaseReaper> logger,
+    Maintenance.IMaintenanceLeadership leadership)
+    : PeriodicSweep(options.Value.Workers.ReapInterval, time, logger, leadership)
 {
     private const int BatchSize = 500;
 

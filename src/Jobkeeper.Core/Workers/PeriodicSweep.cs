@@ -1,13 +1,15 @@
+using Jobkeeper.Maintenance;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
 namespace Jobkeeper.Workers;
 
 /// <summary>
-/// A background pass run at start and then every <c>Workers.ReapInterval</c> (on the app's
-/// <see cref="TimeProvider"/>); a failed pass is logged and the next one tries again.
+/// A background pass run at start and then every interval (on the app's <see cref="TimeProvider"/>); a failed pass is
+/// logged and the next one tries again. Given a <see cref="IMaintenanceLeadership"/>, it runs only while this instance
+/// leads: the first pass at once on winning, and a pass under way is cancelled when the term ends.
 /// </summary>
-internal abstract class PeriodicSweep(TimeSpan interval, TimeProvider time, ILogger logger) : BackgroundService
+internal abstract class PeriodicSweep(TimeSpan interval, TimeProvider time, ILogger logger, IMaintenanceLeadership? leadership = null) : BackgroundService
 {
     /// <summary>What the pass looks for, for the log ("expired leases").</summary>
     protected abstract string What { get; }
@@ -16,6 +18,30 @@ internal abstract class PeriodicSweep(TimeSpan interval, TimeProvider time, ILog
 
     protected sealed override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        try
+        {
+            if (leadership is null)
+            {
+                await RunAsync(stoppingToken).ConfigureAwait(false);
+                return;
+            }
+
+            while (!stoppingToken.IsCancellationRequested)
+            {
+                var term = await leadership.WaitForLeadershipAsync(stoppingToken).ConfigureAwait(false);
+                using var leading = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken, term);
+                await RunAsync(leading.Token).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // Shutting down.
+        }
+    }
+
+    /// <summary>Passes until <paramref name="cancellationToken"/> is cancelled (then returns quietly).</summary>
+    private async Task RunAsync(CancellationToken cancellationToken)
+    {
         using var timer = new PeriodicTimer(interval, time);
         try
         {
@@ -23,18 +49,18 @@ internal abstract class PeriodicSweep(TimeSpan interval, TimeProvider time, ILog
             {
                 try
                 {
-                    await SweepAsync(stoppingToken).ConfigureAwait(false);
+                    await SweepAsync(cancellationToken).ConfigureAwait(false);
                 }
-                catch (Exception ex) when (ex is not OperationCanceledException)
+                catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
                 {
                     logger.LogWarning(ex, "Looking for {What} failed; trying again in {IntervalMs} ms", What, interval.TotalMilliseconds);
                 }
             }
-            while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false));
+            while (await timer.WaitForNextTickAsync(cancellationToken).ConfigureAwait(false));
         }
-        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        catch (Exception) when (cancellationToken.IsCancellationRequested)
         {
-            // Shutting down.
+            // The term or the host ended, mid-pass or between passes.
         }
     }
 }

@@ -8,10 +8,11 @@ namespace Jobkeeper.Workers;
 /// <summary>
 /// Gives expired prompts their outcome: the job fails, or continues with the prompt's default answer.
 /// Decided compare-and-set on a prompt still open, so an answer arriving at the same moment and the
-/// expiry never both win, and instances running this at once never decide twice.
+/// expiry never both win, and instances running this at once never decide twice. Runs on the instance that leads maintenance.
 /// </summary>
-internal sealed class PromptExpirer(JobManager manager, TimeProvider time, IOptions<JobkeeperOptions> options, ILogger<PromptExpirer> logger)
-    : PeriodicSweep(options.Value.Workers.ReapInterval, time, logger)
+internal sealed class PromptExpirer(JobManager manager, TimeProvider time, IOptions<JobkeeperOptions> options, ILogger<PromptExpirer> logger,
+    Maintenance.IMaintenanceLeadership leadership)
+    : PeriodicSweep(options.Value.Workers.ReapInterval, time, logger, leadership)
 {
     private const int BatchSize = 500;
 
