@@ -20,11 +20,18 @@ internal sealed class Instance : IAsyncDisposable
 
     public JobEventHub Hub => _host.Services.GetRequiredService<JobEventHub>();
 
+    public Maintenance.IMaintenanceLeadership Leadership => _host.Services.GetRequiredService<Maintenance.IMaintenanceLeadership>();
+
     public static async Task<Instance> StartAsync(string connectionString, string workerId, Action<JobkeeperBuilder>? handlers = null,
-        Action<JobWorkerOptions>? workers = null)
+        Action<JobWorkerOptions>? workers = null, Action<JobkeeperOptions>? configure = null, TimeProvider? time = null)
     {
         var builder = Host.CreateApplicationBuilder();
         builder.Logging.ClearProviders();
+        if (time is not null)
+        {
+            builder.Services.AddSingleton(time);
+        }
+
         var jobkeeper = builder.Services.AddJobkeeper(o =>
         {
             o.UsePostgres(connectionString);
@@ -32,6 +39,7 @@ internal sealed class Instance : IAsyncDisposable
             // Polling is slow on purpose: a job created elsewhere must wake these workers through the notices.
             o.Workers.PollInterval = TimeSpan.FromMinutes(5);
             workers?.Invoke(o.Workers);
+            configure?.Invoke(o);
         });
         handlers?.Invoke(jobkeeper);
         var host = builder.Build();
