@@ -117,7 +117,7 @@ public sealed class TelemetryTests : IDisposable
     }
 
     [Fact]
-    public async Task Gauges_report_jobs_by_status_the_cache_and_app_driven_jobs()
+    public async Task Gauges_report_jobs_by_status_the_cache_app_driven_jobs_and_maintenance_leadership()
     {
         await using var host = await ManagerHost.StartAsync(_database.Path);
         using var meters = new Meters(host.Services);
@@ -125,6 +125,7 @@ public sealed class TelemetryTests : IDisposable
         var driven = meters.Of<int>("jobkeeper.jobs.driven");
         var entries = meters.Of<int>("jobkeeper.cache.entries");
         var hits = meters.Of<long>("jobkeeper.cache.hits");
+        var leader = meters.Of<int>("jobkeeper.maintenance.leader");
         var manager = host.Manager;
 
         await manager.CreateAsync(new NewJob { Id = "queued", Type = "g" });
@@ -139,6 +140,7 @@ public sealed class TelemetryTests : IDisposable
         driven.RecordObservableInstruments();
         entries.RecordObservableInstruments();
         hits.RecordObservableInstruments();
+        leader.RecordObservableInstruments();
 
         var byStatus = jobs.GetMeasurementSnapshot().ToDictionary(m => (string)m.Tags["status"]!, m => m.Value);
         Assert.Equal(JobStatusNames.All.Select(s => s.ToName()).Order(), byStatus.Keys.Order());
@@ -146,6 +148,7 @@ public sealed class TelemetryTests : IDisposable
         Assert.Equal(1, driven.LastMeasurement!.Value);
         Assert.Equal(2, entries.LastMeasurement!.Value);
         Assert.True(hits.LastMeasurement!.Value >= 2, $"the two reads were not cache hits: {hits.LastMeasurement.Value}");
+        Assert.Equal(1, leader.LastMeasurement!.Value); // one process per SQLite file: it always leads
     }
 
     [Fact]

@@ -67,7 +67,8 @@ internal sealed class MaintenanceElection : BackgroundService, IMaintenanceLeade
             {
                 // One process per store (SQLite enforces it with a file lock): nobody to share maintenance with.
                 Begin("the store has one process");
-                await Task.Delay(Timeout.InfiniteTimeSpan, _time, stoppingToken).ConfigureAwait(false);
+                // No timer: nothing to do until the host stops (a test's fake clock sees no extra timer either).
+                await Task.Delay(Timeout.InfiniteTimeSpan, stoppingToken).ConfigureAwait(false);
                 return;
             }
 
