@@ -8,7 +8,8 @@ namespace Jobkeeper.Server.Tests;
 /// <summary>
 /// Three real <c>jobkeeper serve</c> processes on one PostgreSQL database, with the default election settings: their
 /// <c>/health</c> shows exactly one maintenance leader at a time, and after a <c>kill -9</c> of the leader another
-/// takes over within a few seconds and goes on reaping (a lease that expires after the kill is reaped).
+/// takes over within a few seconds and goes on reaping (a lease that expires after the kill is reaped); when the new
+/// leader's lock session is terminated, it steps down and one leader is elected again.
 /// </summary>
 public sealed class MaintenanceLeaderTests(ITestOutputHelper output)
 {
@@ -52,10 +53,26 @@ public sealed class MaintenanceLeaderTests(ITestOutputHelper output)
         Assert.Contains("now leads maintenance", cluster[next].Output, StringComparison.Ordinal);
         Assert.Contains("Lease of job orphan", cluster[next].Output, StringComparison.Ordinal);
 
+        // The new leader's lock session is terminated under it: it steps down, and one of the two leads again.
+        var backend = await LockBackendAsync(cluster);
+        Assert.True(backend > 0, "no backend holds the maintenance lock while an instance leads");
+        var terminatedAt = Stopwatch.StartNew();
+        Assert.Equal(1, await cluster.ScalarAsync("SELECT pg_terminate_backend($1)", (int)backend));
+        await Api.PollAsync(async () => await LockBackendAsync(cluster) is var now && now > 0 && now != backend && watch.Leaders().Count == 1,
+            HandOverLimit, () => $"no new lock holder and leader after terminating backend {backend}: leaders now {string.Join(", ", watch.Leaders())}");
+        output.WriteLine($"the lock backend {backend} of instance {next} was terminated; instance {watch.Leaders()[0]} leads " +
+            $"{terminatedAt.ElapsedMilliseconds} ms later, on backend {await LockBackendAsync(cluster)}");
+        Assert.Contains("no longer leads maintenance", cluster[next].Output, StringComparison.Ordinal);
+
         output.WriteLine($"{watch.Samples} rounds of /health on every live instance; at most {watch.MostAtOnce} leader at once");
         Assert.True(watch.MostAtOnce <= 1, $"{watch.MostAtOnce} instances said they lead at once:\n{cluster.Output()}");
         Assert.True(handOver <= HandOverLimit);
     }
+
+    /// <summary>The backend holding the maintenance lock (<c>pg_try_advisory_lock(19019, 1)</c>) of the cluster's database; 0 when none.</summary>
+    private static Task<long> LockBackendAsync(PostgresCluster cluster) => cluster.ScalarAsync(
+        "SELECT max(pid) FROM pg_locks WHERE locktype = 'advisory' AND classid = 19019 AND objid = 1 AND objsubid = 2 AND granted " +
+        "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())");
 
     private static async Task<int> OneLeaderAsync(HealthWatch watch, string what, TimeSpan? within = null)
     {
