@@ -27,17 +27,23 @@ internal sealed class MaintenanceElection : BackgroundService, IMaintenanceLeade
     private CancellationTokenSource? _term;
 
     public MaintenanceElection(IJobStore store, TimeProvider time, IOptions<JobkeeperOptions> options, ILogger<MaintenanceElection> logger)
+        : this(store is ISharedJobStore shared ? shared.CreateMaintenanceLock() : null, store.Description.Location, time, options.Value.Maintenance, logger)
     {
-        _options = options.Value.Maintenance;
-        if (_options.ElectionInterval <= TimeSpan.Zero || _options.LeaderCheckInterval <= TimeSpan.Zero)
+    }
+
+    /// <param name="maintenanceLock">The shared store's lock; null for a store of one process (always leads).</param>
+    internal MaintenanceElection(IMaintenanceLock? maintenanceLock, string location, TimeProvider time, MaintenanceOptions options, ILogger<MaintenanceElection> logger)
+    {
+        if (options.ElectionInterval <= TimeSpan.Zero || options.LeaderCheckInterval <= TimeSpan.Zero)
         {
             throw new InvalidOperationException(
-                $"Jobkeeper:Maintenance:ElectionInterval and LeaderCheckInterval must be positive (given {_options.ElectionInterval} and {_options.LeaderCheckInterval}).");
+                $"Jobkeeper:Maintenance:ElectionInterval and LeaderCheckInterval must be positive (given {options.ElectionInterval} and {options.LeaderCheckInterval}).");
         }
 
-        _lock = store is ISharedJobStore shared ? shared.CreateMaintenanceLock() : null;
+        _lock = maintenanceLock;
+        _options = options;
         _time = time;
-        _location = store.Description.Location;
+        _location = location;
         _logger = logger;
     }
 
