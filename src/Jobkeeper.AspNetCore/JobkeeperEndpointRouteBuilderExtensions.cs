@@ -27,7 +27,8 @@ public static class JobkeeperEndpointRouteBuilderExtensions
         var services = endpoints.ServiceProvider;
         var manager = services.GetService<JobManager>()
             ?? throw new InvalidOperationException("MapJobkeeper needs services.AddJobkeeper(o => o.UseSqlite(...)) first.");
-        var health = new HealthEndpoint(manager, services.GetRequiredService<Jobkeeper.Maintenance.IMaintenanceLeadership>(), services.GetRequiredService<TimeProvider>(),
+        var health = new HealthEndpoint(manager, services.GetRequiredService<Jobkeeper.Storage.IJobStore>(), services.GetRequiredService<Jobkeeper.Caching.JobCache>(),
+            services.GetRequiredService<Jobkeeper.Maintenance.IMaintenanceLeadership>(), services.GetRequiredService<TimeProvider>(),
             services.GetRequiredService<ILoggerFactory>().CreateLogger("Jobkeeper.Health"));
         // With AddJobkeeperAuthorization (or AddJobkeeperApiKeys) every API route needs its role; /health stays open.
         var secured = services.GetService<JobkeeperAuthorizationMarker>() is not null;

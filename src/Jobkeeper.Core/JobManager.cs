@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Text.Json;
-using Jobkeeper.Caching;
 using Jobkeeper.Errors;
 using Jobkeeper.Model;
 using Jobkeeper.Storage;
@@ -19,10 +18,9 @@ public sealed class JobManager
     public const int MaxRetentionDays = 36_500;
     /// <summary>The most events one <see cref="GetEventsAsync"/> call returns.</summary>
     public const int MaxEventsLimit = 10_000;
-    private const int MaxUpdateRetries = 64;
 
+    private readonly JobKernel _kernel;
     private readonly IJobStore _store;
-    private readonly JobCache _cache;
     private readonly TimeProvider _time;
     private readonly JobkeeperOptions _options;
     private readonly ILogger<JobManager> _logger;
@@ -32,24 +30,17 @@ public sealed class JobManager
     private volatile StatsReading? _lastStats;
     private Task<StoreStats>? _statsRead;
 
-    internal JobManager(IJobStore store, JobCache cache, TimeProvider time, IOptions<JobkeeperOptions> options, ILogger<JobManager> logger,
+    internal JobManager(JobKernel kernel, TimeProvider time, IOptions<JobkeeperOptions> options, ILogger<JobManager> logger,
         Workers.DrivenJobs driven, JobkeeperInstruments instruments)
     {
-        _store = store;
-        _cache = cache;
+        _kernel = kernel;
+        _store = kernel.Store;
         _time = time;
         _options = options.Value;
         _logger = logger;
         _driven = driven;
         _instruments = instruments;
     }
-
-    public IJobStore Store => _store;
-
-    public JobCache Cache => _cache;
-
-    /// <summary>The meter's counters and histograms this manager and the services around it record to.</summary>
-    internal JobkeeperInstruments Instruments => _instruments;
 
     /// <summary>Creates a job in <c>queued</c>. Throws <see cref="DuplicateJobException"/> when the id is taken.</summary>
     public Task<Job> CreateAsync(NewJob request, CancellationToken cancellationToken = default) => CreateAsync(request, null, cancellationToken);
@@ -93,35 +84,7 @@ public sealed class JobManager
     }
 
     /// <summary>The job, or null when there is none. Memory first, then the store (which warms the cache).</summary>
-    public ValueTask<Job?> GetAsync(string id, CancellationToken cancellationToken = default)
-    {
-        if (_store is ISharedJobStore shared)
-        {
-            return new ValueTask<Job?>(GetSharedAsync(shared, id, cancellationToken));
-        }
-
-        if (_cache.TryGet(id, out var cached))
-        {
-            return ValueTask.FromResult(cached);
-        }
-
-        return new ValueTask<Job?>(LoadAsync(id, cancellationToken));
-    }
-
-    /// <summary>
-    /// With a shared store another instance may have changed the job: a cached copy is served only once the
-    /// store confirmed its version, so a read right after a write anywhere sees that write.
-    /// </summary>
-    private async Task<Job?> GetSharedAsync(ISharedJobStore shared, string id, CancellationToken cancellationToken)
-    {
-        if (_cache.TryGet(id, out var cached) && cached is not null
-            && await shared.IsCurrentAsync(id, cached.Version, cancellationToken).ConfigureAwait(false))
-        {
-            return cached;
-        }
-
-        return await LoadAsync(id, cancellationToken).ConfigureAwait(false);
-    }
+    public ValueTask<Job?> GetAsync(string id, CancellationToken cancellationToken = default) => _kernel.GetAsync(id, cancellationToken);
 
     public async Task<JobPage> ListAsync(JobQuery query, CancellationToken cancellationToken = default)
     {
@@ -164,7 +127,7 @@ public sealed class JobManager
         var now = Now();
         var lease = new AppLease(patch.LeaseOwner ?? _options.Workers.WorkerId, LeaseTokens.New(), _options.Workers.AppLeaseDuration);
         var by = By(actor);
-        var job = await ChangeAsync(id, current =>
+        var job = await _kernel.ChangeAsync(id, current =>
         {
             if (expectedVersion is { } expected && current.Version != expected)
             {
@@ -188,7 +151,7 @@ public sealed class JobManager
         var now = Now();
         var grace = _options.Workers.CancelGracePeriod;
         var by = By(actor);
-        return ChangeAsync(id, job => by.Sign(JobTransitions.Cancel(job, now, grace, by.Name!)), cancellationToken);
+        return _kernel.ChangeAsync(id, job => by.Sign(JobTransitions.Cancel(job, now, grace, by.Name!)), cancellationToken);
     }
 
     /// <summary>Queues a failed or cancelled job again, with attempt + 1.</summary>
@@ -196,7 +159,7 @@ public sealed class JobManager
     {
         var now = Now();
         var by = By(actor);
-        return ChangeAsync(id, job => by.Sign(JobTransitions.Retry(job, now, by.Name!)), cancellationToken);
+        return _kernel.ChangeAsync(id, job => by.Sign(JobTransitions.Retry(job, now, by.Name!)), cancellationToken);
     }
 
     /// <summary>The prompt a waiting job is waiting on, or null when there is none. Throws <see cref="JobNotFoundException"/> for an unknown job.</summary>
@@ -227,76 +190,8 @@ public sealed class JobManager
         var by = By(answeredBy);
         by = by with { Reason = reason ?? by.Reason };
         // The answer was checked against this prompt; the transition answers only while that same prompt is still open.
-        return await ChangeAsync(id, current =>
+        return await _kernel.ChangeAsync(id, current =>
             by.Sign(PromptTransitions.Answer(current, open.Key, answer.Clone(), confidence, by, by.Reason, now)), cancellationToken).ConfigureAwait(false);
-    }
-
-    /// <summary>
-    /// Applies <paramref name="change"/> to the current state compare-and-set. When another writer got there
-    /// first, the committed state is read again and the change recomputed on top of it, so the rules always
-    /// see the state they change and no writer's change is lost. Returns the stored job (the current one
-    /// when the change was null: nothing to do).
-    /// </summary>
-    internal async Task<Job> ChangeAsync(string id, Func<Job, JobReplacement?> change, CancellationToken cancellationToken)
-    {
-        // With a shared store the cached copy may be behind another instance's change. It is still a fine first
-        // guess: the compare-and-set refuses a stale base. Only a verdict drawn from it (refused, or nothing to do)
-        // is checked against the store before it is given.
-        Job? current;
-        var unconfirmed = false;
-        if (_cache.TryGet(id, out var cached) && cached is not null)
-        {
-            current = cached;
-            unconfirmed = _store is ISharedJobStore;
-        }
-        else
-        {
-            current = await LoadAsync(id, cancellationToken).ConfigureAwait(false);
-        }
-
-        for (var attempt = 0; ; attempt++)
-        {
-            if (current is null)
-            {
-                throw new JobNotFoundException(id);
-            }
-
-            JobReplacement? replacement;
-            try
-            {
-                replacement = change(current);
-            }
-            catch (JobkeeperException) when (unconfirmed)
-            {
-                replacement = null;
-            }
-
-            if (replacement is null && unconfirmed)
-            {
-                unconfirmed = false;
-                current = await LoadAsync(id, cancellationToken).ConfigureAwait(false);
-                continue;
-            }
-
-            if (replacement is null)
-            {
-                return current;
-            }
-
-            if (await _store.ReplaceAsync(replacement, cancellationToken).ConfigureAwait(false))
-            {
-                _instruments.RecordTransition(current, replacement.Job);
-                return replacement.Job;
-            }
-
-            if (attempt >= MaxUpdateRetries)
-            {
-                throw new JobStateConflictException($"Job '{id}' is changing too fast to update; try again.");
-            }
-
-            unconfirmed = false;
-            current = await LoadAsync(id, cancellationToken).ConfigureAwait(false);
-        }
     }
 
     /// <summary>Deletes a job with its history. Throws <see cref="JobNotFoundException"/> when there is none.</summary>
@@ -404,28 +299,10 @@ public sealed class JobManager
 
     private sealed record StatsReading(StoreStats Stats, long ReadAt);
 
-    private async Task<Job?> LoadAsync(string id, CancellationToken cancellationToken)
-    {
-        using var activity = JobkeeperTelemetry.Source.StartActivity("jobkeeper.job.load");
-        activity?.SetTag("jobkeeper.job.id", id);
-        var job = await _store.GetAsync(id, cancellationToken).ConfigureAwait(false);
-        if (job is not null)
-        {
-            _cache.Warm(job);
-        }
-
-        return job;
-    }
-
-    /// <summary>Jobs this process set running and keeps alive.</summary>
-    internal int DrivenCount => _driven.Count;
-
-    internal DateTimeOffset Now() => TimeMicros.Truncate(_time.GetUtcNow());
+    private DateTimeOffset Now() => _kernel.Now();
 
     /// <summary>The actor a change is recorded under: the one given, with the default name when it names none.</summary>
     private JobActor By(JobActor? actor) => actor is { Name: not null } ? actor : (actor ?? new JobActor(null)) with { Name = _options.DefaultActor };
-
-    internal JobkeeperOptions Options => _options;
 }
 
 /// <summary>What a cleanup did.</summary>

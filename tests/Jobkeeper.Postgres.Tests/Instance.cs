@@ -16,6 +16,12 @@ internal sealed class Instance : IAsyncDisposable
 
     public JobManager Manager => _host.Services.GetRequiredService<JobManager>();
 
+    /// <summary>The instance's hot cache.</summary>
+    public Jobkeeper.Caching.JobCache Cache => _host.Services.GetRequiredService<Jobkeeper.Caching.JobCache>();
+
+    /// <summary>The instance's store, under the cache.</summary>
+    public Jobkeeper.Storage.IJobStore Store => _host.Services.GetRequiredService<Jobkeeper.Storage.IJobStore>();
+
     public WorkQueue Queue => _host.Services.GetRequiredService<WorkQueue>();
 
     public JobEventHub Hub => _host.Services.GetRequiredService<JobEventHub>();

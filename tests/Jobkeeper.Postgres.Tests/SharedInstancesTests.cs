@@ -52,7 +52,7 @@ public sealed class SharedInstancesTests : IAsyncLifetime
             Assert.Equal(i, read.Progress!.Current);
         }
 
-        Assert.True(a.Manager.Cache.Hits + b.Manager.Cache.Hits > 0, "confirmed copies are served from memory");
+        Assert.True(a.Cache.Hits + b.Cache.Hits > 0, "confirmed copies are served from memory");
     }
 
     [Fact]
@@ -83,7 +83,7 @@ public sealed class SharedInstancesTests : IAsyncLifetime
             ids.Add(job.Id);
         });
 
-        var all = await a.Manager.Store.GetFeedAsync(0, 10_000, null, CancellationToken.None);
+        var all = await a.Store.GetFeedAsync(0, 10_000, null, CancellationToken.None);
         Assert.Equal(400, all.Count);
         foreach (var subscription in new[] { onA, onB })
         {
@@ -226,7 +226,7 @@ public sealed class SharedInstancesTests : IAsyncLifetime
         Assert.Equal(during.Version, (await b.Manager.GetAsync(before.Id))!.Version);
         var after = await a.Manager.CreateAsync(new NewJob { Type = "t" });
 
-        var feed = await a.Manager.Store.GetFeedAsync(0, 1000, null, CancellationToken.None);
+        var feed = await a.Store.GetFeedAsync(0, 1000, null, CancellationToken.None);
         var seen = new List<long>();
         await Poll.UntilAsync(() =>
         {

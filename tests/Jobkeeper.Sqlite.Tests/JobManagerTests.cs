@@ -18,17 +18,17 @@ public sealed class JobManagerTests : IDisposable
 
         Assert.Equal(36, job.Id.Length);
         Assert.Equal(7, Guid.Parse(job.Id).Version);
-        var hits = manager.Cache.Hits;
+        var hits = host.Cache.Hits;
         Assert.Same(job, await manager.GetAsync(job.Id));
-        Assert.Equal(hits + 1, manager.Cache.Hits);
+        Assert.Equal(hits + 1, host.Cache.Hits);
 
-        manager.Cache.Clear();
-        var misses = manager.Cache.Misses;
+        host.Cache.Clear();
+        var misses = host.Cache.Misses;
         var cold = await manager.GetAsync(job.Id);
         Assert.NotNull(cold);
         Assert.Equal(job, cold with { Labels = job.Labels });
         Assert.Equal("42", cold!.Labels["episode_id"]);
-        Assert.Equal(misses + 1, manager.Cache.Misses);
+        Assert.Equal(misses + 1, host.Cache.Misses);
         Assert.Same(cold, await manager.GetAsync(job.Id));
     }
 
@@ -42,7 +42,7 @@ public sealed class JobManagerTests : IDisposable
         await Task.WhenAll(Enumerable.Range(0, 40).Select(i => Task.Run(() =>
             manager.UpdateAsync("shared", new JobPatch { Labels = new Dictionary<string, string?> { [$"k{i}"] = $"v{i}" } }))));
 
-        manager.Cache.Clear();
+        host.Cache.Clear();
         var final = await manager.GetAsync("shared");
         Assert.Equal(40, final!.Labels.Count);
         Assert.Equal(41, final.Version);
@@ -80,7 +80,7 @@ public sealed class JobManagerTests : IDisposable
         Assert.Equal("id", reserved.Field);
         await Assert.ThrowsAsync<JobNotFoundException>(() => manager.UpdateAsync("missing", new JobPatch { Status = JobStatus.Running }));
 
-        manager.Cache.Clear();
+        host.Cache.Clear();
         var job = await manager.GetAsync("x");
         Assert.Equal(1, job!.Version);
         Assert.Equal(1, (await manager.GetStatsAsync()).JobsCount);

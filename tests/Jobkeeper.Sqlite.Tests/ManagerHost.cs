@@ -23,6 +23,12 @@ internal sealed class ManagerHost : IAsyncDisposable
 
     public IServiceProvider Services => _host.Services;
 
+    /// <summary>The hot cache the manager reads through.</summary>
+    public Jobkeeper.Caching.JobCache Cache => _host.Services.GetRequiredService<Jobkeeper.Caching.JobCache>();
+
+    /// <summary>The store itself, under the cache.</summary>
+    public Jobkeeper.Storage.IJobStore Store => _host.Services.GetRequiredService<Jobkeeper.Storage.IJobStore>();
+
     public static async Task<ManagerHost> StartAsync(string path, Action<JobkeeperOptions>? configure = null, FakeTimeProvider? time = null)
     {
         time ??= new FakeTimeProvider(new DateTimeOffset(2026, 5, 1, 9, 0, 0, TimeSpan.Zero));

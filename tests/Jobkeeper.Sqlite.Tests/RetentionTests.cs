@@ -56,7 +56,7 @@ public sealed class RetentionTests : IDisposable
 
         foreach (var id in expectedDeleted)
         {
-            Assert.Null(await manager.Store.GetAsync(id, CancellationToken.None));
+            Assert.Null(await host.Store.GetAsync(id, CancellationToken.None));
         }
 
         Assert.Equal(4, (await manager.GetStatsAsync()).JobsCount);
@@ -130,7 +130,7 @@ public sealed class RetentionTests : IDisposable
         await Finish(manager, "young", JobStatus.Completed);
         clock.Advance(TimeSpan.FromHours(2));
 
-        await Poll.UntilAsync(async () => await manager.Store.GetAsync("old", CancellationToken.None), job => job is null, "the sweep to delete the old job");
+        await Poll.UntilAsync(async () => await host.Store.GetAsync("old", CancellationToken.None), job => job is null, "the sweep to delete the old job");
         Assert.NotNull(await manager.GetAsync("young"));
         var file = Assert.Single(Directory.GetFiles(ArchiveDirectory));
         Assert.Equal(["old"], (await ReadAll(file)).Select(a => a.Job.Id));

@@ -224,7 +224,7 @@ public sealed class WorkerCancellationTests : IDisposable
 
         await host.CreateAsync("t", id: "after");
         await host.WaitForStatusAsync("after", JobStatus.Completed);
-        Assert.Null(await host.Manager.Store.GetAsync("victim", CancellationToken.None));
+        Assert.Null(await host.Store.GetAsync("victim", CancellationToken.None));
     }
 
     [Fact]

@@ -37,6 +37,9 @@ internal sealed class WorkerHost : IAsyncDisposable
 
     public JobManager Manager => _host.Services.GetRequiredService<JobManager>();
 
+    /// <summary>The store itself, under the cache.</summary>
+    public Jobkeeper.Storage.IJobStore Store => _host.Services.GetRequiredService<Jobkeeper.Storage.IJobStore>();
+
     public WorkQueue Queue => _host.Services.GetRequiredService<WorkQueue>();
 
     public JobkeeperOptions Options => _host.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<JobkeeperOptions>>().Value;
@@ -89,7 +92,7 @@ internal sealed class WorkerHost : IAsyncDisposable
 
     /// <summary>The job as the store has it (not the cache).</summary>
     public async Task<Job> ReadStoredAsync(string id) =>
-        await Manager.Store.GetAsync(id, CancellationToken.None) ?? throw new InvalidOperationException($"Job '{id}' is not in the store.");
+        await Store.GetAsync(id, CancellationToken.None) ?? throw new InvalidOperationException($"Job '{id}' is not in the store.");
 
     public async Task<IReadOnlyList<JobEvent>> EventsAsync(string id) => await Manager.GetEventsAsync(id);
 

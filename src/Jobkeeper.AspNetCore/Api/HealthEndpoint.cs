@@ -1,5 +1,7 @@
+using Jobkeeper.Caching;
 using Jobkeeper.Maintenance;
 using Jobkeeper.Model;
+using Jobkeeper.Storage;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 
@@ -9,17 +11,16 @@ namespace Jobkeeper.AspNetCore.Api;
 /// <c>GET /health</c>: 200 with store facts, counts and cache figures; 503 when the store cannot be read
 /// (status <c>unavailable</c>) or is damaged (status <c>corrupt</c>). Always says whether this instance leads maintenance.
 /// </summary>
-internal sealed class HealthEndpoint(JobManager manager, IMaintenanceLeadership leadership, TimeProvider time, ILogger logger)
+internal sealed class HealthEndpoint(JobManager manager, IJobStore store, JobCache cache, IMaintenanceLeadership leadership, TimeProvider time, ILogger logger)
 {
     private readonly DateTimeOffset _started = time.GetUtcNow();
 
     public async Task<IResult> GetAsync(CancellationToken cancellationToken)
     {
-        var cache = manager.Cache;
         var lookups = cache.Hits + cache.Misses;
         var cacheInfo = new HealthCache(cache.Count, cache.Hits, cache.Misses, lookups == 0 ? 0 : Math.Round((double)cache.Hits / lookups, 4));
         var uptime = (long)(time.GetUtcNow() - _started).TotalSeconds;
-        var description = manager.Store.Description;
+        var description = store.Description;
         var maintenance = new HealthMaintenance(leadership.IsLeader);
         try
         {

@@ -3,6 +3,7 @@ using System.Net.ServerSentEvents;
 using System.Runtime.CompilerServices;
 using Jobkeeper.Errors;
 using Jobkeeper.Model;
+using Jobkeeper.Storage;
 using Jobkeeper.Streaming;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Hosting;
@@ -19,7 +20,7 @@ internal static class StreamEndpoints
     private const int ReplayPage = 500;
     private const int LiveBuffer = 1024;
 
-    public static Task<IResult> All(HttpContext http, JobManager manager, JobEventHub hub, IHostApplicationLifetime lifetime, CancellationToken cancellationToken)
+    public static Task<IResult> All(HttpContext http, IJobStore store, JobEventHub hub, IHostApplicationLifetime lifetime, CancellationToken cancellationToken)
     {
         var after = ResumeAfter(http.Request);
         var types = Values(http.Request.Query["type"]);
@@ -28,16 +29,16 @@ internal static class StreamEndpoints
             (types.Count == 0 || (type is not null && types.Contains(type))) && (statuses.Count == 0 || (status is { } s && statuses.Contains(s)));
         // Subscribed before the headers go out: a client that sees the stream open misses nothing committed after.
         var live = hub.Subscribe(LiveBuffer);
-        return WriteAsync(http, live, lifetime, token => StreamAsync(manager, live, after, jobId: null, Matches, token), cancellationToken);
+        return WriteAsync(http, live, lifetime, token => StreamAsync(store, live, after, jobId: null, Matches, token), cancellationToken);
     }
 
-    public static async Task<IResult> OneJob(string id, HttpContext http, JobManager manager, JobEventHub hub, IHostApplicationLifetime lifetime,
+    public static async Task<IResult> OneJob(string id, HttpContext http, JobManager manager, IJobStore store, JobEventHub hub, IHostApplicationLifetime lifetime,
         CancellationToken cancellationToken)
     {
         _ = await manager.GetAsync(id, cancellationToken).ConfigureAwait(false) ?? throw new JobNotFoundException(id);
         var after = ResumeAfter(http.Request);
         var live = hub.Subscribe(LiveBuffer);
-        return await WriteAsync(http, live, lifetime, token => StreamAsync(manager, live, after, id, (_, _) => true, token), cancellationToken)
+        return await WriteAsync(http, live, lifetime, token => StreamAsync(store, live, after, id, (_, _) => true, token), cancellationToken)
             .ConfigureAwait(false);
     }
 
@@ -73,7 +74,7 @@ internal static class StreamEndpoints
     }
 
     /// <summary>Replays what the client missed, then the live events (subscribed before the replay, so nothing in between is missed; ids already sent are skipped).</summary>
-    private static async IAsyncEnumerable<SseItem<string>> StreamAsync(JobManager manager, JobEventHub.Subscription live, long? after, string? jobId,
+    private static async IAsyncEnumerable<SseItem<string>> StreamAsync(IJobStore store, JobEventHub.Subscription live, long? after, string? jobId,
         Func<string?, JobStatus?, bool> matches, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
 
@@ -82,7 +83,7 @@ internal static class StreamEndpoints
         {
             while (true)
             {
-                var page = await manager.Store.GetFeedAsync(last, ReplayPage, jobId, cancellationToken).ConfigureAwait(false);
+                var page = await store.GetFeedAsync(last, ReplayPage, jobId, cancellationToken).ConfigureAwait(false);
                 foreach (var (e, type, status) in page)
                 {
                     last = e.Id;

@@ -40,15 +40,19 @@ public static class JobkeeperServiceCollectionExtensions
         services.TryAddSingleton<Jobkeeper.Workers.DrivenJobs>();
         // The host's meter factory scopes the "Jobkeeper" meter to this host (the generic host always has one).
         services.TryAddSingleton(sp => new Jobkeeper.Telemetry.JobkeeperInstruments(sp.GetService<System.Diagnostics.Metrics.IMeterFactory>()));
-        services.TryAddSingleton(sp => new Jobkeeper.JobManager(sp.GetRequiredService<IJobStore>(), sp.GetRequiredService<JobCache>(),
+        services.TryAddSingleton(sp => new Jobkeeper.JobKernel(sp.GetRequiredService<IJobStore>(), sp.GetRequiredService<JobCache>(),
+            sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<Jobkeeper.Telemetry.JobkeeperInstruments>()));
+        services.TryAddSingleton(sp => new Jobkeeper.JobManager(sp.GetRequiredService<Jobkeeper.JobKernel>(),
             sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<IOptions<Jobkeeper.JobkeeperOptions>>(),
             sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<Jobkeeper.JobManager>>(), sp.GetRequiredService<Jobkeeper.Workers.DrivenJobs>(),
             sp.GetRequiredService<Jobkeeper.Telemetry.JobkeeperInstruments>()));
         services.TryAddSingleton<Jobkeeper.Workers.JobRunners>();
-        services.TryAddSingleton(sp => new Jobkeeper.Workers.WorkQueue(sp.GetRequiredService<Jobkeeper.JobManager>(), sp.GetRequiredService<IJobStore>(),
+        services.TryAddSingleton(sp => new Jobkeeper.Workers.WorkQueue(sp.GetRequiredService<Jobkeeper.JobKernel>(), sp.GetRequiredService<IJobStore>(),
             sp.GetRequiredService<Jobkeeper.Workers.JobSignals>(), sp.GetRequiredService<Jobkeeper.Workers.JobRunners>(),
             sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<IOptions<Jobkeeper.JobkeeperOptions>>()));
-        services.TryAddSingleton<Jobkeeper.Telemetry.JobkeeperGauges>();
+        services.TryAddSingleton(sp => new Jobkeeper.Telemetry.JobkeeperGauges(sp.GetRequiredService<Jobkeeper.JobManager>(),
+            sp.GetRequiredService<JobCache>(), sp.GetRequiredService<Jobkeeper.Workers.DrivenJobs>(),
+            sp.GetRequiredService<Jobkeeper.Telemetry.JobkeeperInstruments>(), sp.GetRequiredService<Jobkeeper.Maintenance.IMaintenanceLeadership>()));
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, Jobkeeper.Telemetry.JobkeeperGauges>(
             sp => sp.GetRequiredService<Jobkeeper.Telemetry.JobkeeperGauges>()));
         services.TryAddSingleton<Jobkeeper.Retention.JobRetention>();

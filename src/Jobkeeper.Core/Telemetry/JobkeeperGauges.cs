@@ -1,4 +1,5 @@
 using System.Diagnostics.Metrics;
+using Jobkeeper.Caching;
 using Jobkeeper.Model;
 using Microsoft.Extensions.Hosting;
 
@@ -20,17 +21,17 @@ public sealed class JobkeeperGauges : IHostedService
 
     private readonly JobManager _manager;
 
-    public JobkeeperGauges(JobManager manager, JobkeeperInstruments instruments, Maintenance.IMaintenanceLeadership leadership)
+    internal JobkeeperGauges(JobManager manager, JobCache cache, Workers.DrivenJobs driven, JobkeeperInstruments instruments, Maintenance.IMaintenanceLeadership leadership)
     {
         ArgumentNullException.ThrowIfNull(leadership);
         _manager = manager;
         var meter = instruments.Meter;
         meter.CreateObservableGauge("jobkeeper.jobs", ObserveStatuses, "{job}", "Jobs in the store by status (counts at most a few seconds old)");
-        meter.CreateObservableGauge("jobkeeper.jobs.driven", () => manager.DrivenCount, "{job}",
+        meter.CreateObservableGauge("jobkeeper.jobs.driven", () => driven.Count, "{job}",
             "Jobs this process set running itself and keeps alive (app-driven jobs renewed while the process lives)");
-        meter.CreateObservableGauge("jobkeeper.cache.entries", () => manager.Cache.Count, "{job}", "Jobs held in the hot cache");
-        meter.CreateObservableCounter("jobkeeper.cache.hits", () => manager.Cache.Hits, "{lookup}", "Cache lookups answered from memory");
-        meter.CreateObservableCounter("jobkeeper.cache.misses", () => manager.Cache.Misses, "{lookup}", "Cache lookups that went to the store");
+        meter.CreateObservableGauge("jobkeeper.cache.entries", () => cache.Count, "{job}", "Jobs held in the hot cache");
+        meter.CreateObservableCounter("jobkeeper.cache.hits", () => cache.Hits, "{lookup}", "Cache lookups answered from memory");
+        meter.CreateObservableCounter("jobkeeper.cache.misses", () => cache.Misses, "{lookup}", "Cache lookups that went to the store");
         meter.CreateObservableGauge("jobkeeper.maintenance.leader", () => leadership.IsLeader ? 1 : 0, "{instance}",
             "1 while this instance runs maintenance (lease reaper, prompt expiry, retention) for its store, else 0");
     }

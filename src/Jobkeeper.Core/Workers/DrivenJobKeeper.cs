@@ -13,7 +13,7 @@ namespace Jobkeeper.Workers;
 /// each job still running is queued again at once when a handler or worker runs its type, otherwise failed with
 /// <c>interrupted</c>; each outcome is logged.
 /// </summary>
-internal sealed class DrivenJobKeeper(JobManager manager, DrivenJobs driven, JobRunners runners, TimeProvider time, ILogger<DrivenJobKeeper> logger)
+internal sealed class DrivenJobKeeper(JobKernel kernel, DrivenJobs driven, JobRunners runners, TimeProvider time, ILogger<DrivenJobKeeper> logger)
     : BackgroundService
 {
     private static readonly TimeSpan RetryAfterFailure = TimeSpan.FromSeconds(1);
@@ -61,8 +61,8 @@ internal sealed class DrivenJobKeeper(JobManager manager, DrivenJobs driven, Job
         {
             try
             {
-                var now = manager.Now();
-                var job = await manager.ChangeAsync(id, current => string.Equals(current.LeaseToken, entry.Token, StringComparison.Ordinal)
+                var now = kernel.Now();
+                var job = await kernel.ChangeAsync(id, current => string.Equals(current.LeaseToken, entry.Token, StringComparison.Ordinal)
                     ? JobTransitions.DriverStopped(current, entry.Token, runnable.Contains(current.Type), now)
                     : null, cancellationToken).ConfigureAwait(false);
                 if (job.Status != JobStatus.Running)
@@ -123,7 +123,7 @@ internal sealed class DrivenJobKeeper(JobManager manager, DrivenJobs driven, Job
 
             try
             {
-                var job = await manager.ChangeAsync(id, current => JobTransitions.Heartbeat(current, entry.Token, null, manager.Now()), cancellationToken)
+                var job = await kernel.ChangeAsync(id, current => JobTransitions.Heartbeat(current, entry.Token, null, kernel.Now()), cancellationToken)
                     .ConfigureAwait(false);
                 driven.Observe(job, entry.Token);
                 if (job.CancelRequestedAt is not null)

@@ -4,6 +4,7 @@ using System.Text.Json;
 using System.Threading.Channels;
 using Jobkeeper.Errors;
 using Jobkeeper.Model;
+using Jobkeeper.Storage;
 using Jobkeeper.Telemetry;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -26,7 +27,7 @@ internal sealed class JobWorkerEngine : IHostedService, IAsyncDisposable
     private readonly Channel<bool> _wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
     private readonly CancellationTokenSource _stopClaiming = new();
     private readonly CancellationTokenSource _stopHeartbeats = new();
-    private readonly JobManager _manager;
+    private readonly IJobStore _store;
     private readonly WorkQueue _queue;
     private readonly JobSignals _signals;
     private readonly IServiceScopeFactory _scopes;
@@ -38,7 +39,7 @@ internal sealed class JobWorkerEngine : IHostedService, IAsyncDisposable
     private Task _heartbeats = Task.CompletedTask;
     private int _runningTotal;
 
-    public JobWorkerEngine(IEnumerable<JobHandlerRegistration> registrations, JobManager manager, WorkQueue queue, JobSignals signals,
+    public JobWorkerEngine(IEnumerable<JobHandlerRegistration> registrations, IJobStore store, WorkQueue queue, JobSignals signals,
         IServiceScopeFactory scopes, TimeProvider time, IOptions<JobkeeperOptions> options, ILogger<JobWorkerEngine> logger)
     {
         _slots = new Dictionary<string, TypeSlot>(StringComparer.Ordinal);
@@ -50,7 +51,7 @@ internal sealed class JobWorkerEngine : IHostedService, IAsyncDisposable
             }
         }
 
-        _manager = manager;
+        _store = store;
         _queue = queue;
         _signals = signals;
         _scopes = scopes;
@@ -224,7 +225,7 @@ internal sealed class JobWorkerEngine : IHostedService, IAsyncDisposable
     {
         try
         {
-            if (await _manager.Store.GetNextRunAtAsync(types, stop).ConfigureAwait(false) is { } next)
+            if (await _store.GetNextRunAtAsync(types, stop).ConfigureAwait(false) is { } next)
             {
                 var until = next - _time.GetUtcNow();
                 return until < atMost ? until : atMost;

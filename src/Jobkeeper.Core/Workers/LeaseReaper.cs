@@ -12,7 +12,7 @@ namespace Jobkeeper.Workers;
 /// so a last-moment heartbeat wins, and reapers on many instances at once never reap a job twice. It runs on the instance
 /// that leads maintenance only, so N instances do not all read the same expired leases.
 /// </summary>
-internal sealed class LeaseReaper(JobManager manager, JobRunners runners, TimeProvider time, IOptions<JobkeeperOptions> options, ILogger<LeaseReaper> logger,
+internal sealed class LeaseReaper(JobKernel kernel, JobRunners runners, TimeProvider time, IOptions<JobkeeperOptions> options, ILogger<LeaseReaper> logger,
     Maintenance.IMaintenanceLeadership leadership)
     : PeriodicSweep(options.Value.Workers.ReapInterval, time, logger, leadership)
 {
@@ -28,8 +28,8 @@ internal sealed class LeaseReaper(JobManager manager, JobRunners runners, TimePr
         var reaped = 0;
         while (true)
         {
-            var now = manager.Now();
-            var expired = await manager.Store.GetExpiredLeasesAsync(now, BatchSize, cancellationToken).ConfigureAwait(false);
+            var now = kernel.Now();
+            var expired = await kernel.Store.GetExpiredLeasesAsync(now, BatchSize, cancellationToken).ConfigureAwait(false);
             var runnable = expired.Count == 0 ? null : await runners.GetRunnableAsync(cancellationToken).ConfigureAwait(false);
             foreach (var job in expired)
             {
@@ -37,7 +37,7 @@ internal sealed class LeaseReaper(JobManager manager, JobRunners runners, TimePr
                 {
                     var token = job.LeaseToken;
                     var expiredNow = false;
-                    var after = await manager.ChangeAsync(job.Id, current =>
+                    var after = await kernel.ChangeAsync(job.Id, current =>
                     {
                         var change = JobTransitions.ExpireLease(current, token, now, runnable!.Contains(current.Type));
                         expiredNow = change is not null;
@@ -46,7 +46,7 @@ internal sealed class LeaseReaper(JobManager manager, JobRunners runners, TimePr
                     if (expiredNow)
                     {
                         reaped++;
-                        manager.Instruments.RecordLeaseExpired(after);
+                        kernel.Instruments.RecordLeaseExpired(after);
                         logger.LogWarning(
                             "Lease of job {JobId} ({JobType}) held by {LeaseOwner} expired at {LeaseExpiresAt:O}; attempt {Attempt} of {MaxAttempts}: now {Status}",
                             job.Id, job.Type, job.LeaseOwner, job.LeaseExpiresAt, job.Attempt, job.MaxAttempts, after.Status.ToName());

@@ -10,7 +10,7 @@ namespace Jobkeeper.Workers;
 /// Decided compare-and-set on a prompt still open, so an answer arriving at the same moment and the
 /// expiry never both win, and instances running this at once never decide twice. Runs on the instance that leads maintenance.
 /// </summary>
-internal sealed class PromptExpirer(JobManager manager, TimeProvider time, IOptions<JobkeeperOptions> options, ILogger<PromptExpirer> logger,
+internal sealed class PromptExpirer(JobKernel kernel, TimeProvider time, IOptions<JobkeeperOptions> options, ILogger<PromptExpirer> logger,
     Maintenance.IMaintenanceLeadership leadership)
     : PeriodicSweep(options.Value.Workers.ReapInterval, time, logger, leadership)
 {
@@ -24,8 +24,8 @@ internal sealed class PromptExpirer(JobManager manager, TimeProvider time, IOpti
     {
         while (true)
         {
-            var now = manager.Now();
-            var expired = await manager.Store.GetExpiredPromptsAsync(now, BatchSize, cancellationToken).ConfigureAwait(false);
+            var now = kernel.Now();
+            var expired = await kernel.Store.GetExpiredPromptsAsync(now, BatchSize, cancellationToken).ConfigureAwait(false);
             foreach (var job in expired)
             {
                 if (job.OpenPrompt is not { } prompt)
@@ -36,7 +36,7 @@ internal sealed class PromptExpirer(JobManager manager, TimeProvider time, IOpti
                 try
                 {
                     var decided = false;
-                    var after = await manager.ChangeAsync(job.Id, current =>
+                    var after = await kernel.ChangeAsync(job.Id, current =>
                     {
                         var change = PromptTransitions.Expire(current, prompt.Key, now);
                         decided = change is not null;

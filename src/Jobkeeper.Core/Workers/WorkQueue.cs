@@ -20,16 +20,16 @@ public sealed class WorkQueue
     public static readonly TimeSpan MaxLease = TimeSpan.FromHours(1);
     public static readonly TimeSpan MaxWait = TimeSpan.FromSeconds(30);
 
-    private readonly JobManager _manager;
+    private readonly JobKernel _kernel;
     private readonly IJobStore _store;
     private readonly JobSignals _signals;
     private readonly JobRunners _runners;
     private readonly TimeProvider _time;
     private readonly JobWorkerOptions _options;
 
-    internal WorkQueue(JobManager manager, IJobStore store, JobSignals signals, JobRunners runners, TimeProvider time, IOptions<JobkeeperOptions> options)
+    internal WorkQueue(JobKernel kernel, IJobStore store, JobSignals signals, JobRunners runners, TimeProvider time, IOptions<JobkeeperOptions> options)
     {
-        _manager = manager;
+        _kernel = kernel;
         _store = store;
         _signals = signals;
         _runners = runners;
@@ -42,13 +42,13 @@ public sealed class WorkQueue
     {
         ValidateClaim(worker, types.Keys, max, lease);
         await _runners.ClaimingAsync(types.Keys, cancellationToken).ConfigureAwait(false);
-        var now = _manager.Now();
+        var now = _kernel.Now();
         var leaseUntil = now + lease;
         // Span times are the activity clock's, as every span's end is; the job's own times stay on the TimeProvider.
         var claimStarted = DateTimeOffset.UtcNow;
         var claimed = await _store.ClaimAsync(new ClaimRequest(types, max, now),
             job => JobTransitions.Claim(job, worker, LeaseTokens.New(), leaseUntil, now), cancellationToken).ConfigureAwait(false);
-        _manager.Instruments.RecordClaimed(claimed, now);
+        _kernel.Instruments.RecordClaimed(claimed, now);
         TraceClaims(claimed, worker, claimStarted);
         return claimed;
     }
@@ -81,7 +81,7 @@ public sealed class WorkQueue
         using var span = JobTrace.StartCallSpan(name, id);
         try
         {
-            return JobTrace.Ended(span, await _manager.ChangeAsync(id, change, cancellationToken).ConfigureAwait(false));
+            return JobTrace.Ended(span, await _kernel.ChangeAsync(id, change, cancellationToken).ConfigureAwait(false));
         }
         catch (Exception ex) when (JobTrace.Failed(span, ex))
         {
@@ -146,7 +146,7 @@ public sealed class WorkQueue
     public Task<Job> HeartbeatAsync(string id, string leaseToken, TimeSpan? lease = null, CancellationToken cancellationToken = default)
     {
         ValidateLease(lease);
-        var now = _manager.Now();
+        var now = _kernel.Now();
         return TracedChangeAsync("jobkeeper.job.heartbeat", id, job => JobTransitions.Heartbeat(job, leaseToken, lease, now), cancellationToken);
     }
 
@@ -155,14 +155,14 @@ public sealed class WorkQueue
     {
         ValidateLease(lease);
         JobValidator.ValidateProgress(progress, prefix: "");
-        var now = _manager.Now();
+        var now = _kernel.Now();
         return TracedChangeAsync("jobkeeper.job.progress", id, job => JobTransitions.Progress(job, leaseToken, progress, lease, now), cancellationToken);
     }
 
     /// <summary>Ends the attempt successfully with <paramref name="result"/> (or cancelled, if a cancel was requested).</summary>
     public Task<Job> CompleteAsync(string id, string leaseToken, JsonElement? result, CancellationToken cancellationToken = default)
     {
-        var now = _manager.Now();
+        var now = _kernel.Now();
         return TracedChangeAsync("jobkeeper.job.complete", id, job => JobTransitions.Complete(job, leaseToken, result, now), cancellationToken);
     }
 
@@ -174,7 +174,7 @@ public sealed class WorkQueue
         CancellationToken cancellationToken = default)
     {
         JobValidator.ValidateError(error);
-        var now = _manager.Now();
+        var now = _kernel.Now();
         var random = Random.Shared.NextDouble();
         return TracedChangeAsync("jobkeeper.job.fail", id,
             job => JobTransitions.Fail(job, leaseToken, error, retry ? (policy ?? _options.RetryFor(job.Type)).DelayAfter(job.Attempt, random) : null, now),
@@ -195,7 +195,7 @@ public sealed class WorkQueue
             throw new JobValidationException("expires_in_seconds", $"must be more than 0 and at most {PromptRules.MaxExpiresIn.TotalSeconds:0}");
         }
 
-        var now = _manager.Now();
+        var now = _kernel.Now();
         var prompt = request.ToPrompt(now);
         await PromptRules.ValidateAskAsync(prompt).ConfigureAwait(false);
         JobPrompt? existing = null;
@@ -212,14 +212,14 @@ public sealed class WorkQueue
     /// <summary>Saves the handler's checkpoint (small JSON state) under the lease.</summary>
     public Task<Job> SaveCheckpointAsync(string id, string leaseToken, JsonElement? state, CancellationToken cancellationToken = default)
     {
-        var now = _manager.Now();
+        var now = _kernel.Now();
         return TracedChangeAsync("jobkeeper.job.checkpoint", id, job => PromptTransitions.SaveCheckpoint(job, leaseToken, state, now), cancellationToken);
     }
 
     /// <summary>Gives the job back unfinished: queued again at once for any worker, the attempt not counted.</summary>
     public Task<Job> ReleaseAsync(string id, string leaseToken, CancellationToken cancellationToken = default)
     {
-        var now = _manager.Now();
+        var now = _kernel.Now();
         return TracedChangeAsync("jobkeeper.job.release", id, job => JobTransitions.Release(job, leaseToken, now), cancellationToken);
     }
 
