@@ -9,7 +9,7 @@
 #                                #   on one throwaway PostgreSQL server (or PG_BENCH / PG_URL when given)
 #
 # Settings (environment): HTTP_DURATION (s per wrk measurement, 10), HTTP_ROUNDS (5), HTTP_CONNECTIONS (64),
-# WRK_THREADS (1), JK_PORT (5480), BARE_PORT (5481), THROUGHPUT_ROUNDS (3), CLEANUP_ROUNDS (3), WORKERS_ROUNDS (3),
+# WRK_THREADS (1), JK_PORT (5480), BARE_PORT (5481), JK_KEYED_PORT (5483), THROUGHPUT_ROUNDS (3), CLEANUP_ROUNDS (3), WORKERS_ROUNDS (3),
 # HTTP_WORKERS_PORT (5482), SKIP_BUILD (0), POSTGRES_ROUNDS (3), POSTGRES_JOBS (50000), COMPARE_ROUNDS (3).
 #
 # In-process suites run from a copy of the Release build (bench/.data/bin) so that a concurrent build of
@@ -32,6 +32,9 @@ HTTP_CONNECTIONS=${HTTP_CONNECTIONS:-64}
 WRK_THREADS=${WRK_THREADS:-1}
 JK_PORT=${JK_PORT:-5480}
 BARE_PORT=${BARE_PORT:-5481}
+JK_KEYED_PORT=${JK_KEYED_PORT:-5483}
+# The API key of the server started with keys (the "with a key" row): only its hash is configured, as in production.
+BENCH_KEY=jk_bench_key_for_loopback_only
 THROUGHPUT_ROUNDS=${THROUGHPUT_ROUNDS:-3}
 CLEANUP_ROUNDS=${CLEANUP_ROUNDS:-3}
 WORKERS_ROUNDS=${WORKERS_ROUNDS:-3}
@@ -169,8 +172,15 @@ start_servers() { # workdir
   PIDS+=($!)
   (cd "$1" && exec dotnet "$BIN/bare/Jobkeeper.BareKestrel.dll" --urls "http://127.0.0.1:$BARE_PORT") >"$OUT/http-bare.log" 2>&1 &
   PIDS+=($!)
+  # The same server with one API key (role admin): what a deployment with keys pays for authentication and roles.
+  rm -f "$db-keyed" "$db-keyed-wal" "$db-keyed-shm"
+  (cd "$1" && JOBKEEPER__APIKEYS__0__NAME=bench JOBKEEPER__APIKEYS__0__ROLES__0=admin \
+    JOBKEEPER__APIKEYS__0__HASH="sha256:$(printf '%s' "$BENCH_KEY" | sha256sum | cut -d' ' -f1)" \
+    exec dotnet "$BIN/server/jobkeeper.dll" serve --urls "http://127.0.0.1:$JK_KEYED_PORT" --db "$db-keyed") >"$OUT/http-server-keyed.log" 2>&1 &
+  PIDS+=($!)
   wait_ready "http://127.0.0.1:$JK_PORT/health"
   wait_ready "http://127.0.0.1:$BARE_PORT/health"
+  wait_ready "http://127.0.0.1:$JK_KEYED_PORT/health"
 }
 
 # One HTTP run: both servers up (started from the repository root, as documented), 100 jobs created to
@@ -181,6 +191,7 @@ http_suite() {
   local rounds=$HTTP_ROUNDS workdir=$ROOT
   port_free "$JK_PORT" || { echo "port $JK_PORT is in use; set JK_PORT" >&2; return 1; }
   port_free "$BARE_PORT" || { echo "port $BARE_PORT is in use; set BARE_PORT" >&2; return 1; }
+  port_free "$JK_KEYED_PORT" || { echo "port $JK_KEYED_PORT is in use; set JK_KEYED_PORT" >&2; return 1; }
   log "http: wrk -t$WRK_THREADS -c$HTTP_CONNECTIONS -d${HTTP_DURATION}s, $rounds rounds"
   start_servers "$workdir"
 
@@ -193,15 +204,24 @@ http_suite() {
     echo >>"$ids"
   done
   [ "$(grep -cE '^[0-9a-f-]{36}$' "$ids")" = 100 ] || { echo "could not create the jobs to read: $(head -3 "$ids")" >&2; return 1; }
+  local keyed_ids=$OUT/http-ids-keyed.txt
+  : >"$keyed_ids"
+  for i in $(seq 1 100); do
+    curl -sf -X POST -H 'Content-Type: application/json' -H "Authorization: Bearer $BENCH_KEY" \
+      -d "{\"type\":\"audio.analyze\",\"labels\":{\"user\":\"u$i\"}}" "http://127.0.0.1:$JK_KEYED_PORT/api/v1/jobs" |
+      sed -E 's/^\{"id":"([^"]+)".*/\1/' >>"$keyed_ids"
+    echo >>"$keyed_ids"
+  done
+  [ "$(grep -cE '^[0-9a-f-]{36}$' "$keyed_ids")" = 100 ] || { echo "could not create the jobs to read with a key: $(head -3 "$keyed_ids")" >&2; return 1; }
 
-  local jk=http://127.0.0.1:$JK_PORT bare=http://127.0.0.1:$BARE_PORT
+  local jk=http://127.0.0.1:$JK_PORT bare=http://127.0.0.1:$BARE_PORT keyed=http://127.0.0.1:$JK_KEYED_PORT
   local post=$ROOT/bench/wrk/post.lua get=$ROOT/bench/wrk/get.lua
   local name result
   local -A rps=()
-  local -a names=("bare GET" "jobkeeper GET" "bare POST" "jobkeeper POST" "jobkeeper POST without labels")
-  local -A urls=(["bare GET"]=$bare ["jobkeeper GET"]=$jk ["bare POST"]=$bare ["jobkeeper POST"]=$jk ["jobkeeper POST without labels"]=$jk)
-  local -A scripts=(["bare GET"]=$get ["jobkeeper GET"]=$get ["bare POST"]=$post ["jobkeeper POST"]=$post ["jobkeeper POST without labels"]=$post)
-  local -A args=(["bare GET"]="/bare/ $ids" ["jobkeeper GET"]="/api/v1/jobs/ $ids" ["bare POST"]="/bare" ["jobkeeper POST"]="/api/v1/jobs" ["jobkeeper POST without labels"]="/api/v1/jobs nolabels")
+  local -a names=("bare GET" "jobkeeper GET" "jobkeeper GET with a key" "bare POST" "jobkeeper POST" "jobkeeper POST without labels")
+  local -A urls=(["bare GET"]=$bare ["jobkeeper GET"]=$jk ["jobkeeper GET with a key"]=$keyed ["bare POST"]=$bare ["jobkeeper POST"]=$jk ["jobkeeper POST without labels"]=$jk)
+  local -A scripts=(["bare GET"]=$get ["jobkeeper GET"]=$get ["jobkeeper GET with a key"]=$get ["bare POST"]=$post ["jobkeeper POST"]=$post ["jobkeeper POST without labels"]=$post)
+  local -A args=(["bare GET"]="/bare/ $ids" ["jobkeeper GET"]="/api/v1/jobs/ $ids" ["jobkeeper GET with a key"]="/api/v1/jobs/ $keyed_ids $BENCH_KEY" ["bare POST"]="/bare" ["jobkeeper POST"]="/api/v1/jobs" ["jobkeeper POST without labels"]="/api/v1/jobs nolabels")
 
   # Warm-up (JIT, tiering, connections): 3 s each, not counted.
   local saved=$HTTP_DURATION
@@ -235,7 +255,7 @@ http_suite() {
     bg=$(printf '%s\n' ${rps["bare GET"]} | median)
     p=$(printf '%s\n' ${rps["jobkeeper POST"]} | median)
     bp=$(printf '%s\n' ${rps["bare POST"]} | median)
-    echo "wrk -t$WRK_THREADS -c$HTTP_CONNECTIONS -d${HTTP_DURATION}s --latency; order per round: bare GET, jobkeeper GET, bare POST, jobkeeper POST, jobkeeper POST without labels"
+    echo "wrk -t$WRK_THREADS -c$HTTP_CONNECTIONS -d${HTTP_DURATION}s --latency; order per round: $(printf '%s, ' "${names[@]}" | sed 's/, $//')"
     echo
     echo "| endpoint | req/s (median of $rounds) | each round |"
     echo "| --- | ---: | --- |"
@@ -244,6 +264,7 @@ http_suite() {
     done
     echo
     echo "- jobkeeper GET / bare GET: $(ratios "${rps["jobkeeper GET"]}" "${rps["bare GET"]}") (ratio of the medians $(awk -v a="$g" -v b="$bg" 'BEGIN {printf "%.0f %%", a / b * 100}'))"
+    echo "- jobkeeper GET with a key / bare GET: $(ratios "${rps["jobkeeper GET with a key"]}" "${rps["bare GET"]}")"
     echo "- jobkeeper POST / bare POST: $(ratios "${rps["jobkeeper POST"]}" "${rps["bare POST"]}") (ratio of the medians $(awk -v a="$p" -v b="$bp" 'BEGIN {printf "%.0f %%", a / b * 100}'))"
     local pp
     pp=$(printf '%s\n' ${rps["jobkeeper POST without labels"]} | median)

@@ -1,5 +1,5 @@
--- GET <prefix><id> round-robin over the ids in a file (one per line).
--- wrk -s bench/wrk/get.lua http://127.0.0.1:PORT -- /api/v1/jobs/ bench/.results/http-ids.txt
+-- GET <prefix><id> round-robin over the ids in a file (one per line); with a third argument, sent as a bearer API key.
+-- wrk -s bench/wrk/get.lua http://127.0.0.1:PORT -- /api/v1/jobs/ bench/.results/http-ids.txt [KEY]
 local prefix = "/api/v1/jobs/"
 local ids = {}
 local i = 0
@@ -12,6 +12,7 @@ function init(args)
     end
   end
   if #ids == 0 then ids[1] = "missing" end
+  if args[3] ~= nil then wrk.headers["Authorization"] = "Bearer " .. args[3] end
   -- Threads start at different offsets so they do not ask for the same id in lock step.
   i = math.random(#ids)
 end

@@ -25,8 +25,6 @@ public sealed class ApiKeyAuthenticationHandler(IOptionsMonitor<ApiKeyOptions> o
     /// <summary>A claim present only on the principal of open mode (no keys configured).</summary>
     public const string OpenClaim = "jobkeeper:open";
 
-    private (string Name, byte[] Hash, List<string> Roles)[]? _parsed;
-
     protected override Task<AuthenticateResult> HandleAuthenticateAsync()
     {
         var keys = ParsedKeys();
@@ -124,6 +122,5 @@ public sealed class ApiKeyAuthenticationHandler(IOptionsMonitor<ApiKeyOptions> o
         return null;
     }
 
-    private (string Name, byte[] Hash, List<string> Roles)[] ParsedKeys() =>
-        _parsed ??= [.. Options.Keys.Select(k => (k.Name, ApiKeyHash.Parse(k.Hash), k.Roles))];
+    private (string Name, byte[] Hash, List<string> Roles)[] ParsedKeys() => Options.Parsed;
 }

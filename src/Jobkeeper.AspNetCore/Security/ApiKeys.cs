@@ -20,6 +20,29 @@ public sealed class ApiKeyOptions : Microsoft.AspNetCore.Authentication.Authenti
 {
     /// <summary>The accepted keys. None: the API is open (every request is treated as <c>admin</c>).</summary>
     public List<ApiKeyEntry> Keys { get; set; } = [];
+
+    private ParsedKeys? _parsed;
+
+    /// <summary>
+    /// The keys with their hashes decoded, once per options instance: the handler is created per request, and decoding every
+    /// hash on every request was measurable on the hot read path.
+    /// </summary>
+    internal (string Name, byte[] Hash, List<string> Roles)[] Parsed
+    {
+        get
+        {
+            var parsed = _parsed;
+            if (parsed is null || !ReferenceEquals(parsed.Source, Keys))
+            {
+                parsed = new ParsedKeys(Keys, [.. Keys.Select(k => (k.Name, ApiKeyHash.Parse(k.Hash), k.Roles))]);
+                _parsed = parsed;
+            }
+
+            return parsed.Entries;
+        }
+    }
+
+    private sealed record ParsedKeys(List<ApiKeyEntry> Source, (string Name, byte[] Hash, List<string> Roles)[] Entries);
 }
 
 /// <summary>Generating keys and computing, formatting and parsing their hashes.</summary>

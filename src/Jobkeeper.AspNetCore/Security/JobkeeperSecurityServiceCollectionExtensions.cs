@@ -3,10 +3,12 @@ using System.Security.Claims;
 using System.Threading.RateLimiting;
 using Jobkeeper.AspNetCore.Security;
 using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.RateLimiting;
+using Microsoft.Extensions.Options;
 
 namespace Microsoft.Extensions.DependencyInjection;
 
@@ -30,15 +32,19 @@ public static class JobkeeperSecurityServiceCollectionExtensions
     public static IServiceCollection AddJobkeeperAuthorization(this IServiceCollection services, params string[] authenticationSchemes)
     {
         services.AddSingleton<JobkeeperAuthorizationMarker>();
-        services.AddAuthorization(o =>
+        services.AddAuthorization();
+        services.AddOptions<AuthorizationOptions>().Configure<IOptions<AuthenticationOptions>>((o, authentication) =>
         {
+            // The authentication middleware has already run the default scheme for every request. Naming it in the policy
+            // would make the authorization middleware authenticate again and merge the two principals on every request.
+            var schemes = authenticationSchemes.Where(s => !string.Equals(s, authentication.Value.DefaultScheme, StringComparison.Ordinal)).ToArray();
             foreach (var role in JobkeeperRoles.All)
             {
                 o.AddPolicy(JobkeeperRoles.PolicyName(role), policy =>
                 {
-                    if (authenticationSchemes.Length > 0)
+                    if (schemes.Length > 0)
                     {
-                        policy.AddAuthenticationSchemes(authenticationSchemes);
+                        policy.AddAuthenticationSchemes(schemes);
                     }
 
                     policy.RequireAuthenticatedUser().RequireRole(role, JobkeeperRoles.Admin);
