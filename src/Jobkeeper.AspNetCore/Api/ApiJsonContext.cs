@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.ComponentModel;
 using System.ComponentModel.DataAnnotations;
 using System.Text.Json;
@@ -5,6 +6,9 @@ using System.Text.Json.Serialization;
 using Jobkeeper.Json;
 using Jobkeeper.Model;
 using Jobkeeper.Workers;
+
+// System.Text.Json generates this context's JsonTypeInfo properties nullable-oblivious; they cannot be annotated.
+[assembly: SuppressMessage("ApiDesign", "RS0041", Scope = "type", Target = "~T:Jobkeeper.AspNetCore.Api.ApiJsonContext")]
 
 namespace Jobkeeper.AspNetCore.Api;
 

@@ -1,6 +1,10 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Jobkeeper.Model;
+
+// System.Text.Json generates this context's JsonTypeInfo properties nullable-oblivious; they cannot be annotated.
+[assembly: SuppressMessage("ApiDesign", "RS0041", Scope = "type", Target = "~T:Jobkeeper.Json.CoreJsonContext")]
 
 namespace Jobkeeper.Json;
 
