@@ -7,7 +7,8 @@
 # with RS0016 "Symbol '...' is not part of the declared public API" or RS0017), and after merging branches that did,
 # then review the diff of the PublicAPI.*.txt files: it is the change to the public surface. Each Unshipped file is
 # rewritten from the code (the `dotnet format` code fix for RS0016/RS0017), so entries of removed members go too;
-# PublicAPI.Shipped.txt is never touched (move entries there by hand when a version ships).
+# PublicAPI.Shipped.txt is never touched (move entries there by hand when a version ships). To cover another project,
+# give it the same PackageReference as src/Jobkeeper.Core/Jobkeeper.Core.csproj and run this.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
