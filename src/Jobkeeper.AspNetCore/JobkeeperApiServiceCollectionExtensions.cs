@@ -20,6 +20,10 @@ public static class JobkeeperApiServiceCollectionExtensions
             options.Configure(configure);
         }
 
+        options.ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<
+            Microsoft.Extensions.Options.IValidateOptions<Jobkeeper.AspNetCore.JobkeeperApiOptions>, Jobkeeper.AspNetCore.JobkeeperApiOptionsValidator>());
+
         services.AddProblemDetails();
         // Only Jobkeeper's own types resolve through its (snake_case) context; the app's JSON settings stay as they are.
         services.Configure<JsonOptions>(json => json.SerializerOptions.TypeInfoResolverChain.Add(ApiJsonContext.Default));

@@ -25,10 +25,19 @@ public sealed class JobkeeperOptions
 
     internal Func<IServiceProvider, IJobStore>? StoreFactory { get; private set; }
 
+    internal Func<IServiceProvider, IEnumerable<string>>? StoreProblems { get; private set; }
+
     /// <summary>Uses the store the factory creates (stores add their own shorthand, such as <c>UseSqlite</c>).</summary>
-    public JobkeeperOptions UseStore(Func<IServiceProvider, IJobStore> factory)
+    public JobkeeperOptions UseStore(Func<IServiceProvider, IJobStore> factory) => UseStore(factory, problems: null);
+
+    /// <summary>
+    /// Uses the store the factory creates; <paramref name="problems"/> says what is wrong with the store's settings
+    /// (one line each, naming the configuration key), checked with the rest of these options when the host starts.
+    /// </summary>
+    public JobkeeperOptions UseStore(Func<IServiceProvider, IJobStore> factory, Func<IServiceProvider, IEnumerable<string>>? problems)
     {
         StoreFactory = factory;
+        StoreProblems = problems;
         return this;
     }
 }

@@ -54,10 +54,16 @@ internal static class ServeCommand
             try
             {
                 app = ServerApp.Build(overrides);
+                // What ValidateOnStart would refuse at host start, refused now: before the ports are taken or the store opened.
+                app.Services.GetService<Microsoft.Extensions.Options.IStartupValidator>()?.Validate();
             }
-            catch (InvalidOperationException ex)
+            catch (Exception ex) when (ex is InvalidOperationException or Microsoft.Extensions.Options.OptionsValidationException or AggregateException)
             {
-                await Console.Error.WriteLineAsync($"jobkeeper: invalid configuration: {ex.Message}").ConfigureAwait(false);
+                foreach (var problem in ConfigurationProblems(ex))
+                {
+                    await Console.Error.WriteLineAsync($"jobkeeper: invalid configuration: {problem}").ConfigureAwait(false);
+                }
+
                 return 2;
             }
 
@@ -84,4 +90,13 @@ internal static class ServeCommand
         });
         return command;
     }
+
+    /// <summary>One line per refused setting; an exception that is not about settings is rethrown.</summary>
+    private static IEnumerable<string> ConfigurationProblems(Exception ex) => ex switch
+    {
+        Microsoft.Extensions.Options.OptionsValidationException validation => validation.Failures,
+        AggregateException aggregate => aggregate.InnerExceptions.SelectMany(ConfigurationProblems),
+        InvalidOperationException => [ex.Message],
+        _ => throw ex,
+    };
 }

@@ -38,21 +38,42 @@ public static class ServerApp
             builder.Configuration.GetSection($"{ServerSettings.Section}:Workers").Bind(o.Workers);
             builder.Configuration.GetSection($"{ServerSettings.Section}:Retention").Bind(o.Retention);
             builder.Configuration.GetSection($"{ServerSettings.Section}:Maintenance").Bind(o.Maintenance);
-            if (!string.IsNullOrWhiteSpace(settings.Postgres))
+            // The store's own sections (Jobkeeper:Sqlite, Jobkeeper:Postgres) bind in UseSqlite/UsePostgres; the older
+            // top-level keys (Db, Durability, StartupCheckTimeout, Postgres, PostgresTimeout) still work and win when given.
+            var section = builder.Configuration.GetSection(ServerSettings.Section);
+            var postgres = !string.IsNullOrWhiteSpace(settings.Postgres)
+                ? settings.Postgres
+                : builder.Configuration[$"{Jobkeeper.Postgres.PostgresStoreOptionsValidator.Section}:{nameof(Jobkeeper.Postgres.PostgresStoreOptions.ConnectionString)}"];
+            if (!string.IsNullOrWhiteSpace(postgres))
             {
                 o.UsePostgres(p =>
                 {
-                    p.ConnectionString = settings.Postgres;
-                    p.Timeout = settings.PostgresTimeout;
+                    p.ConnectionString = postgres;
+                    if (section[nameof(ServerSettings.PostgresTimeout)] is not null)
+                    {
+                        p.Timeout = settings.PostgresTimeout;
+                    }
                 });
             }
             else
             {
                 o.UseSqlite(s =>
                 {
-                    s.Path = settings.Db;
-                    s.Durability = settings.Durability;
-                    s.StartupCheckTimeout = settings.StartupCheckTimeout;
+                    if (section[nameof(ServerSettings.Db)] is not null)
+                    {
+                        s.Path = settings.Db;
+                    }
+
+                    if (section[nameof(ServerSettings.Durability)] is not null)
+                    {
+                        s.Durability = settings.Durability;
+                    }
+
+                    if (section[nameof(ServerSettings.StartupCheckTimeout)] is not null)
+                    {
+                        s.StartupCheckTimeout = settings.StartupCheckTimeout;
+                    }
+
                     s.Holder = $"jobkeeper serve on {string.Join(", ", urls)}";
                 });
             }

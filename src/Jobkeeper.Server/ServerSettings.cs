@@ -32,7 +32,8 @@ public sealed class ServerSettings
 
     /// <summary>
     /// The settings of <paramref name="configuration"/>; throws <see cref="InvalidOperationException"/> saying which
-    /// setting is wrong and what it may be (the binder's own message names .NET types).
+    /// setting is wrong and what it may be (the binder's own message names .NET types), or
+    /// <see cref="Microsoft.Extensions.Options.OptionsValidationException"/> with one line per value out of range.
     /// </summary>
     public static ServerSettings Load(IConfiguration configuration)
     {
@@ -43,9 +44,10 @@ public sealed class ServerSettings
         }
 
         var settings = section.Get<ServerSettings>() ?? new ServerSettings();
-        if (settings.Otlp.Problem() is { } otlp)
+        var result = new ServerSettingsValidator().Validate(Microsoft.Extensions.Options.Options.DefaultName, settings);
+        if (result.Failed)
         {
-            throw new InvalidOperationException($"{Section}:{nameof(Otlp)}:{otlp}");
+            throw new Microsoft.Extensions.Options.OptionsValidationException(Section, typeof(ServerSettings), result.Failures);
         }
 
         return settings;

@@ -131,6 +131,41 @@ public sealed class ServerConfigurationTests
         Assert.False(File.Exists(db), "the database was created although the server could not start");
     }
 
+    /// <summary>
+    /// A value out of range, wherever it is set, stops <c>jobkeeper serve</c> before anything is created: exit 2 and
+    /// one line naming the key and the allowed range, no stack trace.
+    /// </summary>
+    [Theory]
+    [InlineData("JOBKEEPER__WORKERS__LEASEDURATION", "00:00:00", "Jobkeeper:Workers:LeaseDuration must be from 00:00:01 to 01:00:00; it is 00:00:00")]
+    [InlineData("JOBKEEPER__CACHE__MAXENTRIES", "0", "Jobkeeper:Cache:MaxEntries must be from 1 to 100000000; it is 0")]
+    [InlineData("JOBKEEPER__SQLITE__READCONNECTIONS", "0", "Jobkeeper:Sqlite:ReadConnections must be from 1 to 256; it is 0")]
+    [InlineData("JOBKEEPER__MAXREQUESTBODYBYTES", "10", "Jobkeeper:MaxRequestBodyBytes must be from 1024 to 1073741824; it is 10")]
+    public async Task A_value_out_of_range_is_one_line_naming_the_key_and_exit_2(string variable, string value, string expected)
+    {
+        using var data = new TempDirectory("jobkeeper-e2e-range");
+        var db = data.File(Path.Combine("data", "jobkeeper.db"));
+        var result = await CliRunner.RunAsync(new Dictionary<string, string> { [variable] = value }, "serve", "--urls", "http://127.0.0.1:0", "--db", db);
+
+        Assert.True(result.ExitCode == 2, result.ToString());
+        var line = Assert.Single(result.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+        Assert.Equal($"jobkeeper: invalid configuration: {expected}", line);
+        Assert.False(Directory.Exists(Path.GetDirectoryName(db)), "the database directory was created although the settings were refused");
+    }
+
+    /// <summary>The SQLite store's own section, Jobkeeper:Sqlite, configures the server as the older Jobkeeper:Db does.</summary>
+    [Fact]
+    public async Task The_sqlite_section_of_configuration_sets_the_store()
+    {
+        using var data = new TempDirectory("jobkeeper-e2e-sqlite-section");
+        var db = data.File("section.db");
+        await using var server = await ServerProcess.StartAsync(dbPath: db, dbOnCommandLine: false,
+            environment: new Dictionary<string, string> { ["JOBKEEPER__SQLITE__PATH"] = db });
+
+        using var health = await server.Client.GetAsync("/health");
+        var json = System.Text.Json.JsonDocument.Parse(await health.Content.ReadAsStringAsync()).RootElement;
+        Assert.Equal(db, json.GetProperty("store").GetProperty("location").GetString());
+    }
+
     /// <summary>A port another process listens on is refused before the database file is created.</summary>
     [Fact]
     public async Task A_port_in_use_is_one_line_and_no_database_is_created()

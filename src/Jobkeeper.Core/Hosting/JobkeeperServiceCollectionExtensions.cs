@@ -21,6 +21,10 @@ public static class JobkeeperServiceCollectionExtensions
             optionsBuilder.Configure(configure);
         }
 
+        // A value that cannot work stops the host at start, naming its key, instead of surfacing at the first job.
+        optionsBuilder.ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<Jobkeeper.JobkeeperOptions>, Jobkeeper.Validation.JobkeeperOptionsValidator>());
+
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<JobCache>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IJobStoreObserver, JobCache>(sp => sp.GetRequiredService<JobCache>()));

@@ -1,0 +1,100 @@
+using Jobkeeper.Workers;
+using Microsoft.Extensions.Options;
+
+namespace Jobkeeper.Validation;
+
+/// <summary>
+/// Refuses <see cref="JobkeeperOptions"/> that cannot work (a zero lease, a negative interval, no worker id), and the
+/// chosen store's own options, at host start rather than at the first job. Keys are those of the configuration
+/// section <c>Jobkeeper</c>, whether the value came from there or from code.
+/// </summary>
+internal sealed class JobkeeperOptionsValidator(IServiceProvider services) : IValidateOptions<JobkeeperOptions>
+{
+    public const string Section = "Jobkeeper";
+
+    private static readonly TimeSpan Millisecond = TimeSpan.FromMilliseconds(1);
+    private static readonly TimeSpan Second = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan Hour = TimeSpan.FromHours(1);
+    private static readonly TimeSpan Day = TimeSpan.FromDays(1);
+
+    public ValidateOptionsResult Validate(string? name, JobkeeperOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var problems = new OptionProblems();
+        problems.Range($"{Section}:{nameof(options.CleanupBatchSize)}", options.CleanupBatchSize, 1, 100_000);
+        problems.NotEmpty($"{Section}:{nameof(options.DefaultActor)}", options.DefaultActor);
+
+        var cache = $"{Section}:{nameof(options.Cache)}";
+        problems.Range($"{cache}:{nameof(options.Cache.Ttl)}", options.Cache.Ttl, Second, TimeSpan.FromDays(365));
+        problems.Range($"{cache}:{nameof(options.Cache.MaxEntries)}", options.Cache.MaxEntries, 1, 100_000_000);
+        problems.Range($"{cache}:{nameof(options.Cache.SweepInterval)}", options.Cache.SweepInterval, Millisecond, Day);
+
+        CheckWorkers(problems, options.Workers);
+
+        var retention = options.Retention;
+        var retentionKey = $"{Section}:{nameof(options.Retention)}";
+        foreach (var (key, days) in new[]
+                 {
+                     (nameof(retention.Days), retention.Days), (nameof(retention.Completed), retention.Completed),
+                     (nameof(retention.Failed), retention.Failed), (nameof(retention.Cancelled), retention.Cancelled),
+                 })
+        {
+            if (days is { } value)
+            {
+                problems.Range($"{retentionKey}:{key}", value, 0, 36_500);
+            }
+        }
+
+        problems.Range($"{retentionKey}:{nameof(retention.Interval)}", retention.Interval, Millisecond, Day);
+
+        if (options.StoreProblems is { } storeProblems)
+        {
+            foreach (var problem in storeProblems(services))
+            {
+                problems.Add(problem);
+            }
+        }
+
+        return problems.Result();
+    }
+
+    private static void CheckWorkers(OptionProblems problems, JobWorkerOptions workers)
+    {
+        var key = $"{Section}:{nameof(JobkeeperOptions.Workers)}";
+        problems.NotEmpty($"{key}:{nameof(workers.WorkerId)}", workers.WorkerId);
+        problems.Range($"{key}:{nameof(workers.LeaseDuration)}", workers.LeaseDuration, Second, Hour);
+        problems.Range($"{key}:{nameof(workers.AppLeaseDuration)}", workers.AppLeaseDuration, Second, Day);
+        problems.Range($"{key}:{nameof(workers.RunnerSeenWithin)}", workers.RunnerSeenWithin, Second, TimeSpan.FromDays(7));
+        if (workers.HeartbeatInterval is { } heartbeat)
+        {
+            // A heartbeat as long as the lease lets the lease lapse between two beats.
+            problems.Range($"{key}:{nameof(workers.HeartbeatInterval)}", heartbeat, Millisecond,
+                workers.LeaseDuration > Millisecond ? workers.LeaseDuration - Millisecond : Millisecond);
+        }
+
+        problems.Range($"{key}:{nameof(workers.MaxConcurrency)}", workers.MaxConcurrency, 1, 10_000);
+        problems.Range($"{key}:{nameof(workers.PollInterval)}", workers.PollInterval, Millisecond, Day);
+        problems.Range($"{key}:{nameof(workers.ReapInterval)}", workers.ReapInterval, Millisecond, Day);
+        problems.Range($"{key}:{nameof(workers.CancelGracePeriod)}", workers.CancelGracePeriod, TimeSpan.Zero, Hour);
+        problems.Range($"{key}:{nameof(workers.ShutdownGracePeriod)}", workers.ShutdownGracePeriod, TimeSpan.Zero, Hour);
+        CheckRetry(problems, $"{key}:{nameof(workers.Retry)}", workers.Retry);
+        foreach (var (type, policy) in workers.RetryByType)
+        {
+            CheckRetry(problems, $"{key}:{nameof(workers.RetryByType)}:{type}", policy);
+        }
+    }
+
+    private static void CheckRetry(OptionProblems problems, string key, RetryPolicy? policy)
+    {
+        if (policy is null)
+        {
+            problems.Add($"{key} must be set");
+            return;
+        }
+
+        problems.Range($"{key}:{nameof(policy.BaseDelay)}", policy.BaseDelay, TimeSpan.Zero, Day);
+        problems.Range($"{key}:{nameof(policy.MaxDelay)}", policy.MaxDelay, policy.BaseDelay, TimeSpan.FromDays(7));
+        problems.Range($"{key}:{nameof(policy.Factor)}", policy.Factor, 1, 100);
+        problems.Range($"{key}:{nameof(policy.Jitter)}", policy.Jitter, 0, 1);
+    }
+}
