@@ -25,6 +25,7 @@ public static class JobkeeperApiServiceCollectionExtensions
             Microsoft.Extensions.Options.IValidateOptions<Jobkeeper.AspNetCore.JobkeeperApiOptions>, Jobkeeper.AspNetCore.JobkeeperApiOptionsValidator>());
 
         services.AddProblemDetails();
+        services.AddHealthChecks().AddJobkeeperStore();
         // Only Jobkeeper's own types resolve through its (snake_case) context; the app's JSON settings stay as they are.
         services.Configure<JsonOptions>(json => json.SerializerOptions.TypeInfoResolverChain.Add(ApiJsonContext.Default));
         services.AddJobkeeperOpenApi();

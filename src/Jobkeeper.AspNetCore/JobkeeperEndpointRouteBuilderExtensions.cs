@@ -27,8 +27,10 @@ public static class JobkeeperEndpointRouteBuilderExtensions
         var services = endpoints.ServiceProvider;
         var manager = services.GetService<JobManager>()
             ?? throw new InvalidOperationException("MapJobkeeper needs services.AddJobkeeper(o => o.UseSqlite(...)) first.");
-        var health = new HealthEndpoint(manager, services.GetRequiredService<Jobkeeper.Storage.IJobStore>(), services.GetRequiredService<Jobkeeper.Caching.JobCache>(),
-            services.GetRequiredService<Jobkeeper.Maintenance.IMaintenanceLeadership>(), services.GetRequiredService<TimeProvider>(),
+        var time = services.GetRequiredService<TimeProvider>();
+        var health = new HealthEndpoint(services.GetRequiredService<Jobkeeper.Storage.IJobStore>(), services.GetRequiredService<Jobkeeper.Caching.JobCache>(),
+            new HealthCounts(manager, services.GetRequiredService<Jobkeeper.Storage.JobCountChanges>(), time),
+            services.GetRequiredService<Jobkeeper.Maintenance.IMaintenanceLeadership>(), time,
             services.GetRequiredService<ILoggerFactory>().CreateLogger("Jobkeeper.Health"));
         // With AddJobkeeperAuthorization (or AddJobkeeperApiKeys) every API route needs its role; /health stays open.
         var secured = services.GetService<JobkeeperAuthorizationMarker>() is not null;
@@ -111,8 +113,9 @@ public static class JobkeeperEndpointRouteBuilderExtensions
             .Produces(StatusCodes.Status200OK, contentType: "text/event-stream")
             .ProducesProblem(StatusCodes.Status404NotFound);
 
-        endpoints.MapGet("/health", (CancellationToken ct) => health.GetAsync(ct))
-            .WithName("Health").WithTags("Operations").WithSummary("Store, counts and cache; 503 when the store cannot be read")
+        endpoints.MapGet("/health", (HttpRequest request, CancellationToken ct) => health.GetAsync(request, ct))
+            .WithName("Health").WithTags("Operations")
+            .WithSummary("Store, counts and cache; 503 when the store cannot be read. Counts may be up to 5 s old; Cache-Control: no-cache counts now")
             .Produces<HealthResponse>()
             .Produces<HealthResponse>(StatusCodes.Status503ServiceUnavailable);
 
@@ -121,6 +124,20 @@ public static class JobkeeperEndpointRouteBuilderExtensions
             && services.GetRequiredService<IOptions<JobkeeperApiOptions>>().Value.OpenApiPattern is { } openApiPattern)
         {
             endpoints.MapOpenApi(openApiPattern);
+        }
+
+        // The standard probes, through ASP.NET Core health checks (registered by AddJobkeeperApi, or the app's AddHealthChecks).
+        if (services.GetService<Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckService>() is not null)
+        {
+            // Live: the process answers; no check runs, so a slow store never gets a live process restarted.
+            endpoints.MapHealthChecks("/health/live", new Microsoft.AspNetCore.Diagnostics.HealthChecks.HealthCheckOptions { Predicate = _ => false })
+                .WithName("HealthLive").WithTags("Operations").WithSummary("200 Healthy while the process runs");
+            // Ready: every check tagged "ready", the store's among them: 503 Unhealthy while the store cannot be read or is damaged.
+            endpoints.MapHealthChecks("/health/ready", new Microsoft.AspNetCore.Diagnostics.HealthChecks.HealthCheckOptions
+                {
+                    Predicate = check => check.Tags.Contains(JobkeeperHealthChecks.ReadyTag),
+                })
+                .WithName("HealthReady").WithTags("Operations").WithSummary("200 Healthy when the store is readable and not damaged, else 503 Unhealthy");
         }
 
         return api;

@@ -68,6 +68,26 @@ public sealed class StoreUnavailableTests(ITestOutputHelper output)
         Assert.Equal("https://jobkeeper.dev/problems/store-corrupt", read.Str("type"));
     }
 
+    /// <summary>The readiness probe fails on a damaged store, while the liveness probe still says the process runs.</summary>
+    [Fact]
+    public async Task Ready_is_503_and_live_stays_200_when_the_store_is_damaged()
+    {
+        await using var server = await ServerProcess.StartAsync();
+        await SeedAndCorruptAsync(server);
+
+        string body = "";
+        await Api.PollAsync(async () =>
+        {
+            using var response = await server.Client.GetAsync("/health/ready");
+            body = await response.Content.ReadAsStringAsync();
+            return response.StatusCode == HttpStatusCode.ServiceUnavailable;
+        }, TimeSpan.FromSeconds(15), () => $"/health/ready still says {body}");
+        Assert.Equal("Unhealthy", body);
+
+        using var live = await server.Client.GetAsync("/health/live");
+        Assert.Equal(HttpStatusCode.OK, live.StatusCode);
+    }
+
     private static async Task SeedAndCorruptAsync(ServerProcess server)
     {
         for (var i = 0; i < 5; i++)

@@ -10,13 +10,16 @@ namespace Jobkeeper.AspNetCore.Api;
 /// <summary>
 /// <c>GET /health</c>: 200 with store facts, counts and cache figures; 503 when the store cannot be read
 /// (status <c>unavailable</c>) or is damaged (status <c>corrupt</c>). Always says whether this instance leads maintenance.
+/// The counts come from <see cref="HealthCounts"/>: not recounted on every probe, fresh with <c>Cache-Control: no-cache</c>.
 /// </summary>
-internal sealed class HealthEndpoint(JobManager manager, IJobStore store, JobCache cache, IMaintenanceLeadership leadership, TimeProvider time, ILogger logger)
+internal sealed class HealthEndpoint(IJobStore store, JobCache cache, HealthCounts counts, IMaintenanceLeadership leadership,
+    TimeProvider time, ILogger logger)
 {
     private readonly DateTimeOffset _started = time.GetUtcNow();
 
-    public async Task<IResult> GetAsync(CancellationToken cancellationToken)
+    public async Task<IResult> GetAsync(HttpRequest request, CancellationToken cancellationToken)
     {
+        var fresh = request.GetTypedHeaders().CacheControl?.NoCache == true;
         var lookups = cache.Hits + cache.Misses;
         var cacheInfo = new HealthCache(cache.Count, cache.Hits, cache.Misses, lookups == 0 ? 0 : Math.Round((double)cache.Hits / lookups, 4));
         var uptime = (long)(time.GetUtcNow() - _started).TotalSeconds;
@@ -24,7 +27,7 @@ internal sealed class HealthEndpoint(JobManager manager, IJobStore store, JobCac
         var maintenance = new HealthMaintenance(leadership.IsLeader);
         try
         {
-            var stats = await manager.GetStatsAsync(cancellationToken).ConfigureAwait(false);
+            var stats = await counts.GetAsync(fresh, cancellationToken).ConfigureAwait(false);
             var byStatus = stats.JobsByStatus.ToDictionary(p => p.Key.ToName(), p => p.Value);
             return TypedResults.Json(
                 new HealthResponse("ok", new HealthStore(stats.Provider, stats.Location, stats.SchemaVersion, stats.SizeBytes),

@@ -31,6 +31,8 @@ public static class JobkeeperServiceCollectionExtensions
         services.TryAddSingleton<Jobkeeper.Streaming.JobEventHub>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IJobStoreObserver, Jobkeeper.Streaming.JobEventHub>(
             sp => sp.GetRequiredService<Jobkeeper.Streaming.JobEventHub>()));
+        services.TryAddSingleton<JobCountChanges>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IJobStoreObserver, JobCountChanges>(sp => sp.GetRequiredService<JobCountChanges>()));
         services.TryAddSingleton<Jobkeeper.Workers.JobSignals>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IJobStoreObserver, Jobkeeper.Workers.JobSignals>(
             sp => sp.GetRequiredService<Jobkeeper.Workers.JobSignals>()));
