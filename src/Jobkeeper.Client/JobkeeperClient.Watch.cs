@@ -2,7 +2,6 @@ using Jobkeeper.Model;
 using System.Globalization;
 using System.Net;
 using System.Runtime.CompilerServices;
-using System.Text.Json;
 
 namespace Jobkeeper.Client;
 
@@ -55,52 +54,14 @@ public sealed partial class JobkeeperClient
             using (response)
             await using (body.ConfigureAwait(false))
             {
-                await foreach (var item in ReadEventsAsync(body, cancellationToken).ConfigureAwait(false))
+                await foreach (var (item, resumeAfter) in JobEventStream.ReadAsync(body, cancellationToken).ConfigureAwait(false))
                 {
                     if (item.Type == "overflow")
                     {
                         break;
                     }
 
-                    last = item.Id;
-                    yield return item;
-                }
-            }
-        }
-    }
-
-    /// <summary>Parses text/event-stream; ends quietly when the connection drops (the caller reconnects).</summary>
-    private static async IAsyncEnumerable<StreamEvent> ReadEventsAsync(Stream body, [EnumeratorCancellation] CancellationToken cancellationToken)
-    {
-        using var reader = new StreamReader(body);
-        string? data = null;
-        while (true)
-        {
-            string? line;
-            try
-            {
-                line = await reader.ReadLineAsync(cancellationToken).ConfigureAwait(false);
-            }
-            catch (Exception ex) when (ex is IOException or HttpRequestException && !cancellationToken.IsCancellationRequested)
-            {
-                yield break;
-            }
-
-            if (line is null)
-            {
-                yield break;
-            }
-
-            if (line.StartsWith("data:", StringComparison.Ordinal))
-            {
-                data = line[5..].TrimStart();
-            }
-            else if (line.Length == 0 && data is not null)
-            {
-                var item = JsonSerializer.Deserialize(data, ClientJson.Default.StreamEvent);
-                data = null;
-                if (item is not null)
-                {
+                    last = resumeAfter;
                     yield return item;
                 }
             }
