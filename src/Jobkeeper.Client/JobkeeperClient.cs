@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
+using System.Net.Http.Json;
 using System.Runtime.CompilerServices;
 using System.Text;
 using System.Text.Json;
@@ -32,6 +33,13 @@ public sealed partial class JobkeeperClient(HttpClient http)
             return null;
         }
 
+        return await ReadAsync(response, ClientJson.Default.Job, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The job; a missing one throws <see cref="JobkeeperApiException"/> (404) with the server's problem details.</summary>
+    public async Task<Job> GetRequiredAsync(string id, CancellationToken cancellationToken = default)
+    {
+        using var response = await Http.GetAsync(JobPath(id), cancellationToken).ConfigureAwait(false);
         return await ReadAsync(response, ClientJson.Default.Job, cancellationToken).ConfigureAwait(false);
     }
 
@@ -139,6 +147,21 @@ public sealed partial class JobkeeperClient(HttpClient http)
     public async Task<JsonElement> GetHealthAsync(CancellationToken cancellationToken = default)
     {
         using var response = await Http.GetAsync("health", cancellationToken).ConfigureAwait(false);
+        return await ReadAsync(response, ClientJson.Default.JsonElement, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// The server's health document also when it says it is unhealthy (503 has the same shape; its <c>status</c>
+    /// says why), for tools that show it either way; other refusals throw <see cref="JobkeeperApiException"/>.
+    /// </summary>
+    public async Task<JsonElement> GetHealthReportAsync(CancellationToken cancellationToken = default)
+    {
+        using var response = await Http.GetAsync("health", cancellationToken).ConfigureAwait(false);
+        if (response.StatusCode == HttpStatusCode.ServiceUnavailable)
+        {
+            return await response.Content.ReadFromJsonAsync(ClientJson.Default.JsonElement, cancellationToken).ConfigureAwait(false);
+        }
+
         return await ReadAsync(response, ClientJson.Default.JsonElement, cancellationToken).ConfigureAwait(false);
     }
 

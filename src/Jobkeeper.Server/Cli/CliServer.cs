@@ -1,7 +1,6 @@
 using System.CommandLine;
 using System.Net.Http.Headers;
 using System.Net.Sockets;
-using System.Text.Json;
 using Jobkeeper.Client;
 
 namespace Jobkeeper.Server.Cli;
@@ -78,27 +77,6 @@ internal static class CliServer
             await Console.Error.WriteLineAsync($"jobkeeper: the server at {ResolveUrl(url)} did not answer in time").ConfigureAwait(false);
             return 1;
         }
-    }
-
-    /// <summary>The problem detail of a failed response (or its status line), as the error to report.</summary>
-    public static async Task<CliException> ProblemAsync(HttpResponseMessage response)
-    {
-        var body = await response.Content.ReadAsStringAsync().ConfigureAwait(false);
-        string? detail = null;
-        try
-        {
-            using var doc = JsonDocument.Parse(body);
-            if (doc.RootElement.ValueKind == JsonValueKind.Object)
-            {
-                detail = (doc.RootElement.TryGetProperty("detail", out var d) && d.ValueKind == JsonValueKind.String ? d.GetString() : null)
-                    ?? (doc.RootElement.TryGetProperty("title", out var t) && t.ValueKind == JsonValueKind.String ? t.GetString() : null);
-            }
-        }
-        catch (JsonException)
-        {
-        }
-
-        return new CliException($"{(int)response.StatusCode} {detail ?? response.ReasonPhrase ?? "request failed"}");
     }
 }
 

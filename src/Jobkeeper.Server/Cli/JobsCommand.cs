@@ -103,7 +103,7 @@ internal static class JobsCommand
     private static Command Get()
     {
         var id = IdArgument();
-        var json = new Option<bool>("--json") { Description = "Print the job as the server's raw JSON" };
+        var json = new Option<bool>("--json") { Description = "Print the job as JSON, as the API returns it" };
         var command = new Command("get", "Show one job") { id, json };
         var (server, apiKey) = Connection(command);
         command.SetAction((parse, cancellationToken) =>
@@ -112,21 +112,14 @@ internal static class JobsCommand
             return CliServer.RunAsync(url, async () =>
             {
                 using var http = CliServer.CreateHttp(url, parse.GetValue(apiKey));
-                using var response = await http.GetAsync("api/v1/jobs/" + Uri.EscapeDataString(parse.GetValue(id)!), cancellationToken).ConfigureAwait(false);
-                if (!response.IsSuccessStatusCode)
-                {
-                    throw await CliServer.ProblemAsync(response).ConfigureAwait(false);
-                }
-
-                var body = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
+                var job = await new JobkeeperClient(http).GetRequiredAsync(parse.GetValue(id)!, cancellationToken).ConfigureAwait(false);
                 if (parse.GetValue(json))
                 {
-                    Console.Out.WriteLine(body);
+                    Console.Out.WriteLine(JsonSerializer.Serialize(job, Jobkeeper.Json.CoreJsonContext.Default.Job));
                     return 0;
                 }
 
-                using var doc = JsonDocument.Parse(body);
-                WriteDetails(doc.RootElement);
+                WriteDetails(JsonSerializer.SerializeToElement(job, Jobkeeper.Json.CoreJsonContext.Default.Job));
                 return 0;
             });
         });

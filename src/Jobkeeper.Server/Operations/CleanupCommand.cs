@@ -1,5 +1,5 @@
 using System.CommandLine;
-using System.Text.Json;
+using Jobkeeper.Client;
 using Spectre.Console;
 
 namespace Jobkeeper.Server.Operations;
@@ -24,16 +24,15 @@ internal static class CleanupCommand
                 if (parse.GetValue(StoreTarget.ServerUrl) is { } url)
                 {
                     using var http = StoreTarget.Client(url);
-                    using var response = await http.DeleteAsync($"api/v1/jobs/cleanup?days={n}", cancellationToken).ConfigureAwait(false);
-                    var body = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
-                    if (!response.IsSuccessStatusCode)
+                    try
                     {
-                        await Console.Error.WriteLineAsync($"jobkeeper cleanup: server answered {(int)response.StatusCode}: {body}").ConfigureAwait(false);
+                        deleted = (await new JobkeeperClient(http).CleanupAsync(n, cancellationToken).ConfigureAwait(false)).DeletedCount;
+                    }
+                    catch (JobkeeperApiException ex)
+                    {
+                        await Console.Error.WriteLineAsync($"jobkeeper cleanup: server answered {(int)ex.Status}: {ex.Detail ?? ex.Message}").ConfigureAwait(false);
                         return 1;
                     }
-
-                    using var json = JsonDocument.Parse(body);
-                    deleted = json.RootElement.GetProperty("deleted_count").GetInt32();
                 }
                 else
                 {

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Text.Json;
+using Jobkeeper.Client;
 using Jobkeeper.Storage;
 using Spectre.Console;
 
@@ -22,10 +23,7 @@ internal static class StatsCommand
                 if (parse.GetValue(StoreTarget.ServerUrl) is { } url)
                 {
                     using var http = StoreTarget.Client(url);
-                    using var response = await http.GetAsync("health", cancellationToken).ConfigureAwait(false);
-                    var body = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
-                    using var health = JsonDocument.Parse(body);
-                    var root = health.RootElement;
+                    var root = await new JobkeeperClient(http).GetHealthReportAsync(cancellationToken).ConfigureAwait(false);
                     var store = root.GetProperty("store");
                     var byStatus = root.TryGetProperty("jobs_by_status", out var s) && s.ValueKind == JsonValueKind.Object
                         ? s.EnumerateObject().Select(p => new KeyValuePair<string, long>(p.Name, p.Value.GetInt64())).ToList()
@@ -36,7 +34,7 @@ internal static class StatsCommand
                         store.TryGetProperty("size_bytes", out var b) && b.ValueKind == JsonValueKind.Number ? b.GetInt64() : null,
                         byStatus,
                         root.TryGetProperty("jobs_count", out var c) && c.ValueKind == JsonValueKind.Number ? c.GetInt64() : null));
-                    return response.IsSuccessStatusCode ? 0 : 1;
+                    return root.TryGetProperty("status", out var status) && status.GetString() == "ok" ? 0 : 1;
                 }
 
                 await using var provider = await StoreTarget.OpenAsync(parse, "stats", readOnly: true, cancellationToken).ConfigureAwait(false);
