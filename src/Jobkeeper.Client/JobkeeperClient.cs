@@ -24,6 +24,16 @@ public sealed partial class JobkeeperClient(HttpClient http)
     public Task<Job> CreateAsync(NewJob job, CancellationToken cancellationToken = default) =>
         SendAsync(HttpMethod.Post, Api + "jobs", job, ClientJson.Default.NewJob, ClientJson.Default.Job, cancellationToken);
 
+    /// <summary>
+    /// Creates a job (201) with <paramref name="input"/> as its input, serialised with <paramref name="typeInfo"/>
+    /// when given, else as the API writes JSON (web defaults, snake_case names).
+    /// </summary>
+    public Task<Job> CreateAsync<TInput>(NewJob job, TInput input, JsonTypeInfo<TInput>? typeInfo = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(job);
+        return CreateAsync(job.WithInput(input, typeInfo), cancellationToken);
+    }
+
     /// <summary>The job, or null when there is none.</summary>
     public async Task<Job?> GetAsync(string id, CancellationToken cancellationToken = default)
     {

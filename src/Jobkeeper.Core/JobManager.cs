@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
 using Jobkeeper.Errors;
 using Jobkeeper.Model;
 using Jobkeeper.Storage;
@@ -44,6 +45,16 @@ public sealed class JobManager
 
     /// <summary>Creates a job in <c>queued</c>. Throws <see cref="DuplicateJobException"/> when the id is taken.</summary>
     public Task<Job> CreateAsync(NewJob request, CancellationToken cancellationToken = default) => CreateAsync(request, null, cancellationToken);
+
+    /// <summary>
+    /// Creates a job in <c>queued</c> with <paramref name="input"/> as its input, serialised as in-process handlers read
+    /// it (<see cref="Workers.JobWorkerOptions.SerializerOptions"/>), or with <paramref name="typeInfo"/> when given.
+    /// </summary>
+    public Task<Job> CreateAsync<TInput>(NewJob request, TInput input, JsonTypeInfo<TInput>? typeInfo = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        return CreateAsync(request.WithInput(input, typeInfo, _options.Workers.SerializerOptions), null, cancellationToken);
+    }
 
     /// <summary>Creates a job in <c>queued</c>, its <c>created</c> event by <paramref name="actor"/>. Throws <see cref="DuplicateJobException"/> when the id is taken.</summary>
     public async Task<Job> CreateAsync(NewJob request, JobActor? actor, CancellationToken cancellationToken = default)

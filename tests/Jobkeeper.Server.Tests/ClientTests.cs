@@ -27,6 +27,21 @@ public sealed class ClientTests(ServerFixture fixture) : IClassFixture<ServerFix
         return document.RootElement.Clone();
     }
 
+    /// <summary>Any serialisable input, without building a JsonElement: snake_case names, as handlers read it back.</summary>
+    [Fact]
+    public async Task Create_takes_a_typed_input()
+    {
+        var created = await Client.CreateAsync(new NewJob { Type = NewType("typed") }, new TypedInput("a.wav", SampleRate: 48_000));
+        var stored = await Client.GetRequiredAsync(created.Id);
+        Assert.Equal("a.wav", stored.Input!.Value.GetProperty("file_name").GetString());
+        Assert.Equal(48_000, stored.Input.Value.GetProperty("sample_rate").GetInt32());
+
+        var missing = await Assert.ThrowsAsync<JobkeeperApiException>(() => Client.GetRequiredAsync("no-such-" + Guid.NewGuid().ToString("N")));
+        Assert.Equal(HttpStatusCode.NotFound, missing.Status);
+    }
+
+    private sealed record TypedInput(string FileName, int SampleRate);
+
     [Fact]
     public async Task Create_get_and_duplicate_id()
     {

@@ -62,7 +62,8 @@ internal sealed class JobkeeperOptionsValidator(IServiceProvider services) : IVa
     {
         var key = $"{Section}:{nameof(JobkeeperOptions.Workers)}";
         problems.NotEmpty($"{key}:{nameof(workers.WorkerId)}", workers.WorkerId);
-        problems.Range($"{key}:{nameof(workers.LeaseDuration)}", workers.LeaseDuration, Second, Hour);
+        // The same bounds as a worker's own lease_seconds.
+        problems.Range($"{key}:{nameof(workers.LeaseDuration)}", workers.LeaseDuration, WorkQueue.MinLease, WorkQueue.MaxLease);
         problems.Range($"{key}:{nameof(workers.AppLeaseDuration)}", workers.AppLeaseDuration, Second, Day);
         problems.Range($"{key}:{nameof(workers.RunnerSeenWithin)}", workers.RunnerSeenWithin, Second, TimeSpan.FromDays(7));
         if (workers.HeartbeatInterval is { } heartbeat)
