@@ -68,9 +68,8 @@ internal sealed class JobkeeperOptionsValidator(IServiceProvider services) : IVa
         problems.Range($"{key}:{nameof(workers.RunnerSeenWithin)}", workers.RunnerSeenWithin, Second, TimeSpan.FromDays(7));
         if (workers.HeartbeatInterval is { } heartbeat)
         {
-            // A heartbeat as long as the lease lets the lease lapse between two beats.
-            problems.Range($"{key}:{nameof(workers.HeartbeatInterval)}", heartbeat, Millisecond,
-                workers.LeaseDuration > Millisecond ? workers.LeaseDuration - Millisecond : Millisecond);
+            // Not tied to the lease: a beat longer than the lease is a way to test lease loss.
+            problems.Range($"{key}:{nameof(workers.HeartbeatInterval)}", heartbeat, Millisecond, Hour);
         }
 
         problems.Range($"{key}:{nameof(workers.MaxConcurrency)}", workers.MaxConcurrency, 1, 10_000);
@@ -94,7 +93,8 @@ internal sealed class JobkeeperOptionsValidator(IServiceProvider services) : IVa
         }
 
         problems.Range($"{key}:{nameof(policy.BaseDelay)}", policy.BaseDelay, TimeSpan.Zero, Day);
-        problems.Range($"{key}:{nameof(policy.MaxDelay)}", policy.MaxDelay, policy.BaseDelay, TimeSpan.FromDays(7));
+        // May be below the base delay: every delay is then the cap.
+        problems.Range($"{key}:{nameof(policy.MaxDelay)}", policy.MaxDelay, TimeSpan.Zero, TimeSpan.FromDays(7));
         problems.Range($"{key}:{nameof(policy.Factor)}", policy.Factor, 1, 100);
         problems.Range($"{key}:{nameof(policy.Jitter)}", policy.Jitter, 0, 1);
     }
