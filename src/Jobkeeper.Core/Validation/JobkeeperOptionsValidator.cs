@@ -47,6 +47,10 @@ internal sealed class JobkeeperOptionsValidator(IServiceProvider services) : IVa
 
         problems.Range($"{retentionKey}:{nameof(retention.Interval)}", retention.Interval, Millisecond, Day);
 
+        var maintenance = $"{Section}:{nameof(options.Maintenance)}";
+        problems.Range($"{maintenance}:{nameof(options.Maintenance.ElectionInterval)}", options.Maintenance.ElectionInterval, Millisecond, Hour);
+        problems.Range($"{maintenance}:{nameof(options.Maintenance.LeaderCheckInterval)}", options.Maintenance.LeaderCheckInterval, Millisecond, Hour);
+
         if (options.StoreProblems is { } storeProblems)
         {
             foreach (var problem in storeProblems(services))
