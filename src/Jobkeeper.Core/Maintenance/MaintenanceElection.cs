@@ -65,14 +65,31 @@ internal sealed class MaintenanceElection : BackgroundService, IMaintenanceLeade
         return await elected.WaitAsync(cancellationToken).ConfigureAwait(false);
     }
 
+    public override Task StartAsync(CancellationToken cancellationToken)
+    {
+        if (_lock is null)
+        {
+            // One process per store (SQLite enforces it with a file lock): nobody to share maintenance with. It leads from
+            // the start, not a moment later on the background task, so the sweeps, /health and the gauge agree at once.
+            Begin("the store has one process");
+        }
+
+        return base.StartAsync(cancellationToken);
+    }
+
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await base.StopAsync(cancellationToken).ConfigureAwait(false);
+        // Also when the background task never ran (a stop right after the start): a stopped host leads nothing.
+        End("the host is stopping");
+    }
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         try
         {
             if (_lock is null)
             {
-                // One process per store (SQLite enforces it with a file lock): nobody to share maintenance with.
-                Begin("the store has one process");
                 // No timer: nothing to do until the host stops (a test's fake clock sees no extra timer either).
                 await Task.Delay(Timeout.InfiniteTimeSpan, stoppingToken).ConfigureAwait(false);
                 return;
