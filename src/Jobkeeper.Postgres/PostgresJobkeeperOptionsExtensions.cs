@@ -1,6 +1,6 @@
 using Jobkeeper.Postgres;
+using Jobkeeper.Relational;
 using Jobkeeper.Storage;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
@@ -22,41 +22,10 @@ public static class PostgresJobkeeperOptionsExtensions
         ArgumentNullException.ThrowIfNull(options);
         return options.UseStore(
             sp => new PostgresJobStore(
-                Resolve(sp, configure),
+                StoreSettings.Resolve(sp, PostgresStoreOptionsValidator.Section, configure),
                 sp.GetServices<IJobStoreObserver>(),
                 sp.GetRequiredService<ILogger<PostgresJobStore>>(),
                 sp.GetService<Telemetry.JobkeeperInstruments>()),
-            sp => Problems(sp, configure));
-    }
-
-    private static PostgresStoreOptions Resolve(IServiceProvider services, Action<PostgresStoreOptions>? configure)
-    {
-        var storeOptions = new PostgresStoreOptions();
-        // The section may also carry a value of its own (the connection string, as "Jobkeeper:Postgres" always has);
-        // only its children are settings here.
-        if (services.GetService<IConfiguration>()?.GetSection(PostgresStoreOptionsValidator.Section) is { } section && section.GetChildren().Any())
-        {
-            section.Bind(storeOptions);
-        }
-
-        configure?.Invoke(storeOptions);
-        return storeOptions;
-    }
-
-    private static IEnumerable<string> Problems(IServiceProvider services, Action<PostgresStoreOptions>? configure)
-    {
-        PostgresStoreOptions storeOptions;
-        try
-        {
-            storeOptions = Resolve(services, configure);
-        }
-        catch (InvalidOperationException ex)
-        {
-            // The binder's own message (a value that is not a number or a time span); it names the key.
-            return [ex.Message];
-        }
-
-        var result = new PostgresStoreOptionsValidator().Validate(Microsoft.Extensions.Options.Options.DefaultName, storeOptions);
-        return result.Failed ? result.Failures : [];
+            sp => StoreSettings.Problems(sp, PostgresStoreOptionsValidator.Section, configure, new PostgresStoreOptionsValidator()));
     }
 }

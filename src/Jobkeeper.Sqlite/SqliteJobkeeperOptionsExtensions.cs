@@ -1,9 +1,8 @@
 using Jobkeeper.Sqlite;
+using Jobkeeper.Relational;
 using Jobkeeper.Storage;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Options;
 
 namespace Jobkeeper;
 
@@ -27,35 +26,10 @@ public static class SqliteJobkeeperOptionsExtensions
         ArgumentNullException.ThrowIfNull(options);
         return options.UseStore(
             sp => new SqliteJobStore(
-                Resolve(sp, configure),
+                StoreSettings.Resolve(sp, SqliteStoreOptionsValidator.Section, configure),
                 sp.GetServices<IJobStoreObserver>(),
                 sp.GetRequiredService<ILogger<SqliteJobStore>>(),
                 sp.GetService<Telemetry.JobkeeperInstruments>()),
-            sp => Problems(sp, configure));
-    }
-
-    private static SqliteStoreOptions Resolve(IServiceProvider services, Action<SqliteStoreOptions>? configure)
-    {
-        var storeOptions = new SqliteStoreOptions();
-        services.GetService<IConfiguration>()?.GetSection(SqliteStoreOptionsValidator.Section).Bind(storeOptions);
-        configure?.Invoke(storeOptions);
-        return storeOptions;
-    }
-
-    private static IEnumerable<string> Problems(IServiceProvider services, Action<SqliteStoreOptions>? configure)
-    {
-        SqliteStoreOptions storeOptions;
-        try
-        {
-            storeOptions = Resolve(services, configure);
-        }
-        catch (InvalidOperationException ex)
-        {
-            // The binder's own message (a value that is not a number, an unknown durability level); it names the key.
-            return [ex.Message];
-        }
-
-        var result = new SqliteStoreOptionsValidator().Validate(Microsoft.Extensions.Options.Options.DefaultName, storeOptions);
-        return result.Failed ? result.Failures : [];
+            sp => StoreSettings.Problems(sp, SqliteStoreOptionsValidator.Section, configure, new SqliteStoreOptionsValidator()));
     }
 }
