@@ -44,12 +44,14 @@ dotnet test Jobkeeper.slnx -c "$configuration" --no-build -nologo \
   --results-directory "$log_dir" --logger "trx" --logger "console;verbosity=normal" 2>&1 | tee "$output"
 status=${PIPESTATUS[0]}
 
-# Each test assembly ends with a block "Total tests: T / Passed: P / Failed: F / Skipped: S"; add them up.
+# Each test assembly ends with a block "Total tests: T / Passed: P / Failed: F / Skipped: S"; add them up. Another
+# assembly's output may run on after a count on the same line ("Passed: 135  Passed Jobkeeper..."), so a count ends at
+# a space as well as at the end of the line.
 read -r passed failed skipped assemblies < <(
-  awk '/^ *Total tests: [0-9]+$/ {n++}
-       /^ *Passed: [0-9]+$/ {p += $2}
-       /^ *Failed: [0-9]+$/ {f += $2}
-       /^ *Skipped: [0-9]+$/ {s += $2}
+  awk '/^ *Total tests: [0-9]+( |$)/ {n++}
+       /^ *Passed: [0-9]+( |$)/ {p += $2}
+       /^ *Failed: [0-9]+( |$)/ {f += $2}
+       /^ *Skipped: [0-9]+( |$)/ {s += $2}
        END {printf "%d %d %d %d\n", p, f, s, n}' "$output")
 
 expected=$(find tests -maxdepth 2 -name '*.Tests.csproj' | wc -l)
