@@ -1,4 +1,5 @@
 using Jobkeeper.AspNetCore.Api;
+using Jobkeeper.Json;
 using Microsoft.AspNetCore.Http.Json;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 
@@ -27,7 +28,7 @@ public static class JobkeeperApiServiceCollectionExtensions
         services.AddProblemDetails();
         services.AddHealthChecks().AddJobkeeperStore();
         // Only Jobkeeper's own types resolve through its (snake_case) context; the app's JSON settings stay as they are.
-        services.Configure<JsonOptions>(json => json.SerializerOptions.TypeInfoResolverChain.Add(ApiJsonContext.Default));
+        services.Configure<JsonOptions>(json => json.SerializerOptions.TypeInfoResolverChain.Add(JobkeeperJsonContext.Default));
         services.AddJobkeeperOpenApi();
         return services;
     }

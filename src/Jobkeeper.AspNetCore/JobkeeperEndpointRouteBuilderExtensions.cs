@@ -1,3 +1,4 @@
+using Jobkeeper.Contracts;
 using Jobkeeper;
 using Jobkeeper.AspNetCore;
 using Jobkeeper.AspNetCore.Api;
@@ -42,7 +43,7 @@ public static class JobkeeperEndpointRouteBuilderExtensions
 
         api.MapPost("/jobs", JobEndpoints.Create)
             .WithName("CreateJob").Needs(JobkeeperRoles.Submit, secured).WithSummary("Create a job").WithMetadata(ActorHeadersMetadata.Instance)
-            .WithMetadata(new JsonRequestBodyMetadata(typeof(CreateJobRequest)))
+            .WithMetadata(new JsonRequestBodyMetadata(typeof(NewJob)))
             .Produces<Job>(StatusCodes.Status201Created)
             .ProducesProblem(StatusCodes.Status409Conflict)
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge);

@@ -2,6 +2,8 @@ using System.Globalization;
 using System.Net.ServerSentEvents;
 using System.Runtime.CompilerServices;
 using System.Text.Json;
+using Jobkeeper.Contracts;
+using Jobkeeper.Json;
 using Jobkeeper.Model;
 
 namespace Jobkeeper.Client;
@@ -17,7 +19,7 @@ internal static class JobEventStream
     public static async IAsyncEnumerable<(StreamEvent Event, long? ResumeAfter)> ReadAsync(Stream body,
         [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        var parser = SseParser.Create(body, static (_, data) => JsonSerializer.Deserialize(data, ClientJson.Default.StreamEvent));
+        var parser = SseParser.Create(body, static (_, data) => JsonSerializer.Deserialize(data, JobkeeperJsonContext.Default.StreamEvent));
         await using var items = parser.EnumerateAsync(cancellationToken).GetAsyncEnumerator(cancellationToken);
         while (true)
         {

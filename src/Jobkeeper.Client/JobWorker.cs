@@ -1,4 +1,6 @@
 using System.Text.Json;
+using Jobkeeper.Contracts;
+using Jobkeeper.Json;
 using Jobkeeper.Model;
 
 namespace Jobkeeper.Client;
@@ -43,5 +45,17 @@ public sealed class WorkerJob
     /// <summary>Records progress (members left null keep their value) and renews the lease.</summary>
     public Task ReportProgressAsync(double? fraction = null, string? stage = null, string? message = null, long? current = null, long? total = null,
         CancellationToken cancellationToken = default) =>
-        _client.ReportProgressAsync(Item, new ProgressBody(Item.LeaseToken, _options.LeaseSeconds, fraction, stage, message, current, total), cancellationToken);
+        _client.ReportProgressAsync(Item, new ProgressRequest
+        {
+            LeaseToken = Item.LeaseToken,
+            LeaseSeconds = _options.LeaseSeconds,
+            Fraction = Given(fraction),
+            Stage = Given(stage),
+            Message = Given(message),
+            Current = Given(current),
+            Total = Given(total),
+        }, cancellationToken);
+
+    /// <summary>A member the caller gave (left out of the request when null: progress reports change what they name).</summary>
+    private static Optional<T?> Given<T>(T? value) => value is null ? default : new(true, value);
 }

@@ -1,3 +1,5 @@
+using Jobkeeper.Contracts;
+using Jobkeeper.Json;
 using Jobkeeper.Model;
 using System.Globalization;
 using System.Net;

@@ -1,13 +1,17 @@
 using System.Diagnostics;
 using System.Text.Json;
+using Jobkeeper.Contracts;
+using Jobkeeper.Json;
 using Jobkeeper.Model;
-using Jobkeeper.Telemetry;
 
 namespace Jobkeeper.Client;
 
 public sealed partial class JobkeeperClient
 {
-    private static readonly ActivitySource WorkerSource = new(JobkeeperTelemetry.ClientActivitySourceName);
+    /// <summary>The source of the worker's spans (the same name as <c>JobkeeperTelemetry.ClientActivitySourceName</c>, which tracing subscribes to).</summary>
+    public const string ActivitySourceName = "Jobkeeper.Client";
+
+    private static readonly ActivitySource WorkerSource = new(ActivitySourceName);
 
     /// <summary>
     /// Runs jobs of <paramref name="types"/> until cancelled — the .NET twin of examples/python-worker: claims by
@@ -38,8 +42,8 @@ public sealed partial class JobkeeperClient
                 try
                 {
                     claimed = (await SendAsync(HttpMethod.Post, Api + "workers/claim",
-                        new ClaimBody(options.WorkerId, types, free, options.LeaseSeconds, options.WaitSeconds),
-                        ClientJson.Default.ClaimBody, ClientJson.Default.ClaimPage, cancellationToken).ConfigureAwait(false)).Jobs;
+                        new ClaimJobsRequest { WorkerId = options.WorkerId, Types = types, Max = free, LeaseSeconds = options.LeaseSeconds, WaitSeconds = options.WaitSeconds },
+                        JobkeeperJsonContext.Default.ClaimJobsRequest, JobkeeperJsonContext.Default.ClaimResponse, cancellationToken).ConfigureAwait(false)).Jobs;
                     pause = TimeSpan.FromMilliseconds(100);
                 }
                 catch (Exception ex) when (IsTransient(ex) && !cancellationToken.IsCancellationRequested)
@@ -91,23 +95,23 @@ public sealed partial class JobkeeperClient
         {
             if (stopping.IsCancellationRequested && failure is OperationCanceledException)
             {
-                await SettleAsync(item, "release", new LeaseBody(item.LeaseToken, null), ClientJson.Default.LeaseBody).ConfigureAwait(false);
+                await SettleAsync(item, "release", new LeaseRequest { LeaseToken = item.LeaseToken }, JobkeeperJsonContext.Default.LeaseRequest).ConfigureAwait(false);
             }
             else if (failure is null)
             {
                 var json = result is null ? (JsonElement?)null
                     : result is JsonElement element ? element : JsonSerializer.SerializeToElement(result, result.GetType(), options.SerializerOptions);
-                await SettleAsync(item, "complete", new CompleteBody(item.LeaseToken, json), ClientJson.Default.CompleteBody).ConfigureAwait(false);
+                await SettleAsync(item, "complete", new CompleteRequest { LeaseToken = item.LeaseToken, Result = json }, JobkeeperJsonContext.Default.CompleteRequest).ConfigureAwait(false);
             }
             else
             {
-                var error = new JobError
+                var error = new JobErrorInput
                 {
                     Message = failure.Message,
                     Code = "exception",
-                    Details = JsonSerializer.SerializeToElement(failure.GetType().FullName ?? "", ClientJson.Default.String),
+                    Details = JsonSerializer.SerializeToElement(failure.GetType().FullName ?? "", JobkeeperJsonContext.Default.String),
                 };
-                await SettleAsync(item, "fail", new FailBody(item.LeaseToken, error, Retry: true), ClientJson.Default.FailBody).ConfigureAwait(false);
+                await SettleAsync(item, "fail", new FailRequest { LeaseToken = item.LeaseToken, Error = error, Retry = true }, JobkeeperJsonContext.Default.FailRequest).ConfigureAwait(false);
             }
         }
         catch (JobkeeperApiException ex) when (ex.Kind is "lease-lost" or "job-not-found")
@@ -128,7 +132,7 @@ public sealed partial class JobkeeperClient
     /// </summary>
     private static Activity? StartRun(WorkItem item)
     {
-        var parent = JobTrace.ParentOf(item.Traceparent);
+        var parent = item.Traceparent is { } traceparent && ActivityContext.TryParse(traceparent, null, isRemote: true, out var context) ? context : default;
         var run = WorkerSource.StartActivity("jobkeeper.worker.run", ActivityKind.Consumer, parent);
         if (run is null && parent != default)
         {
@@ -156,8 +160,8 @@ public sealed partial class JobkeeperClient
                 await Task.Delay(interval, stop).ConfigureAwait(false);
                 try
                 {
-                    var state = await SendAsync(HttpMethod.Post, JobPath(item.Id) + "/heartbeat", new LeaseBody(item.LeaseToken, options.LeaseSeconds),
-                        ClientJson.Default.LeaseBody, ClientJson.Default.LeaseResponse, stop).ConfigureAwait(false);
+                    var state = await SendAsync(HttpMethod.Post, JobPath(item.Id) + "/heartbeat", new LeaseRequest { LeaseToken = item.LeaseToken, LeaseSeconds = options.LeaseSeconds },
+                        JobkeeperJsonContext.Default.LeaseRequest, JobkeeperJsonContext.Default.LeaseResponse, stop).ConfigureAwait(false);
                     if (state.CancelRequested)
                     {
                         await attempt.CancelAsync().ConfigureAwait(false);
@@ -180,8 +184,8 @@ public sealed partial class JobkeeperClient
         }
     }
 
-    internal async Task ReportProgressAsync(WorkItem item, ProgressBody body, CancellationToken cancellationToken) =>
-        await SendAsync(HttpMethod.Post, JobPath(item.Id) + "/progress", body, ClientJson.Default.ProgressBody, ClientJson.Default.LeaseResponse, cancellationToken)
+    internal async Task ReportProgressAsync(WorkItem item, ProgressRequest body, CancellationToken cancellationToken) =>
+        await SendAsync(HttpMethod.Post, JobPath(item.Id) + "/progress", body, JobkeeperJsonContext.Default.ProgressRequest, JobkeeperJsonContext.Default.LeaseResponse, cancellationToken)
             .ConfigureAwait(false);
 
     /// <summary>Completes, fails or releases, trying again while the server is unreachable (for up to a lease).</summary>
@@ -193,7 +197,7 @@ public sealed partial class JobkeeperClient
         {
             try
             {
-                await SendAsync(HttpMethod.Post, JobPath(item.Id) + "/" + action, body, info, ClientJson.Default.Job, CancellationToken.None).ConfigureAwait(false);
+                await SendAsync(HttpMethod.Post, JobPath(item.Id) + "/" + action, body, info, JobkeeperJsonContext.Default.Job, CancellationToken.None).ConfigureAwait(false);
                 return;
             }
             catch (Exception ex) when (IsTransient(ex) && DateTimeOffset.UtcNow < deadline)

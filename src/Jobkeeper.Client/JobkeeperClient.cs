@@ -6,6 +6,8 @@ using System.Runtime.CompilerServices;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
+using Jobkeeper.Contracts;
+using Jobkeeper.Json;
 using Jobkeeper.Model;
 
 namespace Jobkeeper.Client;
@@ -22,7 +24,7 @@ public sealed partial class JobkeeperClient(HttpClient http)
 
     /// <summary>Creates a job (201). A duplicate id is refused (409).</summary>
     public Task<Job> CreateAsync(NewJob job, CancellationToken cancellationToken = default) =>
-        SendAsync(HttpMethod.Post, Api + "jobs", job, ClientJson.Default.NewJob, ClientJson.Default.Job, cancellationToken);
+        SendAsync(HttpMethod.Post, Api + "jobs", job, JobkeeperJsonContext.Default.NewJob, JobkeeperJsonContext.Default.Job, cancellationToken);
 
     /// <summary>
     /// Creates a job (201) with <paramref name="input"/> as its input, serialised with <paramref name="typeInfo"/>
@@ -43,14 +45,14 @@ public sealed partial class JobkeeperClient(HttpClient http)
             return null;
         }
 
-        return await ReadAsync(response, ClientJson.Default.Job, cancellationToken).ConfigureAwait(false);
+        return await ReadAsync(response, JobkeeperJsonContext.Default.Job, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>The job; a missing one throws <see cref="JobkeeperApiException"/> (404) with the server's problem details.</summary>
     public async Task<Job> GetRequiredAsync(string id, CancellationToken cancellationToken = default)
     {
         using var response = await Http.GetAsync(JobPath(id), cancellationToken).ConfigureAwait(false);
-        return await ReadAsync(response, ClientJson.Default.Job, cancellationToken).ConfigureAwait(false);
+        return await ReadAsync(response, JobkeeperJsonContext.Default.Job, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Every job matching the filters, newest first, page by page (the server's keyset cursor).</summary>
@@ -66,7 +68,7 @@ public sealed partial class JobkeeperClient(HttpClient http)
             Append(query, "label", label);
             Append(query, "cursor", cursor);
             using var response = await Http.GetAsync(query.ToString(), cancellationToken).ConfigureAwait(false);
-            var page = await ReadAsync(response, ClientJson.Default.JobPage, cancellationToken).ConfigureAwait(false);
+            var page = await ReadAsync(response, JobkeeperJsonContext.Default.JobListResponse, cancellationToken).ConfigureAwait(false);
             foreach (var job in page.Items)
             {
                 yield return job;
@@ -84,7 +86,7 @@ public sealed partial class JobkeeperClient(HttpClient http)
     public async Task<Job> UpdateAsync(string id, JsonElement patch, long? ifMatch = null, string? actor = null, string? reason = null,
         CancellationToken cancellationToken = default)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Patch, JobPath(id)) { Content = Json(patch, ClientJson.Default.JsonElement) };
+        using var request = new HttpRequestMessage(HttpMethod.Patch, JobPath(id)) { Content = Json(patch, JobkeeperJsonContext.Default.JsonElement) };
         AddActorHeaders(request, actor, reason);
         if (ifMatch is { } version)
         {
@@ -92,16 +94,16 @@ public sealed partial class JobkeeperClient(HttpClient http)
         }
 
         using var response = await Http.SendAsync(request, cancellationToken).ConfigureAwait(false);
-        return await ReadAsync(response, ClientJson.Default.Job, cancellationToken).ConfigureAwait(false);
+        return await ReadAsync(response, JobkeeperJsonContext.Default.Job, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Cancels the job; <paramref name="actor"/> and <paramref name="reason"/> go to its history.</summary>
     public Task<Job> CancelAsync(string id, string? actor = null, string? reason = null, CancellationToken cancellationToken = default) =>
-        SendAsync(HttpMethod.Post, JobPath(id) + "/cancel", (string?)null, ClientJson.Default.String, ClientJson.Default.Job, cancellationToken, actor, reason);
+        SendAsync(HttpMethod.Post, JobPath(id) + "/cancel", (string?)null, JobkeeperJsonContext.Default.String, JobkeeperJsonContext.Default.Job, cancellationToken, actor, reason);
 
     /// <summary>Queues a failed or cancelled job again; <paramref name="actor"/> and <paramref name="reason"/> go to its history.</summary>
     public Task<Job> RetryAsync(string id, string? actor = null, string? reason = null, CancellationToken cancellationToken = default) =>
-        SendAsync(HttpMethod.Post, JobPath(id) + "/retry", (string?)null, ClientJson.Default.String, ClientJson.Default.Job, cancellationToken, actor, reason);
+        SendAsync(HttpMethod.Post, JobPath(id) + "/retry", (string?)null, JobkeeperJsonContext.Default.String, JobkeeperJsonContext.Default.Job, cancellationToken, actor, reason);
 
     /// <summary>Deletes the job with its history; <paramref name="actor"/> and <paramref name="reason"/> go to the server's log.</summary>
     public async Task DeleteAsync(string id, string? actor = null, string? reason = null, CancellationToken cancellationToken = default)
@@ -115,8 +117,8 @@ public sealed partial class JobkeeperClient(HttpClient http)
     /// <summary>Answers the open prompt (the job is queued to run again). 409 when it was answered already; 422 when the answer does not fit.</summary>
     public Task<Job> AnswerAsync(string id, JsonElement answer, double? confidence = null, string? answeredBy = null, string? reason = null, string? key = null,
         CancellationToken cancellationToken = default) =>
-        SendAsync(HttpMethod.Post, JobPath(id) + "/prompt/response", new AnswerBody(answer, confidence, answeredBy, reason, key),
-            ClientJson.Default.AnswerBody, ClientJson.Default.Job, cancellationToken);
+        SendAsync(HttpMethod.Post, JobPath(id) + "/prompt/response", new AnswerPromptRequest { Answer = answer, Confidence = confidence, AnsweredBy = answeredBy, Reason = reason, Key = key },
+            JobkeeperJsonContext.Default.AnswerPromptRequest, JobkeeperJsonContext.Default.Job, cancellationToken);
 
     /// <summary>The prompt a waiting job asks, or null when none is open.</summary>
     public async Task<JobPrompt?> GetPromptAsync(string id, CancellationToken cancellationToken = default)
@@ -127,7 +129,7 @@ public sealed partial class JobkeeperClient(HttpClient http)
             return null;
         }
 
-        return await ReadAsync(response, Jobkeeper.Json.CoreJsonContext.Default.JobPrompt, cancellationToken).ConfigureAwait(false);
+        return await ReadAsync(response, JobkeeperJsonContext.Default.JobPrompt, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>A job's whole history after <paramref name="after"/>, oldest first (read page by page).</summary>
@@ -138,7 +140,7 @@ public sealed partial class JobkeeperClient(HttpClient http)
         while (next is { } from)
         {
             using var response = await Http.GetAsync($"{JobPath(id)}/events?after={from.ToString(CultureInfo.InvariantCulture)}", cancellationToken).ConfigureAwait(false);
-            var page = await ReadAsync(response, ClientJson.Default.EventPage, cancellationToken).ConfigureAwait(false);
+            var page = await ReadAsync(response, JobkeeperJsonContext.Default.JobEventListResponse, cancellationToken).ConfigureAwait(false);
             events.AddRange(page.Items);
             next = page.NextAfter;
         }
@@ -147,17 +149,17 @@ public sealed partial class JobkeeperClient(HttpClient http)
     }
 
     /// <summary>Deletes finished jobs completed more than <paramref name="days"/> days ago.</summary>
-    public async Task<CleanupOutcome> CleanupAsync(int days, CancellationToken cancellationToken = default)
+    public async Task<CleanupResponse> CleanupAsync(int days, CancellationToken cancellationToken = default)
     {
         using var response = await Http.DeleteAsync($"{Api}jobs/cleanup?days={days.ToString(CultureInfo.InvariantCulture)}", cancellationToken).ConfigureAwait(false);
-        return await ReadAsync(response, ClientJson.Default.CleanupOutcome, cancellationToken).ConfigureAwait(false);
+        return await ReadAsync(response, JobkeeperJsonContext.Default.CleanupResponse, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>The server's health document (store, counts, cache); throws when the server says it is unhealthy (503).</summary>
     public async Task<JsonElement> GetHealthAsync(CancellationToken cancellationToken = default)
     {
         using var response = await Http.GetAsync("health", cancellationToken).ConfigureAwait(false);
-        return await ReadAsync(response, ClientJson.Default.JsonElement, cancellationToken).ConfigureAwait(false);
+        return await ReadAsync(response, JobkeeperJsonContext.Default.JsonElement, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -169,10 +171,10 @@ public sealed partial class JobkeeperClient(HttpClient http)
         using var response = await Http.GetAsync("health", cancellationToken).ConfigureAwait(false);
         if (response.StatusCode == HttpStatusCode.ServiceUnavailable)
         {
-            return await response.Content.ReadFromJsonAsync(ClientJson.Default.JsonElement, cancellationToken).ConfigureAwait(false);
+            return await response.Content.ReadFromJsonAsync(JobkeeperJsonContext.Default.JsonElement, cancellationToken).ConfigureAwait(false);
         }
 
-        return await ReadAsync(response, ClientJson.Default.JsonElement, cancellationToken).ConfigureAwait(false);
+        return await ReadAsync(response, JobkeeperJsonContext.Default.JsonElement, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -227,11 +229,11 @@ public sealed partial class JobkeeperClient(HttpClient http)
             return;
         }
 
-        Problem? problem = null;
+        ProblemResponse? problem = null;
         try
         {
             var text = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
-            problem = text.Length > 0 ? JsonSerializer.Deserialize(text, ClientJson.Default.Problem) : null;
+            problem = text.Length > 0 ? JsonSerializer.Deserialize(text, JobkeeperJsonContext.Default.ProblemResponse) : null;
         }
         catch (JsonException)
         {

@@ -46,7 +46,7 @@ public sealed class EmbeddedOpenApiTests : IDisposable
         }
 
         var schemas = root.GetProperty("components").GetProperty("schemas");
-        var create = schemas.GetProperty("CreateJobRequest").GetProperty("properties");
+        var create = schemas.GetProperty("NewJob").GetProperty("properties");
         Assert.True(create.TryGetProperty("max_attempts", out var maxAttempts), "the body is not described as the API reads it: " + create);
         Assert.Equal(["null", "integer"], maxAttempts.GetProperty("type").EnumerateArray().Select(t => t.GetString()));
         Assert.True(schemas.GetProperty("Job").GetProperty("properties").TryGetProperty("created_at", out _));

@@ -69,7 +69,7 @@ public sealed class OpenApiDocumentTests(ServerFixture fixture) : IClassFixture<
             }
         }
 
-        var create = schemas.GetProperty("CreateJobRequest");
+        var create = schemas.GetProperty("NewJob");
         Assert.Equal(["type"], create.GetProperty("required").EnumerateArray().Select(r => r.GetString()));
         Assert.Equal("^[A-Za-z0-9._:-]{1,128}$", create.GetProperty("properties").GetProperty("id").Str("pattern"));
         var maxAttempts = create.GetProperty("properties").GetProperty("max_attempts");

@@ -1,3 +1,4 @@
+using Jobkeeper.Contracts;
 using Jobkeeper.Caching;
 using Jobkeeper.Maintenance;
 using Jobkeeper.Model;

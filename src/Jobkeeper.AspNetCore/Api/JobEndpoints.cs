@@ -1,4 +1,5 @@
 using System.Globalization;
+using Jobkeeper.Contracts;
 using Jobkeeper.Errors;
 using Jobkeeper.Model;
 using Microsoft.AspNetCore.Http;
@@ -14,7 +15,7 @@ internal static class JobEndpoints
 
     public static async Task<IResult> Create(HttpContext http, JobManager manager, IOptions<JobkeeperApiOptions> options, CancellationToken cancellationToken)
     {
-        var request = await RequestBody.ReadJsonAsync(http.Request, options.Value.MaxRequestBodyBytes, JobRequestParser.ParseCreate, cancellationToken)
+        var request = await RequestBody.ReadJsonAsync(http.Request, options.Value.MaxRequestBodyBytes, ApiJson.Context.NewJob, cancellationToken)
             .ConfigureAwait(false);
 
         var job = await manager.CreateAsync(request, RequestActor.From(http), cancellationToken).ConfigureAwait(false);
@@ -45,8 +46,9 @@ internal static class JobEndpoints
     {
         var expected = HttpPreconditions.ExpectedVersion(http.Request);
         var actor = RequestActor.From(http);
-        var patch = await RequestBody.ReadJsonAsync(http.Request, options.Value.MaxRequestBodyBytes, JobRequestParser.ParsePatch, cancellationToken)
+        var request = await RequestBody.ReadJsonAsync(http.Request, options.Value.MaxRequestBodyBytes, ApiJson.Context.UpdateJobRequest, cancellationToken)
             .ConfigureAwait(false);
+        var patch = request.ToPatch();
 
         // The caller drives a job it sets running, not this server: its lease is renewed by the caller's updates only.
         patch = patch with { LeaseOwner = actor?.Name ?? ApiLeaseOwner };
@@ -81,7 +83,7 @@ internal static class JobEndpoints
         var values = http.Request.Query["days"];
         if (values.Count > 0 && (values.Count > 1 || !int.TryParse(values[0], NumberStyles.None, CultureInfo.InvariantCulture, out days)))
         {
-            throw new JobValidationException("days", $"must be a whole number of days, zero or more (got '{JsonFields.Shorten(values.ToString())}')");
+            throw new JobValidationException("days", $"must be a whole number of days, zero or more (got '{ContractErrors.Shorten(values.ToString())}')");
         }
 
         var result = await manager.CleanupAsync(days, cancellationToken).ConfigureAwait(false);
@@ -107,6 +109,6 @@ internal static class JobEndpoints
 
         return long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var value) && value <= int.MaxValue
             ? value
-            : throw new JobValidationException(field, $"must be a whole number, zero or more (got '{JsonFields.Shorten(text)}')");
+            : throw new JobValidationException(field, $"must be a whole number, zero or more (got '{ContractErrors.Shorten(text)}')");
     }
 }

@@ -28,7 +28,7 @@ internal static class JobQueryParser
             {
                 if (!JobStatusNames.TryParse(name, out var status))
                 {
-                    throw new JobValidationException("status", $"'{JsonFields.Shorten(name)}' is not a status; use one of: {JobStatusNames.ValidNames}");
+                    throw new JobValidationException("status", $"'{ContractErrors.Shorten(name)}' is not a status; use one of: {JobStatusNames.ValidNames}");
                 }
 
                 if (!statuses.Contains(status))
@@ -44,7 +44,7 @@ internal static class JobQueryParser
             var colon = value?.IndexOf(':', StringComparison.Ordinal) ?? -1;
             if (colon <= 0)
             {
-                throw new JobValidationException("label", $"must be key:value, e.g. label=episode_id:42 (got '{JsonFields.Shorten(value ?? "")}')");
+                throw new JobValidationException("label", $"must be key:value, e.g. label=episode_id:42 (got '{ContractErrors.Shorten(value ?? "")}')");
             }
 
             labels.Add(new(value![..colon], value[(colon + 1)..]));
@@ -54,7 +54,7 @@ internal static class JobQueryParser
         if (Single(query, "limit") is { } limitText
             && (!int.TryParse(limitText, NumberStyles.None, CultureInfo.InvariantCulture, out limit) || limit < 1 || limit > JobQuery.MaxLimit))
         {
-            throw new JobValidationException("limit", $"must be a whole number from 1 to {JobQuery.MaxLimit} (got '{JsonFields.Shorten(limitText)}')");
+            throw new JobValidationException("limit", $"must be a whole number from 1 to {JobQuery.MaxLimit} (got '{ContractErrors.Shorten(limitText)}')");
         }
 
         JobCursor? cursor = null;
@@ -70,8 +70,8 @@ internal static class JobQueryParser
             Statuses = statuses,
             Type = Single(query, "type"),
             Labels = labels,
-            CreatedAfter = Single(query, "created_after") is { } after ? JsonFields.ParseTimestamp(after, "created_after") : null,
-            CreatedBefore = Single(query, "created_before") is { } before ? JsonFields.ParseTimestamp(before, "created_before") : null,
+            CreatedAfter = Single(query, "created_after") is { } after ? ParseTimestamp(after, "created_after") : null,
+            CreatedBefore = Single(query, "created_before") is { } before ? ParseTimestamp(before, "created_before") : null,
             Limit = limit,
             After = cursor,
         };
@@ -87,4 +87,9 @@ internal static class JobQueryParser
 
         return values.Count == 1 && !string.IsNullOrEmpty(values[0]) ? values[0] : null;
     }
+
+    private static DateTimeOffset ParseTimestamp(string text, string field) =>
+        DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var at)
+            ? at
+            : throw new JobValidationException(field, $"must be an ISO 8601 timestamp such as 2026-01-31T12:00:00Z, not '{ContractErrors.Shorten(text)}'");
 }

@@ -1,3 +1,4 @@
+using Jobkeeper.Contracts;
 using Jobkeeper.Errors;
 using Jobkeeper.Model;
 using Jobkeeper.Workers;
@@ -20,28 +21,29 @@ internal static class PromptEndpoints
 
     public static async Task<IResult> Answer(string id, HttpContext http, JobManager manager, IOptions<JobkeeperApiOptions> options, CancellationToken cancellationToken)
     {
-        var call = await RequestBody.ReadJsonAsync(http.Request, options.Value.MaxRequestBodyBytes, PromptRequestParser.ParseAnswer, cancellationToken)
+        var call = await RequestBody.ReadJsonAsync(http.Request, options.Value.MaxRequestBodyBytes, ApiJson.Context.AnswerPromptRequest, cancellationToken)
             .ConfigureAwait(false);
+        var answer = call.RequiredAnswer();
         // With a key, answered_by (else X-Actor) is only a display name: the key's name is who answered.
         var answeredBy = RequestActor.From(http, call.AnsweredBy);
-        var job = await manager.AnswerAsync(id, call.Answer, call.Confidence, answeredBy, call.Reason, call.Key, cancellationToken).ConfigureAwait(false);
+        var job = await manager.AnswerAsync(id, answer, call.Confidence, answeredBy, call.Reason, call.Key, cancellationToken).ConfigureAwait(false);
         http.Response.Headers.ETag = HttpPreconditions.ETag(job.Version);
         return TypedResults.Json(job, ApiJson.Context.Job);
     }
 
     public static async Task<IResult> Ask(string id, HttpContext http, WorkQueue queue, IOptions<JobkeeperApiOptions> options, CancellationToken cancellationToken)
     {
-        var (token, request) = await RequestBody.ReadJsonAsync(http.Request, options.Value.MaxRequestBodyBytes, PromptRequestParser.ParseAsk, cancellationToken)
+        var request = await RequestBody.ReadJsonAsync(http.Request, options.Value.MaxRequestBodyBytes, ApiJson.Context.AskPromptRequest, cancellationToken)
             .ConfigureAwait(false);
-        var (job, prompt) = await queue.AskAsync(id, token, request, cancellationToken).ConfigureAwait(false);
+        var (job, prompt) = await queue.AskAsync(id, request.LeaseToken, request.ToPrompt(), cancellationToken).ConfigureAwait(false);
         return TypedResults.Json(new PromptAskResponse(Waiting: prompt is { IsOpen: true }, prompt, job.Status), ApiJson.Context.PromptAskResponse);
     }
 
     public static async Task<IResult> SaveCheckpoint(string id, HttpContext http, WorkQueue queue, IOptions<JobkeeperApiOptions> options, CancellationToken cancellationToken)
     {
-        var (token, state) = await RequestBody.ReadJsonAsync(http.Request, options.Value.MaxRequestBodyBytes, PromptRequestParser.ParseCheckpoint, cancellationToken)
+        var request = await RequestBody.ReadJsonAsync(http.Request, options.Value.MaxRequestBodyBytes, ApiJson.Context.CheckpointRequest, cancellationToken)
             .ConfigureAwait(false);
-        var job = await queue.SaveCheckpointAsync(id, token, state, cancellationToken).ConfigureAwait(false);
+        var job = await queue.SaveCheckpointAsync(id, request.LeaseToken, request.State, cancellationToken).ConfigureAwait(false);
         return TypedResults.Json(LeaseResponse.From(job), ApiJson.Context.LeaseResponse);
     }
 }

@@ -2,23 +2,22 @@ using System.Buffers;
 using System.IO.Pipelines;
 using System.Text;
 using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
 using System.Text.Unicode;
 using Jobkeeper.Errors;
 using Microsoft.AspNetCore.Http;
 
 namespace Jobkeeper.AspNetCore.Api;
 
-/// <summary>Reads a JSON request body within the size limit and hands it to a parser, field by field.</summary>
+/// <summary>
+/// Reads a JSON request body within the size limit into its contract type, and checks it against the type's rules
+/// (<see cref="ContractChecks"/>); whatever is wrong is refused naming the member (<see cref="ContractErrors"/>).
+/// </summary>
 internal static class RequestBody
 {
-    private static readonly JsonDocumentOptions Options = new() { MaxDepth = 64, AllowDuplicateProperties = false };
-
-    /// <summary>
-    /// Parses the whole body with <paramref name="parse"/> while the request's buffer is still held:
-    /// the document reads Kestrel's pooled memory without copying, so whatever <paramref name="parse"/>
-    /// keeps must be copied out (strings, <c>JsonElement.Clone()</c>) before this returns.
-    /// </summary>
-    public static async Task<T> ReadJsonAsync<T>(HttpRequest request, long limit, Func<JsonElement, T> parse, CancellationToken cancellationToken)
+    /// <summary>The body as <paramref name="typeInfo"/>'s type, read straight from Kestrel's buffer (the values are copies).</summary>
+    public static async Task<T> ReadJsonAsync<T>(HttpRequest request, long limit, JsonTypeInfo<T> typeInfo, CancellationToken cancellationToken)
+        where T : class
     {
         if (request.ContentLength > limit)
         {
@@ -65,8 +64,9 @@ internal static class RequestBody
                     throw new JobValidationException("body", "is empty; send a JSON object");
                 }
 
-                using var document = Parse(buffer);
-                return parse(document.RootElement);
+                var body = Deserialize(buffer, typeInfo);
+                ContractChecks.Check(body, typeInfo);
+                return body;
             }
             finally
             {
@@ -88,20 +88,19 @@ internal static class RequestBody
     /// </summary>
     private static void CloseAfterAnswer(HttpRequest request) => request.HttpContext.Response.Headers.Connection = "close";
 
-    private static JsonDocument Parse(ReadOnlySequence<byte> buffer)
+    private static T Deserialize<T>(ReadOnlySequence<byte> buffer, JsonTypeInfo<T> typeInfo)
+        where T : class
     {
         EnsureUtf8(buffer);
         try
         {
-            return JsonDocument.Parse(buffer, Options);
+            var reader = new Utf8JsonReader(buffer);
+            return JsonSerializer.Deserialize(ref reader, typeInfo)
+                ?? throw new JobValidationException("body", "must be a JSON object, not null");
         }
         catch (JsonException ex)
         {
-            throw new JobValidationException("body", $"is not valid JSON: {JsonErrorText(ex)} (line {(ex.LineNumber ?? 0) + 1}, byte {ex.BytePositionInLine ?? 0})");
-        }
-        catch (InvalidOperationException)
-        {
-            throw new JobValidationException("body", "contains an invalid Unicode escape (a lone surrogate such as \\ud800)");
+            throw ContractErrors.Explain(ex, typeInfo, buffer);
         }
     }
 
@@ -150,14 +149,6 @@ internal static class RequestBody
         }
 
         return at;
-    }
-
-    /// <summary>The parser's reason without its position suffix (which is reported separately).</summary>
-    private static string JsonErrorText(JsonException ex)
-    {
-        var text = ex.Message;
-        var cut = text.IndexOf(" LineNumber:", StringComparison.Ordinal);
-        return (cut > 0 ? text[..cut] : text).TrimEnd(' ', '.', '|');
     }
 }
 

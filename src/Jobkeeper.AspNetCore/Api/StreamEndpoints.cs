@@ -145,7 +145,7 @@ internal static class StreamEndpoints
 
         return long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var id)
             ? id
-            : throw new JobValidationException(field, $"must be an event id (a whole number, zero or more), not '{JsonFields.Shorten(text)}'");
+            : throw new JobValidationException(field, $"must be an event id (a whole number, zero or more), not '{ContractErrors.Shorten(text)}'");
     }
 
     private static List<string> Values(Microsoft.Extensions.Primitives.StringValues values) =>
@@ -154,5 +154,5 @@ internal static class StreamEndpoints
     private static JobStatus ParseStatus(string name) =>
         JobStatusNames.TryParse(name, out var status)
             ? status
-            : throw new JobValidationException("status", $"'{JsonFields.Shorten(name)}' is not a status; use one of: {JobStatusNames.ValidNames}");
+            : throw new JobValidationException("status", $"'{ContractErrors.Shorten(name)}' is not a status; use one of: {JobStatusNames.ValidNames}");
 }

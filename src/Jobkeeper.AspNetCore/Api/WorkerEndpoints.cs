@@ -1,3 +1,5 @@
+using System.Text.Json.Serialization.Metadata;
+using Jobkeeper.Contracts;
 using Jobkeeper.Model;
 using Jobkeeper.Workers;
 using Microsoft.AspNetCore.Http;
@@ -15,12 +17,14 @@ internal static class WorkerEndpoints
     public static async Task<IResult> Claim(HttpContext http, WorkQueue queue, IHostApplicationLifetime lifetime, IOptions<JobkeeperApiOptions> options,
         CancellationToken cancellationToken)
     {
-        var request = await Body(http, options, WorkerRequestParser.ParseClaim, cancellationToken).ConfigureAwait(false);
+        var request = await Body(http, options, ApiJson.Context.ClaimJobsRequest, cancellationToken).ConfigureAwait(false);
+        var types = request.JobTypes();
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, lifetime.ApplicationStopping);
         IReadOnlyList<Job> jobs;
         try
         {
-            jobs = await queue.ClaimWaitingAsync(request.WorkerId, request.Types, request.Max, request.Lease, request.Wait, linked.Token)
+            jobs = await queue.ClaimWaitingAsync(request.WorkerId, types, request.Max ?? 1,
+                    ContractMapping.Lease(request.LeaseSeconds) ?? JobTransitions.DefaultLease, TimeSpan.FromSeconds(request.WaitSeconds ?? 0), linked.Token)
                 .ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (lifetime.ApplicationStopping.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
@@ -40,34 +44,36 @@ internal static class WorkerEndpoints
 
     public static async Task<IResult> Heartbeat(string id, HttpContext http, WorkQueue queue, IOptions<JobkeeperApiOptions> options, CancellationToken cancellationToken)
     {
-        var lease = await Body(http, options, WorkerRequestParser.ParseLease, cancellationToken).ConfigureAwait(false);
-        var job = await queue.HeartbeatAsync(id, lease.Token, lease.Lease, cancellationToken).ConfigureAwait(false);
+        var lease = await Body(http, options, ApiJson.Context.LeaseRequest, cancellationToken).ConfigureAwait(false);
+        var job = await queue.HeartbeatAsync(id, lease.LeaseToken, ContractMapping.Lease(lease.LeaseSeconds), cancellationToken).ConfigureAwait(false);
         return TypedResults.Json(LeaseResponse.From(job), ApiJson.Context.LeaseResponse);
     }
 
     public static async Task<IResult> Progress(string id, HttpContext http, WorkQueue queue, IOptions<JobkeeperApiOptions> options, CancellationToken cancellationToken)
     {
-        var (lease, progress) = await Body(http, options, WorkerRequestParser.ParseProgress, cancellationToken).ConfigureAwait(false);
-        var job = await queue.ReportProgressAsync(id, lease.Token, progress, lease.Lease, cancellationToken).ConfigureAwait(false);
+        var request = await Body(http, options, ApiJson.Context.ProgressRequest, cancellationToken).ConfigureAwait(false);
+        var job = await queue.ReportProgressAsync(id, request.LeaseToken, request.ToPatch(), ContractMapping.Lease(request.LeaseSeconds), cancellationToken)
+            .ConfigureAwait(false);
         return TypedResults.Json(LeaseResponse.From(job), ApiJson.Context.LeaseResponse);
     }
 
     public static async Task<IResult> Complete(string id, HttpContext http, WorkQueue queue, IOptions<JobkeeperApiOptions> options, CancellationToken cancellationToken)
     {
-        var (token, result) = await Body(http, options, WorkerRequestParser.ParseComplete, cancellationToken).ConfigureAwait(false);
-        return JobResult(http, await queue.CompleteAsync(id, token, result, cancellationToken).ConfigureAwait(false));
+        var request = await Body(http, options, ApiJson.Context.CompleteRequest, cancellationToken).ConfigureAwait(false);
+        return JobResult(http, await queue.CompleteAsync(id, request.LeaseToken, request.Result, cancellationToken).ConfigureAwait(false));
     }
 
     public static async Task<IResult> Fail(string id, HttpContext http, WorkQueue queue, IOptions<JobkeeperApiOptions> options, CancellationToken cancellationToken)
     {
-        var (token, error, retry) = await Body(http, options, WorkerRequestParser.ParseFail, cancellationToken).ConfigureAwait(false);
-        return JobResult(http, await queue.FailAsync(id, token, error, retry, cancellationToken: cancellationToken).ConfigureAwait(false));
+        var request = await Body(http, options, ApiJson.Context.FailRequest, cancellationToken).ConfigureAwait(false);
+        return JobResult(http, await queue.FailAsync(id, request.LeaseToken, request.Error.ToError(), request.Retry ?? true, cancellationToken: cancellationToken)
+            .ConfigureAwait(false));
     }
 
     public static async Task<IResult> Release(string id, HttpContext http, WorkQueue queue, IOptions<JobkeeperApiOptions> options, CancellationToken cancellationToken)
     {
-        var lease = await Body(http, options, WorkerRequestParser.ParseLease, cancellationToken).ConfigureAwait(false);
-        return JobResult(http, await queue.ReleaseAsync(id, lease.Token, cancellationToken).ConfigureAwait(false));
+        var lease = await Body(http, options, ApiJson.Context.LeaseRequest, cancellationToken).ConfigureAwait(false);
+        return JobResult(http, await queue.ReleaseAsync(id, lease.LeaseToken, cancellationToken).ConfigureAwait(false));
     }
 
     private static IResult JobResult(HttpContext http, Job job)
@@ -76,6 +82,7 @@ internal static class WorkerEndpoints
         return TypedResults.Json(job, ApiJson.Context.Job);
     }
 
-    private static Task<T> Body<T>(HttpContext http, IOptions<JobkeeperApiOptions> options, Func<System.Text.Json.JsonElement, T> parse, CancellationToken cancellationToken) =>
-        RequestBody.ReadJsonAsync(http.Request, options.Value.MaxRequestBodyBytes, parse, cancellationToken);
+    private static Task<T> Body<T>(HttpContext http, IOptions<JobkeeperApiOptions> options, JsonTypeInfo<T> typeInfo, CancellationToken cancellationToken)
+        where T : class =>
+        RequestBody.ReadJsonAsync(http.Request, options.Value.MaxRequestBodyBytes, typeInfo, cancellationToken);
 }

@@ -56,6 +56,7 @@ public static class JobkeeperOpenApiServiceCollectionExtensions
         options.AddOperationTransformer(security);
         options.AddSchemaTransformer(new OpenApiStrictNumbers());
         options.AddSchemaTransformer(new OpenApiStringEnums());
+        options.AddSchemaTransformer(new OpenApiOptionalMembers());
         options.AddOperationTransformer(new OpenApiRequestBodies());
         options.AddOperationTransformer(new OpenApiQueryParameters());
         options.AddOperationTransformer(new OpenApiPathParameters());

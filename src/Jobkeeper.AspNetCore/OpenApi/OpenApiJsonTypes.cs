@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
 using Jobkeeper.AspNetCore.Api;
+using Jobkeeper.Json;
 
 namespace Jobkeeper.AspNetCore.OpenApi;
 
@@ -17,14 +18,14 @@ internal sealed class OpenApiJsonTypes : IJsonTypeInfoResolver
             return null;
         }
 
-        var info = ((IJsonTypeInfoResolver)ApiJsonContext.Default).GetTypeInfo(type, options);
+        var info = ((IJsonTypeInfoResolver)JobkeeperJsonContext.Default).GetTypeInfo(type, options);
         if (info is not { Kind: JsonTypeInfoKind.Object })
         {
             return info;
         }
 
         // The context's own options carry its snake_case policy; the app's options may name members differently.
-        var own = ApiJsonContext.Default.GetTypeInfo(type)!;
+        var own = JobkeeperJsonContext.Default.GetTypeInfo(type)!;
         for (var i = 0; i < info.Properties.Count && i < own.Properties.Count; i++)
         {
             info.Properties[i].Name = own.Properties[i].Name;

@@ -22,7 +22,7 @@ internal sealed class OpenApiStrictNumbers : IOpenApiSchemaTransformer
     }
 
     /// <summary>The schema, and the values and items under it (a dictionary's numbers are not a property of their own).</summary>
-    private static void Strict(OpenApiSchema schema, int depth)
+    internal static void Strict(OpenApiSchema schema, int depth = 0)
     {
         if (schema.Type is { } type && (type & JsonSchemaType.String) != 0 && (type & (JsonSchemaType.Integer | JsonSchemaType.Number)) != 0)
         {
@@ -40,6 +40,11 @@ internal sealed class OpenApiStrictNumbers : IOpenApiSchemaTransformer
             if (schema.Items is OpenApiSchema items)
             {
                 Strict(items, depth + 1);
+            }
+
+            foreach (var member in schema.Properties?.Values.OfType<OpenApiSchema>() ?? [])
+            {
+                Strict(member, depth + 1);
             }
         }
     }

@@ -5,15 +5,15 @@ namespace Jobkeeper.Model;
 /// <summary>Value rules shared by every entry point (HTTP, library, import); each failure names the field.</summary>
 public static class JobValidator
 {
-    public const int MaxTypeLength = 200;
-    public const int MaxLabels = 64;
-    public const int MaxLabelKeyLength = 100;
-    public const int MaxLabelValueLength = 1000;
-    public const int MaxAttemptsLimit = 1000;
-    public const int MaxTextLength = 10_000;
+    public const int MaxTypeLength = JobLimits.MaxTypeLength;
+    public const int MaxLabels = JobLimits.MaxLabels;
+    public const int MaxLabelKeyLength = JobLimits.MaxLabelKeyLength;
+    public const int MaxLabelValueLength = JobLimits.MaxLabelValueLength;
+    public const int MaxAttemptsLimit = JobLimits.MaxAttempts;
+    public const int MaxTextLength = JobLimits.MaxTextLength;
 
     /// <summary>The longest lease an update may give a running job (<c>lease_seconds</c>): a day.</summary>
-    public static readonly TimeSpan MaxAppLease = TimeSpan.FromDays(1);
+    public static readonly TimeSpan MaxAppLease = TimeSpan.FromSeconds(JobLimits.MaxAppLeaseSeconds);
 
     /// <summary>Throws unless <paramref name="lease"/> is a lease an update may set: 1 s to <see cref="MaxAppLease"/>.</summary>
     public static void ValidateAppLease(TimeSpan? lease)
@@ -53,6 +53,14 @@ public static class JobValidator
 
         if (job.Labels is not null)
         {
+            foreach (var (key, value) in job.Labels)
+            {
+                if (value is null)
+                {
+                    throw new JobValidationException($"labels.{key}", "label values must be strings, not null");
+                }
+            }
+
             ValidateLabels(job.Labels!);
         }
     }

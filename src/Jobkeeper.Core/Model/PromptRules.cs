@@ -7,10 +7,10 @@ namespace Jobkeeper.Model;
 /// <summary>What a prompt may be, and whether an answer fits it (one of the options; valid against the schema).</summary>
 public static class PromptRules
 {
-    public const int MaxKeyLength = 200;
-    public const int MaxQuestionLength = 10_000;
-    public const int MaxOptions = 100;
-    public static readonly TimeSpan MaxExpiresIn = TimeSpan.FromDays(365);
+    public const int MaxKeyLength = JobLimits.MaxPromptKeyLength;
+    public const int MaxQuestionLength = JobLimits.MaxQuestionLength;
+    public const int MaxOptions = JobLimits.MaxPromptOptions;
+    public static readonly TimeSpan MaxExpiresIn = TimeSpan.FromSeconds(JobLimits.MaxPromptExpirySeconds);
 
     /// <summary>Checks a prompt about to be asked; <paramref name="prefix"/> is how the request names its members.</summary>
     public static async Task ValidateAskAsync(JobPrompt prompt, string prefix = "")

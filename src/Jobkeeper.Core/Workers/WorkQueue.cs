@@ -15,10 +15,10 @@ namespace Jobkeeper.Workers;
 /// </summary>
 public sealed class WorkQueue
 {
-    public const int MaxClaim = 1000;
-    public static readonly TimeSpan MinLease = TimeSpan.FromSeconds(1);
-    public static readonly TimeSpan MaxLease = TimeSpan.FromHours(1);
-    public static readonly TimeSpan MaxWait = TimeSpan.FromSeconds(30);
+    public const int MaxClaim = JobLimits.MaxClaim;
+    public static readonly TimeSpan MinLease = TimeSpan.FromSeconds(JobLimits.MinLeaseSeconds);
+    public static readonly TimeSpan MaxLease = TimeSpan.FromSeconds(JobLimits.MaxLeaseSeconds);
+    public static readonly TimeSpan MaxWait = TimeSpan.FromSeconds(JobLimits.MaxWaitSeconds);
 
     private readonly JobKernel _kernel;
     private readonly IJobStore _store;

@@ -3,7 +3,7 @@ using System.Text.Json.Serialization;
 namespace Jobkeeper.Model;
 
 /// <summary>The life-cycle state of a job. The wire and store names are the lower-case member names.</summary>
-[JsonConverter(typeof(JsonStringEnumConverter<JobStatus>))]
+[JsonConverter(typeof(JobStatusJsonConverter))]
 public enum JobStatus
 {
     [JsonStringEnumMemberName("queued")] Queued,
@@ -13,6 +13,9 @@ public enum JobStatus
     [JsonStringEnumMemberName("failed")] Failed,
     [JsonStringEnumMemberName("cancelled")] Cancelled,
 }
+
+/// <summary>Statuses by their wire names only: a number is not a status.</summary>
+public sealed class JobStatusJsonConverter() : JsonStringEnumConverter<JobStatus>(namingPolicy: null, allowIntegerValues: false);
 
 public static class JobStatusNames
 {

@@ -1,0 +1,17 @@
+using System.Text.Json.Serialization;
+using Jobkeeper.Json;
+
+namespace Jobkeeper.Model;
+
+/// <summary>
+/// A value that may be absent, as distinct from present-and-null (JSON merge patch needs both). In JSON an absent
+/// member reads as no value and a member given (null included) as that value; a member of this type is written only
+/// when it has a value (mark it <c>[JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]</c>).
+/// </summary>
+[JsonConverter(typeof(OptionalJsonConverterFactory))]
+public readonly record struct Optional<T>(bool HasValue, T Value)
+{
+    public static implicit operator Optional<T>(T value) => new(true, value);
+
+    public T GetValueOrDefault(T fallback) => HasValue ? Value : fallback;
+}
