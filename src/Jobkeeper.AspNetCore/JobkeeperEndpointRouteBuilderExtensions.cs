@@ -48,6 +48,14 @@ public static class JobkeeperEndpointRouteBuilderExtensions
             .ProducesProblem(StatusCodes.Status409Conflict)
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge);
 
+        // No POST route takes /jobs/{id} alone, so this literal segment shadows no job (a job may be named "batch").
+        api.MapPost("/jobs/batch", JobEndpoints.CreateMany)
+            .WithName("CreateJobs").Needs(JobkeeperRoles.Submit, secured).WithSummary("Create up to 10,000 jobs in one transaction, each answered on its own")
+            .WithMetadata(ActorHeadersMetadata.Instance)
+            .WithMetadata(new JsonRequestBodyMetadata(typeof(BatchCreateRequest)))
+            .Produces<BatchCreateResponse>()
+            .ProducesProblem(StatusCodes.Status413PayloadTooLarge);
+
         api.MapGet("/jobs", JobEndpoints.List)
             .WithName("ListJobs").Needs(JobkeeperRoles.Read, secured).WithSummary("List jobs, newest first, with filters and a keyset cursor")
             .WithMetadata(QueryParameters.ListJobs)

@@ -27,6 +27,14 @@ public sealed partial class JobkeeperClient(HttpClient http)
         SendAsync(HttpMethod.Post, Api + "jobs", job, JobkeeperJsonContext.Default.NewJob, JobkeeperJsonContext.Default.Job, cancellationToken);
 
     /// <summary>
+    /// Creates up to 10,000 jobs in one transaction (<c>POST /api/v1/jobs/batch</c>). Each is answered on its own, in order:
+    /// <c>created</c>, <c>duplicate_id</c> or <c>invalid</c> (with the field); a body that is not a batch at all throws.
+    /// </summary>
+    public Task<BatchCreateResponse> CreateManyAsync(IReadOnlyList<NewJob> jobs, CancellationToken cancellationToken = default) =>
+        SendAsync(HttpMethod.Post, Api + "jobs/batch", new BatchCreateRequest { Jobs = jobs }, JobkeeperJsonContext.Default.BatchCreateRequest,
+            JobkeeperJsonContext.Default.BatchCreateResponse, cancellationToken);
+
+    /// <summary>
     /// Creates a job (201) with <paramref name="input"/> as its input, serialised with <paramref name="typeInfo"/>
     /// when given, else as the API writes JSON (web defaults, snake_case names).
     /// </summary>

@@ -24,6 +24,9 @@ public static class JobLimits
     /// <summary>The longest lease an update may give a running job (<c>lease_seconds</c> of a patch): a day.</summary>
     public const int MaxAppLeaseSeconds = 86_400;
 
+    /// <summary>The most jobs one batch create may hold.</summary>
+    public const int MaxBatchCreate = 10_000;
+
     /// <summary>The most jobs one claim may take.</summary>
     public const int MaxClaim = 1000;
 

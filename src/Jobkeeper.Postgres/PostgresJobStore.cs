@@ -113,6 +113,9 @@ public sealed class PostgresJobStore : ISharedJobStore, ISqlReader
     public Task<bool> InsertAsync(Job job, JobEvent created, CancellationToken cancellationToken) =>
         Write(new PostgresInsertOp(job, created));
 
+    public Task<IReadOnlyList<bool>> InsertManyAsync(IReadOnlyList<JobInsert> jobs, CancellationToken cancellationToken) =>
+        Write(new PostgresInsertManyOp(jobs));
+
     public Task<bool> ReplaceAsync(JobReplacement replacement, CancellationToken cancellationToken) =>
         Write(new PostgresReplaceOp(replacement));
 

@@ -57,13 +57,48 @@ internal sealed class PostgresInsertOp(Job job, JobEvent created) : PostgresWrit
 
     public override void AddRowWrites(PostgresRowWrites rows) => _insert = rows.Insert(_values);
 
-    public override void Written(PostgresCommit commit)
+    public override void Written(PostgresCommit commit) => Result = Insert(commit);
+
+    /// <summary>Whether the row was stored (false when the id is taken); a stored job's event and labels go with the commit.</summary>
+    public bool Insert(PostgresCommit commit)
     {
-        Result = commit.Rows.Inserted(_insert);
-        if (Result)
+        var inserted = commit.Rows.Inserted(_insert);
+        if (inserted)
         {
             commit.Written(job, [created], isNew: true, labelsChanged: false);
         }
+
+        return inserted;
+    }
+}
+
+/// <summary>
+/// Many new jobs in a transaction of their own, so they are stored together or not at all; their rows go in the same
+/// multi-row statement as any insert (one round trip for the rows, one for events, labels and the commit).
+/// </summary>
+internal sealed class PostgresInsertManyOp(IReadOnlyList<JobInsert> jobs) : PostgresWriteOp<IReadOnlyList<bool>>
+{
+    private readonly PostgresInsertOp[] _inserts = [.. jobs.Select(j => new PostgresInsertOp(j.Job, j.Created))];
+
+    public override bool IsBulk => true;
+
+    public override void AddRowWrites(PostgresRowWrites rows)
+    {
+        foreach (var insert in _inserts)
+        {
+            insert.AddRowWrites(rows);
+        }
+    }
+
+    public override void Written(PostgresCommit commit)
+    {
+        var inserted = new bool[_inserts.Length];
+        for (var i = 0; i < _inserts.Length; i++)
+        {
+            inserted[i] = _inserts[i].Insert(commit);
+        }
+
+        Result = inserted;
     }
 }
 

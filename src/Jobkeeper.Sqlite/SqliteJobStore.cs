@@ -178,6 +178,9 @@ public sealed class SqliteJobStore : IJobStore
     public Task<bool> InsertAsync(Job job, JobEvent created, CancellationToken cancellationToken) =>
         Write(new InsertJobOp(job, created));
 
+    public Task<IReadOnlyList<bool>> InsertManyAsync(IReadOnlyList<JobInsert> jobs, CancellationToken cancellationToken) =>
+        Write(new InsertJobsOp(jobs));
+
     public Task<bool> ReplaceAsync(JobReplacement replacement, CancellationToken cancellationToken) =>
         Write(new ReplaceJobOp(replacement));
 

@@ -23,12 +23,14 @@ internal sealed class InsertJobOp(Job job, JobEvent created) : WriteOp<bool>
     private readonly object[] _values = JobColumns.ToInsertValues(job);
     private readonly object _eventData = EventData(created);
 
-    public override void Execute(SqliteWriteSession session, List<CommittedChange> changes)
+    public override void Execute(SqliteWriteSession session, List<CommittedChange> changes) => Result = Insert(session, changes);
+
+    /// <summary>Stores the job, its labels and its event; false when the id is taken.</summary>
+    public bool Insert(SqliteWriteSession session, List<CommittedChange> changes)
     {
-        Result = session.InsertJob(_values);
-        if (!Result)
+        if (!session.InsertJob(_values))
         {
-            return;
+            return false;
         }
 
         if (job.Labels.Count > 0)
@@ -37,6 +39,26 @@ internal sealed class InsertJobOp(Job job, JobEvent created) : WriteOp<bool>
         }
 
         changes.Add(new CommittedChange(job.Id, job, [session.InsertEvent(created, _eventData, job.Status)]));
+        return true;
+    }
+}
+
+/// <summary>Many new jobs in a transaction of their own, so they are stored together or not at all.</summary>
+internal sealed class InsertJobsOp(IReadOnlyList<JobInsert> jobs) : WriteOp<IReadOnlyList<bool>>
+{
+    private readonly InsertJobOp[] _inserts = [.. jobs.Select(j => new InsertJobOp(j.Job, j.Created))];
+
+    public override bool IsBulk => true;
+
+    public override void Execute(SqliteWriteSession session, List<CommittedChange> changes)
+    {
+        var inserted = new bool[_inserts.Length];
+        for (var i = 0; i < _inserts.Length; i++)
+        {
+            inserted[i] = _inserts[i].Insert(session, changes);
+        }
+
+        Result = inserted;
     }
 }
 

@@ -22,13 +22,17 @@ internal static class ContractChecks
 {
     private static readonly ConcurrentDictionary<JsonTypeInfo, MemberCheck[]> Plans = new();
 
-    public static void Check(object body, JsonTypeInfo info) => CheckObject(body, info, "");
+    public static void Check(object body, JsonTypeInfo info) => CheckObject(body, info, "", rules: true);
 
-    private static void CheckObject(object body, JsonTypeInfo info, string prefix)
+    /// <param name="rules">
+    /// False for the items of a list (the jobs of a batch): each item's values are answered on their own by the job's
+    /// validation, so only what could not be stored or written back at all (free-form JSON, numbers) refuses the whole body.
+    /// </param>
+    private static void CheckObject(object body, JsonTypeInfo info, string prefix, bool rules)
     {
         foreach (var member in Plans.GetOrAdd(info, Plan))
         {
-            member.Check(body, prefix);
+            member.Check(body, prefix, rules);
         }
     }
 
@@ -41,6 +45,7 @@ internal static class ContractChecks
         private readonly PropertyInfo? _hasValue;
         private readonly PropertyInfo? _value;
         private readonly Type _valueType;
+        private readonly Type? _itemType;
         private readonly Attribute[] _rules;
         private readonly bool _required;
         private readonly string? _description;
@@ -57,13 +62,15 @@ internal static class ContractChecks
             }
 
             _valueType = Nullable.GetUnderlyingType(type) ?? type;
+            // Lists of contract objects (the jobs of a batch) are checked item by item.
+            _itemType = _valueType.IsGenericType && _valueType.GetGenericArguments() is [var item] && IsContract(item) ? item : null;
             var attributes = property.AttributeProvider?.GetCustomAttributes(true).OfType<Attribute>().ToArray() ?? [];
             _rules = [.. attributes.Where(a => a is RangeAttribute or StringLengthAttribute or MinLengthAttribute or MaxLengthAttribute)];
             _description = attributes.OfType<DescriptionAttribute>().FirstOrDefault()?.Description;
             _required = _hasValue is null && !type.IsValueType && !property.IsSetNullable;
         }
 
-        public void Check(object owner, string prefix)
+        public void Check(object owner, string prefix, bool rules)
         {
             var value = _property.Get!(owner);
             if (_hasValue is not null)
@@ -79,7 +86,7 @@ internal static class ContractChecks
             var field = prefix + _property.Name;
             if (value is null)
             {
-                if (_required)
+                if (_required && rules)
                 {
                     throw new JobValidationException(field, "is required" + (_description is null ? "" : ": " + _description.TrimEnd('.')) + "; it may not be null");
                 }
@@ -96,7 +103,7 @@ internal static class ContractChecks
                     throw new JobValidationException(field, "must be a finite number");
             }
 
-            foreach (var rule in _rules)
+            foreach (var rule in rules ? _rules : [])
             {
                 if (Broken(rule, value) is { } problem)
                 {
@@ -104,9 +111,23 @@ internal static class ContractChecks
                 }
             }
 
-            if (_valueType.Namespace?.StartsWith("Jobkeeper", StringComparison.Ordinal) == true && !_valueType.IsEnum)
+            if (IsContract(_valueType))
             {
-                CheckObject(value, _property.Options.GetTypeInfo(_valueType), field + ".");
+                CheckObject(value, _property.Options.GetTypeInfo(_valueType), field + ".", rules);
+            }
+            else if (_itemType is not null && value is IEnumerable items)
+            {
+                var info = _property.Options.GetTypeInfo(_itemType);
+                var index = 0;
+                foreach (var item in items)
+                {
+                    if (item is not null)
+                    {
+                        CheckObject(item, info, $"{field}[{index}].", rules: false);
+                    }
+
+                    index++;
+                }
             }
         }
 
@@ -127,6 +148,9 @@ internal static class ContractChecks
             MinLengthAttribute when value is string text && string.IsNullOrWhiteSpace(text) => "must not be blank",
             _ => null,
         };
+
+        private static bool IsContract(Type type) =>
+            type.Namespace?.StartsWith("Jobkeeper", StringComparison.Ordinal) == true && !type.IsEnum && type.IsClass;
 
         private static string Text(object bound) => Convert.ToString(bound, CultureInfo.InvariantCulture) ?? "";
     }

@@ -24,6 +24,15 @@ internal static class JobEndpoints
         return TypedResults.Json(job, ApiJson.Context.Job, statusCode: StatusCodes.Status201Created);
     }
 
+    public static async Task<IResult> CreateMany(HttpContext http, JobManager manager, IOptions<JobkeeperApiOptions> options, CancellationToken cancellationToken)
+    {
+        var request = await RequestBody.ReadJsonAsync(http.Request, options.Value.MaxRequestBodyBytes, ApiJson.Context.BatchCreateRequest, cancellationToken)
+            .ConfigureAwait(false);
+        var items = await manager.CreateManyAsync(request.Jobs, RequestActor.From(http), cancellationToken).ConfigureAwait(false);
+        var created = items.Count(i => i.Outcome == BatchCreateItem.CreatedOutcome);
+        return TypedResults.Json(new BatchCreateResponse(created, items), ApiJson.Context.BatchCreateResponse);
+    }
+
     public static async Task<IResult> Get(string id, HttpContext http, JobManager manager, CancellationToken cancellationToken)
     {
         var job = await manager.GetAsync(id, cancellationToken).ConfigureAwait(false) ?? throw new JobNotFoundException(id);

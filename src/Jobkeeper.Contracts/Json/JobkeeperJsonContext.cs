@@ -28,6 +28,7 @@ namespace Jobkeeper.Json;
 [JsonSerializable(typeof(LeaseResponse))]
 // Requests.
 [JsonSerializable(typeof(NewJob))]
+[JsonSerializable(typeof(BatchCreateRequest))]
 [JsonSerializable(typeof(UpdateJobRequest))]
 [JsonSerializable(typeof(ClaimJobsRequest))]
 [JsonSerializable(typeof(LeaseRequest))]
@@ -39,6 +40,7 @@ namespace Jobkeeper.Json;
 [JsonSerializable(typeof(CheckpointRequest))]
 // Responses.
 [JsonSerializable(typeof(JobListResponse))]
+[JsonSerializable(typeof(BatchCreateResponse))]
 [JsonSerializable(typeof(JobEventListResponse))]
 [JsonSerializable(typeof(CleanupResponse))]
 [JsonSerializable(typeof(ClaimResponse))]

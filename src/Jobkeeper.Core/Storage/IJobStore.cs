@@ -18,6 +18,12 @@ public interface IJobStore : IAsyncDisposable
     /// <summary>Inserts a new job and its creation event; false when the id exists already.</summary>
     Task<bool> InsertAsync(Job job, JobEvent created, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Inserts new jobs and their creation events in one transaction, in their order: all of them are stored, or (when it
+    /// fails) none. Each answer is false where that id exists already (that job is skipped, the others are stored).
+    /// </summary>
+    Task<IReadOnlyList<bool>> InsertManyAsync(IReadOnlyList<JobInsert> jobs, CancellationToken cancellationToken);
+
     /// <summary>Replaces a job if it is still at <see cref="JobReplacement.ExpectedVersion"/>; false otherwise (changed or gone).</summary>
     Task<bool> ReplaceAsync(JobReplacement replacement, CancellationToken cancellationToken);
 
