@@ -8,6 +8,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.RateLimiting;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 
 namespace Microsoft.Extensions.DependencyInjection;
@@ -64,6 +65,9 @@ public static class JobkeeperSecurityServiceCollectionExtensions
         ApiKeyHash.Validate(list);
         // The core services only: the full AddAuthentication also brings data protection (a key ring on disk) that API keys never use.
         services.AddWebEncoders();
+        // Answers as ASP.NET Core's own does, without a new task per request (see the class); an app's own registration made
+        // before this one wins.
+        services.TryAddSingleton<IClaimsTransformation, JobkeeperClaimsTransformation>();
         services.AddAuthenticationCore(o => o.DefaultScheme ??= ApiKeyAuthenticationHandler.SchemeName);
         new AuthenticationBuilder(services)
             .AddScheme<ApiKeyOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, o => o.Keys = list);

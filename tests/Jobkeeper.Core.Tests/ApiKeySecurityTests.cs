@@ -1,0 +1,59 @@
+using System.Security.Claims;
+using Jobkeeper.AspNetCore.Security;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Options;
+
+namespace Jobkeeper.Core.Tests;
+
+/// <summary>
+/// The parts of API key access control that answer every request from state made once: the shared principal of a key, the
+/// role requirement that stands for RequireAuthenticatedUser + RequireRole(role, admin), and the scheme provider's cache.
+/// </summary>
+public sealed class ApiKeySecurityTests
+{
+    private static ApiKeyOptions Options(params (string Name, string[] Roles)[] keys) => new()
+    {
+        Keys = [.. keys.Select(k => new ApiKeyEntry { Name = k.Name, Hash = ApiKeyHash.Format("jk_" + k.Name), Roles = [.. k.Roles] })],
+    };
+
+    [Fact]
+    public async Task A_key_has_one_principal_with_its_name_and_roles_that_no_request_can_change()
+    {
+        var parsed = Options(("ops", ["read", "submit"])).Parsed;
+        var principal = (await parsed[0].Authenticated).Principal!;
+        Assert.Same(principal, (await parsed[0].Authenticated).Principal);
+        Assert.Equal("ops", principal.Identity!.Name);
+        Assert.True(principal.Identity.IsAuthenticated);
+        Assert.Equal(ApiKeyAuthenticationHandler.SchemeName, principal.Identity.AuthenticationType);
+        Assert.True(principal.IsInRole("read"));
+        Assert.True(principal.IsInRole("submit"));
+        Assert.False(principal.IsInRole("admin"));
+        Assert.False(principal.IsInRole("Read"));
+        Assert.Equal(["read", "submit"], principal.FindAll(ClaimTypes.Role).Select(c => c.Value));
+        Assert.False(principal.HasClaim(c => c.Type == ApiKeyAuthenticationHandler.OpenClaim));
+
+        Assert.Throws<InvalidOperationException>(() => principal.AddIdentity(new ClaimsIdentity([new Claim(ClaimTypes.Role, "admin")], "x")));
+        var identity = (ClaimsIdentity)principal.Identity;
+        Assert.Throws<InvalidOperationException>(() => identity.AddClaim(new Claim(ClaimTypes.Role, "admin")));
+        Assert.Throws<InvalidOperationException>(() => identity.RemoveClaim(identity.FindFirst(ClaimTypes.Role)));
+        Assert.False(principal.IsInRole("admin"));
+
+        // A copy can be changed, as an IClaimsTransformation would.
+        var copy = principal.Clone();
+        copy.AddIdentity(new ClaimsIdentity([new Claim(ClaimTypes.Role, "admin")], "x"));
+        Assert.True(copy.IsInRole("admin"));
+        Assert.False(principal.IsInRole("admin"));
+    }
+
+    [Fact]
+    public async Task Open_mode_has_one_admin_principal_marked_open()
+    {
+        var principal = (await ApiKeyOptions.OpenResult).Principal!;
+        Assert.Same(principal, (await ApiKeyOptions.OpenResult).Principal);
+        Assert.Equal("open", principal.Identity!.Name);
+        Assert.True(principal.IsInRole(JobkeeperRoles.Admin));
+        Assert.True(principal.HasClaim(c => c.Type == ApiKeyAuthenticationHandler.OpenClaim));
+    }
+}
