@@ -56,4 +56,43 @@ public sealed class ApiKeySecurityTests
         Assert.True(principal.IsInRole(JobkeeperRoles.Admin));
         Assert.True(principal.HasClaim(c => c.Type == ApiKeyAuthenticationHandler.OpenClaim));
     }
+
+    [Theory]
+    [InlineData("read", new[] { "read" }, true, true)]
+    [InlineData("read", new[] { "admin" }, true, true)]
+    [InlineData("read", new[] { "submit", "work" }, true, false)]
+    [InlineData("submit", new[] { "read" }, true, false)]
+    [InlineData("read", new[] { "Read" }, true, false)]
+    [InlineData("read", new[] { "read" }, false, false)]
+    [InlineData("read", new[] { "admin" }, false, false)]
+    public async Task The_role_requirement_needs_an_authenticated_caller_with_the_role_or_admin(string needed, string[] roles, bool authenticated, bool allowed)
+    {
+        var identity = new ClaimsIdentity([new Claim(ClaimTypes.Name, "k"), .. roles.Select(r => new Claim(ClaimTypes.Role, r))],
+            authenticated ? "test" : null);
+        var plain = new ClaimsPrincipal(identity);
+        var requirement = new JobkeeperRoleRequirement(needed);
+        var context = new AuthorizationHandlerContext([requirement], plain, null);
+        await requirement.HandleAsync(context);
+        Assert.Equal(allowed, context.HasSucceeded);
+
+        if (authenticated)
+        {
+            // The same answer for the shared principal of a key with those roles.
+            var shared = (await Options(("k", roles)).Parsed[0].Authenticated).Principal!;
+            var sharedContext = new AuthorizationHandlerContext([requirement], shared, null);
+            await requirement.HandleAsync(sharedContext);
+            Assert.Equal(allowed, sharedContext.HasSucceeded);
+        }
+    }
+
+    [Fact]
+    public async Task The_role_requirement_accepts_any_authenticated_identity_as_RequireAuthenticatedUser_does()
+    {
+        var user = new ClaimsPrincipal(new ClaimsIdentity());
+        user.AddIdentity(new ClaimsIdentity([new Claim(ClaimTypes.Role, "read")], "second"));
+        var requirement = new JobkeeperRoleRequirement("read");
+        var context = new AuthorizationHandlerContext([requirement], user, null);
+        await requirement.HandleAsync(context);
+        Assert.True(context.HasSucceeded);
+    }
 }

@@ -48,7 +48,7 @@ public static class JobkeeperSecurityServiceCollectionExtensions
                         policy.AddAuthenticationSchemes(schemes);
                     }
 
-                    policy.RequireAuthenticatedUser().RequireRole(role, JobkeeperRoles.Admin);
+                    policy.AddRequirements(new JobkeeperRoleRequirement(role));
                 });
             }
         });
