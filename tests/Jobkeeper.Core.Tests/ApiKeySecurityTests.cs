@@ -95,4 +95,44 @@ public sealed class ApiKeySecurityTests
         await requirement.HandleAsync(context);
         Assert.True(context.HasSucceeded);
     }
+
+    [Fact]
+    public async Task The_scheme_provider_answers_from_its_cache_and_sees_schemes_added_and_removed()
+    {
+        var options = Microsoft.Extensions.Options.Options.Create(new AuthenticationOptions());
+        options.Value.AddScheme("a", s => s.HandlerType = typeof(NoHandler));
+        var provider = new CachingAuthenticationSchemeProvider(options);
+
+        var first = provider.GetSchemeAsync("a");
+        Assert.Same(first, provider.GetSchemeAsync("a"));
+        Assert.Equal("a", (await first)!.Name);
+        Assert.Null(await provider.GetSchemeAsync("b"));
+        Assert.Empty(await provider.GetRequestHandlerSchemesAsync());
+
+        provider.AddScheme(new AuthenticationScheme("b", null, typeof(RequestHandler)));
+        Assert.Equal("b", (await provider.GetSchemeAsync("b"))!.Name);
+        Assert.Equal(["b"], (await provider.GetRequestHandlerSchemesAsync()).Select(s => s.Name));
+
+        Assert.Equal("a", (await provider.GetSchemeAsync("a"))!.Name);
+        provider.RemoveScheme("a");
+        Assert.Null(await provider.GetSchemeAsync("a"));
+        Assert.True(provider.TryAddScheme(new AuthenticationScheme("a", null, typeof(NoHandler))));
+        Assert.Equal("a", (await provider.GetSchemeAsync("a"))!.Name);
+    }
+
+    private class NoHandler : IAuthenticationHandler
+    {
+        public Task InitializeAsync(AuthenticationScheme scheme, HttpContext context) => Task.CompletedTask;
+
+        public Task<AuthenticateResult> AuthenticateAsync() => Task.FromResult(AuthenticateResult.NoResult());
+
+        public Task ChallengeAsync(AuthenticationProperties? properties) => Task.CompletedTask;
+
+        public Task ForbidAsync(AuthenticationProperties? properties) => Task.CompletedTask;
+    }
+
+    private sealed class RequestHandler : NoHandler, IAuthenticationRequestHandler
+    {
+        public Task<bool> HandleRequestAsync() => Task.FromResult(false);
+    }
 }

@@ -65,9 +65,10 @@ public static class JobkeeperSecurityServiceCollectionExtensions
         ApiKeyHash.Validate(list);
         // The core services only: the full AddAuthentication also brings data protection (a key ring on disk) that API keys never use.
         services.AddWebEncoders();
-        // Answers as ASP.NET Core's own does, without a new task per request (see the class); an app's own registration made
-        // before this one wins.
+        // Both answer as ASP.NET Core's own do, without new objects per request (each class says what that saved); an app's own
+        // registration made before this one wins.
         services.TryAddSingleton<IClaimsTransformation, JobkeeperClaimsTransformation>();
+        services.TryAddSingleton<IAuthenticationSchemeProvider, CachingAuthenticationSchemeProvider>();
         services.AddAuthenticationCore(o => o.DefaultScheme ??= ApiKeyAuthenticationHandler.SchemeName);
         new AuthenticationBuilder(services)
             .AddScheme<ApiKeyOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, o => o.Keys = list);
