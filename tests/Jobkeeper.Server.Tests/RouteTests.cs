@@ -583,6 +583,15 @@ public sealed class RouteTests(ServerFixture fixture) : IClassFixture<ServerFixt
         Assert.Equal("utf-8", response.Content.Headers.ContentType?.CharSet);
     }
 
+    [Fact]
+    public async Task Docs_without_a_trailing_slash_lead_to_the_page()
+    {
+        using var response = await Client.GetAsync("/docs");
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("text/html", response.ContentType()?.MediaType);
+        Assert.EndsWith("/docs/index.html", response.RequestMessage!.RequestUri!.AbsolutePath, StringComparison.Ordinal);
+    }
+
     private async Task<List<string>> ListIdsAsync(string query)
     {
         var page = await Client.GetJsonAsync($"{Api.Jobs}?{query}&limit=1000");
