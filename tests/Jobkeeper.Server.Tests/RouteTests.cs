@@ -545,6 +545,53 @@ public sealed class RouteTests(ServerFixture fixture) : IClassFixture<ServerFixt
         Assert.Equal("\"1\"", response.ETag());
     }
 
+    [Fact]
+    public async Task Get_with_a_weak_if_none_match_of_the_current_etag_is_304_and_of_an_older_one_is_200()
+    {
+        var id = (await Client.CreateJobAsync($$$"""{"type":"{{{NewType("304w")}}}"}""")).Str("id");
+        using var weak = new HttpRequestMessage(HttpMethod.Get, Api.JobPath(id));
+        weak.Headers.TryAddWithoutValidation("If-None-Match", "W/\"1\"");
+        using var notModified = await Client.SendAsync(weak);
+        Assert.Equal(HttpStatusCode.NotModified, notModified.StatusCode);
+
+        using var older = new HttpRequestMessage(HttpMethod.Get, Api.JobPath(id));
+        older.Headers.TryAddWithoutValidation("If-None-Match", "W/\"0\"");
+        using var modified = await Client.SendAsync(older);
+        Assert.Equal(HttpStatusCode.OK, modified.StatusCode);
+        Assert.Equal("\"1\"", modified.ETag());
+    }
+
+    /// <summary>The body of a read is made once per version of the job: a change is read back at once, body and ETag alike.</summary>
+    [Fact]
+    public async Task Get_after_a_change_answers_the_new_version_not_the_body_of_the_version_read_before()
+    {
+        var id = (await Client.CreateJobAsync($$$"""{"type":"{{{NewType("reread")}}}","labels":{"step":"one"}}""")).Str("id");
+        for (var i = 0; i < 3; i++)
+        {
+            var first = await Client.GetJobAsync(id);
+            Assert.Equal("one", first.GetProperty("labels").Str("step"));
+            Assert.Equal(1, first.GetProperty("version").GetInt64());
+        }
+
+        await Client.PatchJobAsync(id, """{"labels":{"step":"two"}}""");
+        using var response = await Client.GetAsync(Api.JobPath(id));
+        var job = await Api.ExpectJsonAsync(response, HttpStatusCode.OK);
+        Assert.Equal("two", job.GetProperty("labels").Str("step"));
+        Assert.Equal(2, job.GetProperty("version").GetInt64());
+        Assert.Equal("\"2\"", response.ETag());
+        Assert.Equal("application/json", response.ContentType()?.MediaType);
+        Assert.Equal("utf-8", response.Content.Headers.ContentType?.CharSet);
+    }
+
+    [Fact]
+    public async Task Docs_without_a_trailing_slash_lead_to_the_page()
+    {
+        using var response = await Client.GetAsync("/docs");
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("text/html", response.ContentType()?.MediaType);
+        Assert.EndsWith("/docs/index.html", response.RequestMessage!.RequestUri!.AbsolutePath, StringComparison.Ordinal);
+    }
+
     private async Task<List<string>> ListIdsAsync(string query)
     {
         var page = await Client.GetJsonAsync($"{Api.Jobs}?{query}&limit=1000");

@@ -40,9 +40,11 @@ internal static class HttpPreconditions
             : throw new JobValidationException("If-Match", "must be one ETag from this job, e.g. \"3\" (the version in quotes)");
     }
 
-    public static bool NotModified(HttpRequest request, long version)
+    /// <summary>True when If-None-Match is the one ETag <paramref name="etag"/> (strong or weak).</summary>
+    public static bool NotModified(HttpRequest request, string etag)
     {
         var header = request.Headers[HeaderNames.IfNoneMatch];
-        return header.Count == 1 && (header[0] == ETag(version) || header[0] == "W/" + ETag(version));
+        return header.Count == 1 && header[0] is { } value
+            && (value == etag || (value.StartsWith("W/", StringComparison.Ordinal) && value.AsSpan(2).SequenceEqual(etag)));
     }
 }

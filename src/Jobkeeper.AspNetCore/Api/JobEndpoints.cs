@@ -33,17 +33,29 @@ internal static class JobEndpoints
         return TypedResults.Json(new BatchCreateResponse(created, items), ApiJson.Context.BatchCreateResponse);
     }
 
-    public static async Task<IResult> Get(string id, HttpContext http, JobManager manager, CancellationToken cancellationToken)
+    /// <summary>
+    /// A cached job is answered without awaiting (no state machine or task per request) and with its body made once
+    /// (<see cref="JobJson"/>).
+    /// </summary>
+    public static ValueTask<IResult> Get(string id, HttpContext http, JobManager manager, CancellationToken cancellationToken)
     {
-        var job = await manager.GetAsync(id, cancellationToken).ConfigureAwait(false) ?? throw new JobNotFoundException(id);
-        http.Response.Headers.ETag = HttpPreconditions.ETag(job.Version);
-        if (HttpPreconditions.NotModified(http.Request, job.Version))
-        {
-            return TypedResults.StatusCode(StatusCodes.Status304NotModified);
-        }
+        var pending = manager.GetAsync(id, cancellationToken);
+        return pending.IsCompletedSuccessfully
+            ? ValueTask.FromResult(Answer(id, http, pending.Result))
+            : GetAsync(id, http, pending);
 
-        return TypedResults.Json(job, ApiJson.Context.Job);
+        static async ValueTask<IResult> GetAsync(string id, HttpContext http, ValueTask<Job?> pending) =>
+            Answer(id, http, await pending.ConfigureAwait(false));
+
+        static IResult Answer(string id, HttpContext http, Job? job)
+        {
+            var json = JobJson.Of(job ?? throw new JobNotFoundException(id));
+            http.Response.Headers.ETag = json.ETag;
+            return HttpPreconditions.NotModified(http.Request, json.ETag) ? NotModified : json;
+        }
     }
+
+    private static readonly IResult NotModified = TypedResults.StatusCode(StatusCodes.Status304NotModified);
 
     public static async Task<IResult> List(HttpContext http, JobManager manager, CancellationToken cancellationToken)
     {

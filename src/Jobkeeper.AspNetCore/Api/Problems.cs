@@ -56,6 +56,12 @@ internal static class Problems
 /// <summary>Turns refused requests thrown anywhere in a Jobkeeper endpoint into problem details.</summary>
 internal sealed class ProblemEndpointFilter : IEndpointFilter
 {
+    public static ProblemEndpointFilter Instance { get; } = new();
+
+    private ProblemEndpointFilter()
+    {
+    }
+
     public async ValueTask<object?> InvokeAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
     {
         try

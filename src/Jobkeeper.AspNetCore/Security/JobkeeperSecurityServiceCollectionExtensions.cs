@@ -8,6 +8,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.RateLimiting;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 
 namespace Microsoft.Extensions.DependencyInjection;
@@ -47,7 +48,7 @@ public static class JobkeeperSecurityServiceCollectionExtensions
                         policy.AddAuthenticationSchemes(schemes);
                     }
 
-                    policy.RequireAuthenticatedUser().RequireRole(role, JobkeeperRoles.Admin);
+                    policy.AddRequirements(new JobkeeperRoleRequirement(role));
                 });
             }
         });
@@ -64,6 +65,10 @@ public static class JobkeeperSecurityServiceCollectionExtensions
         ApiKeyHash.Validate(list);
         // The core services only: the full AddAuthentication also brings data protection (a key ring on disk) that API keys never use.
         services.AddWebEncoders();
+        // Both answer as ASP.NET Core's own do, without new objects per request (each class says what that saved); an app's own
+        // registration made before this one wins.
+        services.TryAddSingleton<IClaimsTransformation, JobkeeperClaimsTransformation>();
+        services.TryAddSingleton<IAuthenticationSchemeProvider, CachingAuthenticationSchemeProvider>();
         services.AddAuthenticationCore(o => o.DefaultScheme ??= ApiKeyAuthenticationHandler.SchemeName);
         new AuthenticationBuilder(services)
             .AddScheme<ApiKeyOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, o => o.Keys = list);
