@@ -3,6 +3,7 @@ using Jobkeeper.AspNetCore.Security;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace Jobkeeper.Core.Tests;
@@ -118,6 +119,61 @@ public sealed class ApiKeySecurityTests
         Assert.Null(await provider.GetSchemeAsync("a"));
         Assert.True(provider.TryAddScheme(new AuthenticationScheme("a", null, typeof(NoHandler))));
         Assert.Equal("a", (await provider.GetSchemeAsync("a"))!.Name);
+    }
+
+    [Fact]
+    public async Task The_handler_made_per_request_logs_through_the_app_s_logging_and_authenticates_as_before()
+    {
+        var logs = new CapturingLoggerProvider();
+        var services = new Microsoft.Extensions.DependencyInjection.ServiceCollection();
+        Microsoft.Extensions.DependencyInjection.ServiceCollectionServiceExtensions.AddSingleton(services, TimeProvider.System);
+        Microsoft.Extensions.DependencyInjection.LoggingServiceCollectionExtensions.AddLogging(services,
+            b => b.AddProvider(logs).SetMinimumLevel(LogLevel.Debug));
+        Microsoft.Extensions.DependencyInjection.JobkeeperSecurityServiceCollectionExtensions.AddJobkeeperApiKeys(services,
+            [new ApiKeyEntry { Name = "ops", Hash = ApiKeyHash.Format("jk_right"), Roles = ["read"] }]);
+        await using var provider = Microsoft.Extensions.DependencyInjection.ServiceCollectionContainerBuilderExtensions.BuildServiceProvider(services);
+
+        async Task<AuthenticateResult> AuthenticateAsync(string key)
+        {
+            await using var scope = Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions.CreateAsyncScope(provider);
+            var http = new DefaultHttpContext { RequestServices = scope.ServiceProvider };
+            http.Request.Headers.Authorization = "Bearer " + key;
+            return await http.AuthenticateAsync();
+        }
+
+        var wrong = await AuthenticateAsync("jk_wrong");
+        Assert.False(wrong.Succeeded);
+        Assert.Equal("The API key is not valid.", wrong.Failure?.Message);
+        var right = await AuthenticateAsync("jk_right");
+        Assert.True(right.Succeeded);
+        Assert.Equal("ops", right.Principal!.Identity!.Name);
+        Assert.Same(right.Principal, (await AuthenticateAsync("jk_right")).Principal);
+
+        // The handler's own log lines (ASP.NET Core's, under the handler's type name) still reach the app's providers.
+        Assert.Contains(logs.Lines, l => l.Category == typeof(ApiKeyAuthenticationHandler).FullName && l.Text.Contains("was not authenticated", StringComparison.Ordinal));
+        Assert.Contains(logs.Lines, l => l.Category == typeof(ApiKeyAuthenticationHandler).FullName && l.Text.Contains("was successfully authenticated", StringComparison.Ordinal));
+    }
+
+    private sealed class CapturingLoggerProvider : Microsoft.Extensions.Logging.ILoggerProvider
+    {
+        public System.Collections.Concurrent.ConcurrentQueue<(string Category, string Text)> Lines { get; } = new();
+
+        public Microsoft.Extensions.Logging.ILogger CreateLogger(string categoryName) => new Logger(this, categoryName);
+
+        public void Dispose()
+        {
+        }
+
+        private sealed class Logger(CapturingLoggerProvider provider, string category) : Microsoft.Extensions.Logging.ILogger
+        {
+            public IDisposable? BeginScope<TState>(TState state)
+                where TState : notnull => null;
+
+            public bool IsEnabled(Microsoft.Extensions.Logging.LogLevel logLevel) => true;
+
+            public void Log<TState>(Microsoft.Extensions.Logging.LogLevel logLevel, Microsoft.Extensions.Logging.EventId eventId, TState state,
+                Exception? exception, Func<TState, Exception?, string> formatter) => provider.Lines.Enqueue((category, formatter(state, exception)));
+        }
     }
 
     private class NoHandler : IAuthenticationHandler

@@ -72,6 +72,12 @@ public static class JobkeeperSecurityServiceCollectionExtensions
         services.AddAuthenticationCore(o => o.DefaultScheme ??= ApiKeyAuthenticationHandler.SchemeName);
         new AuthenticationBuilder(services)
             .AddScheme<ApiKeyOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, o => o.Keys = list);
+        // The handler (one per request) gets its logger without the logger factory's lock (see CachingLoggerFactory): it replaces
+        // the registration AddScheme made, which builds the handler with the container's factory.
+        services.TryAddSingleton<CachingLoggerFactory>();
+        services.RemoveAll<ApiKeyAuthenticationHandler>();
+        services.AddTransient(sp => new ApiKeyAuthenticationHandler(sp.GetRequiredService<IOptionsMonitor<ApiKeyOptions>>(),
+            sp.GetRequiredService<CachingLoggerFactory>(), sp.GetRequiredService<System.Text.Encodings.Web.UrlEncoder>()));
         return services.AddJobkeeperAuthorization(ApiKeyAuthenticationHandler.SchemeName);
     }
 
