@@ -3,7 +3,6 @@ using System.Collections.Concurrent;
 using System.ComponentModel;
 using System.ComponentModel.DataAnnotations;
 using System.Globalization;
-using System.Reflection;
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
 using Jobkeeper.Errors;
@@ -42,23 +41,20 @@ internal static class ContractChecks
     private sealed class MemberCheck
     {
         private readonly JsonPropertyInfo _property;
-        private readonly PropertyInfo? _hasValue;
-        private readonly PropertyInfo? _value;
+        private readonly bool _optional;
         private readonly Type _valueType;
         private readonly Type? _itemType;
         private readonly Attribute[] _rules;
         private readonly bool _required;
-        private readonly string? _description;
 
         public MemberCheck(JsonPropertyInfo property)
         {
             _property = property;
             var type = property.PropertyType;
-            if (type.IsGenericType && type.GetGenericTypeDefinition() == typeof(Optional<>))
+            if (Optional.ValueTypeOf(type) is { } valueType)
             {
-                _hasValue = type.GetProperty(nameof(Optional<int>.HasValue));
-                _value = type.GetProperty(nameof(Optional<int>.Value));
-                type = type.GetGenericArguments()[0];
+                _optional = true;
+                type = valueType;
             }
 
             _valueType = Nullable.GetUnderlyingType(type) ?? type;
@@ -66,21 +62,20 @@ internal static class ContractChecks
             _itemType = _valueType.IsGenericType && _valueType.GetGenericArguments() is [var item] && IsContract(item) ? item : null;
             var attributes = property.AttributeProvider?.GetCustomAttributes(true).OfType<Attribute>().ToArray() ?? [];
             _rules = [.. attributes.Where(a => a is RangeAttribute or StringLengthAttribute or MinLengthAttribute or MaxLengthAttribute)];
-            _description = attributes.OfType<DescriptionAttribute>().FirstOrDefault()?.Description;
-            _required = _hasValue is null && !type.IsValueType && !property.IsSetNullable;
+            _required = !_optional && !type.IsValueType && !property.IsSetNullable;
         }
 
         public void Check(object owner, string prefix, bool rules)
         {
             var value = _property.Get!(owner);
-            if (_hasValue is not null)
+            if (_optional)
             {
-                if (!(bool)_hasValue.GetValue(value)!)
+                if (value is not IOptional { HasValue: true } given)
                 {
                     return;
                 }
 
-                value = _value!.GetValue(value);
+                value = given.Value;
             }
 
             var field = prefix + _property.Name;
@@ -88,7 +83,7 @@ internal static class ContractChecks
             {
                 if (_required && rules)
                 {
-                    throw new JobValidationException(field, "is required" + (_description is null ? "" : ": " + _description.TrimEnd('.')) + "; it may not be null");
+                    throw new JobValidationException(field, ContractErrors.Required(_property) + "; it may not be null");
                 }
 
                 return;

@@ -45,8 +45,7 @@ internal static partial class ContractErrors
             var names = missing.Groups[1].Value.Split(", ").Select(n => n.Trim('\'')).ToArray();
             var owner = Resolve(root, path);
             var property = owner?.Properties.FirstOrDefault(p => p.Name == names[0]);
-            var what = property is null ? "" : ": " + Describe(property);
-            return new JobValidationException(Field([.. path, names[0]]), "is required" + what);
+            return new JobValidationException(Field([.. path, names[0]]), property is null ? "is required" : Required(property));
         }
 
         if (message.StartsWith("Duplicate property", StringComparison.Ordinal))
@@ -137,13 +136,12 @@ internal static partial class ContractErrors
 
     private static Type Unwrap(Type type)
     {
-        if (type.IsGenericType && type.GetGenericTypeDefinition() == typeof(Optional<>))
-        {
-            type = type.GetGenericArguments()[0];
-        }
-
+        type = Optional.ValueTypeOf(type) ?? type;
         return Nullable.GetUnderlyingType(type) ?? type;
     }
+
+    /// <summary>What a required member that is missing (or null) is told: that it is required, and what it is.</summary>
+    public static string Required(JsonPropertyInfo property) => "is required: " + Describe(property);
 
     private static string Describe(JsonPropertyInfo property) =>
         property.AttributeProvider?.GetCustomAttributes(typeof(System.ComponentModel.DescriptionAttribute), false)

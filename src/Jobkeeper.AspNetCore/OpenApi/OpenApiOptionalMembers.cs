@@ -15,13 +15,11 @@ internal sealed class OpenApiOptionalMembers : IOpenApiSchemaTransformer
 {
     public async Task TransformAsync(OpenApiSchema schema, OpenApiSchemaTransformerContext context, CancellationToken cancellationToken)
     {
-        if (context.JsonPropertyInfo is not { } property
-            || !property.PropertyType.IsGenericType || property.PropertyType.GetGenericTypeDefinition() != typeof(Optional<>))
+        if (context.JsonPropertyInfo is not { } property || Optional.ValueTypeOf(property.PropertyType) is not { } valueType)
         {
             return;
         }
 
-        var valueType = property.PropertyType.GetGenericArguments()[0];
         var value = await context.GetOrCreateSchemaAsync(valueType, null, cancellationToken).ConfigureAwait(false);
         if (value is OpenApiSchema inline)
         {

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using System.Text.Json.Serialization.Metadata;
 using Jobkeeper.Contracts;
 
 namespace Jobkeeper.Json;
@@ -16,7 +17,7 @@ public sealed class ErrorOrMessageJsonConverter : JsonConverter<JobErrorInput>
 
         try
         {
-            return JsonSerializer.Deserialize(ref reader, JobkeeperJsonContext.Default.JobErrorInput);
+            return JsonSerializer.Deserialize(ref reader, (JsonTypeInfo<JobErrorInput>)options.GetTypeInfo(typeof(JobErrorInput)));
         }
         catch (JsonException ex)
         {
@@ -25,5 +26,5 @@ public sealed class ErrorOrMessageJsonConverter : JsonConverter<JobErrorInput>
     }
 
     public override void Write(Utf8JsonWriter writer, JobErrorInput value, JsonSerializerOptions options) =>
-        JsonSerializer.Serialize(writer, value, JobkeeperJsonContext.Default.JobErrorInput);
+        JsonSerializer.Serialize(writer, value, (JsonTypeInfo<JobErrorInput>)options.GetTypeInfo(typeof(JobErrorInput)));
 }

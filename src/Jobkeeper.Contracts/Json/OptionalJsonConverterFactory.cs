@@ -9,13 +9,12 @@ namespace Jobkeeper.Json;
 /// <summary>Reads and writes <see cref="Optional{T}"/> as its value: a member that is there, null included, has a value.</summary>
 public sealed class OptionalJsonConverterFactory : JsonConverterFactory
 {
-    public override bool CanConvert(Type typeToConvert) =>
-        typeToConvert.IsGenericType && typeToConvert.GetGenericTypeDefinition() == typeof(Optional<>);
+    public override bool CanConvert(Type typeToConvert) => Optional.ValueTypeOf(typeToConvert) is not null;
 
     [UnconditionalSuppressMessage("AOT", "IL3050", Justification = "Optional<T> members are declared in the contract, whose value types its JSON context lists.")]
     [UnconditionalSuppressMessage("Trimming", "IL2070", Justification = "As above.")]
     public override JsonConverter CreateConverter(Type typeToConvert, JsonSerializerOptions options) =>
-        (JsonConverter)Activator.CreateInstance(typeof(OptionalJsonConverter<>).MakeGenericType(typeToConvert.GetGenericArguments()[0]))!;
+        (JsonConverter)Activator.CreateInstance(typeof(OptionalJsonConverter<>).MakeGenericType(Optional.ValueTypeOf(typeToConvert)!))!;
 
     private sealed class OptionalJsonConverter<T> : JsonConverter<Optional<T>>
     {
