@@ -46,10 +46,10 @@ public class PromptRulesTests
     {
         await Invalid(Prompt() with { Key = "" }, "key");
         await Invalid(Prompt() with { Key = "  " }, "key");
-        await Invalid(Prompt() with { Key = new string('k', PromptRules.MaxKeyLength + 1) }, "key");
-        await PromptRules.ValidateAskAsync(Prompt() with { Key = new string('k', PromptRules.MaxKeyLength) });
+        await Invalid(Prompt() with { Key = new string('k', JobLimits.MaxPromptKeyLength + 1) }, "key");
+        await PromptRules.ValidateAskAsync(Prompt() with { Key = new string('k', JobLimits.MaxPromptKeyLength) });
         await Invalid(Prompt() with { Question = "" }, "question");
-        await Invalid(Prompt() with { Question = new string('q', PromptRules.MaxQuestionLength + 1) }, "question");
+        await Invalid(Prompt() with { Question = new string('q', JobLimits.MaxQuestionLength + 1) }, "question");
         await Invalid(Prompt() with { Key = "" }, "prompt.key", prefix: "prompt.");
     }
 
@@ -59,8 +59,8 @@ public class PromptRulesTests
         await Invalid(Prompt(options: []), "options");
         await Invalid(Prompt(options: ["yes", ""]), "options");
         await Invalid(Prompt(options: ["yes", "yes"]), "options");
-        await Invalid(Prompt(options: Enumerable.Range(0, PromptRules.MaxOptions + 1).Select(i => $"o{i}").ToArray()), "options");
-        await PromptRules.ValidateAskAsync(Prompt(options: Enumerable.Range(0, PromptRules.MaxOptions).Select(i => $"o{i}").ToArray()));
+        await Invalid(Prompt(options: Enumerable.Range(0, JobLimits.MaxPromptOptions + 1).Select(i => $"o{i}").ToArray()), "options");
+        await PromptRules.ValidateAskAsync(Prompt(options: Enumerable.Range(0, JobLimits.MaxPromptOptions).Select(i => $"o{i}").ToArray()));
         await PromptRules.ValidateAskAsync(Prompt(options: ["yes", "Yes"]));
     }
 

@@ -343,11 +343,11 @@ public sealed class WorkerEngineTests : IDisposable
 
     [Fact]
     public Task Worker_settings_at_the_limits_of_a_claim_run_jobs() =>
-        AssertRefusedAtStartOrRunningAsync(maxConcurrency: WorkQueue.MaxClaim, lease: WorkQueue.MaxLease);
+        AssertRefusedAtStartOrRunningAsync(maxConcurrency: JobLimits.MaxClaim, lease: WorkQueue.MaxLease);
 
     [Fact]
     public Task A_max_concurrency_above_the_claim_limit_is_refused_at_start_or_still_runs_jobs() =>
-        AssertRefusedAtStartOrRunningAsync(maxConcurrency: WorkQueue.MaxClaim + 1, lease: TimeSpan.FromSeconds(30));
+        AssertRefusedAtStartOrRunningAsync(maxConcurrency: JobLimits.MaxClaim + 1, lease: TimeSpan.FromSeconds(30));
 
     [Fact]
     public Task A_lease_longer_than_a_claim_accepts_is_refused_at_start_or_still_runs_jobs() =>

@@ -15,7 +15,7 @@ public sealed class WorkerQueueTests : IDisposable
 
     public void Dispose() => _database.Dispose();
 
-    private static Dictionary<string, int> Types(params string[] types) => types.ToDictionary(t => t, _ => WorkQueue.MaxClaim);
+    private static Dictionary<string, int> Types(params string[] types) => types.ToDictionary(t => t, _ => JobLimits.MaxClaim);
 
     private static JsonElement Json(string json) => JsonDocument.Parse(json).RootElement.Clone();
 
@@ -140,7 +140,7 @@ public sealed class WorkerQueueTests : IDisposable
         Assert.Equal("worker_id", (await Assert.ThrowsAsync<JobValidationException>(() => queue.ClaimAsync(new string('w', 201), Types("t"), 1, Lease))).Field);
         Assert.Equal("types", (await Assert.ThrowsAsync<JobValidationException>(() => queue.ClaimAsync("w", Types(), 1, Lease))).Field);
         Assert.Equal("max", (await Assert.ThrowsAsync<JobValidationException>(() => queue.ClaimAsync("w", Types("t"), 0, Lease))).Field);
-        Assert.Equal("max", (await Assert.ThrowsAsync<JobValidationException>(() => queue.ClaimAsync("w", Types("t"), WorkQueue.MaxClaim + 1, Lease))).Field);
+        Assert.Equal("max", (await Assert.ThrowsAsync<JobValidationException>(() => queue.ClaimAsync("w", Types("t"), JobLimits.MaxClaim + 1, Lease))).Field);
         Assert.Equal("lease_seconds", (await Assert.ThrowsAsync<JobValidationException>(() => queue.ClaimAsync("w", Types("t"), 1, TimeSpan.FromMilliseconds(999)))).Field);
         Assert.Equal("lease_seconds", (await Assert.ThrowsAsync<JobValidationException>(() => queue.ClaimAsync("w", Types("t"), 1, TimeSpan.FromHours(1.01)))).Field);
         Assert.Equal("wait_seconds", (await Assert.ThrowsAsync<JobValidationException>(() =>

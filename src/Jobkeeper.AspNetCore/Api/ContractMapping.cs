@@ -64,19 +64,6 @@ internal static class ContractMapping
         Fraction = new(true, null), Stage = new(true, null), Message = new(true, null), Current = new(true, null), Total = new(true, null),
     };
 
-    public static IReadOnlyList<string> JobTypes(this ClaimJobsRequest request)
-    {
-        for (var i = 0; i < request.Types.Count; i++)
-        {
-            if (string.IsNullOrWhiteSpace(request.Types[i]) || request.Types[i].Length > JobLimits.MaxTypeLength)
-            {
-                throw new JobValidationException($"types[{i}]", $"must be a job type: 1 to {JobLimits.MaxTypeLength} characters, not blank");
-            }
-        }
-
-        return request.Types;
-    }
-
     public static TimeSpan? Lease(int? seconds) => seconds is { } s ? TimeSpan.FromSeconds(s) : null;
 
     public static PromptRequest ToPrompt(this AskPromptRequest request) => new()

@@ -25,7 +25,7 @@ internal static class QueryParameters
 
     private static QueryParameterMetadata Type(string what) => new("type", $"Only {what} of this job type (exact match).")
     {
-        MaxLength = JobValidator.MaxTypeLength,
+        MaxLength = JobLimits.MaxTypeLength,
         Example = "example.task",
     };
 

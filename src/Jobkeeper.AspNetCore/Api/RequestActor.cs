@@ -21,8 +21,8 @@ internal static class RequestActor
     /// <summary>The actor of this request; null when it is anonymous and says nothing (the manager's default actor).</summary>
     public static JobActor? From(HttpContext http, string? claimedName = null)
     {
-        var claimed = claimedName ?? Header(http, ActorHeader, JobActor.MaxNameLength);
-        var reason = Header(http, ReasonHeader, JobActor.MaxReasonLength);
+        var claimed = claimedName ?? Header(http, ActorHeader, JobLimits.MaxActorNameLength);
+        var reason = Header(http, ReasonHeader, JobLimits.MaxReasonLength);
         if (Authenticated(http.User) is { } identity)
         {
             return new JobActor(identity)

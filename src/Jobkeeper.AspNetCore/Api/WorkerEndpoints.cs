@@ -18,12 +18,11 @@ internal static class WorkerEndpoints
         CancellationToken cancellationToken)
     {
         var request = await Body(http, options, ApiJson.Context.ClaimJobsRequest, cancellationToken).ConfigureAwait(false);
-        var types = request.JobTypes();
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, lifetime.ApplicationStopping);
         IReadOnlyList<Job> jobs;
         try
         {
-            jobs = await queue.ClaimWaitingAsync(request.WorkerId, types, request.Max ?? 1,
+            jobs = await queue.ClaimWaitingAsync(request.WorkerId, request.Types, request.Max ?? 1,
                     ContractMapping.Lease(request.LeaseSeconds) ?? JobTransitions.DefaultLease, TimeSpan.FromSeconds(request.WaitSeconds ?? 0), linked.Token)
                 .ConfigureAwait(false);
         }

@@ -16,10 +16,10 @@ internal sealed class OpenApiActorHeaders : IOpenApiOperationTransformer
         }
 
         operation.Parameters ??= [];
-        operation.Parameters.Add(Header(ActorHeadersMetadata.ActorHeader, JobActor.MaxNameLength,
+        operation.Parameters.Add(Header(ActorHeadersMetadata.ActorHeader, JobLimits.MaxActorNameLength,
             "Who asks. Behind API keys the key's name is the actor and this is recorded beside it as `display_name`; "
             + "without keys it names the actor. UTF-8, percent-encoded where not ASCII."));
-        operation.Parameters.Add(Header(ActorHeadersMetadata.ReasonHeader, JobActor.MaxReasonLength,
+        operation.Parameters.Add(Header(ActorHeadersMetadata.ReasonHeader, JobLimits.MaxReasonLength,
             "Why, recorded as `reason` on the change's events. UTF-8, percent-encoded where not ASCII."));
         return Task.CompletedTask;
     }

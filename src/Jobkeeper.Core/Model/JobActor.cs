@@ -13,12 +13,6 @@ namespace Jobkeeper.Model;
 /// <param name="Name">The actor; null for the manager's <see cref="JobkeeperOptions.DefaultActor"/>.</param>
 public sealed record JobActor(string? Name)
 {
-    /// <summary>The longest actor or display name accepted over HTTP.</summary>
-    public const int MaxNameLength = JobLimits.MaxActorNameLength;
-
-    /// <summary>The longest reason accepted in the <c>X-Reason</c> header.</summary>
-    public const int MaxReasonLength = JobLimits.MaxReasonLength;
-
     /// <summary>The name the caller gave for themselves, unverified; null when none, or when it is the actor's own.</summary>
     public string? DisplayName { get; init; }
 

@@ -5,13 +5,6 @@ namespace Jobkeeper.Model;
 /// <summary>Value rules shared by every entry point (HTTP, library, import); each failure names the field.</summary>
 public static class JobValidator
 {
-    public const int MaxTypeLength = JobLimits.MaxTypeLength;
-    public const int MaxLabels = JobLimits.MaxLabels;
-    public const int MaxLabelKeyLength = JobLimits.MaxLabelKeyLength;
-    public const int MaxLabelValueLength = JobLimits.MaxLabelValueLength;
-    public const int MaxAttemptsLimit = JobLimits.MaxAttempts;
-    public const int MaxTextLength = JobLimits.MaxTextLength;
-
     /// <summary>The longest lease an update may give a running job (<c>lease_seconds</c>): a day.</summary>
     public static readonly TimeSpan MaxAppLease = TimeSpan.FromSeconds(JobLimits.MaxAppLeaseSeconds);
 
@@ -31,9 +24,9 @@ public static class JobValidator
             throw new JobValidationException("type", "is required and must be a non-empty string, e.g. \"audio.analyze\"");
         }
 
-        if (job.Type.Length > MaxTypeLength)
+        if (job.Type.Length > JobLimits.MaxTypeLength)
         {
-            throw new JobValidationException("type", $"must be at most {MaxTypeLength} characters");
+            throw new JobValidationException("type", $"must be at most {JobLimits.MaxTypeLength} characters");
         }
 
         if (job.Id is not null && !JobIds.IsValid(job.Id))
@@ -46,9 +39,9 @@ public static class JobValidator
             throw new JobValidationException("id", $"'{job.Id}' is reserved (it names a route under /api/v1/jobs); choose another id");
         }
 
-        if (job.MaxAttempts is { } attempts && (attempts < 1 || attempts > MaxAttemptsLimit))
+        if (job.MaxAttempts is { } attempts && (attempts < 1 || attempts > JobLimits.MaxAttempts))
         {
-            throw new JobValidationException("max_attempts", $"must be between 1 and {MaxAttemptsLimit}");
+            throw new JobValidationException("max_attempts", $"must be between 1 and {JobLimits.MaxAttempts}");
         }
 
         if (job.Labels is not null)
@@ -70,19 +63,19 @@ public static class JobValidator
         var count = existing;
         foreach (var (key, value) in labels)
         {
-            if (string.IsNullOrEmpty(key) || key.Length > MaxLabelKeyLength || key.Contains(':', StringComparison.Ordinal))
+            if (string.IsNullOrEmpty(key) || key.Length > JobLimits.MaxLabelKeyLength || key.Contains(':', StringComparison.Ordinal))
             {
-                throw new JobValidationException("labels", $"label keys must be 1–{MaxLabelKeyLength} characters without ':' (got '{Trim(key)}')");
+                throw new JobValidationException("labels", $"label keys must be 1–{JobLimits.MaxLabelKeyLength} characters without ':' (got '{Trim(key)}')");
             }
 
-            if (value is not null && value.Length > MaxLabelValueLength)
+            if (value is not null && value.Length > JobLimits.MaxLabelValueLength)
             {
-                throw new JobValidationException($"labels.{key}", $"must be at most {MaxLabelValueLength} characters");
+                throw new JobValidationException($"labels.{key}", $"must be at most {JobLimits.MaxLabelValueLength} characters");
             }
 
-            if (++count > MaxLabels)
+            if (++count > JobLimits.MaxLabels)
             {
-                throw new JobValidationException("labels", $"a job may have at most {MaxLabels} labels");
+                throw new JobValidationException("labels", $"a job may have at most {JobLimits.MaxLabels} labels");
             }
         }
     }
@@ -105,14 +98,14 @@ public static class JobValidator
             throw new JobValidationException(prefix + "total", "must not be negative");
         }
 
-        if (progress.Stage is { HasValue: true, Value.Length: > MaxTypeLength })
+        if (progress.Stage is { HasValue: true, Value.Length: > JobLimits.MaxTypeLength })
         {
-            throw new JobValidationException(prefix + "stage", $"must be at most {MaxTypeLength} characters");
+            throw new JobValidationException(prefix + "stage", $"must be at most {JobLimits.MaxTypeLength} characters");
         }
 
-        if (progress.Message is { HasValue: true, Value.Length: > MaxTextLength })
+        if (progress.Message is { HasValue: true, Value.Length: > JobLimits.MaxTextLength })
         {
-            throw new JobValidationException(prefix + "message", $"must be at most {MaxTextLength} characters");
+            throw new JobValidationException(prefix + "message", $"must be at most {JobLimits.MaxTextLength} characters");
         }
     }
 

@@ -7,29 +7,26 @@ namespace Jobkeeper.Model;
 /// <summary>What a prompt may be, and whether an answer fits it (one of the options; valid against the schema).</summary>
 public static class PromptRules
 {
-    public const int MaxKeyLength = JobLimits.MaxPromptKeyLength;
-    public const int MaxQuestionLength = JobLimits.MaxQuestionLength;
-    public const int MaxOptions = JobLimits.MaxPromptOptions;
     public static readonly TimeSpan MaxExpiresIn = TimeSpan.FromSeconds(JobLimits.MaxPromptExpirySeconds);
 
     /// <summary>Checks a prompt about to be asked; <paramref name="prefix"/> is how the request names its members.</summary>
     public static async Task ValidateAskAsync(JobPrompt prompt, string prefix = "")
     {
-        if (string.IsNullOrWhiteSpace(prompt.Key) || prompt.Key.Length > MaxKeyLength)
+        if (string.IsNullOrWhiteSpace(prompt.Key) || prompt.Key.Length > JobLimits.MaxPromptKeyLength)
         {
-            throw new JobValidationException(prefix + "key", $"is required: a name for this question, 1 to {MaxKeyLength} characters, unique within the job");
+            throw new JobValidationException(prefix + "key", $"is required: a name for this question, 1 to {JobLimits.MaxPromptKeyLength} characters, unique within the job");
         }
 
-        if (string.IsNullOrWhiteSpace(prompt.Question) || prompt.Question.Length > MaxQuestionLength)
+        if (string.IsNullOrWhiteSpace(prompt.Question) || prompt.Question.Length > JobLimits.MaxQuestionLength)
         {
-            throw new JobValidationException(prefix + "question", $"is required: the question for a person, 1 to {MaxQuestionLength} characters");
+            throw new JobValidationException(prefix + "question", $"is required: the question for a person, 1 to {JobLimits.MaxQuestionLength} characters");
         }
 
         if (prompt.Options is { } options)
         {
-            if (options.Count is 0 or > MaxOptions || options.Any(string.IsNullOrEmpty) || options.Distinct(StringComparer.Ordinal).Count() != options.Count)
+            if (options.Count is 0 or > JobLimits.MaxPromptOptions || options.Any(string.IsNullOrEmpty) || options.Distinct(StringComparer.Ordinal).Count() != options.Count)
             {
-                throw new JobValidationException(prefix + "options", $"must be 1 to {MaxOptions} different non-empty strings");
+                throw new JobValidationException(prefix + "options", $"must be 1 to {JobLimits.MaxPromptOptions} different non-empty strings");
             }
 
             if (prompt.Schema is not null)

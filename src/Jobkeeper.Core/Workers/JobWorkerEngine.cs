@@ -58,9 +58,9 @@ internal sealed class JobWorkerEngine : IHostedService, IAsyncDisposable
         _time = time;
         _options = options.Value.Workers;
         _logger = logger;
-        if (_options.MaxConcurrency is < 1 or > WorkQueue.MaxClaim)
+        if (_options.MaxConcurrency is < 1 or > JobLimits.MaxClaim)
         {
-            throw new InvalidOperationException($"Workers.MaxConcurrency must be between 1 and {WorkQueue.MaxClaim}; it is {_options.MaxConcurrency}.");
+            throw new InvalidOperationException($"Workers.MaxConcurrency must be between 1 and {JobLimits.MaxClaim}; it is {_options.MaxConcurrency}.");
         }
 
         if (_options.LeaseDuration < WorkQueue.MinLease || _options.LeaseDuration > WorkQueue.MaxLease)

@@ -15,7 +15,6 @@ namespace Jobkeeper.Workers;
 /// </summary>
 public sealed class WorkQueue
 {
-    public const int MaxClaim = JobLimits.MaxClaim;
     public static readonly TimeSpan MinLease = TimeSpan.FromSeconds(JobLimits.MinLeaseSeconds);
     public static readonly TimeSpan MaxLease = TimeSpan.FromSeconds(JobLimits.MaxLeaseSeconds);
     public static readonly TimeSpan MaxWait = TimeSpan.FromSeconds(JobLimits.MaxWaitSeconds);
@@ -101,6 +100,8 @@ public sealed class WorkQueue
             throw new JobValidationException("wait_seconds", $"must be between 0 and {MaxWait.TotalSeconds:0}");
         }
 
+        // Checked as given (before duplicates go), so a bad type is named by its place in the caller's list.
+        ValidateClaim(worker, types, max, lease);
         var limits = types.Distinct(StringComparer.Ordinal).ToDictionary(t => t, _ => max, StringComparer.Ordinal);
         var deadline = _time.GetUtcNow() + wait;
         while (true)
@@ -230,14 +231,25 @@ public sealed class WorkQueue
             throw new JobValidationException("worker_id", "is required: a name for this worker, 1 to 200 characters");
         }
 
-        if (!types.Any())
+        var index = 0;
+        foreach (var type in types)
+        {
+            if (string.IsNullOrWhiteSpace(type) || type.Length > JobLimits.MaxTypeLength)
+            {
+                throw new JobValidationException($"types[{index}]", $"must be a job type: 1 to {JobLimits.MaxTypeLength} characters, not blank");
+            }
+
+            index++;
+        }
+
+        if (index == 0)
         {
             throw new JobValidationException("types", "must name at least one job type to claim");
         }
 
-        if (max is < 1 or > MaxClaim)
+        if (max is < 1 or > JobLimits.MaxClaim)
         {
-            throw new JobValidationException("max", $"must be between 1 and {MaxClaim}");
+            throw new JobValidationException("max", $"must be between 1 and {JobLimits.MaxClaim}");
         }
 
         ValidateLease(lease);

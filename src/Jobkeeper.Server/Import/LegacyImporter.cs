@@ -125,7 +125,7 @@ internal sealed class ServerImportTarget(HttpClient http) : IImportTarget
 
     private static void AddTime(Dictionary<string, string> labels, string key, DateTimeOffset? time)
     {
-        if (time is { } t && labels.Count < JobValidator.MaxLabels)
+        if (time is { } t && labels.Count < JobLimits.MaxLabels)
         {
             labels[key] = t.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.FFFFFF'Z'", System.Globalization.CultureInfo.InvariantCulture);
         }

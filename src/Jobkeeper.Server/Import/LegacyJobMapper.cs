@@ -150,9 +150,9 @@ internal static class LegacyJobMapper
         }
 
         var type = TakeString(fields, TypeFields) ?? defaultType;
-        if (type.Length is 0 or > JobValidator.MaxTypeLength)
+        if (type.Length is 0 or > JobLimits.MaxTypeLength)
         {
-            return Skip(id, legacyStatus, $"type must be 1–{JobValidator.MaxTypeLength} characters");
+            return Skip(id, legacyStatus, $"type must be 1–{JobLimits.MaxTypeLength} characters");
         }
 
         var unknown = new List<KeyValuePair<string, JsonElement>>();
@@ -219,7 +219,7 @@ internal static class LegacyJobMapper
 
         var priority = TakeInt(fields, PriorityFields, unknown) ?? 0;
         var attempt = Math.Max(1, TakeInt(fields, AttemptFields, unknown) ?? 1);
-        var maxAttempts = Math.Clamp(TakeInt(fields, MaxAttemptFields, unknown) ?? 3, 1, JobValidator.MaxAttemptsLimit);
+        var maxAttempts = Math.Clamp(TakeInt(fields, MaxAttemptFields, unknown) ?? 3, 1, JobLimits.MaxAttempts);
         var input = Take(fields, InputFields);
         var labels = new Dictionary<string, string>(StringComparer.Ordinal) { ["legacy_status"] = Trim(legacyStatus, MaxLabelScalarLength) };
         var extra = new List<KeyValuePair<string, JsonElement>>();
@@ -400,15 +400,15 @@ internal static class LegacyJobMapper
         message ??= TakeString(fields, MessageFields);
         current ??= TakeLong(fields, CurrentFields);
         total ??= TakeLong(fields, TotalFields);
-        if (stage is { Length: > JobValidator.MaxTypeLength })
+        if (stage is { Length: > JobLimits.MaxTypeLength })
         {
             unknown.Add(new("stage", ToElement(JsonValue.Create(stage))));
             stage = null;
         }
 
-        if (message is { Length: > JobValidator.MaxTextLength })
+        if (message is { Length: > JobLimits.MaxTextLength })
         {
-            message = message[..JobValidator.MaxTextLength];
+            message = message[..JobLimits.MaxTextLength];
             notes.Add("progress message cut to its first 10000 characters");
         }
 
@@ -433,19 +433,19 @@ internal static class LegacyJobMapper
             case { ValueKind: JsonValueKind.Null }:
                 return null;
             case { ValueKind: JsonValueKind.String } s when !string.IsNullOrWhiteSpace(s.GetString()):
-                return new JobError { Message = Trim(s.GetString()!, JobValidator.MaxTextLength) };
+                return new JobError { Message = Trim(s.GetString()!, JobLimits.MaxTextLength) };
             case { ValueKind: JsonValueKind.Object } o:
                 var inner = o.EnumerateObject().ToDictionary(p => p.Name, p => p.Value, StringComparer.Ordinal);
                 var message = TakeString(inner, ["message", "msg", "error", "detail"]) ?? o.GetRawText();
                 var code = TakeString(inner, ["code", "type", "error_type"]);
                 return new JobError
                 {
-                    Message = Trim(message, JobValidator.MaxTextLength),
+                    Message = Trim(message, JobLimits.MaxTextLength),
                     Code = code,
                     Details = inner.Count > 0 ? o : null,
                 };
             case { } other:
-                return new JobError { Message = Trim(other.GetRawText(), JobValidator.MaxTextLength), Details = other };
+                return new JobError { Message = Trim(other.GetRawText(), JobLimits.MaxTextLength), Details = other };
         }
     }
 
@@ -494,7 +494,7 @@ internal static class LegacyJobMapper
     private static bool TryLabel(Dictionary<string, string> labels, string name, JsonElement field)
     {
         var key = LabelKey(name);
-        if (LabelValue(field) is not { } text || key is null || labels.ContainsKey(key) || labels.Count >= JobValidator.MaxLabels)
+        if (LabelValue(field) is not { } text || key is null || labels.ContainsKey(key) || labels.Count >= JobLimits.MaxLabels)
         {
             return false;
         }
@@ -506,7 +506,7 @@ internal static class LegacyJobMapper
     private static string? LabelKey(string name)
     {
         var key = name.Replace(':', '_');
-        return key.Length is > 0 and <= JobValidator.MaxLabelKeyLength ? key : null;
+        return key.Length is > 0 and <= JobLimits.MaxLabelKeyLength ? key : null;
     }
 
     private static string? LabelValue(JsonElement value) => value.ValueKind switch
