@@ -80,6 +80,25 @@ public sealed class OpenApiDocumentTests(ServerFixture fixture) : IClassFixture<
     }
 
     [Fact]
+    public async Task Merge_patch_members_are_described_as_their_values_that_may_be_null()
+    {
+        var document = await fixture.Client.GetJsonAsync("/openapi/v1.json");
+        var schemas = document.GetProperty("components").GetProperty("schemas");
+        var patch = schemas.GetProperty("UpdateJobRequest").GetProperty("properties");
+        static string[] Types(JsonElement schema) => [.. schema.GetProperty("type").EnumerateArray().Select(t => t.GetString()!).Order()];
+
+        var progress = patch.GetProperty("progress");
+        Assert.Equal(["null", "object"], Types(progress));
+        Assert.Equal(["null", "number"], Types(progress.GetProperty("properties").GetProperty("fraction")));
+        Assert.Contains("queued", patch.GetProperty("status").GetProperty("enum").EnumerateArray().Select(e => e.ValueKind == JsonValueKind.String ? e.GetString() : null));
+        Assert.Equal(["integer", "null"], Types(schemas.GetProperty("ProgressRequest").GetProperty("properties").GetProperty("current")));
+        foreach (var member in patch.EnumerateObject())
+        {
+            Assert.True(member.Value.TryGetProperty("description", out _), $"UpdateJobRequest.{member.Name} has no description");
+        }
+    }
+
+    [Fact]
     public async Task Both_ways_to_send_an_api_key_are_security_schemes_of_every_api_route()
     {
         var document = await fixture.Client.GetJsonAsync("/openapi/v1.json");
