@@ -54,13 +54,10 @@ internal static class ServerSecurity
             app.UseCors(CorsPolicy);
         }
 
-        app.UseAuthentication();
-        if (section.GetSection("RateLimit").Get<JobkeeperRateLimitOptions>() is { PermitsPerSecond: > 0 })
-        {
-            app.UseRateLimiter();
-        }
-
-        app.UseAuthorization();
+        // Authentication and authorization, with the API-key fast path of Jobkeeper's routes; the rate limit between the two
+        // sees the caller (a partition per key) and also limits requests whose key is refused.
+        var limited = section.GetSection("RateLimit").Get<JobkeeperRateLimitOptions>() is { PermitsPerSecond: > 0 };
+        app.UseJobkeeperApiKeys(limited ? between => between.UseRateLimiter() : null);
     }
 
     /// <summary>True for an address only this machine can reach: localhost or a loopback IP. Wildcards (*, +, 0.0.0.0, [::]) are not.</summary>

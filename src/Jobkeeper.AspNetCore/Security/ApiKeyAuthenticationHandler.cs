@@ -39,24 +39,27 @@ public sealed class ApiKeyAuthenticationHandler(IOptionsMonitor<ApiKeyOptions> o
             return NoResult;
         }
 
+        return Match(keys, presented) is { } key
+            ? key.Authenticated
+            : Task.FromResult(AuthenticateResult.Fail("The API key is not valid."));
+    }
+
+    /// <summary>The configured key whose hash is the SHA-256 of <paramref name="presented"/>, or null.</summary>
+    internal static ApiKeyOptions.ParsedKey? Match(ApiKeyOptions.ParsedKey[] keys, ReadOnlySpan<char> presented)
+    {
         Span<byte> hash = stackalloc byte[ApiKeyHash.DigestBytes];
         ApiKeyHash.Compute(presented, hash);
-        var match = -1;
-        for (var i = 0; i < keys.Length; i++)
+        ApiKeyOptions.ParsedKey? match = null;
+        foreach (var key in keys)
         {
             // Every entry is compared, so the time taken does not say which one matched.
-            if (CryptographicOperations.FixedTimeEquals(hash, keys[i].Hash) && match < 0)
+            if (CryptographicOperations.FixedTimeEquals(hash, key.Hash) && match is null)
             {
-                match = i;
+                match = key;
             }
         }
 
-        if (match < 0)
-        {
-            return Task.FromResult(AuthenticateResult.Fail("The API key is not valid."));
-        }
-
-        return keys[match].Authenticated;
+        return match;
     }
 
     protected override async Task HandleChallengeAsync(AuthenticationProperties properties)
@@ -95,17 +98,10 @@ public sealed class ApiKeyAuthenticationHandler(IOptionsMonitor<ApiKeyOptions> o
     /// <summary>The key the request presents, trimmed; empty when none (an empty bearer token is none, as before any other place is looked at).</summary>
     private ReadOnlySpan<char> PresentedKey()
     {
-        // Spans over the header values: the hot read path no longer copies the key into a new string per request.
-        var authorization = Request.Headers.Authorization.ToString();
-        if (authorization.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
+        var key = HeaderKey(Request);
+        if (!key.IsEmpty || Request.Headers.Authorization.ToString().StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
         {
-            return authorization.AsSpan("Bearer ".Length).Trim();
-        }
-
-        var header = Request.Headers[HeaderName].ToString().AsSpan().Trim();
-        if (!header.IsEmpty)
-        {
-            return header;
+            return key;
         }
 
         if (Context.GetEndpoint()?.Metadata.GetMetadata<QueryAccessTokenMetadata>() is not null
@@ -115,6 +111,21 @@ public sealed class ApiKeyAuthenticationHandler(IOptionsMonitor<ApiKeyOptions> o
         }
 
         return default;
+    }
+
+    /// <summary>
+    /// The key in <c>Authorization: Bearer</c>, else in <c>X-Api-Key</c>, trimmed; empty when neither has one. Spans over the
+    /// header values: the hot read path does not copy the key into a new string per request.
+    /// </summary>
+    internal static ReadOnlySpan<char> HeaderKey(HttpRequest request)
+    {
+        var authorization = request.Headers.Authorization.ToString();
+        if (authorization.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
+        {
+            return authorization.AsSpan("Bearer ".Length).Trim();
+        }
+
+        return request.Headers[HeaderName].ToString().AsSpan().Trim();
     }
 
     private static readonly Task<AuthenticateResult> NoResult = Task.FromResult(AuthenticateResult.NoResult());

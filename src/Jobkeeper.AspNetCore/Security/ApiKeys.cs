@@ -51,6 +51,9 @@ public sealed class ApiKeyOptions : Microsoft.AspNetCore.Authentication.Authenti
     internal static Task<AuthenticateResult> OpenResult { get; } = Success(
         [new Claim(ClaimTypes.Name, "open"), new Claim(ClaimTypes.Role, JobkeeperRoles.Admin), new Claim(ApiKeyAuthenticationHandler.OpenClaim, "true")]);
 
+    /// <summary>The principal of <see cref="OpenResult"/>.</summary>
+    internal static SharedPrincipal OpenPrincipal => (SharedPrincipal)OpenResult.Result.Principal!;
+
     private static Task<AuthenticateResult> Success(IEnumerable<Claim> claims) =>
         Task.FromResult(AuthenticateResult.Success(new AuthenticationTicket(new SharedPrincipal(claims), ApiKeyAuthenticationHandler.SchemeName)));
 
@@ -70,6 +73,9 @@ public sealed class ApiKeyOptions : Microsoft.AspNetCore.Authentication.Authenti
         /// </summary>
         public Task<AuthenticateResult> Authenticated { get; } =
             Success([new Claim(ClaimTypes.Name, name), .. roles.Select(r => new Claim(ClaimTypes.Role, r))]);
+
+        /// <summary>The principal of <see cref="Authenticated"/>.</summary>
+        public SharedPrincipal Principal => (SharedPrincipal)Authenticated.Result.Principal!;
     }
 
     private sealed record ParsedKeys(List<ApiKeyEntry> Source, ParsedKey[] Entries);
@@ -78,8 +84,9 @@ public sealed class ApiKeyOptions : Microsoft.AspNetCore.Authentication.Authenti
 /// <summary>
 /// The principal of one key (or of open mode), shared by every request that presents the key: read-only, so that a request
 /// cannot change what the next one sees (<see cref="ClaimsPrincipal.AddIdentity"/> and the identity's claim changes throw;
-/// <see cref="ClaimsPrincipal.Clone"/> gives a changeable copy). Its roles are looked up in a set made once, instead of
-/// enumerating the claims on every role check of every request (an enumerator per check in the gc-verbose trace).
+/// <see cref="ClaimsPrincipal.Clone"/> gives a copy that identities can be added to; the key's identity stays read-only in
+/// it). Its roles are looked up in a set made once, instead of enumerating the claims on every role check of every request
+/// (an enumerator per check in the gc-verbose trace).
 /// </summary>
 internal sealed class SharedPrincipal : ClaimsPrincipal
 {
@@ -111,7 +118,7 @@ internal sealed class SharedPrincipal : ClaimsPrincipal
             : base(claims, ApiKeyAuthenticationHandler.SchemeName) => _built = true;
 
         public static InvalidOperationException Refused() =>
-            new("The principal of an API key is shared by every request with that key and cannot be changed; change a Clone() of it.");
+            new("The principal of an API key is shared by every request with that key and cannot be changed; add an identity to a Clone() of it.");
 
         public override void AddClaim(Claim claim)
         {

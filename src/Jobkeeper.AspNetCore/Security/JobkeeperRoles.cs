@@ -42,14 +42,17 @@ internal sealed class JobkeeperRoleRequirement(string role) : Microsoft.AspNetCo
 
     public Task HandleAsync(Microsoft.AspNetCore.Authorization.AuthorizationHandlerContext context)
     {
-        var user = context.User;
-        if (Authenticated(user) && (user.IsInRole(Role) || user.IsInRole(JobkeeperRoles.Admin)))
+        if (Allows(context.User, Role))
         {
             context.Succeed(this);
         }
 
         return Task.CompletedTask;
     }
+
+    /// <summary>The rule of the requirement: an authenticated <paramref name="user"/> in <paramref name="role"/> or in admin.</summary>
+    internal static bool Allows(System.Security.Claims.ClaimsPrincipal? user, string role) =>
+        Authenticated(user) && (user!.IsInRole(role) || user.IsInRole(JobkeeperRoles.Admin));
 
     /// <summary>As <c>DenyAnonymousAuthorizationRequirement</c>: some identity of the caller is authenticated.</summary>
     private static bool Authenticated(System.Security.Claims.ClaimsPrincipal? user) =>
