@@ -12,6 +12,9 @@ public sealed record WorkerLoopOptions
     public string WorkerId { get; init; } = $"{Environment.MachineName}-{Environment.ProcessId}";
 
     /// <summary>Jobs run at once.</summary>
+    /// <summary>Only jobs in these queues (with no types given, every type in them); null: any queue.</summary>
+    public IReadOnlyList<string>? Queues { get; init; }
+
     public int Concurrency { get; init; } = 4;
 
     public int LeaseSeconds { get; init; } = 30;

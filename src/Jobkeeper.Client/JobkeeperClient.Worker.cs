@@ -42,7 +42,7 @@ public sealed partial class JobkeeperClient
                 try
                 {
                     claimed = (await SendAsync(HttpMethod.Post, Api + "workers/claim",
-                        new ClaimJobsRequest { WorkerId = options.WorkerId, Types = types, Max = free, LeaseSeconds = options.LeaseSeconds, WaitSeconds = options.WaitSeconds },
+                        new ClaimJobsRequest { WorkerId = options.WorkerId, Types = types.Count > 0 ? types : null, Queues = options.Queues, Max = free, LeaseSeconds = options.LeaseSeconds, WaitSeconds = options.WaitSeconds },
                         JobkeeperJsonContext.Default.ClaimJobsRequest, JobkeeperJsonContext.Default.ClaimResponse, cancellationToken).ConfigureAwait(false)).Jobs;
                     pause = TimeSpan.FromMilliseconds(100);
                 }

@@ -64,7 +64,7 @@ public sealed partial class JobkeeperClient(HttpClient http)
     }
 
     /// <summary>Every job matching the filters, newest first, page by page (the server's keyset cursor).</summary>
-    public async IAsyncEnumerable<Job> ListAsync(string? status = null, string? type = null, string? label = null, int pageSize = 100,
+    public async IAsyncEnumerable<Job> ListAsync(string? status = null, string? type = null, string? label = null, string? queue = null, int pageSize = 100,
         [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         string? cursor = null;
@@ -73,6 +73,7 @@ public sealed partial class JobkeeperClient(HttpClient http)
             var query = new StringBuilder($"{Api}jobs?limit={pageSize.ToString(CultureInfo.InvariantCulture)}");
             Append(query, "status", status);
             Append(query, "type", type);
+            Append(query, "queue", queue);
             Append(query, "label", label);
             Append(query, "cursor", cursor);
             using var response = await Http.GetAsync(query.ToString(), cancellationToken).ConfigureAwait(false);

@@ -143,6 +143,7 @@ public sealed class JobManager
         {
             Id = request.Id ?? JobIds.NewId(now),
             Type = request.Type,
+            Queue = request.Queue ?? JobQueues.Default,
             Status = JobStatus.Queued,
             Priority = request.Priority,
             Input = request.Input is { ValueKind: not System.Text.Json.JsonValueKind.Null } input ? input : null,

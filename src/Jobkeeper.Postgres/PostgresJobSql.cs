@@ -15,11 +15,25 @@ internal static class PostgresJobSql
     // One index probe per type (ix_jobs_claim is ordered by run_at within a type and priority).
     public static readonly string NextRunAt = $"SELECT MIN(run_at_us) FROM jobs WHERE status = {StatusSql.Of(JobStatus.Queued)} AND type = ANY($1)";
 
+    public static readonly string NextRunAtInQueues = NextRunAt + " AND queue = ANY($2)";
+
+    public static readonly string NextRunAtOfQueues = $"SELECT MIN(run_at_us) FROM jobs WHERE status = {StatusSql.Of(JobStatus.Queued)} AND queue = ANY($1)";
+
     public static readonly string IsCurrent = "SELECT 1 FROM jobs WHERE id = $1 AND version = $2";
 
     // Rows locked by others are skipped, so instances claiming at once never wait for each other or take the same job.
     public static readonly string SelectClaimable =
         $"SELECT {SelectList} FROM jobs j WHERE j.status = {StatusSql.Of(JobStatus.Queued)} AND j.type = $1 AND j.run_at_us <= $2 " +
+        "ORDER BY j.priority DESC, j.run_at_us, j.id LIMIT $3 FOR UPDATE SKIP LOCKED";
+
+    /// <summary>As <see cref="SelectClaimable"/>, in one queue ($4).</summary>
+    public static readonly string SelectClaimableInQueue =
+        $"SELECT {SelectList} FROM jobs j WHERE j.status = {StatusSql.Of(JobStatus.Queued)} AND j.type = $1 AND j.run_at_us <= $2 AND j.queue = $4 " +
+        "ORDER BY j.priority DESC, j.run_at_us, j.id LIMIT $3 FOR UPDATE SKIP LOCKED";
+
+    /// <summary>One queue's ($1) due queued jobs of every type, in claim order (ix_jobs_claim_queue).</summary>
+    public static readonly string SelectClaimableOfQueue =
+        $"SELECT {SelectList} FROM jobs j WHERE j.status = {StatusSql.Of(JobStatus.Queued)} AND j.queue = $1 AND j.run_at_us <= $2 " +
         "ORDER BY j.priority DESC, j.run_at_us, j.id LIMIT $3 FOR UPDATE SKIP LOCKED";
 
     public const string DeleteJob = """

@@ -140,12 +140,18 @@ public sealed class PostgresJobStore : ISharedJobStore, ISqlReader
     public Task<IReadOnlyList<Job>> GetExpiredPromptsAsync(DateTimeOffset now, int limit, CancellationToken cancellationToken) =>
         _reads.GetExpiredPromptsAsync(now, limit, cancellationToken);
 
-    public async Task<DateTimeOffset?> GetNextRunAtAsync(IReadOnlyCollection<string> types, CancellationToken cancellationToken)
+    public async Task<DateTimeOffset?> GetNextRunAtAsync(IReadOnlyCollection<string> types, IReadOnlyCollection<string> queues, CancellationToken cancellationToken)
     {
         var value = await Run(async ct =>
         {
-            await using var command = _dataSource.CreateCommand(PostgresJobSql.NextRunAt);
-            command.Parameters.Add(PostgresCommit.Parameter(types.ToArray()));
+            await using var command = _dataSource.CreateCommand(types.Count == 0 ? PostgresJobSql.NextRunAtOfQueues
+                : queues.Count == 0 ? PostgresJobSql.NextRunAt : PostgresJobSql.NextRunAtInQueues);
+            command.Parameters.Add(PostgresCommit.Parameter(types.Count == 0 ? queues.ToArray() : types.ToArray()));
+            if (types.Count > 0 && queues.Count > 0)
+            {
+                command.Parameters.Add(PostgresCommit.Parameter(queues.ToArray()));
+            }
+
             return await command.ExecuteScalarAsync(ct).ConfigureAwait(false);
         }, cancellationToken).ConfigureAwait(false);
         return value is long micros ? TimeMicros.ToTimestamp(micros) : null;

@@ -20,7 +20,7 @@ internal sealed class PostgresRowWrites
         ["completed_us"] = "bigint", ["run_at_us"] = "bigint", ["lease_owner"] = "text", ["lease_expires_us"] = "bigint",
         ["lease_token"] = "text", ["cancel_requested_us"] = "bigint", ["version"] = "bigint", ["prompts"] = "text",
         ["checkpoint"] = "text", ["prompt_expires_us"] = "bigint", ["lease_us"] = "bigint",
-        ["traceparent"] = "text",
+        ["traceparent"] = "text", ["queue"] = "text",
     };
 
     private static readonly string InsertSql = BuildInsert();

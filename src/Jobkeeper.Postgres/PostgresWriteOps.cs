@@ -136,16 +136,17 @@ internal sealed class PostgresClaimOp(ClaimRequest request, Func<Job, JobReplace
         _claims.Clear();
         _selects = 0;
         var now = TimeMicros.From(request.Now);
-        foreach (var (type, limit) in request.Types)
+        foreach (var (type, queue, take) in ClaimOrder.Walks(request))
         {
-            var take = Math.Min(limit, request.Max);
-            if (take > 0)
-            {
-                // The claims of one transaction all see the same rows (its own locks skip nothing), so each reads
-                // enough to still find its share after the claims before it took theirs.
-                batch.BatchCommands.Add(PostgresCommit.Command(PostgresJobSql.SelectClaimable, type, now, Math.Min(take * claimsInBatch, 5000)));
-                _selects++;
-            }
+            // The claims of one transaction all see the same rows (its own locks skip nothing), so each reads
+            // enough to still find its share after the claims before it took theirs.
+            var rows = Math.Min(take * claimsInBatch, 5000);
+            batch.BatchCommands.Add(type is null
+                ? PostgresCommit.Command(PostgresJobSql.SelectClaimableOfQueue, queue!, now, rows)
+                : queue is null
+                    ? PostgresCommit.Command(PostgresJobSql.SelectClaimable, type, now, rows)
+                    : PostgresCommit.Command(PostgresJobSql.SelectClaimableInQueue, type, now, rows, queue));
+            _selects++;
         }
     }
 
@@ -166,11 +167,12 @@ internal sealed class PostgresClaimOp(ClaimRequest request, Func<Job, JobReplace
             }
         }
 
-        if (request.Types.Count > 1)
+        if (_selects > 1)
         {
             candidates.Sort(ClaimOrder.Compare);
         }
 
+        var taken = new Dictionary<string, int>(StringComparer.Ordinal);
         foreach (var job in candidates)
         {
             if (_claims.Count == request.Max)
@@ -178,7 +180,7 @@ internal sealed class PostgresClaimOp(ClaimRequest request, Func<Job, JobReplace
                 break;
             }
 
-            if (transaction.ClaimedIds.Add(job.Id))
+            if (!transaction.ClaimedIds.Contains(job.Id) && ClaimOrder.Allows(request, taken, job) && transaction.ClaimedIds.Add(job.Id))
             {
                 var replacement = claim(job);
                 _claims.Add((replacement, JobColumns.ToStateValues(replacement.Job, withLabels: true), -1));

@@ -1,4 +1,5 @@
 using Jobkeeper.Model;
+using Jobkeeper.Storage;
 
 namespace Jobkeeper.Relational;
 
@@ -17,4 +18,64 @@ internal static class ClaimOrder
         var byRunAt = a.RunAt.CompareTo(b.RunAt);
         return byRunAt != 0 ? byRunAt : string.CompareOrdinal(a.Id, b.Id);
     };
+
+    /// <summary>
+    /// True when a claim that has taken <paramref name="taken"/> jobs of each type may take <paramref name="job"/> too: a type's
+    /// limit holds over all the queues its walks came from.
+    /// </summary>
+    public static bool Allows(ClaimRequest request, Dictionary<string, int> taken, Job job)
+    {
+        if (request.Types.Count == 0 || !request.Types.TryGetValue(job.Type, out var limit))
+        {
+            return true;
+        }
+
+        taken.TryGetValue(job.Type, out var count);
+        if (count >= limit)
+        {
+            return false;
+        }
+
+        taken[job.Type] = count + 1;
+        return true;
+    }
+
+    /// <summary>
+    /// The index walks a claim makes, each with how many rows it may take: one per type (per type and queue when the claim
+    /// names queues), or with no types one per queue. The walks never overlap, so their rows need no de-duplication.
+    /// </summary>
+    public static IEnumerable<(string? Type, string? Queue, int Take)> Walks(ClaimRequest request)
+    {
+        var queues = request.Queues.Distinct(StringComparer.Ordinal).ToList();
+        if (request.Types.Count == 0)
+        {
+            foreach (var queue in queues)
+            {
+                yield return (null, queue, request.Max);
+            }
+
+            yield break;
+        }
+
+        foreach (var (type, limit) in request.Types)
+        {
+            var take = Math.Min(limit, request.Max);
+            if (take <= 0)
+            {
+                continue;
+            }
+
+            if (queues.Count == 0)
+            {
+                yield return (type, null, take);
+            }
+            else
+            {
+                foreach (var queue in queues)
+                {
+                    yield return (type, queue, take);
+                }
+            }
+        }
+    }
 }

@@ -92,6 +92,11 @@ internal static class JobListQuery
             where.Add($"j.type = {parameters.Add("type", query.Type)}");
         }
 
+        if (query.Queue is not null)
+        {
+            where.Add($"j.queue = {parameters.Add("queue", query.Queue)}");
+        }
+
         if (where.Count > 0)
         {
             sql.Append(" WHERE ").Append(string.Join(" AND ", where));

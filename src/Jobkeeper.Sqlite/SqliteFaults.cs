@@ -41,6 +41,21 @@ internal sealed class SqliteFaults(string path, ILogger logger)
         return Corrupt(ex);
     }
 
+    /// <summary>
+    /// A row SQLite gave back that is no job Jobkeeper wrote (a status it never writes, JSON it cannot read): damage that
+    /// SQLite's own checks let through (garbage over a page's cells reads as values). Remembered as damage.
+    /// </summary>
+    public StoreCorruptException Unreadable(Exception ex, string doing)
+    {
+        var what = $"a row met while {doing} is unreadable: {ex.Message}";
+        if (Interlocked.CompareExchange(ref _damage, what, null) is null)
+        {
+            logger.LogCritical(ex, "The SQLite database {Path} is damaged ({Error}): writes are refused from now on", path, what);
+        }
+
+        return Corrupt(ex);
+    }
+
     /// <summary>Throws <see cref="StoreCorruptException"/> once damage has been seen.</summary>
     public void ThrowIfDamaged()
     {

@@ -16,6 +16,11 @@ public sealed class SqliteJobStore : IJobStore
     private static readonly string NextRunAtSql =
         $"SELECT MIN(run_at_us) FROM jobs INDEXED BY ix_jobs_claim WHERE status = {StatusSql.Of(JobStatus.Queued)} AND type = $type";
 
+    private static readonly string NextRunAtInQueueSql = NextRunAtSql + " AND queue = $queue";
+
+    private static readonly string NextRunAtOfQueueSql =
+        $"SELECT MIN(run_at_us) FROM jobs INDEXED BY ix_jobs_claim_queue WHERE status = {StatusSql.Of(JobStatus.Queued)} AND queue = $queue";
+
     private readonly SqliteStoreOptions _options;
     private readonly StoreObservers _observers;
     private readonly ILogger<SqliteJobStore> _logger;
@@ -205,13 +210,18 @@ public sealed class SqliteJobStore : IJobStore
     public Task<IReadOnlyList<Job>> GetExpiredPromptsAsync(DateTimeOffset now, int limit, CancellationToken cancellationToken) =>
         Reads.GetExpiredPromptsAsync(now, limit, cancellationToken);
 
-    public async Task<DateTimeOffset?> GetNextRunAtAsync(IReadOnlyCollection<string> types, CancellationToken cancellationToken)
+    public async Task<DateTimeOffset?> GetNextRunAtAsync(IReadOnlyCollection<string> types, IReadOnlyCollection<string> queues, CancellationToken cancellationToken)
     {
+        // One probe per type, per type and queue, or (no types) per queue: the claim's own walks.
+        IEnumerable<(string Sql, KeyValuePair<string, object>[] Parameters)> probes = types.Count == 0
+            ? queues.Select(q => (NextRunAtOfQueueSql, new KeyValuePair<string, object>[] { new("$queue", q) }))
+            : queues.Count == 0
+                ? types.Select(t => (NextRunAtSql, new KeyValuePair<string, object>[] { new("$type", t) }))
+                : types.SelectMany(t => queues.Select(q => (NextRunAtInQueueSql, new KeyValuePair<string, object>[] { new("$type", t), new("$queue", q) })));
         long? earliest = null;
-        foreach (var type in types)
+        foreach (var (sql, parameters) in probes)
         {
-            KeyValuePair<string, object>[] parameters = [new("$type", type)];
-            if (await Readers.ReadAsync(r => r.QueryScalar(NextRunAtSql, parameters), cancellationToken).ConfigureAwait(false) is long micros
+            if (await Readers.ReadAsync(r => r.QueryScalar(sql, parameters), cancellationToken).ConfigureAwait(false) is long micros
                 && (earliest is null || micros < earliest))
             {
                 earliest = micros;

@@ -124,6 +124,13 @@ internal static class SqliteMigrations
             -- Set once at creation; the claim, the run and the worker's calls join that trace.
             ALTER TABLE jobs ADD COLUMN traceparent TEXT;
             """),
+        (8, "named queues", """
+            -- The queue a job waits in, set once at creation; jobs from before queues are in 'default'.
+            ALTER TABLE jobs ADD COLUMN queue TEXT NOT NULL DEFAULT 'default';
+            -- Claims by queue walk one queue's due queued jobs in claim order; listings by queue walk it newest first.
+            CREATE INDEX ix_jobs_claim_queue ON jobs (queue, priority DESC, run_at_us, id) WHERE status = 'queued';
+            CREATE INDEX ix_jobs_queue_created ON jobs (queue, created_us DESC, id DESC);
+            """),
     ];
 
     public static int LatestVersion => Steps[^1].Version;

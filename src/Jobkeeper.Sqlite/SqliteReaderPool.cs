@@ -47,6 +47,10 @@ internal sealed class SqliteReaderPool : ISqlReader, IDisposable
         {
             throw _faults.Translate(ex, "reading");
         }
+        catch (Exception ex) when (ex is InvalidDataException or System.Text.Json.JsonException)
+        {
+            throw _faults.Unreadable(ex, "reading");
+        }
         finally
         {
             if (reader is not null)

@@ -108,18 +108,23 @@ internal sealed class ClaimJobsOp(ClaimRequest request, Func<Job, JobReplacement
     {
         var now = TimeMicros.From(request.Now);
         var candidates = new List<Job>(request.Max);
-        foreach (var (type, limit) in request.Types)
+        var walks = 0;
+        foreach (var (type, queue, take) in ClaimOrder.Walks(request))
         {
-            var take = Math.Min(limit, request.Max);
-            if (take > 0)
-            {
-                session.SelectClaimable(type, now, take, candidates);
-            }
+            session.SelectClaimable(type, queue, now, take, candidates);
+            walks++;
         }
 
-        if (request.Types.Count > 1)
+        if (walks > 1)
         {
             candidates.Sort(ClaimOrder.Compare);
+        }
+
+        if (walks > request.Types.Count && request.Types.Count > 0)
+        {
+            // A type walked in several queues: its limit holds over all of them.
+            var taken = new Dictionary<string, int>(StringComparer.Ordinal);
+            candidates.RemoveAll(job => !ClaimOrder.Allows(request, taken, job));
         }
 
         var count = Math.Min(candidates.Count, request.Max);

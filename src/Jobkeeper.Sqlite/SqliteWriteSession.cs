@@ -16,6 +16,8 @@ internal sealed class SqliteWriteSession : IDisposable
     private readonly SqliteHotStatement _updateJob;
     private readonly SqliteHotStatement _updateJobAndLabels;
     private readonly SqliteCommand _selectClaimable;
+    private readonly SqliteCommand _selectClaimableInQueue;
+    private readonly SqliteCommand _selectClaimableOfQueue;
     private readonly SqliteCommand _deleteJob;
     private readonly SqliteHotStatement _insertLabel;
     private readonly SqliteCommand _deleteLabels;
@@ -49,6 +51,24 @@ internal sealed class SqliteWriteSession : IDisposable
         foreach (var name in new[] { "$type", "$now", "$limit" })
         {
             _selectClaimable.Parameters.Add(new SqliteParameter { ParameterName = name });
+        }
+
+        // One type's due queued jobs in one queue: the type's claim order, the other queues' rows passed over.
+        _selectClaimableInQueue = SqliteConnections.Prepare(connection,
+            $"SELECT {SqliteJobColumns.SelectList} FROM jobs j INDEXED BY ix_jobs_claim WHERE j.status = {StatusSql.Of(JobStatus.Queued)} AND j.type = $type AND j.run_at_us <= $now " +
+            "AND j.queue = $queue ORDER BY j.priority DESC, j.run_at_us, j.id LIMIT $limit");
+        foreach (var name in new[] { "$type", "$now", "$limit", "$queue" })
+        {
+            _selectClaimableInQueue.Parameters.Add(new SqliteParameter { ParameterName = name });
+        }
+
+        // Uses ix_jobs_claim_queue: one queue's due queued jobs of every type, already in claim order.
+        _selectClaimableOfQueue = SqliteConnections.Prepare(connection,
+            $"SELECT {SqliteJobColumns.SelectList} FROM jobs j INDEXED BY ix_jobs_claim_queue WHERE j.status = {StatusSql.Of(JobStatus.Queued)} AND j.queue = $queue " +
+            "AND j.run_at_us <= $now ORDER BY j.priority DESC, j.run_at_us, j.id LIMIT $limit");
+        foreach (var name in new[] { "$queue", "$now", "$limit" })
+        {
+            _selectClaimableOfQueue.Parameters.Add(new SqliteParameter { ParameterName = name });
         }
 
         _deleteJob = SqliteConnections.Prepare(connection, "DELETE FROM jobs WHERE id = $id");
@@ -122,14 +142,23 @@ internal sealed class SqliteWriteSession : IDisposable
         return statement.Execute() == 1;
     }
 
-    /// <summary>Up to <paramref name="limit"/> due queued jobs of one type, in claim order.</summary>
-    public void SelectClaimable(string type, long nowMicros, int limit, List<Job> into)
+    /// <summary>
+    /// Up to <paramref name="limit"/> due queued jobs, in claim order: of one type (in one queue when <paramref name="queue"/>
+    /// is given), or with no type, of every type in <paramref name="queue"/>.
+    /// </summary>
+    public void SelectClaimable(string? type, string? queue, long nowMicros, int limit, List<Job> into)
     {
-        var p = _selectClaimable.Parameters;
-        p[0].Value = type;
+        var command = type is null ? _selectClaimableOfQueue : queue is null ? _selectClaimable : _selectClaimableInQueue;
+        var p = command.Parameters;
+        p[0].Value = type ?? queue;
         p[1].Value = nowMicros;
         p[2].Value = limit;
-        using var reader = _selectClaimable.ExecuteReader();
+        if (type is not null && queue is not null)
+        {
+            p[3].Value = queue;
+        }
+
+        using var reader = command.ExecuteReader();
         while (reader.Read())
         {
             into.Add(JobColumns.Read(reader));
@@ -234,7 +263,7 @@ internal sealed class SqliteWriteSession : IDisposable
 
     public void Dispose()
     {
-        foreach (var command in new[] { _begin, _commit, _rollback, _selectClaimable, _deleteJob, _deleteLabels, _deleteEvents, _selectTerminal, _deleteTerminalJob })
+        foreach (var command in new[] { _begin, _commit, _rollback, _selectClaimable, _selectClaimableInQueue, _selectClaimableOfQueue, _deleteJob, _deleteLabels, _deleteEvents, _selectTerminal, _deleteTerminalJob })
         {
             command.Dispose();
         }

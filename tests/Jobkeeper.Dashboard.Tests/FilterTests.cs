@@ -3,7 +3,7 @@ using Jobkeeper.Dashboard.Tests.Infrastructure;
 
 namespace Jobkeeper.Dashboard.Tests;
 
-/// <summary>The list's filters (status, type, label), finding a job by id, and paging with "Load more".</summary>
+/// <summary>The list's filters (status, type, queue, label), finding a job by id, and paging with "Load more".</summary>
 public sealed class FilterTests(DashboardFixture fixture) : DashboardTest(fixture), IClassFixture<DashboardFixture>
 {
     [Fact]
@@ -41,6 +41,28 @@ public sealed class FilterTests(DashboardFixture fixture) : DashboardTest(fixtur
         await Page.ReloadAsync();
         await Expect(labelField).ToHaveValueAsync("batch:" + batch);
         await ExpectRowsAsync(otherType, cancelled, queued);
+    }
+
+    [Fact]
+    public async Task The_queue_filter_narrows_the_list_and_each_row_shows_its_queue()
+    {
+        var type = NewType("queues");
+        var queue = "renders-" + Guid.NewGuid().ToString("N")[..12];
+        var inQueue = await CreateAsync(type, extra: $$""","queue":"{{queue}}" """);
+        var inDefault = await CreateAsync(type);
+
+        await OpenListAsync(Page, $"?type={type}");
+        await ExpectRowsAsync(inDefault, inQueue);
+        var queueField = Page.GetByLabel("Queue", new() { Exact = true });
+        await queueField.FillAsync(queue);
+        await queueField.PressAsync("Enter");
+        await ExpectRowsAsync(inQueue);
+        await Expect(Page).ToHaveURLAsync(new Regex("queue=" + queue));
+        await Expect(Page.Locator("table.jobs tbody td.queue")).ToHaveTextAsync([queue]);
+
+        await Page.ReloadAsync();
+        await Expect(queueField).ToHaveValueAsync(queue);
+        await ExpectRowsAsync(inQueue);
     }
 
     [Fact]

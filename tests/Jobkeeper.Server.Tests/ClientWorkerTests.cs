@@ -107,6 +107,36 @@ public sealed class ClientWorkerTests(ServerFixture fixture) : IClassFixture<Ser
     }
 
     [Fact]
+    public async Task A_worker_loop_given_queues_alone_runs_every_type_in_them_and_nothing_else()
+    {
+        var queue = "client-queue-" + Guid.NewGuid().ToString("N")[..12];
+        var (a, b) = (NewType("queue-a"), NewType("queue-b"));
+        var inQueue = new[]
+        {
+            (await Client.CreateAsync(new NewJob { Type = a, Queue = queue })).Id,
+            (await Client.CreateAsync(new NewJob { Type = b, Queue = queue })).Id,
+        };
+        var elsewhere = (await Client.CreateAsync(new NewJob { Type = a })).Id;
+
+        using var stop = new CancellationTokenSource();
+        var loop = Client.RunWorkerAsync([], (job, ct) => Task.FromResult<object?>(new { job.Item.Queue }),
+            Options("queues") with { Queues = [queue] }, stop.Token);
+        var done = await WaitForAllAsync(Client, inQueue, j => j.Status == JobStatus.Completed, TimeSpan.FromSeconds(20));
+        await StopAsync(stop, loop);
+
+        Assert.All(done, j => Assert.Equal(queue, j.Result!.Value.GetProperty("queue").GetString()));
+        Assert.Equal(JobStatus.Queued, (await Client.GetAsync(elsewhere))!.Status);
+        var listed = new List<string>();
+        await foreach (var job in Client.ListAsync(queue: queue))
+        {
+            listed.Add(job.Id);
+        }
+
+        Assert.Equal(inQueue.Reverse(), listed);
+        await Client.DeleteAsync(elsewhere);
+    }
+
+    [Fact]
     public async Task A_throwing_handler_fails_the_job_and_it_is_retried()
     {
         var type = NewType("throws");

@@ -29,10 +29,10 @@ public sealed class SqliteStoreFileTests : IDisposable
         await using (var again = await Open())
         {
             var stats = await again.GetStatsAsync(CancellationToken.None);
-            Assert.Equal(7, stats.SchemaVersion);
+            Assert.Equal(8, stats.SchemaVersion);
         }
 
-        Assert.Equal(7L, Scalar("SELECT COUNT(*) FROM schema_migrations"));
+        Assert.Equal(8L, Scalar("SELECT COUNT(*) FROM schema_migrations"));
         Assert.Equal("wal", Scalar("PRAGMA journal_mode"));
     }
 
@@ -67,7 +67,7 @@ public sealed class SqliteStoreFileTests : IDisposable
             Assert.True(await store.InsertAsync(job, StoreContract.ContractJobs.Created(job), CancellationToken.None));
         }
 
-        Execute("ALTER TABLE jobs DROP COLUMN traceparent; ALTER TABLE job_events DROP COLUMN display_name; ALTER TABLE job_events DROP COLUMN reason; " +
+        Execute("DROP INDEX ix_jobs_claim_queue; DROP INDEX ix_jobs_queue_created; ALTER TABLE jobs DROP COLUMN queue; ALTER TABLE jobs DROP COLUMN traceparent; ALTER TABLE job_events DROP COLUMN display_name; ALTER TABLE job_events DROP COLUMN reason; " +
             "DROP TABLE job_runners; ALTER TABLE jobs DROP COLUMN lease_us; " +
             "DROP INDEX ix_jobs_prompt_expiry; ALTER TABLE jobs DROP COLUMN prompts; ALTER TABLE jobs DROP COLUMN checkpoint; ALTER TABLE jobs DROP COLUMN prompt_expires_us; " +
             "DROP INDEX ix_jobs_claim; DROP INDEX ix_jobs_lease; ALTER TABLE jobs DROP COLUMN cancel_requested_us; " +
@@ -75,11 +75,12 @@ public sealed class SqliteStoreFileTests : IDisposable
 
         await using (var upgraded = await Open())
         {
-            Assert.Equal(7, (await upgraded.GetStatsAsync(CancellationToken.None)).SchemaVersion);
+            Assert.Equal(8, (await upgraded.GetStatsAsync(CancellationToken.None)).SchemaVersion);
             var job = await upgraded.GetAsync("from-v1", CancellationToken.None);
             Assert.NotNull(job);
             Assert.Equal(1, job.Attempt);
             Assert.Null(job.CancelRequestedAt);
+            Assert.Equal(Model.JobQueues.Default, job.Queue);
             var now = DateTimeOffset.UtcNow;
             var claimed = await upgraded.ClaimAsync(
                 new Storage.ClaimRequest(new Dictionary<string, int> { [job.Type] = 1 }, 1, now.AddMinutes(1)),
@@ -100,7 +101,7 @@ public sealed class SqliteStoreFileTests : IDisposable
             Assert.True(await store.InsertAsync(job, StoreContract.ContractJobs.Created(job), CancellationToken.None));
         }
 
-        Execute("ALTER TABLE jobs DROP COLUMN traceparent; ALTER TABLE job_events DROP COLUMN display_name; ALTER TABLE job_events DROP COLUMN reason; " +
+        Execute("DROP INDEX ix_jobs_claim_queue; DROP INDEX ix_jobs_queue_created; ALTER TABLE jobs DROP COLUMN queue; ALTER TABLE jobs DROP COLUMN traceparent; ALTER TABLE job_events DROP COLUMN display_name; ALTER TABLE job_events DROP COLUMN reason; " +
             "DROP TABLE job_runners; ALTER TABLE jobs DROP COLUMN lease_us; DELETE FROM schema_migrations WHERE version >= 5;");
         var before = DateTimeOffset.UtcNow;
 

@@ -79,10 +79,12 @@ internal sealed class WorkerHost : IAsyncDisposable
         return new WorkerHost(host, time, logs);
     }
 
-    public Task<Job> CreateAsync(string type, string? id = null, string? inputJson = null, int priority = 0, DateTimeOffset? runAt = null, int? maxAttempts = null) =>
+    public Task<Job> CreateAsync(string type, string? id = null, string? inputJson = null, int priority = 0, DateTimeOffset? runAt = null, int? maxAttempts = null,
+        string? queue = null) =>
         Manager.CreateAsync(new NewJob
         {
             Type = type,
+            Queue = queue,
             Id = id,
             Input = inputJson is null ? null : JsonDocument.Parse(inputJson).RootElement.Clone(),
             Priority = priority,

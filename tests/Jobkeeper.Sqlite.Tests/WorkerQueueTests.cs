@@ -354,4 +354,29 @@ public sealed class WorkerQueueTests : IDisposable
 
         Assert.Empty(await Poll.Within(host.Queue.ClaimWaitingAsync("ext", ["t"], 5, Lease, TimeSpan.Zero), "a claim that does not wait"));
     }
+
+    [Fact]
+    public async Task A_waiting_claim_by_queue_wakes_for_a_job_queued_in_it_and_takes_one_that_comes_due_there()
+    {
+        await using var host = await WorkerHost.StartAsync(_database.Path);
+        var wait = TimeSpan.FromSeconds(30);
+        var claiming = host.Queue.ClaimWaitingAsync("ext", [], ["renders"], 5, Lease, wait);
+        await host.Time.WaitForTimerAsync(wait);
+        Assert.False(claiming.IsCompleted);
+
+        await host.CreateAsync("t", id: "other-queue", queue: "uploads");
+        await host.CreateAsync("u", id: "mine", queue: "renders");
+        var claimed = await Poll.Within(claiming, "the waiting claim to return the job queued in its queue");
+
+        Assert.Equal("mine", Assert.Single(claimed).Id);
+        Assert.Equal(TimeSpan.Zero, host.Time.Elapsed);
+
+        var t0 = host.Time.GetUtcNow();
+        await host.CreateAsync("t", id: "later", runAt: t0.AddSeconds(3), queue: "renders");
+        var later = host.Queue.ClaimWaitingAsync("ext", [], ["renders"], 5, Lease, TimeSpan.FromSeconds(20));
+        await host.Time.WaitForTimerDueAtAsync(t0.AddSeconds(3));
+        Assert.False(later.IsCompleted);
+        host.Time.Advance(TimeSpan.FromSeconds(3));
+        Assert.Equal("later", Assert.Single(await Poll.Within(later, "the claim of the job that came due in its queue")).Id);
+    }
 }

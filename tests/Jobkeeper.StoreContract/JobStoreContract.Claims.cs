@@ -103,15 +103,15 @@ public abstract partial class JobStoreContract
     [Fact]
     public async Task The_next_run_at_is_the_earliest_of_the_queued_jobs_of_those_types()
     {
-        Assert.Null(await Store.GetNextRunAtAsync(["a"], CancellationToken.None));
+        Assert.Null(await Store.GetNextRunAtAsync(["a"], [], CancellationToken.None));
         await Seed(
             New("a-later", type: "a") with { RunAt = T0.AddMinutes(10) },
             New("a-sooner", type: "a") with { RunAt = T0.AddMinutes(5), Priority = -1 },
             New("b", type: "b") with { RunAt = T0.AddMinutes(1) },
             New("a-running", type: "a", status: JobStatus.Running) with { RunAt = T0 });
 
-        Assert.Equal(T0.AddMinutes(5), await Store.GetNextRunAtAsync(["a"], CancellationToken.None));
-        Assert.Equal(T0.AddMinutes(1), await Store.GetNextRunAtAsync(["a", "b"], CancellationToken.None));
-        Assert.Null(await Store.GetNextRunAtAsync(["c"], CancellationToken.None));
+        Assert.Equal(T0.AddMinutes(5), await Store.GetNextRunAtAsync(["a"], [], CancellationToken.None));
+        Assert.Equal(T0.AddMinutes(1), await Store.GetNextRunAtAsync(["a", "b"], [], CancellationToken.None));
+        Assert.Null(await Store.GetNextRunAtAsync(["c"], [], CancellationToken.None));
     }
 }

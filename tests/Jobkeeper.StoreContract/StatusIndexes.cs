@@ -14,6 +14,7 @@ public static partial class StatusIndexes
     public static IReadOnlyDictionary<string, string[]> Expected { get; } = new Dictionary<string, string[]>(StringComparer.Ordinal)
     {
         ["ix_jobs_claim"] = [JobStatus.Queued.ToName()],
+        ["ix_jobs_claim_queue"] = [JobStatus.Queued.ToName()],
         ["ix_jobs_lease"] = [JobStatus.Running.ToName()],
         ["ix_jobs_prompt_expiry"] = [JobStatus.Waiting.ToName()],
         ["ix_jobs_terminal_completed"] = [.. JobStatusNames.All.Where(s => s.IsTerminal()).Select(s => s.ToName())],

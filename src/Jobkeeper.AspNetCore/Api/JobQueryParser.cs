@@ -6,10 +6,10 @@ using Microsoft.AspNetCore.Http;
 
 namespace Jobkeeper.AspNetCore.Api;
 
-/// <summary>Reads the list filters from the query string: <c>status=a,b&amp;type=&amp;label=k:v&amp;created_after=&amp;created_before=&amp;limit=&amp;cursor=</c>.</summary>
+/// <summary>Reads the list filters from the query string: <c>status=a,b&amp;type=&amp;queue=&amp;label=k:v&amp;created_after=&amp;created_before=&amp;limit=&amp;cursor=</c>.</summary>
 internal static class JobQueryParser
 {
-    private static readonly string[] Known = ["status", "type", "label", "created_after", "created_before", "limit", "cursor"];
+    private static readonly string[] Known = ["status", "type", "queue", "label", "created_after", "created_before", "limit", "cursor"];
 
     public static JobQuery Parse(IQueryCollection query)
     {
@@ -69,6 +69,9 @@ internal static class JobQueryParser
         {
             Statuses = statuses,
             Type = Single(query, "type"),
+            Queue = Single(query, "queue") is { } queue
+                ? JobQueues.IsValid(queue) ? queue : throw new JobValidationException("queue", $"must be a queue name: 1 to {JobQueues.MaxLength} characters of A-Z a-z 0-9 . _ : -")
+                : null,
             Labels = labels,
             CreatedAfter = Single(query, "created_after") is { } after ? ParseTimestamp(after, "created_after") : null,
             CreatedBefore = Single(query, "created_before") is { } before ? ParseTimestamp(before, "created_before") : null,

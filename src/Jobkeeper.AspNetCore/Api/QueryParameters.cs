@@ -42,6 +42,12 @@ internal static class QueryParameters
     [
         Statuses("jobs"),
         Type("jobs"),
+        new("queue", "Only jobs in this queue (exact match).")
+        {
+            MaxLength = JobQueues.MaxLength,
+            Pattern = JobQueues.Pattern,
+            Example = "default",
+        },
         new("label", "Only jobs with this label, as `key:value`; repeat it and every one must match.")
         {
             Type = JsonSchemaType.Array,

@@ -22,7 +22,7 @@ internal static class WorkerEndpoints
         IReadOnlyList<Job> jobs;
         try
         {
-            jobs = await queue.ClaimWaitingAsync(request.WorkerId, request.Types, request.Max ?? 1,
+            jobs = await queue.ClaimWaitingAsync(request.WorkerId, request.Types ?? [], request.Queues ?? [], request.Max ?? 1,
                     ContractMapping.Lease(request.LeaseSeconds) ?? JobTransitions.DefaultLease, TimeSpan.FromSeconds(request.WaitSeconds ?? 0), linked.Token)
                 .ConfigureAwait(false);
         }

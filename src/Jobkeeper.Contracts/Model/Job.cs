@@ -10,6 +10,8 @@ public sealed record Job
 {
     public required string Id { get; init; }
     public required string Type { get; init; }
+    /// <summary>The queue the job waits in (<see cref="JobQueues.Default"/> unless given at creation); set once.</summary>
+    public string Queue { get; init; } = JobQueues.Default;
     public required JobStatus Status { get; init; }
     public int Priority { get; init; }
     public JsonElement? Input { get; init; }

@@ -18,6 +18,11 @@ public sealed record NewJob
     [StringLength(JobLimits.MaxTypeLength, MinimumLength = 1)]
     public required string Type { get; init; }
 
+    [Description("The queue the job waits in; `default` when absent. Workers may claim by queue, by type, or both.")]
+    [StringLength(JobQueues.MaxLength, MinimumLength = 1)]
+    [RegularExpression(JobQueues.Pattern)]
+    public string? Queue { get; init; }
+
     /// <summary>Client-chosen id; a time-ordered UUIDv7 when absent.</summary>
     [Description("The job's id; a time-ordered UUIDv7 is generated when absent. A second create with the same id is refused (409).")]
     [StringLength(JobIds.MaxLength, MinimumLength = 1)]

@@ -7,6 +7,7 @@ public sealed record WorkItem
 {
     public required string Id { get; init; }
     public required string Type { get; init; }
+    public string Queue { get; init; } = JobQueues.Default;
     public JsonElement? Input { get; init; }
     public required IReadOnlyDictionary<string, string> Labels { get; init; }
     public int Priority { get; init; }
@@ -31,6 +32,7 @@ public sealed record WorkItem
     {
         Id = job.Id,
         Type = job.Type,
+        Queue = job.Queue,
         Input = job.Input,
         Labels = job.Labels,
         Priority = job.Priority,

@@ -16,9 +16,11 @@ public sealed record ClaimJobsRequest
     [StringLength(JobLimits.MaxTypeLength, MinimumLength = 1)]
     public required string WorkerId { get; init; }
 
-    [Description("The job types this worker runs (at least one).")]
-    [MinLength(1)]
-    public required IReadOnlyList<string> Types { get; init; }
+    [Description("The job types this worker runs; with `queues`, only jobs of these types in those queues. Give `types`, `queues` or both.")]
+    public IReadOnlyList<string>? Types { get; init; }
+
+    [Description("The queues this worker takes jobs from (any type, unless `types` narrows it). Give `types`, `queues` or both.")]
+    public IReadOnlyList<string>? Queues { get; init; }
 
     [Description("The most jobs to claim; default 1.")]
     [Range(1, JobLimits.MaxClaim)]

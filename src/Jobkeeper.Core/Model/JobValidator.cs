@@ -34,6 +34,11 @@ public static class JobValidator
             throw new JobValidationException("id", $"must be 1–{JobIds.MaxLength} characters of A-Z a-z 0-9 . _ : -");
         }
 
+        if (job.Queue is not null && !JobQueues.IsValid(job.Queue))
+        {
+            throw new JobValidationException("queue", $"must be 1–{JobQueues.MaxLength} characters of A-Z a-z 0-9 . _ : -, e.g. \"renders\"");
+        }
+
         if (job.Id is not null && JobIds.IsReserved(job.Id))
         {
             throw new JobValidationException("id", $"'{job.Id}' is reserved (it names a route under /api/v1/jobs); choose another id");

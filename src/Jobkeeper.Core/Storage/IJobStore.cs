@@ -63,8 +63,11 @@ public interface IJobStore : IAsyncDisposable
     /// <summary>Waiting jobs whose open prompt expired at or before <paramref name="now"/>, soonest expired first.</summary>
     Task<IReadOnlyList<Job>> GetExpiredPromptsAsync(DateTimeOffset now, int limit, CancellationToken cancellationToken);
 
-    /// <summary>The earliest <c>run_at</c> of the queued jobs of these types, or null when none are queued.</summary>
-    Task<DateTimeOffset?> GetNextRunAtAsync(IReadOnlyCollection<string> types, CancellationToken cancellationToken);
+    /// <summary>
+    /// The earliest <c>run_at</c> of the queued jobs of these types (any type when empty) in these queues (any queue when
+    /// empty), or null when none are queued.
+    /// </summary>
+    Task<DateTimeOffset?> GetNextRunAtAsync(IReadOnlyCollection<string> types, IReadOnlyCollection<string> queues, CancellationToken cancellationToken);
 
     /// <summary>
     /// Records that an in-process handler or an external worker ran each job type at the time given (a later time
@@ -98,7 +101,11 @@ public interface IJobStore : IAsyncDisposable
 /// What a claim may take: at most <see cref="Max"/> jobs in all and at most the given number per type,
 /// of jobs due at <see cref="Now"/>.
 /// </summary>
-public sealed record ClaimRequest(IReadOnlyDictionary<string, int> Types, int Max, DateTimeOffset Now);
+public sealed record ClaimRequest(IReadOnlyDictionary<string, int> Types, int Max, DateTimeOffset Now)
+{
+    /// <summary>Only jobs in these queues (any queue when empty). With no <see cref="Types"/>, jobs of every type in them.</summary>
+    public IReadOnlyList<string> Queues { get; init; } = [];
+}
 
 /// <summary>An event with what a stream filters on: its job's type, and its status right after the event.</summary>
 public sealed record FeedEvent(JobEvent Event, string JobType, JobStatus JobStatus);

@@ -10,6 +10,8 @@ public sealed record JobQuery
 
     public IReadOnlyList<JobStatus> Statuses { get; init; } = [];
     public string? Type { get; init; }
+    /// <summary>Only jobs in this queue.</summary>
+    public string? Queue { get; init; }
     public IReadOnlyList<KeyValuePair<string, string>> Labels { get; init; } = [];
     /// <summary>Inclusive lower bound on created_at.</summary>
     public DateTimeOffset? CreatedAfter { get; init; }

@@ -15,6 +15,7 @@ public sealed class JobSignals : IJobStoreObserver
     private readonly Lock _lock = new();
     private readonly ConcurrentDictionary<string, Action<Job?>> _watched = new(StringComparer.Ordinal);
     private volatile Dictionary<string, Action[]> _queuedListeners = new(StringComparer.Ordinal);
+    private volatile Action[] _anyQueuedListeners = [];
 
     /// <summary>Calls <paramref name="onQueued"/> whenever a job of one of <paramref name="types"/> is queued (due now or later).</summary>
     public IDisposable OnQueued(IReadOnlyCollection<string> types, Action onQueued)
@@ -33,6 +34,23 @@ public sealed class JobSignals : IJobStoreObserver
         return new Subscription(() => RemoveQueued(types, onQueued));
     }
 
+    /// <summary>Calls <paramref name="onQueued"/> whenever a job of any type is queued (a claim by queue, which names no types).</summary>
+    public IDisposable OnAnyQueued(Action onQueued)
+    {
+        lock (_lock)
+        {
+            _anyQueuedListeners = [.. _anyQueuedListeners, onQueued];
+        }
+
+        return new Subscription(() =>
+        {
+            lock (_lock)
+            {
+                _anyQueuedListeners = [.. _anyQueuedListeners.Where(a => a != onQueued)];
+            }
+        });
+    }
+
     /// <summary>Calls <paramref name="onChanged"/> with each committed state of the job (null once deleted) until disposed.</summary>
     public IDisposable Watch(string jobId, Action<Job?> onChanged)
     {
@@ -43,10 +61,19 @@ public sealed class JobSignals : IJobStoreObserver
     public void JobsCommitted(IReadOnlyList<CommittedChange> changes)
     {
         var listeners = _queuedListeners;
+        var anyQueued = _anyQueuedListeners;
         var watching = !_watched.IsEmpty;
-        if (listeners.Count == 0 && !watching)
+        if (listeners.Count == 0 && anyQueued.Length == 0 && !watching)
         {
             return;
+        }
+
+        if (anyQueued.Length > 0 && changes.Any(c => c.Job is { Status: JobStatus.Queued }))
+        {
+            foreach (var action in anyQueued)
+            {
+                action();
+            }
         }
 
         string? lastSignalled = null;
@@ -74,6 +101,14 @@ public sealed class JobSignals : IJobStoreObserver
     public void JobsChangedElsewhere(IReadOnlyList<JobVersion> changes, IReadOnlyCollection<string> queuedTypes)
     {
         var listeners = _queuedListeners;
+        if (queuedTypes.Count > 0)
+        {
+            foreach (var action in _anyQueuedListeners)
+            {
+                action();
+            }
+        }
+
         foreach (var type in queuedTypes)
         {
             if (listeners.TryGetValue(type, out var actions))

@@ -225,7 +225,7 @@ internal sealed class JobWorkerEngine : IHostedService, IAsyncDisposable
     {
         try
         {
-            if (await _store.GetNextRunAtAsync(types, stop).ConfigureAwait(false) is { } next)
+            if (await _store.GetNextRunAtAsync(types, [], stop).ConfigureAwait(false) is { } next)
             {
                 var until = next - _time.GetUtcNow();
                 return until < atMost ? until : atMost;

@@ -37,16 +37,30 @@ public sealed class WorkQueue
     }
 
     /// <summary>Claims up to <paramref name="max"/> due jobs, at most the given number per type, for <paramref name="worker"/>.</summary>
-    public async Task<IReadOnlyList<Job>> ClaimAsync(string worker, IReadOnlyDictionary<string, int> types, int max, TimeSpan lease, CancellationToken cancellationToken = default)
+    public Task<IReadOnlyList<Job>> ClaimAsync(string worker, IReadOnlyDictionary<string, int> types, int max, TimeSpan lease, CancellationToken cancellationToken = default) =>
+        ClaimAsync(worker, types, [], max, lease, cancellationToken);
+
+    /// <summary>
+    /// Claims up to <paramref name="max"/> due jobs for <paramref name="worker"/>: of <paramref name="types"/> (at most the given
+    /// number per type) in <paramref name="queues"/> (any queue when empty), or with no types, of any type in those queues.
+    /// </summary>
+    public async Task<IReadOnlyList<Job>> ClaimAsync(string worker, IReadOnlyDictionary<string, int> types, IReadOnlyList<string> queues, int max, TimeSpan lease,
+        CancellationToken cancellationToken = default)
     {
-        ValidateClaim(worker, types.Keys, max, lease);
+        ValidateClaim(worker, types.Keys, queues, max, lease);
         await _runners.ClaimingAsync(types.Keys, cancellationToken).ConfigureAwait(false);
         var now = _kernel.Now();
         var leaseUntil = now + lease;
         // Span times are the activity clock's, as every span's end is; the job's own times stay on the TimeProvider.
         var claimStarted = DateTimeOffset.UtcNow;
-        var claimed = await _store.ClaimAsync(new ClaimRequest(types, max, now),
+        var claimed = await _store.ClaimAsync(new ClaimRequest(types, max, now) { Queues = queues },
             job => JobTransitions.Claim(job, worker, LeaseTokens.New(), leaseUntil, now), cancellationToken).ConfigureAwait(false);
+        if (types.Count == 0 && claimed.Count > 0)
+        {
+            // A claim by queue names no types: the types it took are the ones a reaper must know someone runs.
+            await _runners.ClaimingAsync(claimed.Select(j => j.Type).Distinct(StringComparer.Ordinal), cancellationToken).ConfigureAwait(false);
+        }
+
         _kernel.Instruments.RecordClaimed(claimed, now);
         TraceClaims(claimed, worker, claimStarted);
         return claimed;
@@ -92,8 +106,17 @@ public sealed class WorkQueue
     /// Claims like <see cref="ClaimAsync"/>, but when nothing is due waits up to <paramref name="wait"/> for a
     /// job to be queued or to come due, and claims it then. Returns empty when the wait ran out.
     /// </summary>
-    public async Task<IReadOnlyList<Job>> ClaimWaitingAsync(string worker, IReadOnlyCollection<string> types, int max, TimeSpan lease, TimeSpan wait,
-        CancellationToken cancellationToken = default)
+    public Task<IReadOnlyList<Job>> ClaimWaitingAsync(string worker, IReadOnlyCollection<string> types, int max, TimeSpan lease, TimeSpan wait,
+        CancellationToken cancellationToken = default) =>
+        ClaimWaitingAsync(worker, types, [], max, lease, wait, cancellationToken);
+
+    /// <summary>
+    /// Claims like <see cref="ClaimAsync(string, IReadOnlyDictionary{string, int}, IReadOnlyList{string}, int, TimeSpan, CancellationToken)"/>,
+    /// but when nothing is due waits up to <paramref name="wait"/> for a job to be queued or to come due, and claims it then.
+    /// Returns empty when the wait ran out.
+    /// </summary>
+    public async Task<IReadOnlyList<Job>> ClaimWaitingAsync(string worker, IReadOnlyCollection<string> types, IReadOnlyList<string> queues, int max, TimeSpan lease,
+        TimeSpan wait, CancellationToken cancellationToken = default)
     {
         if (wait < TimeSpan.Zero || wait > MaxWait)
         {
@@ -101,16 +124,18 @@ public sealed class WorkQueue
         }
 
         // Checked as given (before duplicates go), so a bad type is named by its place in the caller's list.
-        ValidateClaim(worker, types, max, lease);
+        ValidateClaim(worker, types, queues, max, lease);
         var limits = types.Distinct(StringComparer.Ordinal).ToDictionary(t => t, _ => max, StringComparer.Ordinal);
+        var inQueues = queues.Distinct(StringComparer.Ordinal).ToList();
         var deadline = _time.GetUtcNow() + wait;
         while (true)
         {
             // Listen before claiming, so a job queued between the claim and the wait still wakes us.
             var signal = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            using (_signals.OnQueued(limits.Keys, () => signal.TrySetResult()))
+            // A claim by queue alone wakes on any queued job (and claims what is its own): signals are kept by type.
+            using (limits.Count > 0 ? _signals.OnQueued(limits.Keys, () => signal.TrySetResult()) : _signals.OnAnyQueued(() => signal.TrySetResult()))
             {
-                var jobs = await ClaimAsync(worker, limits, max, lease, cancellationToken).ConfigureAwait(false);
+                var jobs = await ClaimAsync(worker, limits, inQueues, max, lease, cancellationToken).ConfigureAwait(false);
                 var now = _time.GetUtcNow();
                 if (jobs.Count > 0 || now >= deadline)
                 {
@@ -123,7 +148,7 @@ public sealed class WorkQueue
                     delay = _options.PollInterval;
                 }
 
-                if (await _store.GetNextRunAtAsync(limits.Keys, cancellationToken).ConfigureAwait(false) is { } next && next - now < delay)
+                if (await _store.GetNextRunAtAsync(limits.Keys, inQueues, cancellationToken).ConfigureAwait(false) is { } next && next - now < delay)
                 {
                     delay = next > now ? next - now : TimeSpan.Zero;
                 }
@@ -224,7 +249,7 @@ public sealed class WorkQueue
         return TracedChangeAsync("jobkeeper.job.release", id, job => JobTransitions.Release(job, leaseToken, now), cancellationToken);
     }
 
-    private static void ValidateClaim(string worker, IEnumerable<string> types, int max, TimeSpan lease)
+    private static void ValidateClaim(string worker, IEnumerable<string> types, IReadOnlyList<string> queues, int max, TimeSpan lease)
     {
         if (string.IsNullOrWhiteSpace(worker) || worker.Length > 200)
         {
@@ -242,9 +267,17 @@ public sealed class WorkQueue
             index++;
         }
 
-        if (index == 0)
+        for (var i = 0; i < queues.Count; i++)
         {
-            throw new JobValidationException("types", "must name at least one job type to claim");
+            if (!JobQueues.IsValid(queues[i]))
+            {
+                throw new JobValidationException($"queues[{i}]", $"must be a queue name: 1 to {JobQueues.MaxLength} characters of A-Z a-z 0-9 . _ : -");
+            }
+        }
+
+        if (index == 0 && queues.Count == 0)
+        {
+            throw new JobValidationException("types", "must name at least one job type to claim, or give queues to claim from");
         }
 
         if (max is < 1 or > JobLimits.MaxClaim)

@@ -52,10 +52,11 @@ internal static class JobsCommand
     {
         var status = new Option<string?>("--status") { Description = "Only jobs with this status (queued, running, waiting, completed, failed, cancelled; comma-separated for several)" };
         var type = new Option<string?>("--type") { Description = "Only jobs of this type" };
+        var queue = new Option<string?>("--queue") { Description = "Only jobs in this queue" };
         var label = new Option<string?>("--label") { Description = "Only jobs with this label, as key:value" };
         var limit = new Option<int>("--limit") { Description = "How many jobs to show, newest first (default 50)", DefaultValueFactory = _ => 50 };
         var all = new Option<bool>("--all") { Description = "Show every matching job (pages through them all)" };
-        var command = new Command("list", "List jobs, newest first") { status, type, label, limit, all };
+        var command = new Command("list", "List jobs, newest first") { status, type, queue, label, limit, all };
         var (server, apiKey) = Connection(command);
         command.SetAction((parse, cancellationToken) =>
         {
@@ -71,7 +72,7 @@ internal static class JobsCommand
                 using var http = CliServer.CreateHttp(url, parse.GetValue(apiKey));
                 var client = new JobkeeperClient(http);
                 var jobs = new List<Job>();
-                await foreach (var job in client.ListAsync(parse.GetValue(status), parse.GetValue(type), parse.GetValue(label), Math.Min(max, 500), cancellationToken).ConfigureAwait(false))
+                await foreach (var job in client.ListAsync(parse.GetValue(status), parse.GetValue(type), parse.GetValue(label), parse.GetValue(queue), Math.Min(max, 500), cancellationToken).ConfigureAwait(false))
                 {
                     jobs.Add(job);
                     if (jobs.Count >= max)
@@ -80,12 +81,13 @@ internal static class JobsCommand
                     }
                 }
 
-                var table = new Table().AddColumns("id", "type", "status", "progress", "updated");
+                var table = new Table().AddColumns("id", "type", "queue", "status", "progress", "updated");
                 foreach (var job in jobs)
                 {
                     table.AddRow(
                         Markup.Escape(job.Id),
                         Markup.Escape(job.Type),
+                        Markup.Escape(job.Queue),
                         job.Status.ToName(),
                         job.Progress?.Fraction is { } f ? (f * 100).ToString("0.#", CultureInfo.InvariantCulture) + "%" : "",
                         job.UpdatedAt.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture));

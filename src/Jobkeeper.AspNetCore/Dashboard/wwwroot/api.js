@@ -82,6 +82,7 @@ export const api = {
     query: {
       status: filters.statuses.length ? filters.statuses.join(',') : undefined,
       type: filters.type,
+      queue: filters.queue,
       label: filters.label,
       limit: filters.limit,
       cursor,

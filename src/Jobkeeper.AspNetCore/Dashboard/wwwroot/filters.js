@@ -1,4 +1,4 @@
-// The list's filters live in the URL hash (#/?status=queued,running&type=…&label=k:v&limit=50),
+// The list's filters live in the URL hash (#/?status=queued,running&type=…&queue=…&label=k:v&limit=50),
 // so a filtered view can be bookmarked, shared and reached from the status counts.
 
 export const STATUSES = ['queued', 'running', 'waiting', 'completed', 'failed', 'cancelled'];
@@ -12,6 +12,7 @@ export function parseFilters(query) {
   return {
     statuses: STATUSES.filter((s) => statuses.includes(s)),
     type: (params.get('type') ?? '').trim(),
+    queue: (params.get('queue') ?? '').trim(),
     label: (params.get('label') ?? '').trim(),
     limit: PAGE_SIZES.includes(limit) ? limit : DEFAULT_LIMIT,
   };
@@ -21,6 +22,7 @@ export function filtersHash(filters) {
   const params = new URLSearchParams();
   if (filters.statuses.length) params.set('status', filters.statuses.join(','));
   if (filters.type) params.set('type', filters.type);
+  if (filters.queue) params.set('queue', filters.queue);
   if (filters.label) params.set('label', filters.label);
   if (filters.limit !== DEFAULT_LIMIT) params.set('limit', String(filters.limit));
   const query = params.toString();
@@ -35,6 +37,7 @@ export function sameFilters(a, b) {
 export function matches(job, filters) {
   if (filters.statuses.length && !filters.statuses.includes(job.status)) return false;
   if (filters.type && job.type !== filters.type) return false;
+  if (filters.queue && job.queue !== filters.queue) return false;
   if (filters.label) {
     const colon = filters.label.indexOf(':');
     if (colon <= 0) return false;

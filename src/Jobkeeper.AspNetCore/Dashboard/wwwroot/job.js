@@ -134,7 +134,7 @@ export function createJobView(main, id) {
 
   function renderFacts() {
     const rows = [
-      ['Id', job.id], ['Type', job.type], ['Status', job.status], ['Priority', String(job.priority)],
+      ['Id', job.id], ['Type', job.type], ['Queue', job.queue ?? 'default'], ['Status', job.status], ['Priority', String(job.priority)],
       ['Attempt', `${job.attempt} of ${job.max_attempts}`], ['Version', String(job.version)],
       ['Created', time(job.created_at)], ['Updated', time(job.updated_at)], ['Run at', time(job.run_at)],
       ['Started', time(job.started_at)], ['Completed', time(job.completed_at)],

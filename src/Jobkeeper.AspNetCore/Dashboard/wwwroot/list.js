@@ -29,6 +29,7 @@ export function createListView(main, initialFilters) {
   // --- the page -------------------------------------------------------------------------------------------
   const statusBoxes = STATUSES.map((status) => h('input', { type: 'checkbox', name: 'status', value: status, onchange: apply }));
   const typeInput = h('input', { type: 'text', name: 'type', id: 'filter-type', autocomplete: 'off', spellcheck: 'false' });
+  const queueInput = h('input', { type: 'text', name: 'queue', id: 'filter-queue', autocomplete: 'off', spellcheck: 'false' });
   const labelInput = h('input', {
     type: 'text', name: 'label', id: 'filter-label', placeholder: 'key:value', autocomplete: 'off', spellcheck: 'false',
   });
@@ -40,6 +41,7 @@ export function createListView(main, initialFilters) {
       h('legend', {}, 'Status'),
       STATUSES.map((status, i) => h('label', { class: 'check' }, statusBoxes[i], status))),
     h('div', { class: 'field' }, h('label', { for: 'filter-type' }, 'Type'), typeInput),
+    h('div', { class: 'field' }, h('label', { for: 'filter-queue' }, 'Queue'), queueInput),
     h('div', { class: 'field' }, h('label', { for: 'filter-label' }, 'Label'), labelInput),
     h('div', { class: 'field narrow' }, h('label', { for: 'filter-limit' }, 'Per page'), limitSelect),
     h('div', { class: 'buttons' },
@@ -62,6 +64,7 @@ export function createListView(main, initialFilters) {
     h('thead', {}, h('tr', {},
       h('th', { scope: 'col' }, 'Id'),
       h('th', { scope: 'col' }, 'Type'),
+      h('th', { scope: 'col' }, 'Queue'),
       h('th', { scope: 'col' }, 'Status'),
       h('th', { scope: 'col' }, 'Progress'),
       h('th', { scope: 'col' }, 'Updated'))),
@@ -92,6 +95,7 @@ export function createListView(main, initialFilters) {
   function showFilters() {
     statusBoxes.forEach((box) => { box.checked = filters.statuses.includes(box.value); });
     typeInput.value = filters.type;
+    queueInput.value = filters.queue;
     labelInput.value = filters.label;
     limitSelect.value = String(filters.limit);
   }
@@ -100,6 +104,7 @@ export function createListView(main, initialFilters) {
     const wanted = {
       statuses: statusBoxes.filter((box) => box.checked).map((box) => box.value),
       type: typeInput.value.trim(),
+      queue: queueInput.value.trim(),
       label: labelInput.value.trim(),
       limit: Number.parseInt(limitSelect.value, 10),
     };
@@ -112,6 +117,7 @@ export function createListView(main, initialFilters) {
   function clear() {
     statusBoxes.forEach((box) => { box.checked = false; });
     typeInput.value = '';
+    queueInput.value = '';
     labelInput.value = '';
     apply();
   }
@@ -196,7 +202,7 @@ export function createListView(main, initialFilters) {
     more.hidden = !nextCursor;
     if (rows.size === 0) {
       tbody.querySelector('tr.empty')?.remove();
-      tbody.appendChild(h('tr', { class: 'empty' }, h('td', { colspan: '5' },
+      tbody.appendChild(h('tr', { class: 'empty' }, h('td', { colspan: '6' },
         listError.textContent ? 'The jobs could not be loaded.' : 'No jobs match these filters.')));
     } else {
       tbody.querySelector('tr.empty')?.remove();
@@ -214,6 +220,7 @@ export function createListView(main, initialFilters) {
     const tr = h('tr', { 'data-id': job.id },
       h('th', { scope: 'row', class: 'id', 'data-label': 'Id' }, link),
       h('td', { 'data-label': 'Type', class: 'type' }, job.type),
+      h('td', { 'data-label': 'Queue', class: 'queue' }, job.queue ?? 'default'),
       status,
       h('td', { 'data-label': 'Progress', class: 'progress-cell' }, bar),
       updated);
