@@ -18,7 +18,7 @@ public sealed class MaintenanceElectionTests
         LeaderCheckInterval = TimeSpan.FromMilliseconds(500),
     };
 
-    private readonly FakeTimeProvider _time = new(TestJobs.T0);
+    private readonly ArmedClock _time = new(TestJobs.T0);
 
     [Fact]
     public async Task A_store_of_one_process_always_leads()
@@ -47,6 +47,7 @@ public sealed class MaintenanceElectionTests
 
         // The lock is taken at once, but the new leader waits two check intervals for an old one to stop.
         await UntilAsync(() => gate.Held, "the lock taken");
+        await ArmedAsync(Options.LeaderCheckInterval * 2, "the wait for an old leader");
         _time.Advance(Options.LeaderCheckInterval * 2 - TimeSpan.FromMilliseconds(1));
         Assert.False(election.IsLeader);
         Assert.False(waiting.IsCompleted);
@@ -56,10 +57,12 @@ public sealed class MaintenanceElectionTests
         Assert.False(term.IsCancellationRequested);
 
         // Checks pass while the lock is held; the first failed one ends the term, then the lock is let go.
+        await ArmedAsync(Options.LeaderCheckInterval, "the first check");
         _time.Advance(Options.LeaderCheckInterval);
         await UntilAsync(() => gate.Checks >= 2, "a check while leading");
         Assert.True(election.IsLeader);
         gate.CheckFails = true;
+        await ArmedAsync(Options.LeaderCheckInterval, "the second check");
         _time.Advance(Options.LeaderCheckInterval);
         await UntilAsync(() => !election.IsLeader, "stepping down");
         Assert.True(term.IsCancellationRequested);
@@ -70,8 +73,10 @@ public sealed class MaintenanceElectionTests
         gate.CheckFails = false;
         var again = election.WaitForLeadershipAsync(CancellationToken.None).AsTask();
         Assert.False(again.IsCompleted);
+        await ArmedAsync(Options.ElectionInterval, "the wait before the next election");
         _time.Advance(Options.ElectionInterval);
         await UntilAsync(() => gate.Held, "the lock taken again");
+        await ArmedAsync(Options.LeaderCheckInterval * 2, "the wait for an old leader");
         _time.Advance(Options.LeaderCheckInterval * 2);
         var second = await again.WaitAsync(TimeSpan.FromSeconds(10));
         Assert.False(second.IsCancellationRequested);
@@ -92,12 +97,23 @@ public sealed class MaintenanceElectionTests
 
         for (var i = 2; i <= 5; i++)
         {
+            await ArmedAsync(Options.ElectionInterval, $"the wait before try {i}");
             _time.Advance(Options.ElectionInterval);
             await UntilAsync(() => gate.Tries == i, $"try {i}");
             Assert.False(election.IsLeader);
         }
 
         await election.StopAsync(CancellationToken.None);
+    }
+
+    /// <summary>
+    /// Waits until the election has armed its wait of <paramref name="wait"/> from now: a test advances the clock only then,
+    /// since advanced before, the wait would start after it and run a whole interval more.
+    /// </summary>
+    private Task ArmedAsync(TimeSpan wait, string what)
+    {
+        var due = _time.GetUtcNow() + wait;
+        return UntilAsync(() => _time.HasTimerDueAt(due), what);
     }
 
     private static async Task UntilAsync(Func<bool> condition, string what)
@@ -107,6 +123,24 @@ public sealed class MaintenanceElectionTests
         {
             Assert.True(Stopwatch.GetElapsedTime(started) < TimeSpan.FromSeconds(10), $"gave up waiting for {what}");
             await Task.Delay(5);
+        }
+    }
+
+    /// <summary>A fake clock that remembers when each timer made on it is due.</summary>
+    private sealed class ArmedClock(DateTimeOffset start) : FakeTimeProvider(start)
+    {
+        private readonly System.Collections.Concurrent.ConcurrentQueue<DateTimeOffset> _dueAt = new();
+
+        public bool HasTimerDueAt(DateTimeOffset at) => _dueAt.Contains(at);
+
+        public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
+        {
+            if (dueTime != Timeout.InfiniteTimeSpan)
+            {
+                _dueAt.Enqueue(GetUtcNow() + dueTime);
+            }
+
+            return base.CreateTimer(callback, state, dueTime, period);
         }
     }
 
