@@ -24,6 +24,10 @@ public sealed class OptionsValidationTests : IDisposable
         { "jitter over 1", o => o.Workers.Retry = new RetryPolicy { Jitter = 2 }, "Jobkeeper:Workers:Retry:Jitter must be from 0 to 1; it is 2" },
         { "empty cache", o => o.Cache.MaxEntries = 0, "Jobkeeper:Cache:MaxEntries must be from 1 to 100000000; it is 0" },
         { "negative retention", o => o.Retention.Failed = -1, "Jobkeeper:Retention:Failed must be from 0 to 36500; it is -1" },
+        {
+            "bad queue", o => o.Workers.Queues = ["renders", "no spaces"],
+            "Jobkeeper:Workers:Queues:1 must be a queue name of 1 to 100 characters of A-Z a-z 0-9 . _ : -; it is 'no spaces'"
+        },
     };
 
     [Theory]

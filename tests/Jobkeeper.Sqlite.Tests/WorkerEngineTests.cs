@@ -386,4 +386,20 @@ public sealed class WorkerEngineTests : IDisposable
             handlers: b => b.AddHandler("dup", (_, _) => Task.CompletedTask).AddHandler("dup", (_, _) => Task.CompletedTask)));
         Assert.Contains("dup", error.Message, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task Handlers_of_a_process_given_queues_run_their_types_in_those_queues_only()
+    {
+        await using var host = await WorkerHost.StartAsync(_database.Path,
+            handlers: b => b.AddHandler("echo", (ctx, ct) => Task.FromResult<object?>(ctx.JobId)),
+            workers: w => w.Queues = ["renders", "uploads"]);
+
+        await host.CreateAsync("echo", id: "in-renders", queue: "renders");
+        await host.CreateAsync("echo", id: "in-default");
+        await host.CreateAsync("echo", id: "in-uploads", queue: "uploads");
+        await host.WaitForStatusAsync("in-renders", JobStatus.Completed);
+        await host.WaitForStatusAsync("in-uploads", JobStatus.Completed);
+
+        Assert.Equal(JobStatus.Queued, (await host.ReadStoredAsync("in-default")).Status);
+    }
 }

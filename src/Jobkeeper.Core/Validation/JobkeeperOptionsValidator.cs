@@ -66,6 +66,14 @@ internal sealed class JobkeeperOptionsValidator(IServiceProvider services) : IVa
     {
         var key = $"{Section}:{nameof(JobkeeperOptions.Workers)}";
         problems.NotEmpty($"{key}:{nameof(workers.WorkerId)}", workers.WorkerId);
+        for (var i = 0; i < workers.Queues.Count; i++)
+        {
+            if (!Model.JobQueues.IsValid(workers.Queues[i]))
+            {
+                problems.Add($"{key}:{nameof(workers.Queues)}:{i} must be a queue name of 1 to {Model.JobQueues.MaxLength} characters of A-Z a-z 0-9 . _ : -; it is '{workers.Queues[i]}'");
+            }
+        }
+
         // The same bounds as a worker's own lease_seconds.
         problems.Range($"{key}:{nameof(workers.LeaseDuration)}", workers.LeaseDuration, WorkQueue.MinLease, WorkQueue.MaxLease);
         problems.Range($"{key}:{nameof(workers.AppLeaseDuration)}", workers.AppLeaseDuration, Second, Day);

@@ -33,6 +33,7 @@ internal sealed class JobWorkerEngine : IHostedService, IAsyncDisposable
     private readonly IServiceScopeFactory _scopes;
     private readonly TimeProvider _time;
     private readonly JobWorkerOptions _options;
+    private readonly IReadOnlyList<string> _queues;
     private readonly ILogger<JobWorkerEngine> _logger;
     private IDisposable? _queuedSubscription;
     private Task _dispatch = Task.CompletedTask;
@@ -57,6 +58,7 @@ internal sealed class JobWorkerEngine : IHostedService, IAsyncDisposable
         _scopes = scopes;
         _time = time;
         _options = options.Value.Workers;
+        _queues = [.. _options.Queues.Distinct(StringComparer.Ordinal)];
         _logger = logger;
         if (_options.MaxConcurrency is < 1 or > JobLimits.MaxClaim)
         {
@@ -206,7 +208,7 @@ internal sealed class JobWorkerEngine : IHostedService, IAsyncDisposable
         asked = Math.Min(asked, capacity);
         try
         {
-            var jobs = await _queue.ClaimAsync(_options.WorkerId, limits, asked, _options.LeaseDuration, stop).ConfigureAwait(false);
+            var jobs = await _queue.ClaimAsync(_options.WorkerId, limits, _queues, asked, _options.LeaseDuration, stop).ConfigureAwait(false);
             foreach (var job in jobs)
             {
                 Start(job);
@@ -225,7 +227,7 @@ internal sealed class JobWorkerEngine : IHostedService, IAsyncDisposable
     {
         try
         {
-            if (await _store.GetNextRunAtAsync(types, [], stop).ConfigureAwait(false) is { } next)
+            if (await _store.GetNextRunAtAsync(types, _queues, stop).ConfigureAwait(false) is { } next)
             {
                 var until = next - _time.GetUtcNow();
                 return until < atMost ? until : atMost;

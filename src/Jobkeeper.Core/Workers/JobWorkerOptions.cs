@@ -28,6 +28,12 @@ public sealed class JobWorkerOptions
     /// <summary>How often running in-process jobs renew their lease; by default a third of the lease.</summary>
     public TimeSpan? HeartbeatInterval { get; set; }
 
+    /// <summary>
+    /// The queues this process's handlers take jobs from (<c>Jobkeeper:Workers:Queues</c>); empty (the default): every
+    /// queue. A handler runs its type's jobs in these queues only.
+    /// </summary>
+    public IList<string> Queues { get; set; } = [];
+
     /// <summary>In-process jobs running at once, over all types.</summary>
     public int MaxConcurrency { get; set; } = Math.Max(8, Environment.ProcessorCount * 4);
 
