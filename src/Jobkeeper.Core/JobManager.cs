@@ -171,6 +171,11 @@ public sealed class JobManager
             throw new JobValidationException("limit", $"must be between 1 and {JobQuery.MaxLimit}");
         }
 
+        if (query.Queue is not null)
+        {
+            JobValidator.ValidateQueue(query.Queue, "queue");
+        }
+
         return await _store.ListAsync(query, cancellationToken).ConfigureAwait(false);
     }
 

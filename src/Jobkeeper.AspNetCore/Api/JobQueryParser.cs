@@ -69,9 +69,7 @@ internal static class JobQueryParser
         {
             Statuses = statuses,
             Type = Single(query, "type"),
-            Queue = Single(query, "queue") is { } queue
-                ? JobQueues.IsValid(queue) ? queue : throw new JobValidationException("queue", $"must be a queue name: 1 to {JobQueues.MaxLength} characters of A-Z a-z 0-9 . _ : -")
-                : null,
+            Queue = Single(query, "queue"),
             Labels = labels,
             CreatedAfter = Single(query, "created_after") is { } after ? ParseTimestamp(after, "created_after") : null,
             CreatedBefore = Single(query, "created_before") is { } before ? ParseTimestamp(before, "created_before") : null,

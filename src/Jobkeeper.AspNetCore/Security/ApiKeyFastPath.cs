@@ -43,15 +43,18 @@ internal sealed class ApiKeyFastPath
     private readonly RequestDelegate _next;
     private readonly IServiceProvider _services;
     private readonly IOptionsMonitor<ApiKeyOptions> _options;
+    /// <summary>Per route, the role this path admits to, or "" when the framework must decide.</summary>
     private readonly ConditionalWeakTable<Endpoint, string> _roles = new();
-    private readonly ConditionalWeakTable<Endpoint, string> _ineligible = new();
-    private int _standard; // 0: not known yet, 1: the framework's parts only, 2: not
+    private readonly ConditionalWeakTable<Endpoint, string>.CreateValueCallback _eligibleRole;
+    private readonly Lazy<bool> _standard;
 
     public ApiKeyFastPath(RequestDelegate next, IServiceProvider services, IOptionsMonitor<ApiKeyOptions> options)
     {
         _next = next;
         _services = services;
         _options = options;
+        _eligibleRole = endpoint => EligibleRole(endpoint) ?? "";
+        _standard = new Lazy<bool>(StandardMachinery);
     }
 
     /// <summary>True when this path admitted the request, so the framework's authentication and authorization are skipped.</summary>
@@ -117,30 +120,7 @@ internal sealed class ApiKeyFastPath
     private sealed record ConnectionKey(char[] Presented, ApiKeyOptions.ParsedKey Key, ApiKeyOptions.ParsedKey[] Keys);
 
     /// <summary>The role a route needs when this path may admit to it; null when the framework must decide. Worked out once per route.</summary>
-    private string? RoleOf(Endpoint endpoint)
-    {
-        if (_roles.TryGetValue(endpoint, out var role))
-        {
-            return role;
-        }
-
-        if (_ineligible.TryGetValue(endpoint, out _))
-        {
-            return null;
-        }
-
-        role = EligibleRole(endpoint);
-        if (role is null)
-        {
-            _ineligible.AddOrUpdate(endpoint, "");
-        }
-        else
-        {
-            _roles.AddOrUpdate(endpoint, role);
-        }
-
-        return role;
-    }
+    private string? RoleOf(Endpoint endpoint) => _roles.GetValue(endpoint, _eligibleRole) is { Length: > 0 } role ? role : null;
 
     private string? EligibleRole(Endpoint endpoint)
     {
@@ -162,12 +142,7 @@ internal sealed class ApiKeyFastPath
             return null;
         }
 
-        if (_standard == 0)
-        {
-            Volatile.Write(ref _standard, StandardMachinery() ? 1 : 2);
-        }
-
-        if (_standard != 1)
+        if (!_standard.Value)
         {
             return null;
         }

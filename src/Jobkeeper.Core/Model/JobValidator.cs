@@ -17,6 +17,17 @@ public static class JobValidator
         }
     }
 
+    /// <summary>The queue name rule, for every place a queue is named (create, claim, list, options).</summary>
+    internal static string QueueRule => $"a queue name of 1 to {JobQueues.MaxLength} characters of A-Z a-z 0-9 . _ : -";
+
+    internal static void ValidateQueue(string queue, string field)
+    {
+        if (!JobQueues.IsValid(queue))
+        {
+            throw new JobValidationException(field, "must be " + QueueRule);
+        }
+    }
+
     public static void ValidateNew(NewJob job)
     {
         if (string.IsNullOrWhiteSpace(job.Type))
@@ -34,9 +45,9 @@ public static class JobValidator
             throw new JobValidationException("id", $"must be 1–{JobIds.MaxLength} characters of A-Z a-z 0-9 . _ : -");
         }
 
-        if (job.Queue is not null && !JobQueues.IsValid(job.Queue))
+        if (job.Queue is not null)
         {
-            throw new JobValidationException("queue", $"must be 1–{JobQueues.MaxLength} characters of A-Z a-z 0-9 . _ : -, e.g. \"renders\"");
+            ValidateQueue(job.Queue, "queue");
         }
 
         if (job.Id is not null && JobIds.IsReserved(job.Id))

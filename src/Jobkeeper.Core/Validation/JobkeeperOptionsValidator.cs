@@ -70,7 +70,7 @@ internal sealed class JobkeeperOptionsValidator(IServiceProvider services) : IVa
         {
             if (!Model.JobQueues.IsValid(workers.Queues[i]))
             {
-                problems.Add($"{key}:{nameof(workers.Queues)}:{i} must be a queue name of 1 to {Model.JobQueues.MaxLength} characters of A-Z a-z 0-9 . _ : -; it is '{workers.Queues[i]}'");
+                problems.Add($"{key}:{nameof(workers.Queues)}:{i} must be {Model.JobValidator.QueueRule}; it is '{workers.Queues[i]}'");
             }
         }
 

@@ -269,10 +269,7 @@ public sealed class WorkQueue
 
         for (var i = 0; i < queues.Count; i++)
         {
-            if (!JobQueues.IsValid(queues[i]))
-            {
-                throw new JobValidationException($"queues[{i}]", $"must be a queue name: 1 to {JobQueues.MaxLength} characters of A-Z a-z 0-9 . _ : -");
-            }
+            JobValidator.ValidateQueue(queues[i], $"queues[{i}]");
         }
 
         if (index == 0 && queues.Count == 0)
