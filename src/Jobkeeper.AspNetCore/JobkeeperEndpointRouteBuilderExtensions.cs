@@ -112,6 +112,7 @@ public static class JobkeeperEndpointRouteBuilderExtensions
 
         MapWorkerRoutes(api, secured);
         MapPromptRoutes(api, secured);
+        MapQueueRoutes(api, secured);
 
         api.MapGet("/events", StreamEndpoints.All)
             .WithTags("Events").WithName("StreamEvents").Needs(JobkeeperRoles.Read, secured).WithMetadata(QueryAccessTokenMetadata.Instance)
@@ -154,6 +155,41 @@ public static class JobkeeperEndpointRouteBuilderExtensions
         }
 
         return api;
+    }
+
+    private static void MapQueueRoutes(RouteGroupBuilder api, bool secured)
+    {
+        api.MapGet("/queues", QueueEndpoints.List)
+            .WithTags("Queues").WithName("ListQueues").Needs(JobkeeperRoles.Read, secured)
+            .WithSummary("Every queue with jobs or settings: settings, paused, counts by status, running vs limit, oldest queued age, throughput")
+            .Produces<QueueListResponse>();
+
+        api.MapGet("/queues/{name}", QueueEndpoints.Get)
+            .WithTags("Queues").WithName("GetQueue").Needs(JobkeeperRoles.Read, secured).WithSummary("One queue's settings and state at a glance")
+            .Produces<QueueInfo>()
+            .ProducesProblem(StatusCodes.Status404NotFound);
+
+        api.MapPatch("/queues/{name}", QueueEndpoints.Update)
+            .WithTags("Queues").WithName("UpdateQueue").Needs(JobkeeperRoles.Admin, secured)
+            .WithSummary("Change a queue's concurrency limit, partition or rate limit (JSON merge patch; null removes). Holds on every instance at once")
+            .WithMetadata(new JsonRequestBodyMetadata(typeof(UpdateQueueRequest)), ActorHeadersMetadata.Instance)
+            .Produces<QueueInfo>()
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status409Conflict);
+
+        api.MapPost("/queues/{name}/pause", QueueEndpoints.Pause)
+            .WithTags("Queues").WithName("PauseQueue").Needs(JobkeeperRoles.Admin, secured)
+            .WithSummary("Pause the queue (or one `type` in it): once this returns no instance claims its jobs; running jobs finish. Idempotent")
+            .WithMetadata(new JsonRequestBodyMetadata(typeof(PauseQueueRequest), Optional: true), ActorHeadersMetadata.Instance)
+            .Produces<QueueInfo>()
+            .ProducesProblem(StatusCodes.Status404NotFound);
+
+        api.MapPost("/queues/{name}/resume", QueueEndpoints.Resume)
+            .WithTags("Queues").WithName("ResumeQueue").Needs(JobkeeperRoles.Admin, secured)
+            .WithSummary("Resume the queue (or one `type` in it); waiting workers wake at once. Idempotent")
+            .WithMetadata(new JsonRequestBodyMetadata(typeof(PauseQueueRequest), Optional: true), ActorHeadersMetadata.Instance)
+            .Produces<QueueInfo>()
+            .ProducesProblem(StatusCodes.Status404NotFound);
     }
 
     private static void MapPromptRoutes(RouteGroupBuilder api, bool secured)

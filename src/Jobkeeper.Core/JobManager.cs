@@ -163,6 +163,40 @@ public sealed class JobManager
     /// <summary>The job, or null when there is none. Memory first, then the store (which warms the cache).</summary>
     public ValueTask<Job?> GetAsync(string id, CancellationToken cancellationToken = default) => _kernel.GetAsync(id, cancellationToken);
 
+    /// <summary>
+    /// The job as readers are shown it: a queued, due job that its queue's settings hold back says why in
+    /// <see cref="Job.BlockedBy"/> (worked out now; never stored). Any other job is returned as it is, without a read.
+    /// </summary>
+    public async ValueTask<Job> WithBlockedByAsync(Job job, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(job);
+        if (job.Status != JobStatus.Queued)
+        {
+            return job;
+        }
+
+        var blockedBy = await _store.GetBlockedByAsync(job, Now(), cancellationToken).ConfigureAwait(false);
+        return blockedBy is null ? job : job with { BlockedBy = blockedBy };
+    }
+
+    /// <summary><see cref="WithBlockedByAsync(Job, CancellationToken)"/> of each job of a page, in order.</summary>
+    public async Task<IReadOnlyList<Job>> WithBlockedByAsync(IReadOnlyList<Job> jobs, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(jobs);
+        if (!jobs.Any(j => j.Status == JobStatus.Queued))
+        {
+            return jobs;
+        }
+
+        var shown = new Job[jobs.Count];
+        for (var i = 0; i < jobs.Count; i++)
+        {
+            shown[i] = await WithBlockedByAsync(jobs[i], cancellationToken).ConfigureAwait(false);
+        }
+
+        return shown;
+    }
+
     public async Task<JobPage> ListAsync(JobQuery query, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(query);

@@ -17,6 +17,9 @@ public sealed class JobkeeperOptions
     /// <summary>How the instances on a shared store elect the one that runs maintenance (reaper, prompt expiry, retention).</summary>
     public Maintenance.MaintenanceOptions Maintenance { get; } = new();
 
+    /// <summary>Queues declared at start, by name (<c>Jobkeeper:Queues:{name}</c>); see <see cref="global::Jobkeeper.Queues.QueueOptions"/>.</summary>
+    public Dictionary<string, global::Jobkeeper.Queues.QueueOptions> Queues { get; } = new(StringComparer.Ordinal);
+
     /// <summary>Jobs deleted per transaction by cleanup; small so that other writers never wait long.</summary>
     public int CleanupBatchSize { get; set; } = 200;
 

@@ -35,6 +35,9 @@ internal sealed class PostgresCommit
 
     public List<JobVersion> Versions { get; } = [];
 
+    /// <summary>The store's queue settings: a job that stops running in a flow-controlled queue wakes the other instances' waiting claims.</summary>
+    public Relational.Queues.QueueFlowState? Flow { get; init; }
+
     /// <summary>The job rows of the transaction (written first, in one round trip).</summary>
     public PostgresRowWrites Rows { get; } = new();
 
@@ -97,6 +100,10 @@ internal sealed class PostgresCommit
         }
 
         if (job.Status == JobStatus.Queued)
+        {
+            _queuedTypes.Add(job.Type);
+        }
+        else if (Flow is { } flow && Relational.Queues.QueueFlowSignals.FreedTypes([new CommittedChange(job.Id, job, events)], flow.Current).Count > 0)
         {
             _queuedTypes.Add(job.Type);
         }

@@ -1,5 +1,6 @@
 using Jobkeeper.Errors;
 using Jobkeeper.Relational;
+using Jobkeeper.Relational.Queues;
 using Microsoft.Extensions.Logging;
 using Npgsql;
 
@@ -24,9 +25,10 @@ internal sealed class PostgresCommitter(
     PostgresStoreOptions options,
     string instance,
     Action<PostgresCommit> committed,
+    QueueFlowState flow,
     ILogger logger) : IGroupCommitter<IPostgresWriteOp>
 {
-    private readonly PostgresCommit _commit = new();
+    private readonly PostgresCommit _commit = new() { Flow = flow };
     private readonly PostgresCommitCheck _check = new(dataSource, options.Timeout, logger);
     private NpgsqlConnection? _connection;
 
@@ -73,7 +75,8 @@ internal sealed class PostgresCommitter(
         using var timeout = new CancellationTokenSource(options.Timeout * 2);
         try
         {
-            await SelectAsync(ops, transaction, timeout.Token).ConfigureAwait(false);
+            await SelectAsync(ops, connection, transaction, timeout.Token).ConfigureAwait(false);
+            await FlowAsync(ops, connection, transaction, timeout.Token).ConfigureAwait(false);
             foreach (var op in ops)
             {
                 op.AddRowWrites(_commit.Rows);
@@ -82,9 +85,21 @@ internal sealed class PostgresCommitter(
             if (_commit.Rows.HasCommands)
             {
                 await using var rows = transaction.NewBatch();
+                // A new job's partition comes from its queue's settings as the insert reads them: they must not change meanwhile.
+                var locked = _commit.Rows.HasInserts;
+                if (locked)
+                {
+                    rows.BatchCommands.Add(new NpgsqlBatchCommand(PostgresFlowLocks.SettingsShared));
+                }
+
                 _commit.Rows.AddCommands(rows);
                 PostgresTransaction.AddIdQuery(rows);
                 await using var reader = await rows.ExecuteReaderAsync(timeout.Token).ConfigureAwait(false);
+                if (locked)
+                {
+                    await reader.NextResultAsync(timeout.Token).ConfigureAwait(false);
+                }
+
                 await _commit.Rows.ReadResultsAsync(reader, timeout.Token).ConfigureAwait(false);
                 await transaction.ReadIdAsync(reader, timeout.Token).ConfigureAwait(false);
             }
@@ -138,38 +153,104 @@ internal sealed class PostgresCommitter(
     private static bool IsTimeout(Exception error) =>
         error is OperationCanceledException or TimeoutException || error.InnerException is TimeoutException;
 
-    /// <summary>One round trip for every op's selects (claims pick and lock their jobs), when there are any.</summary>
-    private static async Task SelectAsync(IReadOnlyList<IPostgresWriteOp> ops, PostgresTransaction transaction, CancellationToken cancellationToken)
+    /// <summary>
+    /// One round trip for every op's selects (claims pick and lock their jobs), when there are any. With claims, it first
+    /// takes the settings lock shared and reads the settings' epoch: when another instance changed them since this one
+    /// read them, the selects (built from the old settings) are dropped, the settings read again, and the selects rerun.
+    /// </summary>
+    private async Task SelectAsync(IReadOnlyList<IPostgresWriteOp> ops, NpgsqlConnection connection, PostgresTransaction transaction,
+        CancellationToken cancellationToken)
     {
         var claims = ops.Count(op => op.IsClaim);
-        await using var batch = transaction.NewBatch();
-        var counts = new int[ops.Count];
-        for (var i = 0; i < ops.Count; i++)
+        for (var attempt = 0; ; attempt++)
         {
-            var before = batch.BatchCommands.Count;
-            ops[i].AddSelects(batch, Math.Max(1, claims));
-            counts[i] = batch.BatchCommands.Count - before;
-        }
+            await using var batch = transaction.NewBatch();
+            if (claims > 0)
+            {
+                batch.BatchCommands.Add(new NpgsqlBatchCommand(PostgresFlowLocks.SettingsShared));
+                batch.BatchCommands.Add(new NpgsqlBatchCommand(PostgresFlowLocks.Epoch));
+            }
 
-        if (counts.All(c => c == 0))
+            var counts = new int[ops.Count];
+            for (var i = 0; i < ops.Count; i++)
+            {
+                var before = batch.BatchCommands.Count;
+                ops[i].AddSelects(batch, Math.Max(1, claims));
+                counts[i] = batch.BatchCommands.Count - before;
+            }
+
+            if (claims == 0 && counts.All(c => c == 0))
+            {
+                transaction.Unbegin();
+                return;
+            }
+
+            // A delete writes here, and may be all the transaction writes.
+            PostgresTransaction.AddIdQuery(batch);
+            var stale = false;
+            await using (var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
+            {
+                if (claims > 0)
+                {
+                    await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
+                    await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+                    stale = reader.GetInt64(0) != flow.Current.Epoch;
+                }
+
+                if (!stale)
+                {
+                    var results = new PostgresSelectResults(reader, started: claims > 0);
+                    for (var i = 0; i < ops.Count; i++)
+                    {
+                        if (counts[i] > 0)
+                        {
+                            await ops[i].ReadSelectsAsync(results, transaction, cancellationToken).ConfigureAwait(false);
+                        }
+                    }
+
+                    await transaction.ReadIdAsync(reader, cancellationToken).ConfigureAwait(false);
+                    return;
+                }
+            }
+
+            if (attempt == 2)
+            {
+                throw new InvalidOperationException("The queue settings kept changing while a claim read them.");
+            }
+
+            // Read under the settings lock this transaction holds: they cannot change again before it commits.
+            flow.Set(await PostgresFlowLocks.LoadAsync(connection, cancellationToken).ConfigureAwait(false));
+        }
+    }
+
+    /// <summary>
+    /// Claims that walk flow-controlled queues take those queues' locks (all at once, in name order) and then pick under
+    /// them, each in its own round trips: counting what runs, then taking what the limits leave room for.
+    /// </summary>
+    private static async Task FlowAsync(IReadOnlyList<IPostgresWriteOp> ops, NpgsqlConnection connection, PostgresTransaction transaction,
+        CancellationToken cancellationToken)
+    {
+        var flowing = ops.OfType<PostgresClaimOp>().Where(op => op.FlowQueues.Count > 0).ToList();
+        if (flowing.Count == 0)
         {
-            transaction.Unbegin();
             return;
         }
 
-        // A delete writes here, and may be all the transaction writes.
-        PostgresTransaction.AddIdQuery(batch);
-        await using var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-        var results = new PostgresSelectResults(reader);
-        for (var i = 0; i < ops.Count; i++)
+        await using (var locks = new NpgsqlBatch(connection))
         {
-            if (counts[i] > 0)
+            foreach (var name in flowing.SelectMany(op => op.FlowQueues).Select(q => q.Name).Distinct().Order(StringComparer.Ordinal))
             {
-                await ops[i].ReadSelectsAsync(results, transaction, cancellationToken).ConfigureAwait(false);
+                locks.BatchCommands.Add(PostgresCommit.Command(PostgresFlowLocks.Queue, PostgresFlowLocks.KeyOf(name)));
             }
+
+            await locks.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }
 
-        await transaction.ReadIdAsync(reader, cancellationToken).ConfigureAwait(false);
+        var session = new PostgresFlowSession(connection);
+        foreach (var op in flowing)
+        {
+            await op.FlowAsync(session, transaction, cancellationToken).ConfigureAwait(false);
+        }
     }
 
     /// <summary>Events, labels, the notice and COMMIT in one round trip; with events, the first result is the last id of their block.</summary>

@@ -18,4 +18,10 @@ internal sealed class PostgresDialect : ISqlDialect
     public string IndexedBy(string index) => "";
 
     public bool ListsStatusesApart => false;
+
+    public string LockSkippingLocked => " FOR UPDATE SKIP LOCKED";
+
+    public string PartitionKeyOf(string type, string labels, string queue) =>
+        $"(SELECT CASE WHEN q.partition_key = 'type' THEN {type} ELSE COALESCE(({labels})::jsonb ->> substr(q.partition_key, 7), '') END " +
+        $"FROM queues q WHERE q.name = {queue} AND q.partition_key IS NOT NULL)";
 }

@@ -3,6 +3,7 @@ using System.Net.Sockets;
 using Jobkeeper.Errors;
 using Jobkeeper.Model;
 using Jobkeeper.Relational;
+using Jobkeeper.Relational.Queues;
 using Jobkeeper.Storage;
 using Microsoft.Extensions.Logging;
 using Npgsql;
@@ -23,6 +24,8 @@ public sealed class PostgresJobStore : ISharedJobStore, ISqlReader
     private readonly NpgsqlDataSource _dataSource;
     private readonly Telemetry.JobkeeperInstruments? _instruments;
     private readonly RelationalReads _reads;
+    private readonly QueueReads _queueReads;
+    private readonly QueueFlowState _flow = new();
     private readonly string _lockConnectionString;
     private GroupCommitWriter<IPostgresWriteOp>? _writer;
     private PostgresChangeListener? _listener;
@@ -38,6 +41,7 @@ public sealed class PostgresJobStore : ISharedJobStore, ISqlReader
         _options = options;
         _observers = new StoreObservers(observers, logger);
         _reads = new RelationalReads(PostgresDialect.Instance, this);
+        _queueReads = new QueueReads(PostgresDialect.Instance, this);
         _logger = logger;
         var timeout = Math.Max(1, (int)Math.Ceiling(options.Timeout.TotalSeconds));
         var builder = new NpgsqlConnectionStringBuilder(ParseConnectionString(options.ConnectionString))
@@ -101,12 +105,13 @@ public sealed class PostgresJobStore : ISharedJobStore, ISqlReader
             _schemaVersion = await PostgresMigrations.ApplyAsync(connection, _logger, cancellationToken).ConfigureAwait(false);
             await using var last = new NpgsqlCommand("SELECT last FROM job_event_ids", connection);
             lastEventId = (long)(await last.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
+            _flow.Set(await PostgresFlowLocks.LoadAsync(connection, cancellationToken).ConfigureAwait(false));
         }
 
         _listener = new PostgresChangeListener(_dataSource, _options, _instance, _observers.All, ReadFeedAsync, ReadChangesAsync, ReadLastEventIdAsync, _logger);
         await _listener.StartAsync(lastEventId, cancellationToken).ConfigureAwait(false);
         _writer = new GroupCommitWriter<IPostgresWriteOp>(
-            Enumerable.Range(0, Math.Max(1, _options.Writers)).Select(_ => new PostgresCommitter(_dataSource, _options, _instance, OnCommitted, _logger)).ToArray(),
+            Enumerable.Range(0, Math.Max(1, _options.Writers)).Select(_ => new PostgresCommitter(_dataSource, _options, _instance, OnCommitted, _flow, _logger)).ToArray(),
             _options.MaxBatchSize, _logger, _instruments);
     }
 
@@ -126,7 +131,7 @@ public sealed class PostgresJobStore : ISharedJobStore, ISqlReader
         Write(new PostgresDeleteTerminalOp(TimeMicros.From(cutoff), batchSize));
 
     public Task<IReadOnlyList<Job>> ClaimAsync(ClaimRequest request, Func<Job, JobReplacement> claim, CancellationToken cancellationToken) =>
-        Write(new PostgresClaimOp(request, claim));
+        Write(new PostgresClaimOp(request, claim, _flow));
 
     public Task<IReadOnlyList<Job>> GetTerminalBatchAsync(DateTimeOffset cutoff, JobStatus? status, int limit, CancellationToken cancellationToken) =>
         _reads.GetTerminalBatchAsync(cutoff, status, limit, cancellationToken);
@@ -271,8 +276,71 @@ public sealed class PostgresJobStore : ISharedJobStore, ISqlReader
     /// <summary>Right after a commit, on the writer, before the writers are answered: this instance's observers, then its live streams.</summary>
     private void OnCommitted(PostgresCommit commit)
     {
-        _observers.Publish(commit.Changes, eventsByFeed: true);
+        _observers.Publish(commit.Changes, eventsByFeed: true, _flow.Current);
         _listener?.CommittedHere(commit.LastEventId);
+    }
+
+    public Task<IReadOnlyList<QueueSettings>> GetQueueSettingsAsync(CancellationToken cancellationToken) =>
+        _queueReads.GetSettingsAsync(cancellationToken);
+
+    /// <summary>
+    /// In a transaction of its own, not through the group commit (settings change rarely): holds the settings lock alone,
+    /// so claims and inserts in flight on every instance finish first and the next ones see the change; stores the settings
+    /// compare-and-set, repartitions the queue's unfinished jobs when the key changed, moves the epoch on and tells the
+    /// other instances, whose waiting claims wake and read the settings again.
+    /// </summary>
+    public async Task<bool> SaveQueueSettingsAsync(QueueSettings? current, QueueSettings next, CancellationToken cancellationToken)
+    {
+        var saved = await Run(async ct =>
+        {
+            await using var connection = await _dataSource.OpenConnectionAsync(ct).ConfigureAwait(false);
+            await using var transaction = await connection.BeginTransactionAsync(ct).ConfigureAwait(false);
+            var session = new PostgresFlowSession(connection);
+            await session.ExecuteAsync(new SqlQuery(PostgresFlowLocks.SettingsAlone, []), ct).ConfigureAwait(false);
+            var written = await session.QueryAsync(QueueRows.Save(PostgresDialect.Instance, next, current?.Version ?? 0), r => r.GetString(0), ct)
+                .ConfigureAwait(false);
+            if (written.Count == 0)
+            {
+                await transaction.RollbackAsync(ct).ConfigureAwait(false);
+                return false;
+            }
+
+            if (current?.Partition?.Key != next.Partition?.Key)
+            {
+                await session.ExecuteAsync(QueueRows.Repartition(PostgresDialect.Instance, next.Name), ct).ConfigureAwait(false);
+            }
+
+            await session.ExecuteAsync(new SqlQuery(PostgresFlowLocks.NextEpoch, []), ct).ConfigureAwait(false);
+            foreach (var payload in PostgresChangeNotice.Encode(_instance, false, [Workers.JobSignals.AnyType], []))
+            {
+                await session.ExecuteAsync(new SqlQuery(PostgresJobSql.Notify, [new("$1", _options.Channel), new("$2", payload)]), ct).ConfigureAwait(false);
+            }
+
+            var snapshot = await PostgresFlowLocks.LoadAsync(connection, ct).ConfigureAwait(false);
+            await transaction.CommitAsync(ct).ConfigureAwait(false);
+            _flow.Set(snapshot);
+            return true;
+        }, cancellationToken).ConfigureAwait(false);
+        if (saved)
+        {
+            _observers.ChangedElsewhere([], [Workers.JobSignals.AnyType]);
+        }
+
+        return saved;
+    }
+
+    public Task<IReadOnlyList<QueueStats>> GetQueueStatsAsync(string? queue, DateTimeOffset now, CancellationToken cancellationToken) =>
+        _queueReads.GetStatsAsync(queue, now, cancellationToken);
+
+    public async Task<string?> GetBlockedByAsync(Job job, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        if (job.Status != JobStatus.Queued || _flow.Current.All.GetValueOrDefault(job.Queue) is not { HoldsBack: true } queue)
+        {
+            return null;
+        }
+
+        return await Run(ct => QueueFlow.BlockedByAsync(new ReadingFlowSession(PostgresDialect.Instance, this), queue, job, now, ct).AsTask(), cancellationToken)
+            .ConfigureAwait(false);
     }
 
     private Task<IReadOnlyList<FeedEvent>> ReadFeedAsync(long afterId, int limit, CancellationToken cancellationToken) =>

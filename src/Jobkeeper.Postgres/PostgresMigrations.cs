@@ -112,6 +112,44 @@ internal static class PostgresMigrations
             CREATE INDEX ix_jobs_claim_queue ON jobs (queue, priority DESC, run_at_us, id) WHERE status = 'queued';
             CREATE INDEX ix_jobs_queue_created ON jobs (queue, created_us DESC, id DESC);
             """),
+        (6, "queue settings and flow control", """
+            -- A queue's flow settings, the same for every instance; a row exists only once something was set.
+            CREATE TABLE queues (
+                name              text COLLATE "C" NOT NULL PRIMARY KEY,
+                concurrency_limit integer,
+                partition_key     text COLLATE "C",
+                partition_limit   integer,
+                rate_count        integer,
+                rate_period_us    bigint,
+                rate_per_key      integer NOT NULL DEFAULT 0,
+                paused            integer NOT NULL DEFAULT 0,
+                paused_types      text,
+                updated_us        bigint,
+                version           bigint  NOT NULL
+            );
+            -- Bumped by every change of settings: a claim that read it under the settings lock knows its copy is current.
+            CREATE TABLE queue_epoch (epoch bigint NOT NULL);
+            INSERT INTO queue_epoch (epoch) VALUES (0);
+            -- Where a partitioned queue's round robin over keys stopped.
+            CREATE TABLE queue_turns (
+                queue    text COLLATE "C" NOT NULL PRIMARY KEY,
+                last_key text COLLATE "C" NOT NULL
+            );
+            -- The starts a rate limit counts, kept for one window.
+            CREATE TABLE queue_starts (
+                queue text COLLATE "C" NOT NULL,
+                key   text COLLATE "C" NOT NULL,
+                at_us bigint NOT NULL
+            );
+            CREATE INDEX ix_queue_starts ON queue_starts (queue, at_us);
+            -- The key of a partitioned queue's job (null otherwise): set at creation, moved when the partition changes.
+            ALTER TABLE jobs ADD COLUMN partition_key text COLLATE "C";
+            -- A partitioned queue's due jobs per key in claim order; a skip scan of it lists the keys.
+            CREATE INDEX ix_jobs_claim_partition ON jobs (queue, partition_key, priority DESC, run_at_us, id)
+                WHERE status = 'queued' AND partition_key IS NOT NULL;
+            -- What a queue runs, per key: what its limits count.
+            CREATE INDEX ix_jobs_running_queue ON jobs (queue, partition_key) WHERE status = 'running';
+            """),
     ];
 
     public static int LatestVersion => Steps[^1].Version;

@@ -118,6 +118,8 @@ internal sealed class PostgresRowWrites
 
     public bool HasCommands => _inserts.Count > 0 || _updates.Count > 0;
 
+    public bool HasInserts => _inserts.Count > 0;
+
     private static async Task ReadIdsAsync(NpgsqlDataReader reader, HashSet<string> into, bool first, CancellationToken cancellationToken)
     {
         if (!first && !await reader.NextResultAsync(cancellationToken).ConfigureAwait(false))
@@ -167,7 +169,9 @@ internal sealed class PostgresRowWrites
     {
         var columns = JobColumns.Inserted;
         var arrays = string.Join(", ", columns.Select((c, i) => $"${i + 1}::{ColumnTypes[c]}[]"));
-        return $"INSERT INTO jobs ({string.Join(", ", columns)}) SELECT * FROM unnest({arrays}) ON CONFLICT (id) DO NOTHING RETURNING id";
+        var names = string.Join(", ", columns);
+        return $"INSERT INTO jobs ({names}, partition_key) SELECT u.*, {PostgresDialect.Instance.PartitionKeyOf("u.type", "u.labels", "u.queue")} " +
+            $"FROM unnest({arrays}) AS u({names}) ON CONFLICT (id) DO NOTHING RETURNING id";
     }
 
     private static string BuildUpdate()

@@ -3,9 +3,10 @@ using Npgsql;
 namespace Jobkeeper.Postgres;
 
 /// <summary>Hands the result sets of the select round trip to the ops in turn, each taking as many as it added.</summary>
-internal sealed class PostgresSelectResults(NpgsqlDataReader reader)
+/// <param name="started">True when the reader's current result set was read already (the next op's is the one after it).</param>
+internal sealed class PostgresSelectResults(NpgsqlDataReader reader, bool started = false)
 {
-    private bool _started;
+    private bool _started = started;
 
     public async Task<NpgsqlDataReader> NextAsync(CancellationToken cancellationToken)
     {

@@ -1,5 +1,6 @@
 using Jobkeeper.Model;
 using Jobkeeper.Relational;
+using Jobkeeper.Relational.Queues;
 using Jobkeeper.Storage;
 using Npgsql;
 
@@ -123,29 +124,38 @@ internal sealed class PostgresReplaceOp(JobReplacement replacement) : PostgresWr
 /// Picks due queued jobs with <c>FOR UPDATE SKIP LOCKED</c> inside the writer's transaction and claims them:
 /// another instance's claim skips the rows this one locked, so no job is handed to two claims.
 /// </summary>
-internal sealed class PostgresClaimOp(ClaimRequest request, Func<Job, JobReplacement> claim) : PostgresWriteOp<IReadOnlyList<Job>>
+internal sealed class PostgresClaimOp(ClaimRequest request, Func<Job, JobReplacement> claim, QueueFlowState flow) : PostgresWriteOp<IReadOnlyList<Job>>
 {
     private readonly List<(JobReplacement Replacement, object[] Values, int Handle)> _claims = [];
+    private readonly Dictionary<string, int> _taken = new(StringComparer.Ordinal);
 
     private int _selects;
 
     public override bool IsClaim => true;
 
+    /// <summary>The flow-controlled queues this claim walks under their locks (<see cref="FlowAsync"/>), as of its selects.</summary>
+    public IReadOnlyList<QueueSettings> FlowQueues { get; private set; } = [];
+
     public override void AddSelects(NpgsqlBatch batch, int claimsInBatch)
     {
         _claims.Clear();
+        _taken.Clear();
         _selects = 0;
+        var snapshot = flow.Current;
+        FlowQueues = FlowClaim.QueuesOf(request, snapshot);
         var now = TimeMicros.From(request.Now);
-        foreach (var (type, queue, take) in ClaimOrder.Walks(request))
+        foreach (var (type, queue, take) in ClaimOrder.Walks(request, snapshot.HoldingBackNames))
         {
             // The claims of one transaction all see the same rows (its own locks skip nothing), so each reads
             // enough to still find its share after the claims before it took theirs.
             var rows = Math.Min(take * claimsInBatch, 5000);
             batch.BatchCommands.Add(type is null
                 ? PostgresCommit.Command(PostgresJobSql.SelectClaimableOfQueue, queue!, now, rows)
-                : queue is null
-                    ? PostgresCommit.Command(PostgresJobSql.SelectClaimable, type, now, rows)
-                    : PostgresCommit.Command(PostgresJobSql.SelectClaimableInQueue, type, now, rows, queue));
+                : queue is not null
+                    ? PostgresCommit.Command(PostgresJobSql.SelectClaimableInQueue, type, now, rows, queue)
+                    : snapshot.HoldingBack.Count == 0
+                        ? PostgresCommit.Command(PostgresJobSql.SelectClaimable, type, now, rows)
+                        : PostgresFlowLocks.Command(QueueFlowSql.TypeOutside(PostgresDialect.Instance, type, snapshot.HoldingBackNames, now, rows)));
             _selects++;
         }
     }
@@ -172,7 +182,6 @@ internal sealed class PostgresClaimOp(ClaimRequest request, Func<Job, JobReplace
             candidates.Sort(ClaimOrder.Compare);
         }
 
-        var taken = new Dictionary<string, int>(StringComparer.Ordinal);
         foreach (var job in candidates)
         {
             if (_claims.Count == request.Max)
@@ -180,12 +189,32 @@ internal sealed class PostgresClaimOp(ClaimRequest request, Func<Job, JobReplace
                 break;
             }
 
-            if (!transaction.ClaimedIds.Contains(job.Id) && ClaimOrder.Allows(request, taken, job) && transaction.ClaimedIds.Add(job.Id))
+            if (!transaction.ClaimedIds.Contains(job.Id) && ClaimOrder.Allows(request, _taken, job) && transaction.ClaimedIds.Add(job.Id))
             {
-                var replacement = claim(job);
-                _claims.Add((replacement, JobColumns.ToStateValues(replacement.Job, withLabels: true), -1));
+                Claim(job);
             }
         }
+    }
+
+    /// <summary>Fills what is left of the claim from its flow-controlled queues, under their locks (taken by the committer).</summary>
+    public async Task FlowAsync(PostgresFlowSession session, PostgresTransaction transaction, CancellationToken cancellationToken)
+    {
+        if (_claims.Count >= request.Max)
+        {
+            return;
+        }
+
+        foreach (var job in await FlowClaim.PickAsync(session, request, FlowQueues, _claims.Count, _taken, transaction.ClaimedIds, cancellationToken)
+            .ConfigureAwait(false))
+        {
+            Claim(job);
+        }
+    }
+
+    private void Claim(Job job)
+    {
+        var replacement = claim(job);
+        _claims.Add((replacement, JobColumns.ToStateValues(replacement.Job, withLabels: true), -1));
     }
 
     public override void AddRowWrites(PostgresRowWrites rows)

@@ -41,12 +41,18 @@ internal static class ClaimOrder
     }
 
     /// <summary>
-    /// The index walks a claim makes, each with how many rows it may take: one per type (per type and queue when the claim
+    /// The index walks a claim makes outside its flow-controlled queues (<paramref name="flowQueues"/>), each with how many rows it may take: one per type (per type and queue when the claim
     /// names queues), or with no types one per queue. The walks never overlap, so their rows need no de-duplication.
     /// </summary>
-    public static IEnumerable<(string? Type, string? Queue, int Take)> Walks(ClaimRequest request)
+    public static IEnumerable<(string? Type, string? Queue, int Take)> Walks(ClaimRequest request, IReadOnlyList<string> flowQueues)
     {
-        var queues = request.Queues.Distinct(StringComparer.Ordinal).ToList();
+        // Flow-controlled queues are walked apart (FlowClaim); a claim that names none passes them over in its type walks.
+        var queues = request.Queues.Distinct(StringComparer.Ordinal).Where(q => !flowQueues.Contains(q, StringComparer.Ordinal)).ToList();
+        if (request.Queues.Count > 0 && queues.Count == 0)
+        {
+            yield break;
+        }
+
         if (request.Types.Count == 0)
         {
             foreach (var queue in queues)

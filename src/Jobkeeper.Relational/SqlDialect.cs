@@ -17,6 +17,15 @@ internal interface ISqlDialect
     /// would otherwise sort every match (each walk stops after a page).
     /// </summary>
     bool ListsStatusesApart { get; }
+
+    /// <summary>What follows a claim's select so that it locks the rows it returns, passing over rows others hold (or nothing).</summary>
+    string LockSkippingLocked { get; }
+
+    /// <summary>
+    /// The partition key of a job from its type, labels (JSON text) and queue, as SQL over those three expressions: null when the
+    /// queue is not partitioned, else the type or the label's value ('' without that label). The one place the rule is stated.
+    /// </summary>
+    string PartitionKeyOf(string type, string labels, string queue);
 }
 
 /// <summary>The parameters of one statement being built, in the order their placeholders were handed out.</summary>

@@ -16,7 +16,7 @@ internal sealed class StoreObservers(IEnumerable<IJobStoreObserver> observers, I
     /// A shared store gives live streams (<see cref="IJobFeedObserver"/>) their events through the feed only, in id order
     /// with every other instance's; their changes here then carry none, so each event arrives once.
     /// </param>
-    public void Publish(IReadOnlyList<CommittedChange> changes, bool eventsByFeed)
+    public void Publish(IReadOnlyList<CommittedChange> changes, bool eventsByFeed, Queues.QueueFlowSnapshot? flow = null)
     {
         if (changes.Count == 0)
         {
@@ -31,6 +31,27 @@ internal sealed class StoreObservers(IEnumerable<IJobStoreObserver> observers, I
                 observer.JobsCommitted(eventsByFeed && observer is IJobFeedObserver
                     ? withoutEvents ??= changes.Select(c => c with { Events = [] }).ToArray()
                     : changes);
+            }
+            catch (Exception ex)
+            {
+                logger.LogError(ex, "Store observer {Observer} failed", observer.GetType().Name);
+            }
+        }
+
+        if (flow is not null && Queues.QueueFlowSignals.FreedTypes(changes, flow) is { Count: > 0 } freed)
+        {
+            ChangedElsewhere([], freed);
+        }
+    }
+
+    /// <summary>Tells every observer of changes they did not see committed here (another instance's, or a queue's settings).</summary>
+    public void ChangedElsewhere(IReadOnlyList<JobVersion> changes, IReadOnlyCollection<string> queuedTypes)
+    {
+        foreach (var observer in All)
+        {
+            try
+            {
+                observer.JobsChangedElsewhere(changes, queuedTypes);
             }
             catch (Exception ex)
             {

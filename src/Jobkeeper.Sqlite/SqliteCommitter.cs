@@ -10,7 +10,8 @@ namespace Jobkeeper.Sqlite;
 /// rolls back and is replayed write by write; damage is not replayed (each write would fail again, or succeed on top of
 /// the damage), and once damage has been seen nothing more is written. Every error names the file.
 /// </summary>
-internal sealed class SqliteCommitter(SqliteWriteSession session, StoreObservers observers, SqliteCheckpointer checkpointer, SqliteFaults faults)
+internal sealed class SqliteCommitter(SqliteWriteSession session, StoreObservers observers, SqliteCheckpointer checkpointer, SqliteFaults faults,
+    Relational.Queues.QueueFlowState flow)
     : IGroupCommitter<ISqliteWriteOp>
 {
     private readonly List<CommittedChange> _changes = [];
@@ -43,7 +44,7 @@ internal sealed class SqliteCommitter(SqliteWriteSession session, StoreObservers
         return ValueTask.FromResult(CommitAttempt.Done);
     }
 
-    public void Publish() => observers.Publish(_changes, eventsByFeed: false);
+    public void Publish() => observers.Publish(_changes, eventsByFeed: false, flow.Current);
 
     /// <summary>Damage seen before or now makes it <see cref="StoreCorruptException"/>.</summary>
     public Exception Failure(CommitAttempt attempt) => attempt switch

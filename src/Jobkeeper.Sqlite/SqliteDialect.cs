@@ -16,4 +16,11 @@ internal sealed class SqliteDialect : ISqlDialect
     public string IndexedBy(string index) => " INDEXED BY " + index;
 
     public bool ListsStatusesApart => true;
+
+    // One writer: a claim's rows cannot be taken by anyone else before it commits.
+    public string LockSkippingLocked => "";
+
+    public string PartitionKeyOf(string type, string labels, string queue) =>
+        $"(SELECT CASE WHEN q.partition_key = 'type' THEN {type} ELSE COALESCE((SELECT l.value FROM json_each({labels}) l " +
+        $"WHERE l.key = substr(q.partition_key, 7)), '') END FROM queues q WHERE q.name = {queue} AND q.partition_key IS NOT NULL)";
 }

@@ -1,6 +1,7 @@
 using Jobkeeper.Errors;
 using Jobkeeper.Model;
 using Jobkeeper.Relational;
+using Jobkeeper.Relational.Queues;
 using Jobkeeper.Storage;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging;
@@ -31,6 +32,8 @@ public sealed class SqliteJobStore : IJobStore
     private GroupCommitWriter<ISqliteWriteOp>? _writer;
     private SqliteReaderPool? _readers;
     private RelationalReads? _reads;
+    private QueueReads? _queueReads;
+    private readonly QueueFlowState _flow = new();
     private SqliteCheckpointer? _checkpointer;
     private int _schemaVersion;
     private int _disposed;
@@ -104,8 +107,9 @@ public sealed class SqliteJobStore : IJobStore
             _schemaVersion = SqliteMigrations.Apply(connection, _logger);
             checkpoints = SqliteConnections.Open(_path, readOnly: false, _options.Durability);
             var session = new SqliteWriteSession(connection);
+            _flow.Set(new QueueFlowSnapshot(session.Query(QueueRows.All(), QueueRows.Read), 0));
             _checkpointer = new SqliteCheckpointer(checkpoints, _faults, _logger);
-            _writer = new GroupCommitWriter<ISqliteWriteOp>([new SqliteCommitter(session, _observers, _checkpointer, _faults)], _options.MaxBatchSize, _logger, _instruments);
+            _writer = new GroupCommitWriter<ISqliteWriteOp>([new SqliteCommitter(session, _observers, _checkpointer, _faults, _flow)], _options.MaxBatchSize, _logger, _instruments);
             OpenReaders();
             _lock = fileLock;
         }
@@ -178,6 +182,7 @@ public sealed class SqliteJobStore : IJobStore
         _readers = new SqliteReaderPool(_options.ReadConnections,
             () => new SqliteReader(SqliteConnections.Open(_path, readOnly: true, _options.Durability)), _faults);
         _reads = new RelationalReads(SqliteDialect.Instance, _readers);
+        _queueReads = new QueueReads(SqliteDialect.Instance, _readers);
     }
 
     public Task<bool> InsertAsync(Job job, JobEvent created, CancellationToken cancellationToken) =>
@@ -202,7 +207,7 @@ public sealed class SqliteJobStore : IJobStore
         Write(new DeleteTerminalJobsOp(ids, TimeMicros.From(cutoff)));
 
     public Task<IReadOnlyList<Job>> ClaimAsync(ClaimRequest request, Func<Job, JobReplacement> claim, CancellationToken cancellationToken) =>
-        Write(new ClaimJobsOp(request, claim));
+        Write(new ClaimJobsOp(request, claim, _flow));
 
     public Task<IReadOnlyList<Job>> GetExpiredLeasesAsync(DateTimeOffset now, int limit, CancellationToken cancellationToken) =>
         Reads.GetExpiredLeasesAsync(now, limit, cancellationToken);
@@ -255,6 +260,45 @@ public sealed class SqliteJobStore : IJobStore
         var counts = await Reads.CountByStatusAsync(cancellationToken).ConfigureAwait(false);
         return new StoreStats("sqlite", _path, _schemaVersion, SqliteFiles.Size(_path), counts.Values.Sum(), counts);
     }
+
+    public Task<IReadOnlyList<QueueSettings>> GetQueueSettingsAsync(CancellationToken cancellationToken) =>
+        QueueReadsOrThrow.GetSettingsAsync(cancellationToken);
+
+    public async Task<bool> SaveQueueSettingsAsync(QueueSettings? current, QueueSettings next, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var saved = await Write(new SaveQueueSettingsOp(current, next, _flow)).ConfigureAwait(false);
+            if (saved)
+            {
+                // Claims waiting for work may now find some (a resume, a limit raised).
+                _observers.ChangedElsewhere([], [Workers.JobSignals.AnyType]);
+            }
+
+            return saved;
+        }
+        catch
+        {
+            // The settings in memory may have moved ahead of a write that did not commit: take them from the file again.
+            _flow.Set(new QueueFlowSnapshot(await QueueReadsOrThrow.GetSettingsAsync(CancellationToken.None).ConfigureAwait(false), _flow.Current.Epoch + 1));
+            throw;
+        }
+    }
+
+    public Task<IReadOnlyList<QueueStats>> GetQueueStatsAsync(string? queue, DateTimeOffset now, CancellationToken cancellationToken) =>
+        QueueReadsOrThrow.GetStatsAsync(queue, now, cancellationToken);
+
+    public async Task<string?> GetBlockedByAsync(Job job, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        if (job.Status != JobStatus.Queued || _flow.Current.All.GetValueOrDefault(job.Queue) is not { HoldsBack: true } queue)
+        {
+            return null;
+        }
+
+        return await QueueFlow.BlockedByAsync(new ReadingFlowSession(SqliteDialect.Instance, Readers), queue, job, now, cancellationToken).ConfigureAwait(false);
+    }
+
+    private QueueReads QueueReadsOrThrow => _queueReads ?? throw new InvalidOperationException("The store is not initialized.");
 
     public async ValueTask DisposeAsync()
     {

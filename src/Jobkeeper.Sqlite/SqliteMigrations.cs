@@ -131,6 +131,41 @@ internal static class SqliteMigrations
             CREATE INDEX ix_jobs_claim_queue ON jobs (queue, priority DESC, run_at_us, id) WHERE status = 'queued';
             CREATE INDEX ix_jobs_queue_created ON jobs (queue, created_us DESC, id DESC);
             """),
+        (9, "queue settings and flow control", """
+            -- A queue's flow settings, the same for every claim; a row exists only once something was set.
+            CREATE TABLE queues (
+                name              TEXT    NOT NULL PRIMARY KEY,
+                concurrency_limit INTEGER,
+                partition_key     TEXT,
+                partition_limit   INTEGER,
+                rate_count        INTEGER,
+                rate_period_us    INTEGER,
+                rate_per_key      INTEGER NOT NULL DEFAULT 0,
+                paused            INTEGER NOT NULL DEFAULT 0,
+                paused_types      TEXT,
+                updated_us        INTEGER,
+                version           INTEGER NOT NULL
+            );
+            -- Where a partitioned queue's round robin over keys stopped.
+            CREATE TABLE queue_turns (
+                queue    TEXT NOT NULL PRIMARY KEY,
+                last_key TEXT NOT NULL
+            );
+            -- The starts a rate limit counts, kept for one window.
+            CREATE TABLE queue_starts (
+                queue TEXT    NOT NULL,
+                key   TEXT    NOT NULL,
+                at_us INTEGER NOT NULL
+            );
+            CREATE INDEX ix_queue_starts ON queue_starts (queue, at_us);
+            -- The key of a partitioned queue's job (null otherwise): set at creation, moved when the partition changes.
+            ALTER TABLE jobs ADD COLUMN partition_key TEXT;
+            -- A partitioned queue's due jobs per key in claim order; a skip scan of it lists the keys.
+            CREATE INDEX ix_jobs_claim_partition ON jobs (queue, partition_key, priority DESC, run_at_us, id)
+                WHERE status = 'queued' AND partition_key IS NOT NULL;
+            -- What a queue runs, per key: what its limits count.
+            CREATE INDEX ix_jobs_running_queue ON jobs (queue, partition_key) WHERE status = 'running';
+            """),
     ];
 
     public static int LatestVersion => Steps[^1].Version;

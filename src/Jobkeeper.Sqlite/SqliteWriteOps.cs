@@ -1,5 +1,6 @@
 using Jobkeeper.Model;
 using Jobkeeper.Relational;
+using Jobkeeper.Relational.Queues;
 using Jobkeeper.Storage;
 
 namespace Jobkeeper.Sqlite;
@@ -102,16 +103,27 @@ internal sealed class ReplaceJobOp(JobReplacement replacement) : WriteOp<bool>
 /// Picks due queued jobs and claims them inside the writer's transaction, so no other write can claim
 /// the same job in between. The claim function (the rules) comes from Core and runs here, on the writer.
 /// </summary>
-internal sealed class ClaimJobsOp(ClaimRequest request, Func<Job, JobReplacement> claim) : WriteOp<IReadOnlyList<Job>>
+internal sealed class ClaimJobsOp(ClaimRequest request, Func<Job, JobReplacement> claim, QueueFlowState flow) : WriteOp<IReadOnlyList<Job>>
 {
     public override void Execute(SqliteWriteSession session, List<CommittedChange> changes)
     {
         var now = TimeMicros.From(request.Now);
+        var snapshot = flow.Current;
+        var flowQueues = FlowClaim.QueuesOf(request, snapshot);
         var candidates = new List<Job>(request.Max);
         var walks = 0;
-        foreach (var (type, queue, take) in ClaimOrder.Walks(request))
+        foreach (var (type, queue, take) in ClaimOrder.Walks(request, snapshot.HoldingBackNames))
         {
-            session.SelectClaimable(type, queue, now, take, candidates);
+            if (queue is null && snapshot.HoldingBack.Count > 0)
+            {
+                // A type walk passes over the flow-controlled queues, which are walked under their limits below.
+                candidates.AddRange(session.Query(QueueFlowSql.TypeOutside(SqliteDialect.Instance, type!, snapshot.HoldingBackNames, now, take), JobColumns.Read));
+            }
+            else
+            {
+                session.SelectClaimable(type, queue, now, take, candidates);
+            }
+
             walks++;
         }
 
@@ -120,16 +132,34 @@ internal sealed class ClaimJobsOp(ClaimRequest request, Func<Job, JobReplacement
             candidates.Sort(ClaimOrder.Compare);
         }
 
+        var taken = new Dictionary<string, int>(StringComparer.Ordinal);
         if (walks > request.Types.Count && request.Types.Count > 0)
         {
             // A type walked in several queues: its limit holds over all of them.
-            var taken = new Dictionary<string, int>(StringComparer.Ordinal);
             candidates.RemoveAll(job => !ClaimOrder.Allows(request, taken, job));
         }
+        else
+        {
+            foreach (var job in candidates.Take(request.Max))
+            {
+                taken[job.Type] = taken.GetValueOrDefault(job.Type) + 1;
+            }
+        }
 
-        var count = Math.Min(candidates.Count, request.Max);
-        var claimed = new Job[count];
-        for (var i = 0; i < count; i++)
+        if (candidates.Count > request.Max)
+        {
+            candidates.RemoveRange(request.Max, candidates.Count - request.Max);
+        }
+
+        if (flowQueues.Count > 0 && candidates.Count < request.Max)
+        {
+            var skip = candidates.Select(j => j.Id).ToHashSet(StringComparer.Ordinal);
+            candidates.AddRange(SqliteFlowSession.Done(FlowClaim.PickAsync(new SqliteFlowSession(session), request, flowQueues, candidates.Count, taken, skip,
+                CancellationToken.None)));
+        }
+
+        var claimed = new Job[candidates.Count];
+        for (var i = 0; i < candidates.Count; i++)
         {
             var replacement = claim(candidates[i]);
             var values = JobColumns.ToStateValues(replacement.Job, replacement.LabelsChanged);
@@ -143,6 +173,30 @@ internal sealed class ClaimJobsOp(ClaimRequest request, Func<Job, JobReplacement
         }
 
         Result = claimed;
+    }
+}
+
+/// <summary>
+/// Stores a queue's settings compare-and-set and, when its partition changed, moves its unfinished jobs into the new
+/// partitions; the store's settings in memory change with it, on the writer, so the next claim sees them.
+/// </summary>
+internal sealed class SaveQueueSettingsOp(QueueSettings? current, QueueSettings settings, QueueFlowState flow) : WriteOp<bool>
+{
+    public override void Execute(SqliteWriteSession session, List<CommittedChange> changes)
+    {
+        Result = session.Query(QueueRows.Save(SqliteDialect.Instance, settings, current?.Version ?? 0), r => r.GetString(0)).Count == 1;
+        if (!Result)
+        {
+            return;
+        }
+
+        if (current?.Partition?.Key != settings.Partition?.Key)
+        {
+            session.Execute(QueueRows.Repartition(SqliteDialect.Instance, settings.Name));
+        }
+
+        var before = flow.Current;
+        flow.Set(new QueueFlowSnapshot([.. before.All.Values.Where(q => q.Name != settings.Name), settings], before.Epoch + 1));
     }
 }
 

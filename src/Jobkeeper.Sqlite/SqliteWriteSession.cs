@@ -38,7 +38,8 @@ internal sealed class SqliteWriteSession : IDisposable
         _rollback = SqliteConnections.Prepare(connection, "ROLLBACK");
 
         _insertJob = new SqliteHotStatement(connection,
-            $"INSERT INTO jobs ({SqliteJobColumns.InsertColumns}) VALUES ({SqliteJobColumns.InsertValues}) ON CONFLICT (id) DO NOTHING",
+            $"INSERT INTO jobs ({SqliteJobColumns.InsertColumns}, partition_key) VALUES ({SqliteJobColumns.InsertValues}, " +
+            $"{SqliteDialect.Instance.PartitionKeyOf("$type", "$labels", "$queue")}) ON CONFLICT (id) DO NOTHING",
             SqliteJobColumns.InsertParameters);
 
         _updateJob = PrepareUpdate(connection, withLabels: false);
@@ -244,6 +245,38 @@ internal sealed class SqliteWriteSession : IDisposable
         }
 
         return ids;
+    }
+
+    /// <summary>Runs a shared statement (flow control, queue settings) on the write connection, inside the open transaction.</summary>
+    public List<T> Query<T>(SqlQuery query, Func<System.Data.Common.DbDataReader, T> read)
+    {
+        using var command = Command(query);
+        using var reader = command.ExecuteReader();
+        var rows = new List<T>();
+        while (reader.Read())
+        {
+            rows.Add(read(reader));
+        }
+
+        return rows;
+    }
+
+    public int Execute(SqlQuery query)
+    {
+        using var command = Command(query);
+        return command.ExecuteNonQuery();
+    }
+
+    private SqliteCommand Command(SqlQuery query)
+    {
+        var command = _connection.CreateCommand();
+        command.CommandText = query.Text;
+        foreach (var (name, value) in query.Parameters)
+        {
+            command.Parameters.AddWithValue(name, value);
+        }
+
+        return command;
     }
 
     /// <summary>Records that something runs <paramref name="type"/> as of <paramref name="seenMicros"/> (never moves the time back).</summary>

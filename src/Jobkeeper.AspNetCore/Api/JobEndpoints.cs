@@ -40,18 +40,30 @@ internal static class JobEndpoints
     public static ValueTask<IResult> Get(string id, HttpContext http, JobManager manager, CancellationToken cancellationToken)
     {
         var pending = manager.GetAsync(id, cancellationToken);
-        return pending.IsCompletedSuccessfully
-            ? ValueTask.FromResult(Answer(id, http, pending.Result))
-            : GetAsync(id, http, pending);
+        if (!pending.IsCompletedSuccessfully)
+        {
+            return GetAsync(id, http, manager, pending, cancellationToken);
+        }
 
-        static async ValueTask<IResult> GetAsync(string id, HttpContext http, ValueTask<Job?> pending) =>
-            Answer(id, http, await pending.ConfigureAwait(false));
+        var cached = pending.Result;
+        return cached is { Status: JobStatus.Queued } ? HeldBackAsync(id, http, manager, cached, cancellationToken) : ValueTask.FromResult(Answer(id, http, cached));
+
+        static async ValueTask<IResult> GetAsync(string id, HttpContext http, JobManager manager, ValueTask<Job?> pending, CancellationToken cancellationToken)
+        {
+            var job = await pending.ConfigureAwait(false);
+            return job is { Status: JobStatus.Queued } ? await HeldBackAsync(id, http, manager, job, cancellationToken).ConfigureAwait(false) : Answer(id, http, job);
+        }
+
+        // A queued job may be held back by its queue's settings: it says why, worked out now.
+        static async ValueTask<IResult> HeldBackAsync(string id, HttpContext http, JobManager manager, Job job, CancellationToken cancellationToken) =>
+            Answer(id, http, await manager.WithBlockedByAsync(job, cancellationToken).ConfigureAwait(false));
 
         static IResult Answer(string id, HttpContext http, Job? job)
         {
             var json = JobJson.Of(job ?? throw new JobNotFoundException(id));
             http.Response.Headers.ETag = json.ETag;
-            return HttpPreconditions.NotModified(http.Request, json.ETag) ? NotModified : json;
+            // blocked_by changes without a new version: a held-back job is always sent whole.
+            return job.BlockedBy is null && HttpPreconditions.NotModified(http.Request, json.ETag) ? NotModified : json;
         }
     }
 
@@ -60,7 +72,8 @@ internal static class JobEndpoints
     public static async Task<IResult> List(HttpContext http, JobManager manager, CancellationToken cancellationToken)
     {
         var page = await manager.ListAsync(JobQueryParser.Parse(http.Request.Query), cancellationToken).ConfigureAwait(false);
-        return TypedResults.Json(new JobListResponse(page.Items, page.Next?.Encode()), ApiJson.Context.JobListResponse);
+        var items = await manager.WithBlockedByAsync(page.Items, cancellationToken).ConfigureAwait(false);
+        return TypedResults.Json(new JobListResponse(items, page.Next?.Encode()), ApiJson.Context.JobListResponse);
     }
 
     public static async Task<IResult> Update(string id, HttpContext http, JobManager manager, IOptions<JobkeeperApiOptions> options, CancellationToken cancellationToken)

@@ -13,6 +13,8 @@ internal static class Problems
     {
         JobValidationException e => Validation(e.Field, e.Problem),
         JobNotFoundException e => Problem(StatusCodes.Status404NotFound, "job-not-found", "Job not found", e.Message),
+        QueueNotFoundException e => Problem(StatusCodes.Status404NotFound, "queue-not-found", "Queue not found", e.Message,
+            new Dictionary<string, object?> { ["errors"] = new Dictionary<string, string[]> { ["name"] = ["no queue has this name"] } }),
         DuplicateJobException e => Problem(StatusCodes.Status409Conflict, "duplicate-id", "Duplicate job id", e.Message),
         InvalidTransitionException e => Problem(StatusCodes.Status409Conflict, "invalid-transition", "Status change not allowed", e.Message),
         AnswerRejectedException e => Problem(StatusCodes.Status422UnprocessableEntity, "answer-rejected", "Answer not accepted", e.Message,

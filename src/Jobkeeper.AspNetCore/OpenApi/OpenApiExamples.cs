@@ -27,11 +27,17 @@ public static class OpenApiExamples
         ["ReleaseJob"] = $$"""{"lease_token":"{{LeaseToken}}"}""",
         ["AskPrompt"] = $$"""{"lease_token":"{{LeaseToken}}","key":"review","question":"Publish this episode?","options":["approve","reject"],"expires_in_seconds":3600,"on_expiry":"fail"}""",
         ["AnswerPrompt"] = """{"answer":"approve","confidence":0.9,"reason":"listened to it"}""",
+        ["UpdateQueue"] = """{"concurrency_limit":4,"partition":{"key":"label:user","limit":1},"rate_limit":{"count":50,"period_seconds":60,"per_key":false}}""",
+        ["PauseQueue"] = $$"""{"type":"{{JobType}}"}""",
+        ["ResumeQueue"] = $$"""{"type":"{{JobType}}"}""",
         ["SaveCheckpoint"] = $$$"""{"lease_token":"{{{LeaseToken}}}","state":{"done":["part-1"]}}""",
     };
 
     /// <summary>The example body of <paramref name="operationId"/>, or null when it takes none.</summary>
     public static JsonNode? Body(string operationId) => Bodies.TryGetValue(operationId, out var json) ? JsonNode.Parse(json) : null;
+
+    /// <summary>The queue of the examples (the create example's), for the queue routes' path parameter.</summary>
+    public const string Queue = "podcasts";
 
     /// <summary>An example job id for path parameters.</summary>
     public const string JobId = "0199a0b2-7c4e-7d3a-9f61-3b2f8e5a1c40";

@@ -30,7 +30,7 @@ internal sealed class OpenApiRequestBodies : IOpenApiOperationTransformer
 
         operation.RequestBody = new OpenApiRequestBody
         {
-            Required = true,
+            Required = !metadata.IsOptional,
             Content = new Dictionary<string, OpenApiMediaType>
             {
                 ["application/json"] = new()

@@ -51,6 +51,12 @@ public sealed record Job
     public string? Traceparent { get; init; }
     public required long Version { get; init; }
 
+    /// <summary>
+    /// Why this queued, due job is not being claimed (<see cref="JobBlockedBy"/>): its queue or type is paused, or a limit of its
+    /// queue binds. Worked out when the job is read, from its queue's settings and state; never stored. Null otherwise.
+    /// </summary>
+    public string? BlockedBy { get; init; }
+
     /// <summary>The open prompt of a waiting job, if any.</summary>
     [System.Text.Json.Serialization.JsonIgnore]
     public JobPrompt? OpenPrompt => Status == JobStatus.Waiting ? Prompts.LastOrDefault(p => p.IsOpen) : null;

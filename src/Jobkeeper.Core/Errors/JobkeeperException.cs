@@ -76,3 +76,11 @@ public sealed class AnswerRejectedException(string jobId, string key, string why
     public string Key { get; } = key;
     public string Why { get; } = why;
 }
+
+/// <summary>No queue has this name: it has no jobs, no stored settings and was not declared.</summary>
+public sealed class QueueNotFoundException(string queue)
+    : JobkeeperException($"No queue named '{(queue.Length <= 100 ? queue : queue[..100] + "…")}' exists: a queue exists once it has a job, "
+        + "or once it is declared (Jobkeeper:Queues:<name> in configuration, or JobkeeperOptions.Queues in code).")
+{
+    public string Queue { get; } = queue;
+}

@@ -13,6 +13,7 @@ namespace Jobkeeper.Hosting;
 internal sealed class JobStoreLifetime(
     IJobStore store,
     IOptions<JobkeeperOptions> options,
+    Queues.QueueManager queues,
     ILogger<JobStoreLifetime> logger) : IHostedLifecycleService
 {
     public async Task StartingAsync(CancellationToken cancellationToken)
@@ -27,6 +28,11 @@ internal sealed class JobStoreLifetime(
             "Cache: up to {MaxEntries} jobs, entries expire {TtlMinutes} min after last use",
             cacheOptions.MaxEntries, cacheOptions.Ttl.TotalMinutes);
         logger.LogInformation("Cache sweep every {SweepMinutes} min", cacheOptions.SweepInterval.TotalMinutes);
+        foreach (var (name, declared) in options.Value.Queues.OrderBy(q => q.Key, StringComparer.Ordinal))
+        {
+            // Before any worker starts: its first claim already sees the declared limits.
+            await queues.DeclareAsync(name, declared, cancellationToken).ConfigureAwait(false);
+        }
     }
 
     public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;

@@ -52,6 +52,8 @@ public static class JobkeeperServiceCollectionExtensions
             sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<IOptions<Jobkeeper.JobkeeperOptions>>(),
             sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<Jobkeeper.JobManager>>(), sp.GetRequiredService<Jobkeeper.Workers.DrivenJobs>(),
             sp.GetRequiredService<Jobkeeper.Telemetry.JobkeeperInstruments>()));
+        services.TryAddSingleton(sp => new Jobkeeper.Queues.QueueManager(sp.GetRequiredService<Jobkeeper.JobKernel>(),
+            sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<Jobkeeper.Queues.QueueManager>>()));
         services.TryAddSingleton<Jobkeeper.Workers.JobRunners>();
         services.TryAddSingleton(sp => new Jobkeeper.Workers.WorkQueue(sp.GetRequiredService<Jobkeeper.JobKernel>(), sp.GetRequiredService<IJobStore>(),
             sp.GetRequiredService<Jobkeeper.Workers.JobSignals>(), sp.GetRequiredService<Jobkeeper.Workers.JobRunners>(),

@@ -95,7 +95,35 @@ public interface IJobStore : IAsyncDisposable
 
     /// <summary>Counts and store facts for health and operator commands; throws when the store cannot be read.</summary>
     Task<StoreStats> GetStatsAsync(CancellationToken cancellationToken);
+
+    /// <summary>Every queue's stored settings, read from the database (not from what this instance holds in memory), by name.</summary>
+    Task<IReadOnlyList<QueueSettings>> GetQueueSettingsAsync(CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Stores a queue's settings compare-and-set: <paramref name="next"/> replaces <paramref name="current"/> (the settings as
+    /// read, null when the queue had none stored) only while they are still at its version; false otherwise. Claims on every
+    /// instance see the change from the moment this returns: a claim in flight finishes first, and the next one sees it, and
+    /// waiting claims are woken. A change of the partition key moves the queue's unfinished jobs into the new partitions in
+    /// the same transaction.
+    /// </summary>
+    Task<bool> SaveQueueSettingsAsync(QueueSettings? current, QueueSettings next, CancellationToken cancellationToken);
+
+    /// <summary>Every queue that has jobs or settings (only <paramref name="queue"/> when given), with its counts at <paramref name="now"/>.</summary>
+    Task<IReadOnlyList<QueueStats>> GetQueueStatsAsync(string? queue, DateTimeOffset now, CancellationToken cancellationToken);
+
+    /// <summary>Why a queued, due job is held back by its queue's settings at <paramref name="now"/> (<see cref="JobBlockedBy"/>), or null.</summary>
+    Task<string?> GetBlockedByAsync(Job job, DateTimeOffset now, CancellationToken cancellationToken);
 }
+
+/// <summary>A queue's settings (default ones when it has none stored) and what its jobs are doing.</summary>
+public sealed record QueueStats(
+    QueueSettings Settings,
+    IReadOnlyDictionary<JobStatus, long> Counts,
+    DateTimeOffset? OldestDueRunAt,
+    long? StartedInRateWindow,
+    long FinishedLastMinute,
+    long FinishedLast5Minutes,
+    long FinishedLast15Minutes);
 
 /// <summary>
 /// What a claim may take: at most <see cref="Max"/> jobs in all and at most the given number per type,

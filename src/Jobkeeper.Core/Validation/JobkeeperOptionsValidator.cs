@@ -30,6 +30,7 @@ internal sealed class JobkeeperOptionsValidator(IServiceProvider services) : IVa
         problems.Range($"{cache}:{nameof(options.Cache.SweepInterval)}", options.Cache.SweepInterval, Millisecond, Day);
 
         CheckWorkers(problems, options.Workers);
+        CheckQueues(problems, options);
 
         var retention = options.Retention;
         var retentionKey = $"{Section}:{nameof(options.Retention)}";
@@ -60,6 +61,29 @@ internal sealed class JobkeeperOptionsValidator(IServiceProvider services) : IVa
         }
 
         return problems.Result();
+    }
+
+    /// <summary>Each declared queue's name and settings, by the rules a change through the API meets (<see cref="Queues.QueueRules"/>).</summary>
+    private static void CheckQueues(OptionProblems problems, JobkeeperOptions options)
+    {
+        foreach (var (name, declared) in options.Queues)
+        {
+            var key = $"{Section}:{nameof(options.Queues)}:{name}";
+            if (!Model.JobQueues.IsValid(name))
+            {
+                problems.Add($"{key}: the queue name must be {Model.JobValidator.QueueRule}");
+                continue;
+            }
+
+            try
+            {
+                Queues.QueueRules.Validate(Queues.QueueManager.Declared(new Model.QueueSettings { Name = name }, declared));
+            }
+            catch (Errors.JobValidationException ex)
+            {
+                problems.Add($"{key}: {ex.Field} {ex.Problem}");
+            }
+        }
     }
 
     private static void CheckWorkers(OptionProblems problems, JobWorkerOptions workers)

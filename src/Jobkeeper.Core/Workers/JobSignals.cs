@@ -12,6 +12,12 @@ namespace Jobkeeper.Workers;
 /// </summary>
 public sealed class JobSignals : IJobStoreObserver
 {
+    /// <summary>
+    /// Given among the queued types of <see cref="JobsChangedElsewhere"/>, wakes every waiting claim, whatever its types: a
+    /// queue's settings changed (a resume, a limit raised), so jobs held back may now be claimed. No job type is empty.
+    /// </summary>
+    public const string AnyType = "";
+
     private readonly Lock _lock = new();
     private readonly ConcurrentDictionary<string, Action<Job?>> _watched = new(StringComparer.Ordinal);
     private volatile Dictionary<string, Action[]> _queuedListeners = new(StringComparer.Ordinal);
@@ -107,6 +113,16 @@ public sealed class JobSignals : IJobStoreObserver
             {
                 action();
             }
+        }
+
+        if (queuedTypes.Contains(AnyType))
+        {
+            foreach (var action in listeners.Values.SelectMany(a => a).Distinct())
+            {
+                action();
+            }
+
+            return;
         }
 
         foreach (var type in queuedTypes)

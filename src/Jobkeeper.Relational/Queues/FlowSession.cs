@@ -1,0 +1,25 @@
+using System.Data.Common;
+
+namespace Jobkeeper.Relational.Queues;
+
+/// <summary>Where flow control runs its statements: the claim's own transaction (or, to read, any connection of the store).</summary>
+internal interface IFlowSession
+{
+    ISqlDialect Dialect { get; }
+
+    ValueTask<List<T>> QueryAsync<T>(SqlQuery query, Func<DbDataReader, T> read, CancellationToken cancellationToken);
+
+    ValueTask ExecuteAsync(SqlQuery query, CancellationToken cancellationToken);
+}
+
+/// <summary>A read-only <see cref="IFlowSession"/> over a store's readers: what <c>blocked_by</c> is worked out with.</summary>
+internal sealed class ReadingFlowSession(ISqlDialect dialect, ISqlReader reader) : IFlowSession
+{
+    public ISqlDialect Dialect => dialect;
+
+    public async ValueTask<List<T>> QueryAsync<T>(SqlQuery query, Func<DbDataReader, T> read, CancellationToken cancellationToken) =>
+        await reader.QueryAsync(query, read, cancellationToken).ConfigureAwait(false);
+
+    public ValueTask ExecuteAsync(SqlQuery query, CancellationToken cancellationToken) =>
+        throw new InvalidOperationException("A reading session does not write.");
+}

@@ -1,0 +1,239 @@
+using Jobkeeper.Model;
+using Jobkeeper.Storage;
+
+namespace Jobkeeper.Relational.Queues;
+
+/// <summary>
+/// Flow control in a claim: how many jobs a flow-controlled queue may still start, and which. Runs inside the claim's
+/// transaction, after the store made sure no other claim of the queue runs at once (SQLite has one writer; PostgreSQL
+/// takes the queue's lock), so what it counts is exact over every instance.
+/// <para>
+/// Fairness is round robin over partition keys, in key order, from where the last claim stopped (kept in
+/// <c>queue_turns</c>): each key with a due job gets one start per turn, so one key's 100,000 jobs wait their turn beside
+/// another key's 3. Chosen over weighted fair queuing and per-key virtual times because it needs no state per key
+/// (keys are not declared and may be millions): the next keys come from a skip scan of the partition index, one probe
+/// per key however many jobs it holds. Within a key, jobs keep the claim order (priority, then run_at, then id).
+/// </para>
+/// </summary>
+internal static class QueueFlow
+{
+    /// <summary>The most partition keys one claim looks at, per job it may still take (keys whose jobs are not due yet cost a probe each).</summary>
+    private const int KeysPerJob = 8;
+
+    /// <summary>
+    /// Picks up to <paramref name="want"/> due jobs of <paramref name="queue"/> that its limits let start now (each also
+    /// passing <paramref name="accept"/>), records their starts where a rate limit counts them, and returns them in the
+    /// order taken. Ids in <paramref name="skip"/> are passed over; the ids taken are added to it.
+    /// </summary>
+    public static async ValueTask<List<Job>> PickAsync(IFlowSession session, QueueSettings queue, IReadOnlyList<string> types, DateTimeOffset now,
+        int want, Func<Job, bool> accept, HashSet<string> skip, CancellationToken cancellationToken)
+    {
+        if (queue.Paused || want <= 0)
+        {
+            return [];
+        }
+
+        var nowMicros = TimeMicros.From(now);
+        var load = await QueueLoad.ReadAsync(session, queue, nowMicros, cancellationToken).ConfigureAwait(false);
+        var room = want;
+        if (queue.ConcurrencyLimit is { } limit)
+        {
+            room = Math.Min(room, limit - load.Running);
+        }
+
+        if (queue.RateLimit is { PerKey: false } rate)
+        {
+            room = Math.Min(room, rate.Count - load.Started);
+        }
+
+        if (room <= 0)
+        {
+            return [];
+        }
+
+        var walk = new FlowWalk(queue.Name, types, queue.PausedTypes, nowMicros, skip);
+        var taken = new List<(Job Job, string Key)>(room);
+        if (queue.Partition is null)
+        {
+            // A claim's per-type limits may refuse some rows: read a few more than there is room for.
+            var rows = await session.QueryAsync(QueueFlowSql.Due(session.Dialect, walk, Math.Min(room * 2, room + 64)), JobColumns.Read, cancellationToken)
+                .ConfigureAwait(false);
+            foreach (var job in rows)
+            {
+                if (taken.Count == room)
+                {
+                    break;
+                }
+
+                if (!skip.Contains(job.Id) && accept(job))
+                {
+                    skip.Add(job.Id);
+                    taken.Add((job, ""));
+                }
+            }
+        }
+        else
+        {
+            await TakeTurnsAsync(session, queue, walk, load, room, accept, taken, cancellationToken).ConfigureAwait(false);
+        }
+
+        if (taken.Count > 0 && queue.RateLimit is { } counted)
+        {
+            var since = QueueLoad.WindowStart(counted, nowMicros);
+            await session.ExecuteAsync(QueueFlowSql.PruneStarts(session.Dialect, queue.Name, since), cancellationToken).ConfigureAwait(false);
+            await session.ExecuteAsync(QueueFlowSql.RecordStarts(session.Dialect, queue.Name, [.. taken.Select(t => t.Key)], nowMicros), cancellationToken)
+                .ConfigureAwait(false);
+        }
+
+        return [.. taken.Select(t => t.Job)];
+    }
+
+    /// <summary>
+    /// Round robin: walks the keys after the last one served (wrapping around once per turn), takes each key's head job while
+    /// the key has room, and starts another turn while jobs were taken and there is room left.
+    /// </summary>
+    private static async ValueTask TakeTurnsAsync(IFlowSession session, QueueSettings queue, FlowWalk walk, QueueLoad load, int room,
+        Func<Job, bool> accept, List<(Job Job, string Key)> taken, CancellationToken cancellationToken)
+    {
+        var partition = queue.Partition!;
+        var perKeyRate = queue.RateLimit is { PerKey: true } rate ? rate.Count : (int?)null;
+        var takenByKey = new Dictionary<string, int>(StringComparer.Ordinal);
+        bool HasRoom(string key)
+        {
+            var mine = takenByKey.GetValueOrDefault(key);
+            return (partition.Limit is not { } limit || load.RunningOf(key) + mine < limit)
+                && (perKeyRate is not { } count || load.StartedOf(key) + mine < count);
+        }
+
+        var turns = await session.QueryAsync(QueueFlowSql.Turn(session.Dialect, queue.Name), r => r.GetString(0), cancellationToken).ConfigureAwait(false);
+        var turnStart = turns.Count > 0 ? turns[0] : null;
+        var cursor = turnStart;
+        var wrapped = turnStart is null;
+        var takenThisTurn = 0;
+        string? lastServed = null;
+        var budget = Math.Max(64, room * KeysPerJob);
+        while (taken.Count < room && budget > 0)
+        {
+            var keys = await session.QueryAsync(QueueFlowSql.KeysAfter(session.Dialect, queue.Name, cursor, Math.Min(budget, room * 2 + 16)),
+                r => r.GetString(0), cancellationToken).ConfigureAwait(false);
+            budget -= keys.Count;
+            var turnEnds = keys.Count == 0;
+            if (wrapped && turnStart is not null)
+            {
+                // After wrapping, this turn ends at the key it started after.
+                var inTurn = keys.TakeWhile(k => string.CompareOrdinal(k, turnStart) <= 0).ToList();
+                turnEnds |= inTurn.Count < keys.Count;
+                keys = inTurn;
+            }
+
+            foreach (var key in keys)
+            {
+                if (taken.Count == room)
+                {
+                    break;
+                }
+
+                if (!HasRoom(key))
+                {
+                    continue;
+                }
+
+                var heads = await session.QueryAsync(QueueFlowSql.HeadOf(session.Dialect, walk, key), JobColumns.Read, cancellationToken).ConfigureAwait(false);
+                if (heads.Count == 1 && !walk.Skip.Contains(heads[0].Id) && accept(heads[0]))
+                {
+                    walk.Skip.Add(heads[0].Id);
+                    taken.Add((heads[0], key));
+                    takenByKey[key] = takenByKey.GetValueOrDefault(key) + 1;
+                    takenThisTurn++;
+                    lastServed = key;
+                }
+            }
+
+            if (keys.Count > 0)
+            {
+                cursor = keys[^1];
+            }
+
+            if (!turnEnds)
+            {
+                continue;
+            }
+
+            if (!wrapped)
+            {
+                // The keys after the turn's start are done: go on from the first key.
+                wrapped = true;
+                cursor = null;
+                continue;
+            }
+
+            if (takenThisTurn == 0)
+            {
+                break;
+            }
+
+            // Another turn, from the key served last.
+            takenThisTurn = 0;
+            turnStart = lastServed;
+            cursor = lastServed;
+            wrapped = false;
+        }
+
+        if (lastServed is not null)
+        {
+            await session.ExecuteAsync(QueueFlowSql.SaveTurn(session.Dialect, queue.Name, lastServed), cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Why <paramref name="job"/> is held back (<see cref="JobBlockedBy"/>), or null: only a queued, due job of a queue whose
+    /// settings hold jobs back can be.
+    /// </summary>
+    public static async ValueTask<string?> BlockedByAsync(IFlowSession session, QueueSettings queue, Job job, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        if (job.Status != JobStatus.Queued || job.RunAt > now || !queue.HoldsBack)
+        {
+            return null;
+        }
+
+        if (queue.Paused)
+        {
+            return JobBlockedBy.Paused;
+        }
+
+        if (queue.PausedTypes.Contains(job.Type, StringComparer.Ordinal))
+        {
+            return JobBlockedBy.TypePaused;
+        }
+
+        var load = await QueueLoad.ReadAsync(session, queue, TimeMicros.From(now), cancellationToken).ConfigureAwait(false);
+        if (queue.ConcurrencyLimit is { } limit && load.Running >= limit)
+        {
+            return JobBlockedBy.ConcurrencyLimit;
+        }
+
+        if (queue.RateLimit is { PerKey: false } rate && load.Started >= rate.Count)
+        {
+            return JobBlockedBy.RateLimit;
+        }
+
+        if (queue.Partition is not { } partition)
+        {
+            return null;
+        }
+
+        var keys = await session.QueryAsync(QueueFlowSql.PartitionKeyOfJob(session.Dialect, job.Id), r => r.IsDBNull(0) ? null : r.GetString(0), cancellationToken)
+            .ConfigureAwait(false);
+        if (keys is not [{ } key])
+        {
+            return null;
+        }
+
+        if (partition.Limit is { } perKey && load.RunningOf(key) >= perKey)
+        {
+            return JobBlockedBy.PartitionLimit;
+        }
+
+        return queue.RateLimit is { PerKey: true } keyRate && load.StartedOf(key) >= keyRate.Count ? JobBlockedBy.RateLimit : null;
+    }
+}

@@ -1,0 +1,140 @@
+using Jobkeeper.Model;
+using Jobkeeper.Storage;
+
+namespace Jobkeeper.Relational.Queues;
+
+/// <summary>
+/// The statements flow control runs inside a claim's transaction, for both stores (their dialect spells parameters,
+/// lists and index hints). Each walks a partial index: ix_jobs_running_queue for what runs, ix_jobs_claim_queue for an
+/// unpartitioned queue's due jobs, ix_jobs_claim_partition for a partitioned one's keys and their heads.
+/// </summary>
+internal static class QueueFlowSql
+{
+    private static readonly string SelectList = JobColumns.SelectList("j");
+
+    /// <summary>The queue's running jobs, counted per partition key (one row with a null key when unpartitioned).</summary>
+    public static SqlQuery Running(ISqlDialect dialect, string queue)
+    {
+        var p = new SqlParameters(dialect);
+        return new($"SELECT partition_key, COUNT(*) FROM jobs{dialect.IndexedBy("ix_jobs_running_queue")} " +
+            $"WHERE status = {StatusSql.Of(JobStatus.Running)} AND queue = {p.Add("queue", queue)} GROUP BY partition_key", p.Values);
+    }
+
+    /// <summary>The queue's starts after <paramref name="sinceMicros"/>, counted per partition key.</summary>
+    public static SqlQuery Starts(ISqlDialect dialect, string queue, long sinceMicros)
+    {
+        var p = new SqlParameters(dialect);
+        return new($"SELECT key, COUNT(*) FROM queue_starts WHERE queue = {p.Add("queue", queue)} AND at_us > {p.Add("since", sinceMicros)} GROUP BY key",
+            p.Values);
+    }
+
+    /// <summary>Forgets the starts that left every window (at or before <paramref name="sinceMicros"/>).</summary>
+    public static SqlQuery PruneStarts(ISqlDialect dialect, string queue, long sinceMicros)
+    {
+        var p = new SqlParameters(dialect);
+        return new($"DELETE FROM queue_starts WHERE queue = {p.Add("queue", queue)} AND at_us <= {p.Add("since", sinceMicros)}", p.Values);
+    }
+
+    public static SqlQuery RecordStarts(ISqlDialect dialect, string queue, IReadOnlyList<string> keys, long atMicros)
+    {
+        var p = new SqlParameters(dialect);
+        var q = p.Add("queue", queue);
+        var at = p.Add("at", atMicros);
+        var rows = string.Join(", ", keys.Select((k, i) => $"({q}, {p.Add($"k{i}", k)}, {at})"));
+        return new($"INSERT INTO queue_starts (queue, key, at_us) VALUES {rows}", p.Values);
+    }
+
+    public static SqlQuery Turn(ISqlDialect dialect, string queue)
+    {
+        var p = new SqlParameters(dialect);
+        return new($"SELECT last_key FROM queue_turns WHERE queue = {p.Add("queue", queue)}", p.Values);
+    }
+
+    public static SqlQuery SaveTurn(ISqlDialect dialect, string queue, string lastKey)
+    {
+        var p = new SqlParameters(dialect);
+        return new($"INSERT INTO queue_turns (queue, last_key) VALUES ({p.Add("queue", queue)}, {p.Add("key", lastKey)}) " +
+            "ON CONFLICT (queue) DO UPDATE SET last_key = excluded.last_key", p.Values);
+    }
+
+    /// <summary>Up to <paramref name="limit"/> due queued jobs of an unpartitioned queue, in claim order.</summary>
+    public static SqlQuery Due(ISqlDialect dialect, FlowWalk walk, int limit)
+    {
+        var p = new SqlParameters(dialect);
+        var sql = $"SELECT {SelectList} FROM jobs j{dialect.IndexedBy("ix_jobs_claim_queue")} WHERE j.status = {StatusSql.Of(JobStatus.Queued)} " +
+            $"AND j.queue = {p.Add("queue", walk.Queue)} AND j.run_at_us <= {p.Add("now", walk.NowMicros)}{Filters(dialect, p, walk)} " +
+            $"ORDER BY j.priority DESC, j.run_at_us, j.id LIMIT {p.Add("limit", limit)}{dialect.LockSkippingLocked}";
+        return new(sql, p.Values);
+    }
+
+    /// <summary>
+    /// Up to <paramref name="limit"/> partition keys of a queue's queued jobs after <paramref name="after"/> (from the first
+    /// when null), in key order: a skip scan of ix_jobs_claim_partition, one index probe per key, however many jobs a key holds.
+    /// </summary>
+    public static SqlQuery KeysAfter(ISqlDialect dialect, string queue, string? after, int limit)
+    {
+        var p = new SqlParameters(dialect);
+        var q = p.Add("queue", queue);
+        var from = after is null ? "" : $" AND partition_key > {p.Add("after", after)}";
+        var probe = $"SELECT partition_key FROM jobs{dialect.IndexedBy("ix_jobs_claim_partition")} WHERE status = {StatusSql.Of(JobStatus.Queued)} " +
+            $"AND queue = {q} AND partition_key IS NOT NULL";
+        var sql = $"WITH RECURSIVE k(key) AS (SELECT ({probe}{from} ORDER BY partition_key LIMIT 1) " +
+            $"UNION ALL SELECT ({probe} AND partition_key > k.key ORDER BY partition_key LIMIT 1) FROM k WHERE k.key IS NOT NULL) " +
+            $"SELECT key FROM k WHERE key IS NOT NULL LIMIT {p.Add("limit", limit)}";
+        return new(sql, p.Values);
+    }
+
+    /// <summary>
+    /// A claim's walk of one type's due jobs (ix_jobs_claim) in every queue but the flow-controlled ones, which it walks apart.
+    /// </summary>
+    public static SqlQuery TypeOutside(ISqlDialect dialect, string type, IReadOnlyList<string> flowQueues, long nowMicros, int limit)
+    {
+        var p = new SqlParameters(dialect);
+        var sql = $"SELECT {SelectList} FROM jobs j{dialect.IndexedBy("ix_jobs_claim")} WHERE j.status = {StatusSql.Of(JobStatus.Queued)} " +
+            $"AND j.type = {p.Add("type", type)} AND j.run_at_us <= {p.Add("now", nowMicros)} AND NOT ({dialect.AnyOf(p, "j.queue", "flow", flowQueues)}) " +
+            $"ORDER BY j.priority DESC, j.run_at_us, j.id LIMIT {p.Add("limit", limit)}{dialect.LockSkippingLocked}";
+        return new(sql, p.Values);
+    }
+
+    /// <summary>The first due queued job of one partition key, in claim order (priority, then run_at, then id).</summary>
+    public static SqlQuery HeadOf(ISqlDialect dialect, FlowWalk walk, string key)
+    {
+        var p = new SqlParameters(dialect);
+        var sql = $"SELECT {SelectList} FROM jobs j{dialect.IndexedBy("ix_jobs_claim_partition")} WHERE j.status = {StatusSql.Of(JobStatus.Queued)} " +
+            $"AND j.queue = {p.Add("queue", walk.Queue)} AND j.partition_key = {p.Add("key", key)} AND j.run_at_us <= {p.Add("now", walk.NowMicros)}" +
+            $"{Filters(dialect, p, walk)} ORDER BY j.priority DESC, j.run_at_us, j.id LIMIT 1{dialect.LockSkippingLocked}";
+        return new(sql, p.Values);
+    }
+
+    /// <summary>The partition key a job is in (null when its queue is not partitioned).</summary>
+    public static SqlQuery PartitionKeyOfJob(ISqlDialect dialect, string id)
+    {
+        var p = new SqlParameters(dialect);
+        return new($"SELECT partition_key FROM jobs WHERE id = {p.Add("id", id)}", p.Values);
+    }
+
+    /// <summary>The claim's types (when it names any), not the types paused in the queue, not the jobs taken already.</summary>
+    private static string Filters(ISqlDialect dialect, SqlParameters p, FlowWalk walk)
+    {
+        var sql = "";
+        if (walk.Types.Count > 0)
+        {
+            sql += " AND " + dialect.AnyOf(p, "j.type", "type", walk.Types);
+        }
+
+        if (walk.PausedTypes.Count > 0)
+        {
+            sql += " AND NOT (" + dialect.AnyOf(p, "j.type", "paused", walk.PausedTypes) + ")";
+        }
+
+        if (walk.Skip.Count > 0)
+        {
+            sql += " AND NOT (" + dialect.AnyOf(p, "j.id", "skip", [.. walk.Skip]) + ")";
+        }
+
+        return sql;
+    }
+}
+
+/// <summary>One flow-controlled queue as a claim walks it: the types it asks for, the types paused there, the ids taken.</summary>
+internal sealed record FlowWalk(string Queue, IReadOnlyList<string> Types, IReadOnlyList<string> PausedTypes, long NowMicros, HashSet<string> Skip);

@@ -1,0 +1,51 @@
+using Jobkeeper.Model;
+using Jobkeeper.Storage;
+
+namespace Jobkeeper.Relational.Queues;
+
+/// <summary>What a flow-controlled queue runs now and started in its rate window, in all and per partition key.</summary>
+internal sealed class QueueLoad
+{
+    private readonly Dictionary<string, int> _runningByKey = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, int> _startedByKey = new(StringComparer.Ordinal);
+
+    public int Running { get; private set; }
+
+    public int Started { get; private set; }
+
+    public int RunningOf(string key) => _runningByKey.GetValueOrDefault(key);
+
+    public int StartedOf(string key) => _startedByKey.GetValueOrDefault(key);
+
+    /// <summary>Reads the load of <paramref name="queue"/> at <paramref name="nowMicros"/> (starts only when it has a rate limit).</summary>
+    public static async ValueTask<QueueLoad> ReadAsync(IFlowSession session, QueueSettings queue, long nowMicros, CancellationToken cancellationToken)
+    {
+        var load = new QueueLoad();
+        var running = await session.QueryAsync(QueueFlowSql.Running(session.Dialect, queue.Name),
+            r => (Key: r.IsDBNull(0) ? null : r.GetString(0), Count: r.GetInt64(1)), cancellationToken).ConfigureAwait(false);
+        foreach (var (key, count) in running)
+        {
+            load.Running += (int)count;
+            if (key is not null)
+            {
+                load._runningByKey[key] = (int)count;
+            }
+        }
+
+        if (queue.RateLimit is { } rate)
+        {
+            var started = await session.QueryAsync(QueueFlowSql.Starts(session.Dialect, queue.Name, WindowStart(rate, nowMicros)),
+                r => (Key: r.GetString(0), Count: r.GetInt64(1)), cancellationToken).ConfigureAwait(false);
+            foreach (var (key, count) in started)
+            {
+                load.Started += (int)count;
+                load._startedByKey[key] = (int)count;
+            }
+        }
+
+        return load;
+    }
+
+    /// <summary>The window is (now − period, now]: a start at exactly now − period has left it.</summary>
+    public static long WindowStart(QueueRateLimit rate, long nowMicros) => nowMicros - rate.PeriodSeconds * 1_000_000L;
+}

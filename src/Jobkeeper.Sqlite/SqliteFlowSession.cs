@@ -1,0 +1,24 @@
+using System.Data.Common;
+using Jobkeeper.Relational;
+using Jobkeeper.Relational.Queues;
+
+namespace Jobkeeper.Sqlite;
+
+/// <summary>Flow control's statements on the write connection, inside the writer's transaction: synchronous, so every task it returns is done.</summary>
+internal sealed class SqliteFlowSession(SqliteWriteSession session) : IFlowSession
+{
+    public ISqlDialect Dialect => SqliteDialect.Instance;
+
+    public ValueTask<List<T>> QueryAsync<T>(SqlQuery query, Func<DbDataReader, T> read, CancellationToken cancellationToken) =>
+        ValueTask.FromResult(session.Query(query, read));
+
+    public ValueTask ExecuteAsync(SqlQuery query, CancellationToken cancellationToken)
+    {
+        session.Execute(query);
+        return ValueTask.CompletedTask;
+    }
+
+    /// <summary>The result of a flow step run on this session: it ran synchronously, on the writer.</summary>
+    public static T Done<T>(ValueTask<T> task) =>
+        task.IsCompletedSuccessfully ? task.Result : throw new InvalidOperationException("A flow step on the SQLite writer did not complete synchronously.");
+}
