@@ -35,15 +35,17 @@ internal static class ServerTelemetry
     }
 
     /// <summary>
-    /// <c>GET /metrics</c>: the Prometheus exporter's scrape endpoint. The job counts are brought up to date first (they are at most
+    /// <c>GET /metrics</c>: the Prometheus exporter's scrape endpoint. The job and queue counts are brought up to date first (they are at most
     /// a few seconds old, and keep their last value while the store cannot be read), so a scrape never reports counts older than that.
     /// </summary>
     public static void Map(WebApplication app)
     {
         var gauges = app.Services.GetRequiredService<JobkeeperGauges>();
+        var queues = app.Services.GetRequiredService<Jobkeeper.Queues.QueueGauges>();
         app.MapPrometheusScrapingEndpoint(MetricsPath, meterProvider: null, configureBranchedPipeline: branch => branch.Use(async (http, next) =>
             {
                 await gauges.RefreshAsync(http.RequestAborted).ConfigureAwait(false);
+                await queues.RefreshAsync(http.RequestAborted).ConfigureAwait(false);
                 await next(http).ConfigureAwait(false);
             }), optionsName: null)
             .RequireJobkeeperRole(app, JobkeeperRoles.Read)

@@ -41,13 +41,26 @@ public sealed partial class MetricsTests(ServerFixture fixture) : NoServerErrors
         await Api.PollAsync(async () => (await Client.GetJobAsync(abandoned.Str("id"))).Str("status") == "queued", TimeSpan.FromSeconds(30),
             () => "the abandoned lease was not reaped");
         await Client.GetJobAsync(done);
-
-        using var response = await Client.GetAsync("/metrics");
-        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        Assert.Equal("text/plain; version=0.0.4; charset=utf-8", response.Content.Headers.ContentType?.ToString());
-        var lines = (await response.Content.ReadAsStringAsync()).Split('\n');
+        // A queue with a limit and a rate limit, so that their series are served.
+        var queue = $"metrics-{Guid.NewGuid():N}";
+        await Client.CreateJobAsync($$"""{"type":"{{type}}.queued","queue":"{{queue}}"}""");
+        using (var limits = await Client.PatchJsonAsync($"/api/v1/queues/{queue}", """{"concurrency_limit":2,"rate_limit":{"count":5,"period_seconds":60}}"""))
+        {
+            await Api.ExpectJsonAsync(limits, HttpStatusCode.OK);
+        }
 
         var documented = DocumentedSeries();
+        string[] lines = [];
+        // The queue series are read at most every 5 s: the new queue's may take one more scrape.
+        await Api.PollAsync(async () =>
+        {
+            using var response = await Client.GetAsync("/metrics");
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            Assert.Equal("text/plain; version=0.0.4; charset=utf-8", response.Content.Headers.ContentType?.ToString());
+            lines = (await response.Content.ReadAsStringAsync()).Split('\n');
+            return documented.All(series => lines.Contains($"# TYPE {series.Name} {series.Type}"));
+        }, TimeSpan.FromSeconds(20), () => "documented series missing: " + string.Join(", ", documented.Where(series => !lines.Contains($"# TYPE {series.Name} {series.Type}"))));
+
         Assert.True(documented.Count >= 15, $"the series table of docs/operations.md has {documented.Count} rows");
         Assert.All(documented, series => Assert.Contains($"# TYPE {series.Name} {series.Type}", lines));
         Assert.Contains(lines, l => l.StartsWith("jobkeeper_jobs_created_total{", StringComparison.Ordinal) && l.Contains($"type=\"{type}\"") && l.EndsWith(" 4"));

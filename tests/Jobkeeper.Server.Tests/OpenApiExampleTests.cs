@@ -29,14 +29,16 @@ public sealed class OpenApiExampleTests(ServerFixture fixture, ITestOutputHelper
                 var name = operation.Str("operationId");
                 var expected = operation.GetProperty("responses").EnumerateObject().Select(r => r.Name).Where(s => s.StartsWith('2')).Min()!;
                 var body = Example(operation);
-                var (id, token) = await PrerequisiteAsync(name, path.Name, body);
+                var queue = PathExample(operation, "name");
+                var (id, token) = await PrerequisiteAsync(name, path.Name, body, queue);
                 if (token is not null && body is JsonObject withLease && withLease.ContainsKey("lease_token"))
                 {
                     withLease["lease_token"] = token;
                 }
 
                 using var request = new HttpRequestMessage(new HttpMethod(method.Name.ToUpperInvariant()),
-                    path.Name.Replace("{id}", Uri.EscapeDataString(id ?? ""), StringComparison.Ordinal) + Query(operation))
+                    path.Name.Replace("{id}", Uri.EscapeDataString(id ?? ""), StringComparison.Ordinal)
+                        .Replace("{name}", Uri.EscapeDataString(queue ?? ""), StringComparison.Ordinal) + Query(operation))
                 {
                     Content = body is null ? null : new StringContent(body.ToJsonString(), Encoding.UTF8, "application/json"),
                 };
@@ -55,6 +57,13 @@ public sealed class OpenApiExampleTests(ServerFixture fixture, ITestOutputHelper
         Assert.True(failures.Count == 0, string.Join("\n", failures));
         Assert.True(exercised >= 20, $"only {exercised} operations in the document");
     }
+
+    /// <summary>The example of a path parameter, as the document gives it (null when it has none).</summary>
+    private static string? PathExample(JsonElement operation, string parameter) =>
+        operation.TryGetProperty("parameters", out var parameters)
+            ? parameters.EnumerateArray().Where(p => p.Str("in") == "path" && p.Str("name") == parameter && p.TryGetProperty("example", out _))
+                .Select(p => p.GetProperty("example").GetString()).FirstOrDefault()
+            : null;
 
     /// <summary>The operation's request body example, as a mutable node (null when it takes no body).</summary>
     private static JsonNode? Example(JsonElement operation) =>
@@ -87,8 +96,16 @@ public sealed class OpenApiExampleTests(ServerFixture fixture, ITestOutputHelper
     /// The job the operation acts on, in the state it needs: claimed (its body takes a lease token), waiting on a prompt
     /// (to read or answer it), cancelled (to retry it), else just queued. Each operation gets a fresh job of its own type.
     /// </summary>
-    private async Task<(string? Id, string? Token)> PrerequisiteAsync(string operation, string path, JsonNode? body)
+    private async Task<(string? Id, string? Token)> PrerequisiteAsync(string operation, string path, JsonNode? body, string? queue)
     {
+        if (path.Contains("{name}", StringComparison.Ordinal))
+        {
+            // The queue routes act on a queue that exists: it has a job.
+            Assert.True(queue is not null, $"{operation} has no example of its path parameter 'name'");
+            await Client.CreateJobAsync($$"""{"type":"e2e.openapi.{{operation}}","queue":"{{queue}}"}""");
+            return (null, null);
+        }
+
         if (!path.Contains("{id}", StringComparison.Ordinal))
         {
             return (null, null);

@@ -29,7 +29,7 @@ public sealed class SqliteStoreFileTests : IDisposable
         await using (var again = await Open())
         {
             var stats = await again.GetStatsAsync(CancellationToken.None);
-            Assert.Equal(8, stats.SchemaVersion);
+            Assert.Equal(9, stats.SchemaVersion);
         }
 
         Assert.Equal(8L, Scalar("SELECT COUNT(*) FROM schema_migrations"));
@@ -75,7 +75,7 @@ public sealed class SqliteStoreFileTests : IDisposable
 
         await using (var upgraded = await Open())
         {
-            Assert.Equal(8, (await upgraded.GetStatsAsync(CancellationToken.None)).SchemaVersion);
+            Assert.Equal(9, (await upgraded.GetStatsAsync(CancellationToken.None)).SchemaVersion);
             var job = await upgraded.GetAsync("from-v1", CancellationToken.None);
             Assert.NotNull(job);
             Assert.Equal(1, job.Attempt);

@@ -379,4 +379,44 @@ public sealed class WorkerQueueTests : IDisposable
         host.Time.Advance(TimeSpan.FromSeconds(3));
         Assert.Equal("later", Assert.Single(await Poll.Within(later, "the claim of the job that came due in its queue")).Id);
     }
+
+    [Fact]
+    public async Task A_waiting_claim_wakes_when_its_queue_is_resumed()
+    {
+        await using var host = await WorkerHost.StartAsync(_database.Path);
+        var queues = host.Services.GetRequiredService<Jobkeeper.Queues.QueueManager>();
+        await host.CreateAsync("t", id: "held", queue: "renders");
+        await queues.PauseAsync("renders");
+        var wait = TimeSpan.FromSeconds(30);
+        var claiming = host.Queue.ClaimWaitingAsync("ext", ["t"], 5, Lease, wait);
+        await host.Time.WaitForTimerAsync(wait);
+        Assert.False(claiming.IsCompleted);
+
+        await queues.ResumeAsync("renders");
+        var claimed = await Poll.Within(claiming, "the waiting claim to take the job once its queue was resumed");
+
+        Assert.Equal("held", Assert.Single(claimed).Id);
+        Assert.Equal(TimeSpan.Zero, host.Time.Elapsed);
+    }
+
+    [Fact]
+    public async Task A_waiting_claim_wakes_when_a_running_job_of_its_limited_queue_ends()
+    {
+        await using var host = await WorkerHost.StartAsync(_database.Path);
+        var queues = host.Services.GetRequiredService<Jobkeeper.Queues.QueueManager>();
+        await host.CreateAsync("t", id: "first", queue: "renders");
+        await host.CreateAsync("t", id: "second", queue: "renders");
+        await queues.UpdateAsync("renders", new Jobkeeper.Contracts.UpdateQueueRequest { ConcurrencyLimit = 1 });
+        var running = Assert.Single(await host.Queue.ClaimAsync("ext", Types("t"), 5, Lease));
+        var wait = TimeSpan.FromSeconds(30);
+        var claiming = host.Queue.ClaimWaitingAsync("ext", ["t"], 5, Lease, wait);
+        await host.Time.WaitForTimerAsync(wait);
+        Assert.False(claiming.IsCompleted);
+
+        await host.Queue.CompleteAsync(running.Id, running.LeaseToken!, null);
+        var claimed = await Poll.Within(claiming, "the waiting claim to take the job the limit held back");
+
+        Assert.Equal("second", Assert.Single(claimed).Id);
+        Assert.Equal(TimeSpan.Zero, host.Time.Elapsed);
+    }
 }

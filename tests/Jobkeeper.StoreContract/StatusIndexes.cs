@@ -15,6 +15,8 @@ public static partial class StatusIndexes
     {
         ["ix_jobs_claim"] = [JobStatus.Queued.ToName()],
         ["ix_jobs_claim_queue"] = [JobStatus.Queued.ToName()],
+        ["ix_jobs_claim_partition"] = [JobStatus.Queued.ToName()],
+        ["ix_jobs_running_queue"] = [JobStatus.Running.ToName()],
         ["ix_jobs_lease"] = [JobStatus.Running.ToName()],
         ["ix_jobs_prompt_expiry"] = [JobStatus.Waiting.ToName()],
         ["ix_jobs_terminal_completed"] = [.. JobStatusNames.All.Where(s => s.IsTerminal()).Select(s => s.ToName())],

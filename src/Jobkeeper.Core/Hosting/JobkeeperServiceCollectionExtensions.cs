@@ -54,6 +54,10 @@ public static class JobkeeperServiceCollectionExtensions
             sp.GetRequiredService<Jobkeeper.Telemetry.JobkeeperInstruments>()));
         services.TryAddSingleton(sp => new Jobkeeper.Queues.QueueManager(sp.GetRequiredService<Jobkeeper.JobKernel>(),
             sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<Jobkeeper.Queues.QueueManager>>()));
+        services.TryAddSingleton(sp => new Jobkeeper.Queues.QueueGauges(sp.GetRequiredService<Jobkeeper.Queues.QueueManager>(),
+            sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<Jobkeeper.Telemetry.JobkeeperInstruments>()));
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, Jobkeeper.Queues.QueueGauges>(
+            sp => sp.GetRequiredService<Jobkeeper.Queues.QueueGauges>()));
         services.TryAddSingleton<Jobkeeper.Workers.JobRunners>();
         services.TryAddSingleton(sp => new Jobkeeper.Workers.WorkQueue(sp.GetRequiredService<Jobkeeper.JobKernel>(), sp.GetRequiredService<IJobStore>(),
             sp.GetRequiredService<Jobkeeper.Workers.JobSignals>(), sp.GetRequiredService<Jobkeeper.Workers.JobRunners>(),

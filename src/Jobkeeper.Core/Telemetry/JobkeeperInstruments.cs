@@ -38,7 +38,7 @@ public sealed class JobkeeperInstruments : IDisposable
             "Jobs queued again for another attempt (after a failed attempt, an expired lease, or a retry by hand)");
         _leasesExpired = Meter.CreateCounter<long>("jobkeeper.leases.expired", "{lease}",
             "Leases of running jobs that ran out without a renewal (the worker or app driving the job stopped), by what the job became");
-        _queueWait = Meter.CreateHistogram("jobkeeper.job.queue_wait", "s", "Time from when an attempt became due (run_at) to when a worker claimed it",
+        _queueWait = Meter.CreateHistogram("jobkeeper.job.queue_wait", "s", "Time from when an attempt became due (run_at) to when a worker claimed it, by type and queue (its count is the starts per queue)",
             tags: null, advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = SecondsBuckets });
         _runDuration = Meter.CreateHistogram("jobkeeper.job.run.duration", "s",
             "Time from started_at to the end of the run (completed, failed, cancelled or queued for a retry)",
@@ -102,7 +102,8 @@ public sealed class JobkeeperInstruments : IDisposable
         {
             if (job.StartedAt is { } started && started >= now)
             {
-                _queueWait.Record(Math.Max(0, (started - job.RunAt).TotalSeconds), new KeyValuePair<string, object?>("type", job.Type));
+                _queueWait.Record(Math.Max(0, (started - job.RunAt).TotalSeconds),
+                    new KeyValuePair<string, object?>("type", job.Type), new KeyValuePair<string, object?>("queue", job.Queue));
             }
         }
     }

@@ -135,6 +135,7 @@ public sealed class WorkQueue
             // A claim by queue alone wakes on any queued job (and claims what is its own): signals are kept by type.
             using (limits.Count > 0 ? _signals.OnQueued(limits.Keys, () => signal.TrySetResult()) : _signals.OnAnyQueued(() => signal.TrySetResult()))
             {
+                var claimedAt = _time.GetUtcNow();
                 var jobs = await ClaimAsync(worker, limits, inQueues, max, lease, cancellationToken).ConfigureAwait(false);
                 var now = _time.GetUtcNow();
                 if (jobs.Count > 0 || now >= deadline)
@@ -148,7 +149,10 @@ public sealed class WorkQueue
                     delay = _options.PollInterval;
                 }
 
-                if (await _store.GetNextRunAtAsync(limits.Keys, inQueues, cancellationToken).ConfigureAwait(false) is { } next && next - now < delay)
+                // A job due when the claim ran and not taken is held back by its queue's settings: a signal (a resume, a running
+                // job ending) or the poll wakes this wait for it, not its run_at, which would make the wait spin.
+                if (await _store.GetNextRunAtAsync(limits.Keys, inQueues, cancellationToken).ConfigureAwait(false) is { } next && next > claimedAt
+                    && next - now < delay)
                 {
                     delay = next > now ? next - now : TimeSpan.Zero;
                 }

@@ -34,6 +34,20 @@ internal static class QueueFlow
         }
 
         var nowMicros = TimeMicros.From(now);
+        var walk = new FlowWalk(queue.Name, types, queue.PausedTypes, nowMicros, skip);
+        List<Job>? due = null;
+        if (queue.Partition is null)
+        {
+            // Read first: a queue with nothing due for this claim (most of them, for a claim by type) costs no count.
+            // A claim's per-type limits may refuse some rows: a few more than it wants are read.
+            due = await session.QueryAsync(QueueFlowSql.Due(session.Dialect, walk, Math.Min(want * 2, want + 64)), JobColumns.Read, cancellationToken)
+                .ConfigureAwait(false);
+            if (due.Count == 0)
+            {
+                return [];
+            }
+        }
+
         var load = await QueueLoad.ReadAsync(session, queue, nowMicros, cancellationToken).ConfigureAwait(false);
         var room = want;
         if (queue.ConcurrencyLimit is { } limit)
@@ -51,14 +65,10 @@ internal static class QueueFlow
             return [];
         }
 
-        var walk = new FlowWalk(queue.Name, types, queue.PausedTypes, nowMicros, skip);
         var taken = new List<(Job Job, string Key)>(room);
-        if (queue.Partition is null)
+        if (due is not null)
         {
-            // A claim's per-type limits may refuse some rows: read a few more than there is room for.
-            var rows = await session.QueryAsync(QueueFlowSql.Due(session.Dialect, walk, Math.Min(room * 2, room + 64)), JobColumns.Read, cancellationToken)
-                .ConfigureAwait(false);
-            foreach (var job in rows)
+            foreach (var job in due)
             {
                 if (taken.Count == room)
                 {

@@ -94,6 +94,10 @@ export const api = {
   retry: (id, reason) => call('POST', `${job(id)}/retry`, { reason }),
   remove: (id, reason) => call('DELETE', job(id), { reason }),
   answer: (id, key, answer, reason) => call('POST', `${job(id)}/prompt/response`, { body: { answer, key, reason: reason || undefined } }),
+  listQueues: (signal) => call('GET', '/api/v1/queues', { signal }),
+  updateQueue: (name, patch) => call('PATCH', `/api/v1/queues/${encodeURIComponent(name)}`, { body: patch }),
+  pauseQueue: (name, type) => call('POST', `/api/v1/queues/${encodeURIComponent(name)}/pause`, { body: type ? { type } : {} }),
+  resumeQueue: (name, type) => call('POST', `/api/v1/queues/${encodeURIComponent(name)}/resume`, { body: type ? { type } : {} }),
   allEventsUrl: () => url('/api/v1/events', { access_token: currentKey() }),
   jobStreamUrl: (id) => url(`${job(id)}/stream`, { access_token: currentKey() }),
 };

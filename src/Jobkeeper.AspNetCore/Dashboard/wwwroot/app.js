@@ -1,4 +1,4 @@
-// Starts the dashboard: hash routes (#/ the list, #/jobs/{id} one job), the counts in the header, and the
+// Starts the dashboard: hash routes (#/ the list, #/jobs/{id} one job, #/queues the queues), the counts in the header, and the
 // all-jobs event stream that keeps the counts and the list live.
 
 import { api } from './api.js';
@@ -6,6 +6,7 @@ import { createCounts } from './counts.js';
 import { parseFilters } from './filters.js';
 import { createListView } from './list.js';
 import { createJobView } from './job.js';
+import { createQueuesView } from './queues.js';
 import { LiveStream } from './live.js';
 import { bindNameField } from './who.js';
 
@@ -20,7 +21,12 @@ function route() {
   const hash = location.hash || '#/';
   const job = /^#\/jobs\/([^?]+)$/.exec(hash);
   const first = view === null;
-  if (job) {
+  if (hash === '#/queues') {
+    if (view?.kind === 'queues') return;
+    view?.dispose();
+    view = { kind: 'queues', ...createQueuesView(main) };
+    counts.markCurrent(null);
+  } else if (job) {
     const id = decodeURIComponent(job[1]);
     if (view?.kind === 'job' && view.id === id) return;
     view?.dispose();

@@ -7,6 +7,7 @@ import { LiveStream } from './live.js';
 import { promptForm, promptIdentity } from './prompt.js';
 import { timelineItem, actorText } from './timeline.js';
 import { setFlash } from './flash.js';
+import { BLOCKED_BY } from './queues.js';
 
 const CAN_CANCEL = ['queued', 'running', 'waiting'];
 const CAN_RETRY = ['failed', 'cancelled'];
@@ -34,6 +35,7 @@ export function createJobView(main, id) {
 
   // --- parts, built once and updated in place (so focus and typed answers survive live updates) -------------
   const statusSlot = h('span', { 'data-testid': 'job-status' });
+  const heldBack = h('p', { class: 'held-back', 'data-testid': 'job-blocked-by', role: 'status', hidden: true });
   const typeSlot = h('span', { class: 'type' });
   const attemptSlot = h('span', { class: 'muted', 'data-testid': 'job-attempt' });
   const cancelButton = h('button', { type: 'button', onclick: () => act('cancel') }, 'Cancel');
@@ -56,6 +58,7 @@ export function createJobView(main, id) {
 
   content.append(
     h('div', { class: 'summary-line' }, statusSlot, typeSlot, attemptSlot),
+    heldBack,
     h('div', { class: 'actions', role: 'group', 'aria-label': 'Job actions' }, cancelButton, retryButton, deleteButton),
     h('p', { class: 'action-reason' }, h('label', { for: 'action-reason' }, 'Reason (optional)'), reasonInput),
     actionError,
@@ -88,6 +91,10 @@ export function createJobView(main, id) {
     replaceChildren(statusSlot, statusBadge(job.status));
     typeSlot.textContent = job.type;
     attemptSlot.textContent = `attempt ${job.attempt} of ${job.max_attempts}`;
+    heldBack.hidden = !job.blocked_by;
+    replaceChildren(heldBack, job.blocked_by
+      ? ['Held back: ', BLOCKED_BY[job.blocked_by] ?? job.blocked_by, ' (', h('a', { href: '#/queues' }, `queue ${job.queue}`), ').']
+      : null);
     cancelButton.disabled = acting || !CAN_CANCEL.includes(job.status);
     retryButton.disabled = acting || !CAN_RETRY.includes(job.status);
     deleteButton.disabled = acting;

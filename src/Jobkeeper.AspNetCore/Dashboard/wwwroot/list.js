@@ -4,6 +4,7 @@ import { api, ApiError } from './api.js';
 import { h, replaceChildren, time, statusBadge, progressBar, setProgress } from './dom.js';
 import { STATUSES, PAGE_SIZES, filtersHash, matches, mayMatch, sameFilters } from './filters.js';
 import { takeFlash } from './flash.js';
+import { BLOCKED_BY } from './queues.js';
 
 // Past this many jobs to look up at once, reloading the page is cheaper than one request per job.
 const MAX_SINGLE_FETCHES = 20;
@@ -214,7 +215,7 @@ export function createListView(main, initialFilters) {
   // --- rows -----------------------------------------------------------------------------------------------
   function newRow(job) {
     const link = h('a', { href: `#/jobs/${encodeURIComponent(job.id)}` }, job.id);
-    const status = h('td', { 'data-label': 'Status' }, statusBadge(job.status));
+    const status = h('td', { 'data-label': 'Status' }, ...statusCell(job));
     const bar = progressBar(job, `Progress of ${job.id}`);
     const updated = h('td', { 'data-label': 'Updated' }, time(job.updated_at));
     const tr = h('tr', { 'data-id': job.id },
@@ -228,11 +229,19 @@ export function createListView(main, initialFilters) {
     return tr;
   }
 
+  // A queued job its queue holds back says so beside its status (the reason in the title).
+  function statusCell(job) {
+    return job.blocked_by
+      ? [statusBadge(job.status), ' ', h('span', { class: 'muted held', title: BLOCKED_BY[job.blocked_by] ?? job.blocked_by }, 'held back')]
+      : [statusBadge(job.status)];
+  }
+
   function updateRow(row, job) {
     if (job.version < row.job.version) return; // an older read overtaken by a newer one
     const statusChanged = row.job.status !== job.status;
+    const blockedBy = row.job.blocked_by;
     row.job = job;
-    if (statusChanged) replaceChildren(row.status, statusBadge(job.status));
+    if (statusChanged || blockedBy !== job.blocked_by) replaceChildren(row.status, ...statusCell(job));
     setProgress(row.bar, job);
     replaceChildren(row.updated, time(job.updated_at));
   }
