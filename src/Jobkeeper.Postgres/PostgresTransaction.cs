@@ -13,6 +13,9 @@ internal sealed class PostgresTransaction(NpgsqlConnection connection)
 
     public HashSet<string> ClaimedIds { get; } = new(StringComparer.Ordinal);
 
+    /// <summary>What the transaction's claims picked under flow control, not written yet: the next claim counts it as running.</summary>
+    public Relational.Queues.FlowPending FlowPending { get; } = new();
+
     /// <summary>The transaction's id, once it wrote something; null while it has written nothing (then it has nothing to lose).</summary>
     public ulong? Id { get; private set; }
 

@@ -204,8 +204,8 @@ internal sealed class PostgresClaimOp(ClaimRequest request, Func<Job, JobReplace
             return;
         }
 
-        foreach (var job in await FlowClaim.PickAsync(session, request, FlowQueues, _claims.Count, _taken, transaction.ClaimedIds, cancellationToken)
-            .ConfigureAwait(false))
+        foreach (var job in await FlowClaim.PickAsync(session, request, FlowQueues, _claims.Count, _taken, transaction.ClaimedIds, cancellationToken,
+            transaction.FlowPending).ConfigureAwait(false))
         {
             Claim(job);
         }

@@ -40,6 +40,7 @@ public static class ServerApp
             builder.Configuration.GetSection($"{ServerSettings.Section}:Workers").Bind(o.Workers);
             builder.Configuration.GetSection($"{ServerSettings.Section}:Retention").Bind(o.Retention);
             builder.Configuration.GetSection($"{ServerSettings.Section}:Maintenance").Bind(o.Maintenance);
+            builder.Configuration.GetSection($"{ServerSettings.Section}:Queues").Bind(o.Queues);
             // The store's own sections (Jobkeeper:Sqlite, Jobkeeper:Postgres) bind in UseSqlite/UsePostgres; the older
             // top-level keys (Db, Durability, StartupCheckTimeout, Postgres, PostgresTimeout) still work and win when given.
             var section = builder.Configuration.GetSection(ServerSettings.Section);

@@ -107,6 +107,38 @@ public abstract partial class JobStoreContract
     }
 
     [Fact]
+    public async Task Claims_at_once_never_take_more_than_the_limits_together()
+    {
+        var jobs = new List<Job>();
+        for (var i = 0; i < 40; i++)
+        {
+            jobs.Add(Labelled($"j{i:D2}", "renders", $"u{i % 4}", createdAt: T0.AddMilliseconds(i)));
+        }
+
+        await Seed([.. jobs]);
+        await SetQueue(new QueueSettings
+        {
+            Name = "renders",
+            ConcurrencyLimit = 3,
+            Partition = new QueuePartition { Key = "label:user", Limit = 1 },
+            RateLimit = new QueueRateLimit { Count = 5, PeriodSeconds = 60 },
+        });
+        var now = T0.AddMinutes(1);
+
+        // Claims sent together go into one transaction where the store batches them: each must count the others' picks.
+        var claims = await Task.WhenAll(Enumerable.Range(0, 24).Select(i => Take(1, now, i % 2 == 0 ? ["renders"] : null, i % 2 == 0 ? [] : ["render"])));
+        var claimed = claims.SelectMany(c => c).ToList();
+        Assert.Equal(3, claimed.Count);
+        Assert.Equal(3, claimed.Select(j => j.Labels["user"]).Distinct().Count());
+
+        await Finish(claimed[0]);
+        await Finish(claimed[1]);
+        var more = (await Task.WhenAll(Enumerable.Range(0, 24).Select(_ => Take(1, now, ["renders"])))).SelectMany(c => c).ToList();
+        Assert.Equal(2, more.Count);
+        Assert.Empty((await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => Take(1, now, ["renders"])))).SelectMany(c => c));
+    }
+
+    [Fact]
     public async Task Lowering_a_limit_below_what_runs_cancels_nothing_and_claims_wait_until_the_count_drops()
     {
         await Seed([.. Enumerable.Range(0, 4).Select(i => InQueue($"r{i}", "renders", createdAt: T0.AddSeconds(i)))]);

@@ -32,7 +32,7 @@ internal static class FlowClaim
     /// what its limits allow. The first queue turns from claim to claim, so that no queue always fills a small claim first.
     /// </summary>
     public static async ValueTask<List<Job>> PickAsync(IFlowSession session, ClaimRequest request, IReadOnlyList<QueueSettings> queues, int alreadyTaken,
-        Dictionary<string, int> takenByType, HashSet<string> skip, CancellationToken cancellationToken)
+        Dictionary<string, int> takenByType, HashSet<string> skip, CancellationToken cancellationToken, FlowPending? pending = null)
     {
         var picked = new List<Job>();
         if (queues.Count == 0)
@@ -52,7 +52,7 @@ internal static class FlowClaim
 
             var queue = queues[(first + i) % queues.Count];
             picked.AddRange(await QueueFlow.PickAsync(session, queue, types, request.Now, want, job => ClaimOrder.Allows(request, takenByType, job), skip,
-                cancellationToken).ConfigureAwait(false));
+                cancellationToken, pending).ConfigureAwait(false));
         }
 
         return picked;

@@ -26,7 +26,7 @@ internal static class QueueFlow
     /// order taken. Ids in <paramref name="skip"/> are passed over; the ids taken are added to it.
     /// </summary>
     public static async ValueTask<List<Job>> PickAsync(IFlowSession session, QueueSettings queue, IReadOnlyList<string> types, DateTimeOffset now,
-        int want, Func<Job, bool> accept, HashSet<string> skip, CancellationToken cancellationToken)
+        int want, Func<Job, bool> accept, HashSet<string> skip, CancellationToken cancellationToken, FlowPending? pending = null)
     {
         if (queue.Paused || want <= 0)
         {
@@ -48,7 +48,7 @@ internal static class QueueFlow
             }
         }
 
-        var load = await QueueLoad.ReadAsync(session, queue, nowMicros, cancellationToken).ConfigureAwait(false);
+        var load = await QueueLoad.ReadAsync(session, queue, nowMicros, cancellationToken, pending).ConfigureAwait(false);
         var room = want;
         if (queue.ConcurrencyLimit is { } limit)
         {
@@ -87,9 +87,16 @@ internal static class QueueFlow
             await TakeTurnsAsync(session, queue, walk, load, room, accept, taken, cancellationToken).ConfigureAwait(false);
         }
 
+        foreach (var (_, key) in taken)
+        {
+            pending?.Add(queue.Name, key);
+        }
+
         if (taken.Count > 0 && queue.RateLimit is { } counted)
         {
-            var since = QueueLoad.WindowStart(counted, nowMicros);
+            // Kept a window and a minute longer than counted: a claim that read its clock earlier may commit after this one
+            // and must still find every start of its own window.
+            var since = QueueLoad.WindowStart(counted, nowMicros) - counted.PeriodSeconds * 1_000_000L - 60_000_000L;
             await session.ExecuteAsync(QueueFlowSql.PruneStarts(session.Dialect, queue.Name, since), cancellationToken).ConfigureAwait(false);
             await session.ExecuteAsync(QueueFlowSql.RecordStarts(session.Dialect, queue.Name, [.. taken.Select(t => t.Key)], nowMicros), cancellationToken)
                 .ConfigureAwait(false);

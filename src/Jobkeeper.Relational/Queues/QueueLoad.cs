@@ -18,9 +18,20 @@ internal sealed class QueueLoad
     public int StartedOf(string key) => _startedByKey.GetValueOrDefault(key);
 
     /// <summary>Reads the load of <paramref name="queue"/> at <paramref name="nowMicros"/> (starts only when it has a rate limit).</summary>
-    public static async ValueTask<QueueLoad> ReadAsync(IFlowSession session, QueueSettings queue, long nowMicros, CancellationToken cancellationToken)
+    /// <param name="pending">Picks of the same transaction not written yet, counted as running (see <see cref="FlowPending"/>).</param>
+    public static async ValueTask<QueueLoad> ReadAsync(IFlowSession session, QueueSettings queue, long nowMicros, CancellationToken cancellationToken,
+        FlowPending? pending = null)
     {
         var load = new QueueLoad();
+        if (pending is not null)
+        {
+            load.Running += pending.RunningIn(queue.Name);
+            foreach (var (key, count) in pending.KeysIn(queue.Name))
+            {
+                load._runningByKey[key] = count;
+            }
+        }
+
         var running = await session.QueryAsync(QueueFlowSql.Running(session.Dialect, queue.Name),
             r => (Key: r.IsDBNull(0) ? null : r.GetString(0), Count: r.GetInt64(1)), cancellationToken).ConfigureAwait(false);
         foreach (var (key, count) in running)
@@ -28,7 +39,7 @@ internal sealed class QueueLoad
             load.Running += (int)count;
             if (key is not null)
             {
-                load._runningByKey[key] = (int)count;
+                load._runningByKey[key] = load._runningByKey.GetValueOrDefault(key) + (int)count;
             }
         }
 
