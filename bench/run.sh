@@ -4,7 +4,7 @@
 #
 #   bench/run.sh                 # every suite: micro throughput cleanup experiments http workers http-workers
 #   bench/run.sh workers         # only some suites (any of: store get writes list micro throughput cleanup experiments http
-#                                #   workers http-workers postgres compare)
+#                                #   workers http-workers flow postgres compare)
 #   bench/run.sh postgres compare  # Jobkeeper on PostgreSQL (1 and 3 instances, 1M-row scale) and pg-boss / graphile-worker,
 #                                #   on one throwaway PostgreSQL server (or PG_BENCH / PG_URL when given)
 #
@@ -294,6 +294,7 @@ for suite in "${SUITES[@]}"; do
     throughput) bench throughput --rounds "$THROUGHPUT_ROUNDS" ;;
     cleanup) bench cleanup --rounds "$CLEANUP_ROUNDS" ;;
     workers) bench workers --rounds "$WORKERS_ROUNDS" ;;
+    flow) ensure_postgres; bench flow --rounds "${FLOW_ROUNDS:-3}" --jobs "${FLOW_JOBS:-20000}" ;;
     http-workers) bench http-workers --rounds "$WORKERS_ROUNDS" --server "$BIN/server/jobkeeper.dll" --port "$HTTP_WORKERS_PORT" ;;
     http) http_suite ;;
     postgres) ensure_postgres; bench postgres --rounds "${POSTGRES_ROUNDS:-3}" --jobs "${POSTGRES_JOBS:-50000}" ;;

@@ -99,7 +99,7 @@ public sealed class FlowControlClusterTests(ITestOutputHelper output)
             stops[instance].Token)).ToList()).ToArray();
         try
         {
-            await third.Task.WaitAsync(TimeSpan.FromSeconds(120));
+            await third.Task.WaitAsync(TimeSpan.FromSeconds(total / 3 / (RateCount / RatePeriodSeconds) + 60));
             await Api.PollAsync(() => Task.FromResult(!held.IsEmpty), TimeSpan.FromSeconds(60), () => "the victim's workers took no job to hold");
             await cluster[Victim].KillAsync();
             var killedAt = clock.Elapsed;

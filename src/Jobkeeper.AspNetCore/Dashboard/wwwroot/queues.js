@@ -96,7 +96,8 @@ export function createQueuesView(main) {
   function openForm(queue) {
     editing = queue.name;
     const field = (id, label, value, attrs = {}) => {
-      const input = h('input', { id, name: id, type: 'number', min: '1', value: value ?? '', ...attrs });
+      // No min: a value out of range is refused by the server, whose message names the field.
+      const input = h('input', { id, name: id, type: 'number', value: value ?? '', ...attrs });
       return [h('label', { for: id }, label), input];
     };
     const [limitLabel, limit] = field('q-limit', 'Concurrency limit (empty: none)', queue.concurrency_limit);
