@@ -185,6 +185,14 @@ internal sealed class PostgresCommitter(
                 return;
             }
 
+            // The locks of the flow-controlled queues the claims walk, in name order, in this same round trip.
+            var locks = ops.OfType<PostgresClaimOp>().SelectMany(op => op.FlowQueues).Select(q => q.Name)
+                .Where(name => !transaction.LockedQueues.Contains(name)).Distinct().Order(StringComparer.Ordinal).ToList();
+            foreach (var name in locks)
+            {
+                batch.BatchCommands.Add(PostgresCommit.Command(PostgresFlowLocks.Queue, PostgresFlowLocks.KeyOf(name)));
+            }
+
             // A delete writes here, and may be all the transaction writes.
             PostgresTransaction.AddIdQuery(batch);
             var stale = false;
@@ -208,6 +216,12 @@ internal sealed class PostgresCommitter(
                         }
                     }
 
+                    foreach (var name in locks)
+                    {
+                        await results.NextAsync(cancellationToken).ConfigureAwait(false);
+                        transaction.LockedQueues.Add(name);
+                    }
+
                     await transaction.ReadIdAsync(reader, cancellationToken).ConfigureAwait(false);
                     return;
                 }
@@ -224,8 +238,8 @@ internal sealed class PostgresCommitter(
     }
 
     /// <summary>
-    /// Claims that walk flow-controlled queues take those queues' locks (all at once, in name order) and then pick under
-    /// them, each in its own round trips: counting what runs, then taking what the limits leave room for.
+    /// Claims that walk flow-controlled queues pick under those queues' locks (taken with the selects, in name order): one
+    /// round trip counts what runs and reads the due jobs, and one writes the starts and the partitions' turn.
     /// </summary>
     private static async Task FlowAsync(IReadOnlyList<IPostgresWriteOp> ops, NpgsqlConnection connection, PostgresTransaction transaction,
         CancellationToken cancellationToken)
@@ -236,11 +250,16 @@ internal sealed class PostgresCommitter(
             return;
         }
 
-        await using (var locks = new NpgsqlBatch(connection))
+        // Usually taken with the selects already; a queue that became flow-controlled when the settings were read again is taken here.
+        var missing = flowing.SelectMany(op => op.FlowQueues).Select(q => q.Name).Where(name => !transaction.LockedQueues.Contains(name))
+            .Distinct().Order(StringComparer.Ordinal).ToList();
+        if (missing.Count > 0)
         {
-            foreach (var name in flowing.SelectMany(op => op.FlowQueues).Select(q => q.Name).Distinct().Order(StringComparer.Ordinal))
+            await using var locks = new NpgsqlBatch(connection);
+            foreach (var name in missing)
             {
                 locks.BatchCommands.Add(PostgresCommit.Command(PostgresFlowLocks.Queue, PostgresFlowLocks.KeyOf(name)));
+                transaction.LockedQueues.Add(name);
             }
 
             await locks.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);

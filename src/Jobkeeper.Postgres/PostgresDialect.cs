@@ -21,6 +21,15 @@ internal sealed class PostgresDialect : ISqlDialect
 
     public string LockSkippingLocked => " FOR UPDATE SKIP LOCKED";
 
+    /// <summary>One lateral probe per key, in one statement (the keys and offsets as two arrays: one text for any number of keys).</summary>
+    public string HeadsOfKeys(SqlParameters parameters, string queue, string now, string filters, IReadOnlyList<string> keys, IReadOnlyList<int> offsets)
+    {
+        var keyArray = parameters.Add("keys", keys.ToArray());
+        var offsetArray = parameters.Add("offsets", offsets.ToArray());
+        return $"SELECT h.*, k.key FROM unnest({keyArray}::text[], {offsetArray}::int[]) WITH ORDINALITY AS k(key, skip, ord) " +
+            $"CROSS JOIN LATERAL ({Relational.Queues.QueueFlowSql.HeadOf(this, queue, now, filters, "k.key", "k.skip")}) h ORDER BY k.ord";
+    }
+
     public string PartitionKeyOf(string type, string labels, string queue) =>
         $"(SELECT CASE WHEN q.partition_key = 'type' THEN {type} ELSE COALESCE(({labels})::jsonb ->> substr(q.partition_key, 7), '') END " +
         $"FROM queues q WHERE q.name = {queue} AND q.partition_key IS NOT NULL)";

@@ -78,6 +78,47 @@ internal sealed class PostgresFlowSession(NpgsqlConnection connection) : IFlowSe
         await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 
+    public async ValueTask ExecuteManyAsync(IReadOnlyList<SqlQuery> queries, CancellationToken cancellationToken)
+    {
+        await using var batch = new NpgsqlBatch(connection);
+        foreach (var query in queries)
+        {
+            batch.BatchCommands.Add(PostgresFlowLocks.Command(query));
+        }
+
+        await batch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    public async ValueTask<List<List<object>>> QueryManyAsync(IReadOnlyList<(SqlQuery Query, Func<DbDataReader, object> Read)> queries,
+        CancellationToken cancellationToken)
+    {
+        await using var batch = new NpgsqlBatch(connection);
+        foreach (var (query, _) in queries)
+        {
+            batch.BatchCommands.Add(PostgresFlowLocks.Command(query));
+        }
+
+        var results = new List<List<object>>(queries.Count);
+        await using var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        for (var i = 0; i < queries.Count; i++)
+        {
+            if (i > 0 && !await reader.NextResultAsync(cancellationToken).ConfigureAwait(false))
+            {
+                throw new InvalidOperationException("A flow batch returned fewer result sets than it sent statements.");
+            }
+
+            var rows = new List<object>();
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                rows.Add(queries[i].Read(reader));
+            }
+
+            results.Add(rows);
+        }
+
+        return results;
+    }
+
     private NpgsqlCommand Command(SqlQuery query)
     {
         var command = new NpgsqlCommand(query.Text, connection);

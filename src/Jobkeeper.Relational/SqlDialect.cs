@@ -26,6 +26,12 @@ internal interface ISqlDialect
     /// queue is not partitioned, else the type or the label's value ('' without that label). The one place the rule is stated.
     /// </summary>
     string PartitionKeyOf(string type, string labels, string queue);
+
+    /// <summary>
+    /// One statement that returns the head of each of several partition keys (the key, then the job's columns), in the keys'
+    /// order; each head is <see cref="Queues.QueueFlowSql.HeadOf"/> with that key and offset.
+    /// </summary>
+    string HeadsOfKeys(SqlParameters parameters, string queue, string now, string filters, IReadOnlyList<string> keys, IReadOnlyList<int> offsets);
 }
 
 /// <summary>The parameters of one statement being built, in the order their placeholders were handed out.</summary>

@@ -20,6 +20,14 @@ internal sealed class SqliteDialect : ISqlDialect
     // One writer: a claim's rows cannot be taken by anyone else before it commits.
     public string LockSkippingLocked => "";
 
+    /// <summary>One probe per key joined with UNION ALL (the statement is cached per number of keys).</summary>
+    public string HeadsOfKeys(SqlParameters parameters, string queue, string now, string filters, IReadOnlyList<string> keys, IReadOnlyList<int> offsets) =>
+        string.Join(" UNION ALL ", keys.Select((key, i) =>
+        {
+            var k = parameters.Add($"k{i}", key);
+            return $"SELECT * FROM (SELECT h.*, {k} AS key FROM ({Relational.Queues.QueueFlowSql.HeadOf(this, queue, now, filters, k, parameters.Add($"o{i}", offsets[i]))}) h)";
+        }));
+
     public string PartitionKeyOf(string type, string labels, string queue) =>
         $"(SELECT CASE WHEN q.partition_key = 'type' THEN {type} ELSE COALESCE((SELECT l.value FROM json_each({labels}) l " +
         $"WHERE l.key = substr(q.partition_key, 7)), '') END FROM queues q WHERE q.name = {queue} AND q.partition_key IS NOT NULL)";

@@ -18,6 +18,20 @@ internal sealed class SqliteFlowSession(SqliteWriteSession session) : IFlowSessi
         return ValueTask.CompletedTask;
     }
 
+    public ValueTask ExecuteManyAsync(IReadOnlyList<SqlQuery> queries, CancellationToken cancellationToken)
+    {
+        foreach (var query in queries)
+        {
+            session.Execute(query);
+        }
+
+        return ValueTask.CompletedTask;
+    }
+
+    public ValueTask<List<List<object>>> QueryManyAsync(IReadOnlyList<(SqlQuery Query, Func<DbDataReader, object> Read)> queries,
+        CancellationToken cancellationToken) =>
+        ValueTask.FromResult(queries.Select(q => session.Query(q.Query, q.Read)).ToList());
+
     /// <summary>The result of a flow step run on this session: it ran synchronously, on the writer.</summary>
     public static T Done<T>(ValueTask<T> task) =>
         task.IsCompletedSuccessfully ? task.Result : throw new InvalidOperationException("A flow step on the SQLite writer did not complete synchronously.");

@@ -26,6 +26,9 @@ internal sealed class SqliteWriteSession : IDisposable
     private readonly SqliteCommand _selectTerminal;
     private readonly SqliteCommand _deleteTerminalJob;
 
+    private const int MaxCachedStatements = 256;
+    private readonly Dictionary<string, SqliteCommand> _statements = new(StringComparer.Ordinal);
+
     // Event ids are handed out here (there is one writer), so an insert needs no RETURNING round trip.
     private long _nextEventId;
     private long _nextEventIdAtBegin;
@@ -250,30 +253,72 @@ internal sealed class SqliteWriteSession : IDisposable
     /// <summary>Runs a shared statement (flow control, queue settings) on the write connection, inside the open transaction.</summary>
     public List<T> Query<T>(SqlQuery query, Func<System.Data.Common.DbDataReader, T> read)
     {
-        using var command = Command(query);
-        using var reader = command.ExecuteReader();
-        var rows = new List<T>();
-        while (reader.Read())
+        var command = Command(query, out var cached);
+        try
         {
-            rows.Add(read(reader));
-        }
+            using var reader = command.ExecuteReader();
+            var rows = new List<T>();
+            while (reader.Read())
+            {
+                rows.Add(read(reader));
+            }
 
-        return rows;
+            return rows;
+        }
+        finally
+        {
+            if (!cached)
+            {
+                command.Dispose();
+            }
+        }
     }
 
     public int Execute(SqlQuery query)
     {
-        using var command = Command(query);
-        return command.ExecuteNonQuery();
+        var command = Command(query, out var cached);
+        try
+        {
+            return command.ExecuteNonQuery();
+        }
+        finally
+        {
+            if (!cached)
+            {
+                command.Dispose();
+            }
+        }
     }
 
-    private SqliteCommand Command(SqlQuery query)
+    /// <summary>
+    /// The statement prepared once per text and kept (flow control's few shapes run on every claim of a limited queue); its
+    /// values bound anew each time. Past <see cref="MaxCachedStatements"/> texts, statements are made per call.
+    /// </summary>
+    private SqliteCommand Command(SqlQuery query, out bool cached)
     {
-        var command = _connection.CreateCommand();
+        if (_statements.TryGetValue(query.Text, out var command))
+        {
+            foreach (var (name, value) in query.Parameters)
+            {
+                command.Parameters[name].Value = value;
+            }
+
+            cached = true;
+            return command;
+        }
+
+        command = _connection.CreateCommand();
         command.CommandText = query.Text;
         foreach (var (name, value) in query.Parameters)
         {
             command.Parameters.AddWithValue(name, value);
+        }
+
+        cached = _statements.Count < MaxCachedStatements;
+        if (cached)
+        {
+            command.Prepare();
+            _statements[query.Text] = command;
         }
 
         return command;
@@ -304,6 +349,11 @@ internal sealed class SqliteWriteSession : IDisposable
         foreach (var statement in new[] { _insertJob, _updateJob, _updateJobAndLabels, _insertLabel, _insertEvent })
         {
             statement.Dispose();
+        }
+
+        foreach (var command in _statements.Values)
+        {
+            command.Dispose();
         }
 
         _connection.Dispose();

@@ -31,6 +31,13 @@ public sealed class QueuesPageTests(DashboardFixture fixture) : DashboardTest(fi
 
         await row.GetByRole(AriaRole.Button, new() { Name = "Limits…", Exact = true }).ClickAsync();
         var form = Page.GetByTestId("queue-form");
+        // One type paused on its own, and resumed.
+        await form.GetByLabel("One type").FillAsync(type);
+        await form.GetByRole(AriaRole.Button, new() { Name = "Pause type", Exact = true }).ClickAsync();
+        await Expect(row.GetByTestId("queue-state")).ToHaveTextAsync($"running; paused: {type}");
+        await form.GetByRole(AriaRole.Button, new() { Name = "Resume type", Exact = true }).ClickAsync();
+        await Expect(row.GetByTestId("queue-state")).ToHaveTextAsync("running");
+
         await form.GetByLabel("Concurrency limit (empty: none)").FillAsync("0");
         await form.GetByRole(AriaRole.Button, new() { Name = "Save", Exact = true }).ClickAsync();
         await Expect(form.GetByRole(AriaRole.Alert)).ToContainTextAsync("concurrency_limit");

@@ -202,6 +202,67 @@ public sealed class FlowControlClusterTests(ITestOutputHelper output)
         }
     }
 
+    [Fact]
+    public async Task After_a_pause_returns_on_one_server_no_claim_sent_to_any_server_gets_a_job_and_resume_wakes_a_waiting_claim_on_the_other()
+    {
+        await using var cluster = await PostgresCluster.StartAsync(2);
+        const string Paused = "racing";
+        var jobs = string.Join(",", Enumerable.Range(0, 600).Select(i => $$"""{"type":"race.job","queue":"{{Paused}}"}"""));
+        using (var created = await cluster[0].Client.PostJsonAsync(Api.Jobs + "/batch", $$"""{"jobs":[{{jobs}}]}"""))
+        {
+            await Api.ExpectJsonAsync(created, HttpStatusCode.OK);
+        }
+
+        var clock = Stopwatch.StartNew();
+        long pausedAt = long.MaxValue;
+        var claims = new ConcurrentBag<(int Server, long SentAt, int Got)>();
+        using var stop = new CancellationTokenSource();
+        var racers = Enumerable.Range(0, 6).Select(r => Task.Run(async () =>
+        {
+            var server = cluster[r % 2];
+            while (!stop.IsCancellationRequested)
+            {
+                var sent = clock.ElapsedTicks;
+                var got = await server.Client.ClaimAsync($$"""{"worker_id":"racer-{{r}}","queues":["{{Paused}}"],"max":1}""");
+                claims.Add((r % 2, sent, got.Count));
+            }
+        })).ToArray();
+
+        await Api.PollAsync(() => Task.FromResult(claims.Count(c => c.Got > 0) >= 30), TimeSpan.FromSeconds(30), () => "claims before the pause");
+        using (var paused = await cluster[0].Client.PostAsync($"/api/v1/queues/{Paused}/pause", null))
+        {
+            await Api.ExpectJsonAsync(paused, HttpStatusCode.OK);
+        }
+
+        Interlocked.Exchange(ref pausedAt, clock.ElapsedTicks);
+        await Api.PollAsync(() => Task.FromResult(claims.Count(c => c.SentAt > Interlocked.Read(ref pausedAt) && c.Server == 1) >= 30), TimeSpan.FromSeconds(30),
+            () => "claims on the other server after the pause");
+        await stop.CancelAsync();
+        await Task.WhenAll(racers);
+
+        var after = claims.Where(c => c.SentAt > pausedAt).ToList();
+        output.WriteLine($"pause race over 2 servers: {claims.Count(c => c.SentAt <= pausedAt)} claims sent before the pause returned " +
+            $"({claims.Where(c => c.SentAt <= pausedAt).Sum(c => c.Got)} jobs); {after.Count} after it, {after.Count(c => c.Server == 1)} of them to the other server " +
+            $"({after.Sum(c => c.Got)} jobs)");
+        Assert.Equal(0, after.Sum(c => c.Got));
+
+        // A claim waiting on the other server wakes when the queue is resumed through the first.
+        var waiting = cluster[1].Client.ClaimAsync($$"""{"worker_id":"waiter","queues":["{{Paused}}"],"max":1,"wait_seconds":25}""");
+        Assert.True((await cluster[1].Client.GetJsonAsync($"/api/v1/queues/{Paused}")).GetProperty("paused").GetBoolean());
+        Assert.False(waiting.IsCompleted);
+        var resumeClock = Stopwatch.StartNew();
+        using (var resumed = await cluster[0].Client.PostAsync($"/api/v1/queues/{Paused}/resume", null))
+        {
+            await Api.ExpectJsonAsync(resumed, HttpStatusCode.OK);
+        }
+
+        var answered = resumeClock.Elapsed;
+        Assert.Single(await waiting.WaitAsync(TimeSpan.FromSeconds(20)));
+        output.WriteLine($"resume through server 0 answered in {answered.TotalMilliseconds:0} ms; the claim waiting on server 1 got a job " +
+            $"{(resumeClock.Elapsed - answered).TotalMilliseconds:0} ms later");
+        Assert.Empty(cluster.ServerErrors());
+    }
+
     /// <summary>The fourth instance: this process, with an in-process handler of the queue's type, the queue declared in code.</summary>
     private static async Task<IHost> StartEmbeddedAsync(string connectionString)
     {

@@ -230,6 +230,52 @@ public abstract partial class JobStoreContract
     }
 
     [Fact]
+    public async Task Twenty_small_keys_all_start_before_a_key_with_ten_thousand_jobs_starts_its_200th()
+    {
+        // The issue's figure: one key with 10,000 queued jobs, 20 keys with 5 each, a global limit of 4.
+        var jobs = new List<JobInsert>();
+        for (var i = 0; i < 10_000; i++)
+        {
+            jobs.Add(Insert(Labelled($"big-{i:D5}", "renders", "big", createdAt: T0.AddTicks(i * 10))));
+        }
+
+        for (var k = 0; k < 20; k++)
+        {
+            for (var i = 0; i < 5; i++)
+            {
+                jobs.Add(Insert(Labelled($"small{k:D2}-{i}", "renders", $"small{k:D2}", createdAt: T0.AddSeconds(1 + i))));
+            }
+        }
+
+        foreach (var chunk in jobs.Chunk(2000))
+        {
+            Assert.All(await Store.InsertManyAsync(chunk, None), Assert.True);
+        }
+
+        await SetQueue(new QueueSettings { Name = "renders", ConcurrencyLimit = 4, Partition = new QueuePartition { Key = "label:user" } });
+        var now = T0.AddMinutes(1);
+        var started = new List<string>();
+        while (started.Count(id => id.StartsWith("small", StringComparison.Ordinal)) < 100)
+        {
+            var claimed = await Take(4, now, ["renders"]);
+            Assert.NotEmpty(claimed);
+            started.AddRange(claimed.Select(j => j.Id));
+            foreach (var job in claimed)
+            {
+                await Finish(job);
+            }
+        }
+
+        var lastSmall = started.FindLastIndex(id => id.StartsWith("small", StringComparison.Ordinal));
+        var bigStarted = started.Take(lastSmall).Count(id => id.StartsWith("big", StringComparison.Ordinal));
+        Assert.True(bigStarted < 200, $"the big key started {bigStarted} jobs before the last small key's last job");
+        // Round robin: one start per key per turn, so the big key had 5 while the small keys took their 5 turns.
+        Assert.True(bigStarted == 5, $"the big key started {bigStarted} jobs before the small keys were done: {string.Join(",", started.Take(lastSmall + 1))}");
+    }
+
+    private static JobInsert Insert(Job job) => new(job, Created(job));
+
+    [Fact]
     public async Task A_rate_limit_counts_starts_in_a_sliding_window()
     {
         await Seed([.. Enumerable.Range(0, 10).Select(i => InQueue($"r{i}", "calls", createdAt: T0.AddSeconds(i)))]);

@@ -35,20 +35,20 @@ internal static class QueueFlow
 
         var nowMicros = TimeMicros.From(now);
         var walk = new FlowWalk(queue.Name, types, queue.PausedTypes, nowMicros, skip);
-        List<Job>? due = null;
-        if (queue.Partition is null)
+        // One round trip (PostgreSQL) for what runs, the starts in the window, and either the due jobs (a claim's per-type
+        // limits may refuse some rows: a few more than it wants are read) or where the partitions' turn stopped.
+        var queries = QueueLoad.Queries(session.Dialect, queue, nowMicros);
+        queries.Add(queue.Partition is null
+            ? (QueueFlowSql.Due(session.Dialect, walk, Math.Min(want * 2, want + 64)), r => JobColumns.Read(r))
+            : (QueueFlowSql.Turn(session.Dialect, queue.Name), r => r.GetString(0)));
+        var results = await session.QueryManyAsync(queries, cancellationToken).ConfigureAwait(false);
+        var due = queue.Partition is null ? results[^1].Cast<Job>().ToList() : null;
+        if (due is { Count: 0 })
         {
-            // Read first: a queue with nothing due for this claim (most of them, for a claim by type) costs no count.
-            // A claim's per-type limits may refuse some rows: a few more than it wants are read.
-            due = await session.QueryAsync(QueueFlowSql.Due(session.Dialect, walk, Math.Min(want * 2, want + 64)), JobColumns.Read, cancellationToken)
-                .ConfigureAwait(false);
-            if (due.Count == 0)
-            {
-                return [];
-            }
+            return [];
         }
 
-        var load = await QueueLoad.ReadAsync(session, queue, nowMicros, cancellationToken, pending).ConfigureAwait(false);
+        var load = QueueLoad.From(queue, results, pending);
         var room = want;
         if (queue.ConcurrencyLimit is { } limit)
         {
@@ -66,6 +66,7 @@ internal static class QueueFlow
         }
 
         var taken = new List<(Job Job, string Key)>(room);
+        string? lastServed = null;
         if (due is not null)
         {
             foreach (var job in due)
@@ -84,7 +85,8 @@ internal static class QueueFlow
         }
         else
         {
-            await TakeTurnsAsync(session, queue, walk, load, room, accept, taken, cancellationToken).ConfigureAwait(false);
+            lastServed = await TakeTurnsAsync(session, queue, walk, load, room, accept, taken, pending,
+                results[^1].Cast<string>().FirstOrDefault(), cancellationToken).ConfigureAwait(false);
         }
 
         foreach (var (_, key) in taken)
@@ -92,14 +94,25 @@ internal static class QueueFlow
             pending?.Add(queue.Name, key);
         }
 
+        // The writes of the pick in one round trip: the starts a rate limit counts, and where the partitions' turn stopped.
+        var writes = new List<SqlQuery>();
         if (taken.Count > 0 && queue.RateLimit is { } counted)
         {
             // Kept a window and a minute longer than counted: a claim that read its clock earlier may commit after this one
             // and must still find every start of its own window.
             var since = QueueLoad.WindowStart(counted, nowMicros) - counted.PeriodSeconds * 1_000_000L - 60_000_000L;
-            await session.ExecuteAsync(QueueFlowSql.PruneStarts(session.Dialect, queue.Name, since), cancellationToken).ConfigureAwait(false);
-            await session.ExecuteAsync(QueueFlowSql.RecordStarts(session.Dialect, queue.Name, [.. taken.Select(t => t.Key)], nowMicros), cancellationToken)
-                .ConfigureAwait(false);
+            writes.Add(QueueFlowSql.PruneStarts(session.Dialect, queue.Name, since));
+            writes.Add(QueueFlowSql.RecordStarts(session.Dialect, queue.Name, [.. taken.Select(t => t.Key)], nowMicros));
+        }
+
+        if (lastServed is not null)
+        {
+            writes.Add(QueueFlowSql.SaveTurn(session.Dialect, queue.Name, lastServed));
+        }
+
+        if (writes.Count > 0)
+        {
+            await session.ExecuteManyAsync(writes, cancellationToken).ConfigureAwait(false);
         }
 
         return [.. taken.Select(t => t.Job)];
@@ -109,8 +122,9 @@ internal static class QueueFlow
     /// Round robin: walks the keys after the last one served (wrapping around once per turn), takes each key's head job while
     /// the key has room, and starts another turn while jobs were taken and there is room left.
     /// </summary>
-    private static async ValueTask TakeTurnsAsync(IFlowSession session, QueueSettings queue, FlowWalk walk, QueueLoad load, int room,
-        Func<Job, bool> accept, List<(Job Job, string Key)> taken, CancellationToken cancellationToken)
+    /// <returns>The key served last (where the next claim's turn starts after), or null when none was.</returns>
+    private static async ValueTask<string?> TakeTurnsAsync(IFlowSession session, QueueSettings queue, FlowWalk walk, QueueLoad load, int room,
+        Func<Job, bool> accept, List<(Job Job, string Key)> taken, FlowPending? pending, string? turnStart, CancellationToken cancellationToken)
     {
         var partition = queue.Partition!;
         var perKeyRate = queue.RateLimit is { PerKey: true } rate ? rate.Count : (int?)null;
@@ -122,8 +136,6 @@ internal static class QueueFlow
                 && (perKeyRate is not { } count || load.StartedOf(key) + mine < count);
         }
 
-        var turns = await session.QueryAsync(QueueFlowSql.Turn(session.Dialect, queue.Name), r => r.GetString(0), cancellationToken).ConfigureAwait(false);
-        var turnStart = turns.Count > 0 ? turns[0] : null;
         var cursor = turnStart;
         var wrapped = turnStart is null;
         var takenThisTurn = 0;
@@ -143,26 +155,47 @@ internal static class QueueFlow
                 keys = inTurn;
             }
 
-            foreach (var key in keys)
+            // The keys this round looks at: up to the one that fills the room (the rest wait for the next round or claim).
+            var eligible = new List<string>();
+            var considered = 0;
+            while (considered < keys.Count && eligible.Count < room - taken.Count)
             {
-                if (taken.Count == room)
+                if (HasRoom(keys[considered]))
                 {
-                    break;
+                    eligible.Add(keys[considered]);
                 }
 
-                if (!HasRoom(key))
-                {
-                    continue;
-                }
+                considered++;
+            }
 
-                var heads = await session.QueryAsync(QueueFlowSql.HeadOf(session.Dialect, walk, key), JobColumns.Read, cancellationToken).ConfigureAwait(false);
-                if (heads.Count == 1 && !walk.Skip.Contains(heads[0].Id) && accept(heads[0]))
+            if (considered < keys.Count)
+            {
+                keys = keys[..considered];
+                turnEnds = false;
+            }
+
+            if (eligible.Count > 0)
+            {
+                // Each key's next head: past what this claim (and, on PostgreSQL, the transaction's earlier claims) took from it.
+                var offsets = eligible.Select(k => takenByKey.GetValueOrDefault(k) + (pending?.RunningOf(queue.Name, k) ?? 0)).ToList();
+                var heads = await session.QueryAsync(QueueFlowSql.Heads(session.Dialect, walk, eligible, offsets),
+                    r => (Job: JobColumns.Read(r), Key: r.GetString(JobColumns.Selected.Count)), cancellationToken).ConfigureAwait(false);
+                var order = eligible.Select((k, i) => (k, i)).ToDictionary(x => x.k, x => x.i, StringComparer.Ordinal);
+                foreach (var (job, key) in heads.OrderBy(h => order[h.Key]))
                 {
-                    walk.Skip.Add(heads[0].Id);
-                    taken.Add((heads[0], key));
-                    takenByKey[key] = takenByKey.GetValueOrDefault(key) + 1;
-                    takenThisTurn++;
-                    lastServed = key;
+                    if (taken.Count == room)
+                    {
+                        break;
+                    }
+
+                    if (!walk.Skip.Contains(job.Id) && accept(job))
+                    {
+                        walk.Skip.Add(job.Id);
+                        taken.Add((job, key));
+                        takenByKey[key] = takenByKey.GetValueOrDefault(key) + 1;
+                        takenThisTurn++;
+                        lastServed = key;
+                    }
                 }
             }
 
@@ -196,10 +229,7 @@ internal static class QueueFlow
             wrapped = false;
         }
 
-        if (lastServed is not null)
-        {
-            await session.ExecuteAsync(QueueFlowSql.SaveTurn(session.Dialect, queue.Name, lastServed), cancellationToken).ConfigureAwait(false);
-        }
+        return lastServed;
     }
 
     /// <summary>

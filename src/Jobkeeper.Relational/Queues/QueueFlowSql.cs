@@ -96,15 +96,25 @@ internal static class QueueFlowSql
         return new(sql, p.Values);
     }
 
-    /// <summary>The first due queued job of one partition key, in claim order (priority, then run_at, then id).</summary>
-    public static SqlQuery HeadOf(ISqlDialect dialect, FlowWalk walk, string key)
+    /// <summary>
+    /// The next due queued job of each of <paramref name="keys"/>, in claim order within its key (priority, then run_at, then
+    /// id), passing over the first <paramref name="offsets"/> of each (the ones this transaction took already and has not
+    /// written yet): one row per key that has one, the job's columns then the key.
+    /// </summary>
+    public static SqlQuery Heads(ISqlDialect dialect, FlowWalk walk, IReadOnlyList<string> keys, IReadOnlyList<int> offsets)
     {
         var p = new SqlParameters(dialect);
-        var sql = $"SELECT {SelectList} FROM jobs j{dialect.IndexedBy("ix_jobs_claim_partition")} WHERE j.status = {StatusSql.Of(JobStatus.Queued)} " +
-            $"AND j.queue = {p.Add("queue", walk.Queue)} AND j.partition_key = {p.Add("key", key)} AND j.run_at_us <= {p.Add("now", walk.NowMicros)}" +
-            $"{Filters(dialect, p, walk)} ORDER BY j.priority DESC, j.run_at_us, j.id LIMIT 1{dialect.LockSkippingLocked}";
-        return new(sql, p.Values);
+        var q = p.Add("queue", walk.Queue);
+        var now = p.Add("now", walk.NowMicros);
+        var filters = Filters(dialect, p, walk, skipIds: false);
+        return new(dialect.HeadsOfKeys(p, q, now, filters, keys, offsets), p.Values);
     }
+
+    /// <summary>One key's head, for <see cref="ISqlDialect.HeadsOfKeys"/>: <paramref name="key"/> and <paramref name="offset"/> are placeholders or columns.</summary>
+    public static string HeadOf(ISqlDialect dialect, string queue, string now, string filters, string key, string offset) =>
+        $"SELECT {SelectList} FROM jobs j{dialect.IndexedBy("ix_jobs_claim_partition")} WHERE j.status = {StatusSql.Of(JobStatus.Queued)} " +
+        $"AND j.queue = {queue} AND j.partition_key = {key} AND j.run_at_us <= {now}{filters} " +
+        $"ORDER BY j.priority DESC, j.run_at_us, j.id LIMIT 1 OFFSET {offset}{dialect.LockSkippingLocked}";
 
     /// <summary>The partition key a job is in (null when its queue is not partitioned).</summary>
     public static SqlQuery PartitionKeyOfJob(ISqlDialect dialect, string id)
@@ -114,7 +124,7 @@ internal static class QueueFlowSql
     }
 
     /// <summary>The claim's types (when it names any), not the types paused in the queue, not the jobs taken already.</summary>
-    private static string Filters(ISqlDialect dialect, SqlParameters p, FlowWalk walk)
+    private static string Filters(ISqlDialect dialect, SqlParameters p, FlowWalk walk, bool skipIds = true)
     {
         var sql = "";
         if (walk.Types.Count > 0)
@@ -127,8 +137,10 @@ internal static class QueueFlowSql
             sql += " AND NOT (" + dialect.AnyOf(p, "j.type", "paused", walk.PausedTypes) + ")";
         }
 
-        if (walk.Skip.Count > 0)
+        if (skipIds && walk.Skip.Count > 0 && dialect.LockSkippingLocked.Length > 0)
         {
+            // Only where a claim's rows stay where they are until the transaction writes them all (PostgreSQL): other claims
+            // of the same transaction may have picked them. SQLite writes each claim before the next picks.
             sql += " AND NOT (" + dialect.AnyOf(p, "j.id", "skip", [.. walk.Skip]) + ")";
         }
 

@@ -1,3 +1,4 @@
+using System.Data.Common;
 using Jobkeeper.Model;
 using Jobkeeper.Storage;
 
@@ -22,6 +23,28 @@ internal sealed class QueueLoad
     public static async ValueTask<QueueLoad> ReadAsync(IFlowSession session, QueueSettings queue, long nowMicros, CancellationToken cancellationToken,
         FlowPending? pending = null)
     {
+        var queries = Queries(session.Dialect, queue, nowMicros);
+        return From(queue, await session.QueryManyAsync(queries, cancellationToken).ConfigureAwait(false), pending);
+    }
+
+    /// <summary>The statements that read a queue's load: what runs per key, and with a rate limit the starts per key in the window.</summary>
+    public static List<(SqlQuery Query, Func<DbDataReader, object> Read)> Queries(ISqlDialect dialect, QueueSettings queue, long nowMicros)
+    {
+        List<(SqlQuery, Func<DbDataReader, object>)> queries =
+        [
+            (QueueFlowSql.Running(dialect, queue.Name), r => (Key: r.IsDBNull(0) ? null : r.GetString(0), Count: r.GetInt64(1))),
+        ];
+        if (queue.RateLimit is { } rate)
+        {
+            queries.Add((QueueFlowSql.Starts(dialect, queue.Name, WindowStart(rate, nowMicros)), r => (Key: (string?)r.GetString(0), Count: r.GetInt64(1))));
+        }
+
+        return queries;
+    }
+
+    /// <summary>The load from the results of <see cref="Queries"/> (the first of <paramref name="results"/>, in their order).</summary>
+    public static QueueLoad From(QueueSettings queue, IReadOnlyList<List<object>> results, FlowPending? pending)
+    {
         var load = new QueueLoad();
         if (pending is not null)
         {
@@ -32,9 +55,7 @@ internal sealed class QueueLoad
             }
         }
 
-        var running = await session.QueryAsync(QueueFlowSql.Running(session.Dialect, queue.Name),
-            r => (Key: r.IsDBNull(0) ? null : r.GetString(0), Count: r.GetInt64(1)), cancellationToken).ConfigureAwait(false);
-        foreach (var (key, count) in running)
+        foreach (var (key, count) in results[0].Cast<(string? Key, long Count)>())
         {
             load.Running += (int)count;
             if (key is not null)
@@ -43,14 +64,12 @@ internal sealed class QueueLoad
             }
         }
 
-        if (queue.RateLimit is { } rate)
+        if (queue.RateLimit is not null)
         {
-            var started = await session.QueryAsync(QueueFlowSql.Starts(session.Dialect, queue.Name, WindowStart(rate, nowMicros)),
-                r => (Key: r.GetString(0), Count: r.GetInt64(1)), cancellationToken).ConfigureAwait(false);
-            foreach (var (key, count) in started)
+            foreach (var (key, count) in results[1].Cast<(string? Key, long Count)>())
             {
                 load.Started += (int)count;
-                load._startedByKey[key] = (int)count;
+                load._startedByKey[key!] = (int)count;
             }
         }
 

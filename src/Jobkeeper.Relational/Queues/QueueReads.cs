@@ -16,7 +16,7 @@ internal sealed class QueueReads(ISqlDialect dialect, ISqlReader reader)
         var settings = (await GetSettingsAsync(cancellationToken).ConfigureAwait(false))
             .Where(s => queue is null || s.Name == queue).ToDictionary(s => s.Name, StringComparer.Ordinal);
 
-        var counts = await QueryAsync(p => $"SELECT queue, status, COUNT(*) FROM jobs{Where(p, queue, "")} GROUP BY queue, status",
+        var counts = await QueryAsync(p => $"SELECT queue, status, COUNT(*) FROM jobs{Where(p, queue)} GROUP BY queue, status",
             r => (Queue: r.GetString(0), Status: r.GetString(1), Count: r.GetInt64(2)), cancellationToken).ConfigureAwait(false);
         var oldest = await QueryAsync(p => $"SELECT queue, MIN(run_at_us) FROM jobs{dialect.IndexedBy("ix_jobs_claim_queue")} " +
             $"WHERE status = {StatusSql.Of(JobStatus.Queued)} AND run_at_us <= {p.Add("now", nowMicros)}{And(p, queue)} GROUP BY queue",
@@ -72,7 +72,7 @@ internal sealed class QueueReads(ISqlDialect dialect, ISqlReader reader)
         return stats;
     }
 
-    private string Where(SqlParameters p, string? queue, string prefix) => queue is null ? "" : $" WHERE {prefix}queue = {p.Add("queue", queue)}";
+    private static string Where(SqlParameters p, string? queue) => queue is null ? "" : $" WHERE queue = {p.Add("queue", queue)}";
 
     private static string And(SqlParameters p, string? queue) => queue is null ? "" : $" AND queue = {p.Add("queue", queue)}";
 

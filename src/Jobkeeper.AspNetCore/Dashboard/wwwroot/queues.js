@@ -125,11 +125,30 @@ export function createQueuesView(main) {
         formError.textContent = fields ? `${e.message} (${fields})` : e.message;
       }
     };
+    // One type of the queue paused or resumed on its own.
+    const typeField = h('input', { id: 'q-type', name: 'q-type', type: 'text', placeholder: 'video.render', autocomplete: 'off' });
+    const typeAction = (pause) => async () => {
+      const type = typeField.value.trim();
+      if (!type) {
+        formError.textContent = 'Give the job type to pause or resume.';
+        return;
+      }
+      try {
+        await (pause ? api.pauseQueue(queue.name, type) : api.resumeQueue(queue.name, type));
+        formError.textContent = '';
+        await refresh();
+      } catch (e) {
+        formError.textContent = e.message;
+      }
+    };
     replaceChildren(form, h('form', { class: 'card queue-form', 'data-testid': 'queue-form', onsubmit: save },
       h('h2', {}, `Limits of ${queue.name}`),
       h('p', { class: 'muted' }, 'They hold on every instance from the moment they are saved. Lowering a limit cancels nothing: new claims wait.'),
       h('div', { class: 'fields' }, limitLabel, limit, h('label', { for: 'q-key' }, 'Partition key'), key, perKeyLabel, perKey,
         countLabel, count, periodLabel, period, h('label', { for: 'q-rate-key' }, 'Rate per key'), rateByKey),
+      h('div', { class: 'fields' }, h('label', { for: 'q-type' }, 'One type'), h('span', {}, typeField, ' ',
+        h('button', { type: 'button', 'data-action': 'pause-type', onclick: typeAction(true) }, 'Pause type'), ' ',
+        h('button', { type: 'button', 'data-action': 'resume-type', onclick: typeAction(false) }, 'Resume type'))),
       formError,
       h('button', { type: 'submit' }, 'Save'), ' ',
       h('button', { type: 'button', onclick: () => { editing = null; replaceChildren(form); } }, 'Close')));
