@@ -41,12 +41,15 @@ internal static class PostgresFlowLocks
         return unchecked((int)hash);
     }
 
-    /// <summary>Reads every queue's settings and the epoch they are at (on the writer's connection, under the settings lock).</summary>
+    /// <summary>Reads every queue's settings and the epoch they are at (under the settings lock, or at start-up without one).</summary>
     public static async Task<QueueFlowSnapshot> LoadAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
     {
+        // The epoch first: when a change commits between the two reads (at start-up no lock is held), the copy carries the
+        // older epoch, so the next claim finds it stale and reads again; the other order could pair old settings with the
+        // new epoch and claim past the change for good.
         var session = new PostgresFlowSession(connection);
-        var settings = await session.QueryAsync(QueueRows.All(), QueueRows.Read, cancellationToken).ConfigureAwait(false);
         var epoch = await session.QueryAsync(new SqlQuery(Epoch, []), r => r.GetInt64(0), cancellationToken).ConfigureAwait(false);
+        var settings = await session.QueryAsync(QueueRows.All(), QueueRows.Read, cancellationToken).ConfigureAwait(false);
         return new QueueFlowSnapshot(settings, epoch[0]);
     }
 

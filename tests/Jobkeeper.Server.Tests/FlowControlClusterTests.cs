@@ -119,10 +119,12 @@ public sealed class FlowControlClusterTests(ITestOutputHelper output)
 
             // Replay the running set from the database's history, in commit order (event ids are handed out under the lock of the commit).
             var events = await cluster.QueryAsync("""
-                SELECT e.job_id, e.at_us, e.data::jsonb->>'from', e.data::jsonb->>'to', l.value
+                SELECT e.job_id, e.at_us, e.data::jsonb->>'from', e.data::jsonb->>'to', l.value, e.id, e.actor
                 FROM job_events e JOIN job_labels l ON l.job_id = e.job_id AND l.key = 'user'
                 WHERE e.type = 'status_changed' ORDER BY e.id
-                """, r => (Job: r.GetString(0), At: r.GetInt64(1), From: r.GetString(2), To: r.GetString(3), User: r.GetString(4)));
+                """, r => (Job: r.GetString(0), At: r.GetInt64(1), From: r.GetString(2), To: r.GetString(3), User: r.GetString(4), Id: r.GetInt64(5),
+                    Actor: r.IsDBNull(6) ? "" : r.GetString(6)));
+            string History(string user) => string.Join("\n", events.Where(e => e.User == user).Select(e => $"  #{e.Id} {e.Job} {e.From}→{e.To} at {e.At} by {e.Actor}"));
             var running = new HashSet<string>();
             var byUser = new Dictionary<string, int>();
             var starts = new List<long>();
@@ -143,7 +145,7 @@ public sealed class FlowControlClusterTests(ITestOutputHelper output)
                     maxRunning = Math.Max(maxRunning, running.Count);
                     maxPerUser = Math.Max(maxPerUser, byUser[e.User]);
                     Assert.True(running.Count <= GlobalLimit, $"{running.Count} running at once after {e.Job} started: {string.Join(", ", running)}");
-                    Assert.True(byUser[e.User] <= 1, $"{byUser[e.User]} running at once for {e.User} after {e.Job} started");
+                    Assert.True(byUser[e.User] <= 1, $"{byUser[e.User]} running at once for {e.User} after {e.Job} started; its history:\n{History(e.User)}");
                 }
             }
 

@@ -32,7 +32,7 @@ public sealed class SqliteStoreFileTests : IDisposable
             Assert.Equal(9, stats.SchemaVersion);
         }
 
-        Assert.Equal(8L, Scalar("SELECT COUNT(*) FROM schema_migrations"));
+        Assert.Equal(9L, Scalar("SELECT COUNT(*) FROM schema_migrations"));
         Assert.Equal("wal", Scalar("PRAGMA journal_mode"));
     }
 
@@ -67,7 +67,8 @@ public sealed class SqliteStoreFileTests : IDisposable
             Assert.True(await store.InsertAsync(job, StoreContract.ContractJobs.Created(job), CancellationToken.None));
         }
 
-        Execute("DROP INDEX ix_jobs_claim_queue; DROP INDEX ix_jobs_queue_created; ALTER TABLE jobs DROP COLUMN queue; ALTER TABLE jobs DROP COLUMN traceparent; ALTER TABLE job_events DROP COLUMN display_name; ALTER TABLE job_events DROP COLUMN reason; " +
+        Execute("DROP INDEX ix_jobs_claim_partition; DROP INDEX ix_jobs_running_queue; ALTER TABLE jobs DROP COLUMN partition_key; DROP TABLE queues; DROP TABLE queue_turns; DROP TABLE queue_starts; " +
+            "DROP INDEX ix_jobs_claim_queue; DROP INDEX ix_jobs_queue_created; ALTER TABLE jobs DROP COLUMN queue; ALTER TABLE jobs DROP COLUMN traceparent; ALTER TABLE job_events DROP COLUMN display_name; ALTER TABLE job_events DROP COLUMN reason; " +
             "DROP TABLE job_runners; ALTER TABLE jobs DROP COLUMN lease_us; " +
             "DROP INDEX ix_jobs_prompt_expiry; ALTER TABLE jobs DROP COLUMN prompts; ALTER TABLE jobs DROP COLUMN checkpoint; ALTER TABLE jobs DROP COLUMN prompt_expires_us; " +
             "DROP INDEX ix_jobs_claim; DROP INDEX ix_jobs_lease; ALTER TABLE jobs DROP COLUMN cancel_requested_us; " +
@@ -101,7 +102,8 @@ public sealed class SqliteStoreFileTests : IDisposable
             Assert.True(await store.InsertAsync(job, StoreContract.ContractJobs.Created(job), CancellationToken.None));
         }
 
-        Execute("DROP INDEX ix_jobs_claim_queue; DROP INDEX ix_jobs_queue_created; ALTER TABLE jobs DROP COLUMN queue; ALTER TABLE jobs DROP COLUMN traceparent; ALTER TABLE job_events DROP COLUMN display_name; ALTER TABLE job_events DROP COLUMN reason; " +
+        Execute("DROP INDEX ix_jobs_claim_partition; DROP INDEX ix_jobs_running_queue; ALTER TABLE jobs DROP COLUMN partition_key; DROP TABLE queues; DROP TABLE queue_turns; DROP TABLE queue_starts; " +
+            "DROP INDEX ix_jobs_claim_queue; DROP INDEX ix_jobs_queue_created; ALTER TABLE jobs DROP COLUMN queue; ALTER TABLE jobs DROP COLUMN traceparent; ALTER TABLE job_events DROP COLUMN display_name; ALTER TABLE job_events DROP COLUMN reason; " +
             "DROP TABLE job_runners; ALTER TABLE jobs DROP COLUMN lease_us; DELETE FROM schema_migrations WHERE version >= 5;");
         var before = DateTimeOffset.UtcNow;
 

@@ -102,8 +102,8 @@ public sealed class TelemetryTests : IDisposable
         Assert.Equal(1, Sum(retried, "b"));
 
         // Due at creation, claimed three seconds of the clock later; ended two seconds after that.
-        Assert.Equal([3.0, 3.0, 3.0], Values(queueWait, Tag("type", "a")));
-        Assert.Equal([5.0], Values(queueWait, Tag("type", "b")));
+        Assert.Equal([3.0, 3.0, 3.0], Values(queueWait, Tag("type", "a"), Tag("queue", "default")));
+        Assert.Equal([5.0], Values(queueWait, Tag("type", "b"), Tag("queue", "default")));
         Assert.Equal([2.0], Values(runDuration, Tag("type", "a"), Tag("outcome", "completed")));
         Assert.Equal([2.0], Values(runDuration, Tag("type", "a"), Tag("outcome", "failed")));
         Assert.Equal([2.0], Values(runDuration, Tag("type", "a"), Tag("outcome", "retried")));

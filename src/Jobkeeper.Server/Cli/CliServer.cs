@@ -20,6 +20,29 @@ internal static class CliServer
         Description = "API key, sent as Authorization: Bearer (or env JOBKEEPER_API_KEY)",
     };
 
+    /// <summary>Adds <c>--server</c> and <c>--api-key</c> to a client command.</summary>
+    public static (Option<string?> Server, Option<string?> ApiKey) Connection(Command command)
+    {
+        var server = ServerOption();
+        var apiKey = ApiKeyOption();
+        command.Options.Add(server);
+        command.Options.Add(apiKey);
+        return (server, apiKey);
+    }
+
+    /// <summary>Adds <c>--actor</c> and <c>--reason</c> to a command that changes something; they are recorded in <paramref name="recordedIn"/>.</summary>
+    public static (Option<string?> Actor, Option<string?> Reason) Attribution(Command command, string recordedIn)
+    {
+        var actor = new Option<string?>("--actor")
+        {
+            Description = $"Who you are, recorded in {recordedIn} (with an API key, beside the key's name)",
+        };
+        var reason = new Option<string?>("--reason") { Description = $"Why, recorded in {recordedIn}" };
+        command.Options.Add(actor);
+        command.Options.Add(reason);
+        return (actor, reason);
+    }
+
     public static string ResolveUrl(string? url) =>
         url ?? (Environment.GetEnvironmentVariable("JOBKEEPER_SERVER") is { Length: > 0 } env ? env : DefaultUrl);
 

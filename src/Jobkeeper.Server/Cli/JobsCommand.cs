@@ -24,29 +24,7 @@ internal static class JobsCommand
         return command;
     }
 
-    private static (Option<string?> Server, Option<string?> ApiKey) Connection(Command command)
-    {
-        var server = CliServer.ServerOption();
-        var apiKey = CliServer.ApiKeyOption();
-        command.Options.Add(server);
-        command.Options.Add(apiKey);
-        return (server, apiKey);
-    }
-
     private static Argument<string> IdArgument() => new("id") { Description = "The job id" };
-
-    /// <summary>The <c>--actor</c> and <c>--reason</c> options of the commands that change a job; they go to its history.</summary>
-    private static (Option<string?> Actor, Option<string?> Reason) Attribution(Command command)
-    {
-        var actor = new Option<string?>("--actor")
-        {
-            Description = "Who you are, recorded in the job's history (with an API key, beside the key's name)",
-        };
-        var reason = new Option<string?>("--reason") { Description = "Why, recorded in the job's history" };
-        command.Options.Add(actor);
-        command.Options.Add(reason);
-        return (actor, reason);
-    }
 
     private static Command List()
     {
@@ -57,7 +35,7 @@ internal static class JobsCommand
         var limit = new Option<int>("--limit") { Description = "How many jobs to show, newest first (default 50)", DefaultValueFactory = _ => 50 };
         var all = new Option<bool>("--all") { Description = "Show every matching job (pages through them all)" };
         var command = new Command("list", "List jobs, newest first") { status, type, queue, label, limit, all };
-        var (server, apiKey) = Connection(command);
+        var (server, apiKey) = CliServer.Connection(command);
         command.SetAction((parse, cancellationToken) =>
         {
             var url = parse.GetValue(server);
@@ -107,7 +85,7 @@ internal static class JobsCommand
         var id = IdArgument();
         var json = new Option<bool>("--json") { Description = "Print the job as JSON, as the API returns it" };
         var command = new Command("get", "Show one job") { id, json };
-        var (server, apiKey) = Connection(command);
+        var (server, apiKey) = CliServer.Connection(command);
         command.SetAction((parse, cancellationToken) =>
         {
             var url = parse.GetValue(server);
@@ -181,8 +159,8 @@ internal static class JobsCommand
     {
         var id = IdArgument();
         var command = new Command(name, description) { id };
-        var (server, apiKey) = Connection(command);
-        var (actor, reason) = Attribution(command);
+        var (server, apiKey) = CliServer.Connection(command);
+        var (actor, reason) = CliServer.Attribution(command, "the job's history");
         command.SetAction((parse, cancellationToken) =>
         {
             var url = parse.GetValue(server);
@@ -202,8 +180,8 @@ internal static class JobsCommand
     {
         var id = IdArgument();
         var command = new Command("delete", "Delete a job with its history (who and why go to the server's log)") { id };
-        var (server, apiKey) = Connection(command);
-        var (actor, reason) = Attribution(command);
+        var (server, apiKey) = CliServer.Connection(command);
+        var (actor, reason) = CliServer.Attribution(command, "the job's history");
         command.SetAction((parse, cancellationToken) =>
         {
             var url = parse.GetValue(server);
@@ -225,8 +203,8 @@ internal static class JobsCommand
         var key = new Option<string?>("--key") { Description = "The prompt key being answered (guards against answering a newer question)" };
         var confidence = new Option<double?>("--confidence") { Description = "How sure the answer is, 0..1" };
         var command = new Command("answer", "Answer the open prompt of a waiting job") { id, answer, key, confidence };
-        var (server, apiKey) = Connection(command);
-        var (actor, reason) = Attribution(command);
+        var (server, apiKey) = CliServer.Connection(command);
+        var (actor, reason) = CliServer.Attribution(command, "the job's history");
         command.SetAction((parse, cancellationToken) =>
         {
             var url = parse.GetValue(server);

@@ -24,30 +24,12 @@ internal static class QueuesCommand
         return command;
     }
 
-    private static (Option<string?> Server, Option<string?> ApiKey) Connection(Command command)
-    {
-        var server = CliServer.ServerOption();
-        var apiKey = CliServer.ApiKeyOption();
-        command.Options.Add(server);
-        command.Options.Add(apiKey);
-        return (server, apiKey);
-    }
-
-    private static (Option<string?> Actor, Option<string?> Reason) Attribution(Command command)
-    {
-        var actor = new Option<string?>("--actor") { Description = "Who you are, recorded in the server's log" };
-        var reason = new Option<string?>("--reason") { Description = "Why, recorded in the server's log" };
-        command.Options.Add(actor);
-        command.Options.Add(reason);
-        return (actor, reason);
-    }
-
     private static Argument<string> NameArgument() => new("name") { Description = "The queue's name" };
 
     private static Command List()
     {
         var command = new Command("list", "Every queue: paused, running against its limit, queued, oldest queued age, finished in the last minutes");
-        var (server, apiKey) = Connection(command);
+        var (server, apiKey) = CliServer.Connection(command);
         command.SetAction((parse, cancellationToken) =>
         {
             var url = parse.GetValue(server);
@@ -85,7 +67,7 @@ internal static class QueuesCommand
         var name = NameArgument();
         var json = new Option<bool>("--json") { Description = "Print the queue as JSON, as the API returns it" };
         var command = new Command("get", "Show one queue's settings and state") { name, json };
-        var (server, apiKey) = Connection(command);
+        var (server, apiKey) = CliServer.Connection(command);
         command.SetAction((parse, cancellationToken) =>
         {
             var url = parse.GetValue(server);
@@ -112,8 +94,8 @@ internal static class QueuesCommand
         var name = NameArgument();
         var type = new Option<string?>("--type") { Description = "Only this job type in the queue" };
         var command = new Command(verb, description) { name, type };
-        var (server, apiKey) = Connection(command);
-        var (actor, reason) = Attribution(command);
+        var (server, apiKey) = CliServer.Connection(command);
+        var (actor, reason) = CliServer.Attribution(command, "the server's log");
         command.SetAction((parse, cancellationToken) =>
         {
             var url = parse.GetValue(server);
@@ -138,8 +120,8 @@ internal static class QueuesCommand
         var rate = new Option<string?>("--rate-limit") { Description = "At most COUNT started per SECONDS, as COUNT/SECONDS (e.g. 50/60), or 'none'" };
         var perKey = new Option<bool>("--rate-per-key") { Description = "The rate limit holds per partition key" };
         var command = new Command("set", "Change a queue's settings; options left out stay as they are") { name, concurrency, partition, partitionLimit, rate, perKey };
-        var (server, apiKey) = Connection(command);
-        var (actor, reason) = Attribution(command);
+        var (server, apiKey) = CliServer.Connection(command);
+        var (actor, reason) = CliServer.Attribution(command, "the server's log");
         command.SetAction((parse, cancellationToken) =>
         {
             var url = parse.GetValue(server);
