@@ -196,13 +196,16 @@ internal sealed class PostgresCommitter(
             // A delete writes here, and may be all the transaction writes.
             PostgresTransaction.AddIdQuery(batch);
             var stale = false;
+            long epoch = 0;
             await using (var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
             {
                 if (claims > 0)
                 {
                     await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
                     await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
-                    stale = reader.GetInt64(0) != flow.Current.Epoch;
+                    epoch = reader.GetInt64(0);
+                    // Each claim against the settings it was built from (another writer connection may have read newer ones since).
+                    stale = ops.OfType<PostgresClaimOp>().Any(op => op.Epoch != epoch);
                 }
 
                 if (!stale)
@@ -232,8 +235,12 @@ internal sealed class PostgresCommitter(
                 throw new InvalidOperationException("The queue settings kept changing while a claim read them.");
             }
 
-            // Read under the settings lock this transaction holds: they cannot change again before it commits.
-            flow.Set(await PostgresFlowLocks.LoadAsync(connection, cancellationToken).ConfigureAwait(false));
+            // Read under the settings lock this transaction holds: they cannot change again before it commits (unless another
+            // writer connection read them already).
+            if (flow.Current.Epoch != epoch)
+            {
+                flow.Set(await PostgresFlowLocks.LoadAsync(connection, cancellationToken).ConfigureAwait(false));
+            }
         }
     }
 

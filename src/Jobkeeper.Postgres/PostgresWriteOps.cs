@@ -136,12 +136,16 @@ internal sealed class PostgresClaimOp(ClaimRequest request, Func<Job, JobReplace
     /// <summary>The flow-controlled queues this claim walks under their locks (<see cref="FlowAsync"/>), as of its selects.</summary>
     public IReadOnlyList<QueueSettings> FlowQueues { get; private set; } = [];
 
+    /// <summary>The epoch of the settings this claim's selects were built from: checked against the database's in the same round trip.</summary>
+    public long Epoch { get; private set; } = -1;
+
     public override void AddSelects(NpgsqlBatch batch, int claimsInBatch)
     {
         _claims.Clear();
         _taken.Clear();
         _selects = 0;
         var snapshot = flow.Current;
+        Epoch = snapshot.Epoch;
         FlowQueues = FlowClaim.QueuesOf(request, snapshot);
         var now = TimeMicros.From(request.Now);
         foreach (var (type, queue, take) in ClaimOrder.Walks(request, snapshot.HoldingBackNames))
