@@ -64,11 +64,12 @@ if [ "$status" -ne 0 ] && [ "${failed:-0}" -eq 0 ]; then
   failed=1
 fi
 
-# What the load, generated-request, OpenAPI, election and trace tests measured in this run (their own output, kept in the trx files).
+# What the load, generated-request, OpenAPI, election, trace and flow control tests measured in this run (their own output, kept in the trx files).
 echo "== measured by the tests"
 find "$log_dir" -name '*.trx' -newer "$run_started" -exec grep -ho -e 'fuzz: [^<&]*' -e 'wrong answers [^<&]*' -e 'SIGTERM with [^<&]*' \
   -e 'openapi examples: [^<&]*' -e 'generated client: [^<&]*' -e 'instance [0-9] killed (-9)[^<&]*' -e 'archive files per instance: [^<&]*' \
-  -e 'trace [0-9a-f]\{32\}, job [^<&]*' {} + 2>/dev/null | sed 's/^/  /'
+  -e 'trace [0-9a-f]\{32\}, job [^<&]*' -e 'flow cluster: [^<&]*' -e 'replayed [0-9]* status changes: [^<&]*' -e 'pause race[^<&]*' \
+  -e 'resume through [^<&]*' -e 'resume: answered [^<&]*' {} + 2>/dev/null | sed 's/^/  /'
 
 echo "test assemblies: ${assemblies:-0}; skipped: ${skipped:-0}"
 echo "${passed:-0} passed, ${failed:-0} failed"
