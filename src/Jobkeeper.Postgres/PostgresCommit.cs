@@ -103,7 +103,7 @@ internal sealed class PostgresCommit
         {
             _queuedTypes.Add(job.Type);
         }
-        else if (Flow is { } flow && Relational.Queues.QueueFlowSignals.FreedTypes([new CommittedChange(job.Id, job, events)], flow.Current).Count > 0)
+        else if (Flow is { } flow && Relational.Queues.QueueFlowSignals.Frees(job, events, flow.Current))
         {
             _queuedTypes.Add(job.Type);
         }

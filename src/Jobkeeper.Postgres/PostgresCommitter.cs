@@ -186,8 +186,9 @@ internal sealed class PostgresCommitter(
             }
 
             // The locks of the flow-controlled queues the claims walk, in name order, in this same round trip.
+            // (A lock an earlier, stale attempt of this transaction took is simply taken again: it is held already.)
             var locks = ops.OfType<PostgresClaimOp>().SelectMany(op => op.FlowQueues).Select(q => q.Name)
-                .Where(name => !transaction.LockedQueues.Contains(name)).Distinct().Order(StringComparer.Ordinal).ToList();
+                .Distinct().Order(StringComparer.Ordinal).ToList();
             foreach (var name in locks)
             {
                 batch.BatchCommands.Add(PostgresCommit.Command(PostgresFlowLocks.Queue, PostgresFlowLocks.KeyOf(name)));
@@ -219,10 +220,9 @@ internal sealed class PostgresCommitter(
                         }
                     }
 
-                    foreach (var name in locks)
+                    foreach (var _ in locks)
                     {
                         await results.NextAsync(cancellationToken).ConfigureAwait(false);
-                        transaction.LockedQueues.Add(name);
                     }
 
                     await transaction.ReadIdAsync(reader, cancellationToken).ConfigureAwait(false);
@@ -255,21 +255,6 @@ internal sealed class PostgresCommitter(
         if (flowing.Count == 0)
         {
             return;
-        }
-
-        // Usually taken with the selects already; a queue that became flow-controlled when the settings were read again is taken here.
-        var missing = flowing.SelectMany(op => op.FlowQueues).Select(q => q.Name).Where(name => !transaction.LockedQueues.Contains(name))
-            .Distinct().Order(StringComparer.Ordinal).ToList();
-        if (missing.Count > 0)
-        {
-            await using var locks = new NpgsqlBatch(connection);
-            foreach (var name in missing)
-            {
-                locks.BatchCommands.Add(PostgresCommit.Command(PostgresFlowLocks.Queue, PostgresFlowLocks.KeyOf(name)));
-                transaction.LockedQueues.Add(name);
-            }
-
-            await locks.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }
 
         var session = new PostgresFlowSession(connection);

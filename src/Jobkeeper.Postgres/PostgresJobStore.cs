@@ -332,16 +332,11 @@ public sealed class PostgresJobStore : ISharedJobStore, ISqlReader
     public Task<IReadOnlyList<QueueStats>> GetQueueStatsAsync(string? queue, DateTimeOffset now, CancellationToken cancellationToken) =>
         _queueReads.GetStatsAsync(queue, now, cancellationToken);
 
-    public async Task<string?> GetBlockedByAsync(Job job, DateTimeOffset now, CancellationToken cancellationToken)
-    {
-        if (job.Status != JobStatus.Queued || _flow.Current.All.GetValueOrDefault(job.Queue) is not { HoldsBack: true } queue)
-        {
-            return null;
-        }
-
-        return await Run(ct => QueueFlow.BlockedByAsync(new ReadingFlowSession(PostgresDialect.Instance, this), queue, job, now, ct).AsTask(), cancellationToken)
-            .ConfigureAwait(false);
-    }
+    // The reads go through this store's ISqlReader, which already turns an unreachable server into StoreUnavailableException.
+    public ValueTask<string?> GetBlockedByAsync(Job job, DateTimeOffset now, CancellationToken cancellationToken) =>
+        _flow.Current.HoldingBackOf(job) is { } queue
+            ? QueueFlow.BlockedByAsync(new ReadingFlowSession(PostgresDialect.Instance, this), queue, job, now, cancellationToken)
+            : ValueTask.FromResult<string?>(null);
 
     private Task<IReadOnlyList<FeedEvent>> ReadFeedAsync(long afterId, int limit, CancellationToken cancellationToken) =>
         GetFeedAsync(afterId, limit, null, cancellationToken);

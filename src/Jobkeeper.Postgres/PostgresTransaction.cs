@@ -13,9 +13,6 @@ internal sealed class PostgresTransaction(NpgsqlConnection connection)
 
     public HashSet<string> ClaimedIds { get; } = new(StringComparer.Ordinal);
 
-    /// <summary>The flow-controlled queues whose lock this transaction holds (until it ends).</summary>
-    public HashSet<string> LockedQueues { get; } = new(StringComparer.Ordinal);
-
     /// <summary>What the transaction's claims picked under flow control, not written yet: the next claim counts it as running.</summary>
     public Relational.Queues.FlowPending FlowPending { get; } = new();
 

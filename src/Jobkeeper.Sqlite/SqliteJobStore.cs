@@ -288,15 +288,10 @@ public sealed class SqliteJobStore : IJobStore
     public Task<IReadOnlyList<QueueStats>> GetQueueStatsAsync(string? queue, DateTimeOffset now, CancellationToken cancellationToken) =>
         QueueReadsOrThrow.GetStatsAsync(queue, now, cancellationToken);
 
-    public async Task<string?> GetBlockedByAsync(Job job, DateTimeOffset now, CancellationToken cancellationToken)
-    {
-        if (job.Status != JobStatus.Queued || _flow.Current.All.GetValueOrDefault(job.Queue) is not { HoldsBack: true } queue)
-        {
-            return null;
-        }
-
-        return await QueueFlow.BlockedByAsync(new ReadingFlowSession(SqliteDialect.Instance, Readers), queue, job, now, cancellationToken).ConfigureAwait(false);
-    }
+    public ValueTask<string?> GetBlockedByAsync(Job job, DateTimeOffset now, CancellationToken cancellationToken) =>
+        _flow.Current.HoldingBackOf(job) is { } queue
+            ? QueueFlow.BlockedByAsync(new ReadingFlowSession(SqliteDialect.Instance, Readers), queue, job, now, cancellationToken)
+            : ValueTask.FromResult<string?>(null);
 
     private QueueReads QueueReadsOrThrow => _queueReads ?? throw new InvalidOperationException("The store is not initialized.");
 

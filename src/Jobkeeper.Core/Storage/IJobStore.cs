@@ -112,7 +112,7 @@ public interface IJobStore : IAsyncDisposable
     Task<IReadOnlyList<QueueStats>> GetQueueStatsAsync(string? queue, DateTimeOffset now, CancellationToken cancellationToken);
 
     /// <summary>Why a queued, due job is held back by its queue's settings at <paramref name="now"/> (<see cref="JobBlockedBy"/>), or null.</summary>
-    Task<string?> GetBlockedByAsync(Job job, DateTimeOffset now, CancellationToken cancellationToken);
+    ValueTask<string?> GetBlockedByAsync(Job job, DateTimeOffset now, CancellationToken cancellationToken);
 }
 
 /// <summary>A queue's settings (default ones when it has none stored) and what its jobs are doing.</summary>

@@ -20,13 +20,17 @@ internal static class QueueFlowSignals
         HashSet<string>? types = null;
         foreach (var change in changes)
         {
-            if (change.Job is { Status: not (JobStatus.Running or JobStatus.Queued) } job && flow.HoldsBack(job.Queue)
-                && change.Events.Any(e => e.Type == JobEventTypes.StatusChanged))
+            if (Frees(change.Job, change.Events, flow))
             {
-                (types ??= new HashSet<string>(StringComparer.Ordinal)).Add(job.Type);
+                (types ??= new HashSet<string>(StringComparer.Ordinal)).Add(change.Job!.Type);
             }
         }
 
         return (IReadOnlyCollection<string>?)types ?? [];
     }
+
+    /// <summary>Whether this change of <paramref name="job"/> stopped it running in a queue whose settings hold jobs back.</summary>
+    public static bool Frees(Job? job, IReadOnlyList<JobEvent> events, QueueFlowSnapshot flow) =>
+        flow.HoldingBack.Count > 0 && job is { Status: not (JobStatus.Running or JobStatus.Queued) } && flow.HoldsBack(job.Queue)
+        && events.Any(e => e.Type == JobEventTypes.StatusChanged);
 }

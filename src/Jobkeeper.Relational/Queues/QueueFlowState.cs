@@ -29,6 +29,10 @@ internal sealed class QueueFlowSnapshot
     public long Epoch { get; }
 
     public bool HoldsBack(string queue) => All.TryGetValue(queue, out var settings) && settings.HoldsBack;
+
+    /// <summary>The settings of <paramref name="job"/>'s queue when they may hold it back (it is queued there, and they limit or pause); else null.</summary>
+    public QueueSettings? HoldingBackOf(Job job) =>
+        job.Status == JobStatus.Queued && All.TryGetValue(job.Queue, out var settings) && settings.HoldsBack ? settings : null;
 }
 
 /// <summary>The store's current <see cref="QueueFlowSnapshot"/>.</summary>
