@@ -11,6 +11,8 @@
 # Settings (environment): HTTP_DURATION (s per wrk measurement, 10), HTTP_ROUNDS (5), HTTP_CONNECTIONS (64),
 # WRK_THREADS (1), JK_PORT (5480), BARE_PORT (5481), JK_KEYED_PORT (5483), THROUGHPUT_ROUNDS (3), CLEANUP_ROUNDS (3), WORKERS_ROUNDS (3),
 # HTTP_WORKERS_PORT (5482), SKIP_BUILD (0), POSTGRES_ROUNDS (3), POSTGRES_JOBS (50000), COMPARE_ROUNDS (3).
+# JOBKEEPER_BENCH_EXPLAIN=0.01 (postgres suite): the drains log that share of their statements' plans with EXPLAIN
+# (ANALYZE, BUFFERS, WAL) figures to bench/.data/pg/postgres.log (auto_explain; docs/benchmarks.md shows some).
 #
 # In-process suites run from a copy of the Release build (bench/.data/bin) so that a concurrent build of
 # the tree cannot swap assemblies under a running benchmark. Every process this script starts is stopped

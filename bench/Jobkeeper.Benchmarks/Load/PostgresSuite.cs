@@ -138,6 +138,7 @@ public static class PostgresSuite
         var fillers = await StartAsync(database, 1, concurrency: 0, counter: null).ConfigureAwait(false);
         await ProduceAsync(fillers, jobs, producers: 32).ConfigureAwait(false);
         await StopAsync(fillers).ConfigureAwait(false);
+        await ExplainSampleAsync(database).ConfigureAwait(false);
 
         var completed = new CompletionCounter(jobs);
         var started = Stopwatch.GetTimestamp();
@@ -147,12 +148,41 @@ public static class PostgresSuite
             using var metrics = new CommitMetrics();
             await completed.Done.WaitAsync(TimeSpan.FromMinutes(5)).ConfigureAwait(false);
             var elapsed = Stopwatch.GetElapsedTime(started);
-            return (jobs / elapsed.TotalSeconds, $"({Stats.F(elapsed.TotalSeconds, 2)} s including start-up; {completed.Spread()}; {metrics.Describe()})");
+            var startUp = Stopwatch.GetElapsedTime(started, completed.FirstAt);
+            return (jobs / elapsed.TotalSeconds, $"({Stats.F(elapsed.TotalSeconds, 2)} s including start-up, first job completed after " +
+                $"{Stats.F(startUp.TotalSeconds, 2)} s; {completed.Spread()}; {metrics.Describe()})");
         }
         finally
         {
             await StopAsync(hosts).ConfigureAwait(false);
         }
+    }
+
+    /// <summary>
+    /// With JOBKEEPER_BENCH_EXPLAIN=<c>rate</c> (0 to 1), the drain's connections log that share of their statements' plans with
+    /// <c>EXPLAIN (ANALYZE, BUFFERS, WAL)</c> figures to the server's log (auto_explain, at WARNING so the throwaway server's log
+    /// keeps them): the claim and completion statements exactly as the store sends them, with their real parameters.
+    /// </summary>
+    private static async Task ExplainSampleAsync(string database)
+    {
+        if (Environment.GetEnvironmentVariable("JOBKEEPER_BENCH_EXPLAIN") is not { Length: > 0 } rate)
+        {
+            return;
+        }
+
+        var sampleRate = double.Parse(rate, System.Globalization.CultureInfo.InvariantCulture).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var name = new Npgsql.NpgsqlConnectionStringBuilder(database).Database;
+        foreach (var setting in new[]
+        {
+            "session_preload_libraries = 'auto_explain'", "auto_explain.log_min_duration = 0", "auto_explain.log_analyze = on",
+            "auto_explain.log_buffers = on", "auto_explain.log_wal = on", "auto_explain.log_level = 'warning'",
+            $"auto_explain.sample_rate = {sampleRate}",
+        })
+        {
+            await PostgresBench.ExecuteAsync(PostgresBench.Server, $"ALTER DATABASE {name} SET {setting}").ConfigureAwait(false);
+        }
+
+        Npgsql.NpgsqlConnection.ClearAllPools();
     }
 
     /// <summary>Milliseconds from just before a create on the first instance to a handler starting on any instance, sorted.</summary>
@@ -327,12 +357,23 @@ public static class PostgresSuite
         {
             foreach (var change in changes)
             {
-                if (change.Job is { Status: JobStatus.Completed } job && _completed.TryAdd(job.Id, job.Id) && _completed.Count == target)
+                if (change.Job is { Status: JobStatus.Completed } job && _completed.TryAdd(job.Id, job.Id))
                 {
-                    _done.TrySetResult();
+                    if (_completed.Count == 1)
+                    {
+                        FirstAt = Stopwatch.GetTimestamp();
+                    }
+
+                    if (_completed.Count == target)
+                    {
+                        _done.TrySetResult();
+                    }
                 }
             }
         }
+
+        /// <summary>When the first job completed (<see cref="Stopwatch"/> ticks): what came before is start-up.</summary>
+        public long FirstAt { get; private set; }
 
         /// <summary>Handler runs per instance.</summary>
         public int[] Runs { get; } = new int[8];
