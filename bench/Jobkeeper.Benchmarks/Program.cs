@@ -45,8 +45,14 @@ switch (suite)
     case "flow":
     {
         var report = new Report("flow");
-        await FlowSuite.RunAsync(report, Option("--rounds", 3), Option("--jobs", 20_000), Option("--workers", 8), postgres: false);
-        if (Environment.GetEnvironmentVariable("PG_BENCH") is { Length: > 0 })
+        var storeIndex = Array.IndexOf(rest, "--store");
+        var store = storeIndex >= 0 ? rest[storeIndex + 1] : null;
+        if (store is null or "sqlite")
+        {
+            await FlowSuite.RunAsync(report, Option("--rounds", 3), Option("--jobs", 20_000), Option("--workers", 8), postgres: false);
+        }
+
+        if (store is null or "postgres" && Environment.GetEnvironmentVariable("PG_BENCH") is { Length: > 0 })
         {
             await FlowSuite.RunAsync(report, Option("--rounds", 3), Option("--jobs", 20_000), Option("--workers", 8), postgres: true);
         }
@@ -115,7 +121,7 @@ switch (suite)
               micro       get + writes + list
               throughput  custom: 64 producers vs raw batched INSERT [--rounds 3] [--jobs 50000] [--only <variant text>]
               flow        custom: what flow control costs: no-op drains with no limits, a global limit that does not bind, 1,000 partitions;
-                          SQLite, and PostgreSQL when PG_BENCH is set [--rounds 3] [--jobs 20000] [--workers 8]
+                          SQLite, and PostgreSQL when PG_BENCH is set [--rounds 3] [--jobs 20000] [--workers 8] [--store sqlite|postgres]
               workers     custom: in-process no-op jobs end to end, queue drain, pickup latency [--rounds 3] [--jobs 50000] [--concurrency 256]
               http-workers custom: external HTTP workers drain a queue on a `jobkeeper serve` process
                           [--rounds 3] [--jobs 30000] [--workers 8] [--batch 50] [--port 5482] [--server path/to/jobkeeper.dll]

@@ -28,6 +28,10 @@ public sealed class PostgresJobStore : ISharedJobStore, ISqlReader
     private readonly QueueFlowState _flow = new();
     private readonly string _lockConnectionString;
     private GroupCommitWriter<IPostgresWriteOp>? _writer;
+    // Claims that walk a flow-controlled queue, on a writer connection of their own. Each holds the queue's lock until it
+    // commits; on the shared writers the completions and creates batched with it waited behind that lock, and the claims
+    // behind each other. Apart, they batch together and nothing else waits (docs/benchmarks.md, "Flow control").
+    private GroupCommitWriter<IPostgresWriteOp>? _flowWriter;
     private PostgresChangeListener? _listener;
     private int _schemaVersion;
     private int _disposed;
@@ -113,6 +117,8 @@ public sealed class PostgresJobStore : ISharedJobStore, ISqlReader
         _writer = new GroupCommitWriter<IPostgresWriteOp>(
             Enumerable.Range(0, Math.Max(1, _options.Writers)).Select(_ => new PostgresCommitter(_dataSource, _options, _instance, OnCommitted, _flow, _logger)).ToArray(),
             _options.MaxBatchSize, _logger, _instruments);
+        _flowWriter = new GroupCommitWriter<IPostgresWriteOp>(
+            [new PostgresCommitter(_dataSource, _options, _instance, OnCommitted, _flow, _logger)], _options.MaxBatchSize, _logger, _instruments);
     }
 
     public Task<bool> InsertAsync(Job job, JobEvent created, CancellationToken cancellationToken) =>
@@ -130,8 +136,9 @@ public sealed class PostgresJobStore : ISharedJobStore, ISqlReader
     public Task<IReadOnlyList<string>> DeleteTerminalBatchAsync(DateTimeOffset cutoff, int batchSize, CancellationToken cancellationToken) =>
         Write(new PostgresDeleteTerminalOp(TimeMicros.From(cutoff), batchSize));
 
+    /// <summary>A claim that walks a flow-controlled queue goes to the flow writer (see <c>_flowWriter</c>), any other to the shared writers.</summary>
     public Task<IReadOnlyList<Job>> ClaimAsync(ClaimRequest request, Func<Job, JobReplacement> claim, CancellationToken cancellationToken) =>
-        Write(new PostgresClaimOp(request, claim, _flow));
+        Write(new PostgresClaimOp(request, claim, _flow), FlowClaim.QueuesOf(request, _flow.Current).Count > 0 ? _flowWriter : null);
 
     public Task<IReadOnlyList<Job>> GetTerminalBatchAsync(DateTimeOffset cutoff, JobStatus? status, int limit, CancellationToken cancellationToken) =>
         _reads.GetTerminalBatchAsync(cutoff, status, limit, cancellationToken);
@@ -258,6 +265,11 @@ public sealed class PostgresJobStore : ISharedJobStore, ISqlReader
         if (Interlocked.Exchange(ref _disposed, 1) == 1)
         {
             return;
+        }
+
+        if (_flowWriter is not null)
+        {
+            await _flowWriter.DisposeAsync().ConfigureAwait(false);
         }
 
         if (_writer is not null)
@@ -414,9 +426,10 @@ public sealed class PostgresJobStore : ISharedJobStore, ISqlReader
     private static StoreUnavailableException Unavailable(Exception ex) =>
         new("PostgreSQL is unreachable or did not answer in time: " + ex.Message, ex);
 
-    private Task<T> Write<T>(PostgresWriteOp<T> op)
+    /// <summary>Queues a write on <paramref name="writer"/>, or on the shared writers.</summary>
+    private Task<T> Write<T>(PostgresWriteOp<T> op, GroupCommitWriter<IPostgresWriteOp>? writer = null)
     {
-        (_writer ?? throw NotOpen()).Enqueue(op);
+        (writer ?? _writer ?? throw NotOpen()).Enqueue(op);
         return op.Task;
     }
 

@@ -350,6 +350,7 @@ public static class PostgresSuite
     {
         private readonly TaskCompletionSource _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
         private readonly ConcurrentDictionary<string, string> _completed = new(StringComparer.Ordinal);
+        private int _count;
 
         public Task Done => _done.Task;
 
@@ -357,14 +358,16 @@ public static class PostgresSuite
         {
             foreach (var change in changes)
             {
+                // Counted apart: ConcurrentDictionary.Count takes every lock of the dictionary, on the writer's thread.
                 if (change.Job is { Status: JobStatus.Completed } job && _completed.TryAdd(job.Id, job.Id))
                 {
-                    if (_completed.Count == 1)
+                    var count = Interlocked.Increment(ref _count);
+                    if (count == 1)
                     {
                         FirstAt = Stopwatch.GetTimestamp();
                     }
 
-                    if (_completed.Count == target)
+                    if (count == target)
                     {
                         _done.TrySetResult();
                     }
