@@ -41,6 +41,13 @@ internal static class ClaimOrder
     }
 
     /// <summary>
+    /// True when <see cref="Allows"/> may refuse one of the next <paramref name="want"/> jobs: some type's limit has less room
+    /// left than that. When not, a walk needs to read no more rows than it wants.
+    /// </summary>
+    public static bool MayRefuse(ClaimRequest request, Dictionary<string, int> taken, int want) =>
+        request.Types.Any(type => type.Value - taken.GetValueOrDefault(type.Key) < want);
+
+    /// <summary>
     /// The index walks a claim makes outside its flow-controlled queues (<paramref name="flowQueues"/>), each with how many rows it may take: one per type (per type and queue when the claim
     /// names queues), or with no types one per queue. The walks never overlap, so their rows need no de-duplication.
     /// </summary>

@@ -51,8 +51,8 @@ internal static class FlowClaim
             }
 
             var queue = queues[(first + i) % queues.Count];
-            picked.AddRange(await QueueFlow.PickAsync(session, queue, types, request.Now, want, job => ClaimOrder.Allows(request, takenByType, job), skip,
-                cancellationToken, pending).ConfigureAwait(false));
+            picked.AddRange(await QueueFlow.PickAsync(session, queue, types, request.Now, want, job => ClaimOrder.Allows(request, takenByType, job),
+                ClaimOrder.MayRefuse(request, takenByType, want), skip, cancellationToken, pending).ConfigureAwait(false));
         }
 
         return picked;

@@ -22,11 +22,12 @@ internal static class QueueFlow
 
     /// <summary>
     /// Picks up to <paramref name="want"/> due jobs of <paramref name="queue"/> that its limits let start now (each also
-    /// passing <paramref name="accept"/>), records their starts where a rate limit counts them, and returns them in the
-    /// order taken. Ids in <paramref name="skip"/> are passed over; the ids taken are added to it.
+    /// passing <paramref name="accept"/>, which refuses none when <paramref name="mayRefuse"/> is false), records their starts
+    /// where a rate limit counts them, and returns them in the order taken. Ids in <paramref name="skip"/> are passed over;
+    /// the ids taken are added to it.
     /// </summary>
     public static async ValueTask<List<Job>> PickAsync(IFlowSession session, QueueSettings queue, IReadOnlyList<string> types, DateTimeOffset now,
-        int want, Func<Job, bool> accept, HashSet<string> skip, CancellationToken cancellationToken, FlowPending? pending = null)
+        int want, Func<Job, bool> accept, bool mayRefuse, HashSet<string> skip, CancellationToken cancellationToken, FlowPending? pending = null)
     {
         if (queue.Paused || want <= 0)
         {
@@ -35,11 +36,12 @@ internal static class QueueFlow
 
         var nowMicros = TimeMicros.From(now);
         var walk = new FlowWalk(queue.Name, types, queue.PausedTypes, nowMicros, skip);
-        // One round trip (PostgreSQL) for what runs, the starts in the window, and either the due jobs (a claim's per-type
-        // limits may refuse some rows: a few more than it wants are read) or where the partitions' turn stopped.
+        // One round trip (PostgreSQL) for what runs, the starts in the window, and either the due jobs (when a claim's per-type
+        // limits may refuse some rows, a few more than it wants are read; each row read is a whole job, about half the pick's
+        // time on SQLite) or where the partitions' turn stopped.
         var queries = QueueLoad.Queries(session.Dialect, queue, nowMicros);
         queries.Add(queue.Partition is null
-            ? (QueueFlowSql.Due(session.Dialect, walk, Math.Min(want * 2, want + 64)), r => JobColumns.Read(r))
+            ? (QueueFlowSql.Due(session.Dialect, walk, mayRefuse ? Math.Min(want * 2, want + 64) : want), r => JobColumns.Read(r))
             : (QueueFlowSql.Turn(session.Dialect, queue.Name), r => r.GetString(0)));
         var results = await session.QueryManyAsync(queries, cancellationToken).ConfigureAwait(false);
         var due = queue.Partition is null ? results[^1].Cast<Job>().ToList() : null;
@@ -143,7 +145,9 @@ internal static class QueueFlow
         var budget = Math.Max(64, room * KeysPerJob);
         while (taken.Count < room && budget > 0)
         {
-            var keys = await session.QueryAsync(QueueFlowSql.KeysAfter(session.Dialect, queue.Name, cursor, Math.Min(budget, room * 2 + 16)),
+            // Half again as many keys as jobs still wanted, for keys without room or a due head; each key read is an index probe.
+            var need = room - taken.Count;
+            var keys = await session.QueryAsync(QueueFlowSql.KeysAfter(session.Dialect, queue.Name, cursor, Math.Min(budget, need + need / 2 + 4)),
                 r => r.GetString(0), cancellationToken).ConfigureAwait(false);
             budget -= keys.Count;
             var turnEnds = keys.Count == 0;
