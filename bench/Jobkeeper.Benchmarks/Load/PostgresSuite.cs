@@ -141,6 +141,7 @@ public static class PostgresSuite
         await ExplainSampleAsync(database).ConfigureAwait(false);
 
         var completed = new CompletionCounter(jobs);
+        var cpu = await CpuWindow.StartAsync(database).ConfigureAwait(false);
         var started = Stopwatch.GetTimestamp();
         var hosts = await StartAsync(database, instances, concurrency, completed).ConfigureAwait(false);
         try
@@ -150,7 +151,7 @@ public static class PostgresSuite
             var elapsed = Stopwatch.GetElapsedTime(started);
             var startUp = Stopwatch.GetElapsedTime(started, completed.FirstAt);
             return (jobs / elapsed.TotalSeconds, $"({Stats.F(elapsed.TotalSeconds, 2)} s including start-up, first job completed after " +
-                $"{Stats.F(startUp.TotalSeconds, 2)} s; {completed.Spread()}; {metrics.Describe()})");
+                $"{Stats.F(startUp.TotalSeconds, 2)} s; {cpu.Describe(jobs)}; {completed.Spread()}; {metrics.Describe()})");
         }
         finally
         {
