@@ -107,6 +107,23 @@ public abstract partial class JobStoreContract
     }
 
     [Fact]
+    public async Task A_type_at_its_claim_limit_leaves_the_rest_of_the_claim_to_the_queue_s_other_types()
+    {
+        // The first due jobs are all of a type the claim takes one of: the pick must read past them to fill the claim.
+        await Seed([
+            .. Enumerable.Range(0, 4).Select(i => InQueue($"a{i}", "renders", type: "a", createdAt: T0.AddSeconds(i))),
+            .. Enumerable.Range(0, 3).Select(i => InQueue($"b{i}", "renders", type: "b", createdAt: T0.AddSeconds(10 + i))),
+        ]);
+        await SetQueue(new QueueSettings { Name = "renders", ConcurrencyLimit = 100 });
+        var now = T0.AddMinutes(1);
+
+        var claimed = await Store.ClaimAsync(new ClaimRequest(new Dictionary<string, int> { ["a"] = 1, ["b"] = 5 }, 3, now) { Queues = ["renders"] },
+            job => JobTransitions.Claim(job, "w", Guid.NewGuid().ToString("N"), now.AddMinutes(5), now), None);
+
+        Assert.Equal(["a0", "b0", "b1"], claimed.Select(j => j.Id).Order());
+    }
+
+    [Fact]
     public async Task Claims_at_once_never_take_more_than_the_limits_together()
     {
         var jobs = new List<Job>();
