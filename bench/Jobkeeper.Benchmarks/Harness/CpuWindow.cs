@@ -22,12 +22,20 @@ public sealed class CpuWindow
         _server0 = ServerMs(postmaster);
     }
 
-    /// <summary>Starts a window; the server is found from a backend of <paramref name="connectionString"/> (none when /proc cannot say).</summary>
-    public static async Task<CpuWindow> StartAsync(string connectionString)
+    /// <summary>
+    /// Starts a window; the server is found from a backend of <paramref name="connectionString"/> (none when /proc cannot say;
+    /// with no connection string, as for SQLite, only this process is counted).
+    /// </summary>
+    public static async Task<CpuWindow> StartAsync(string? connectionString)
     {
         int? postmaster = null;
         try
         {
+            if (connectionString is null)
+            {
+                return new CpuWindow(null);
+            }
+
             var backend = (int)await PostgresBench.ScalarAsync(connectionString, "SELECT pg_backend_pid()").ConfigureAwait(false);
             postmaster = Stat(backend.ToString(CultureInfo.InvariantCulture)).Ppid;
         }

@@ -38,21 +38,24 @@ public static class FlowSuite
         var rates = Setups.Select(_ => new List<double>()).ToArray();
         var shares = Setups.Select(_ => new List<double>()).ToArray();
         var p50s = Setups.Select(_ => new List<double>()).ToArray();
+        var cpus = Setups.Select(_ => new List<double>()).ToArray();
         for (var round = 0; round <= rounds; round++)
         {
             report.Line(round == 0 ? "### Warm-up round (not counted)" : $"### Round {round}");
             double? baseline = null;
             for (var s = 0; s < Setups.Length; s++)
             {
-                var (rate, claimP50) = await DrainAsync(jobs, workers, Setups[s].Settings, postgres, $"flow_{s}").ConfigureAwait(false);
+                var (rate, claimP50, cpu) = await DrainAsync(jobs, workers, Setups[s].Settings, postgres, $"flow_{s}").ConfigureAwait(false);
                 baseline ??= rate;
                 var share = rate / baseline.Value;
-                report.Line($"- {Setups[s].Name}: **{Stats.F(rate, 0)} jobs/s** ({Stats.F(share * 100, 1)} % of no limits), claim p50 {Stats.F(claimP50, 3)} ms");
+                report.Line($"- {Setups[s].Name}: **{Stats.F(rate, 0)} jobs/s** ({Stats.F(share * 100, 1)} % of no limits), claim p50 {Stats.F(claimP50, 3)} ms, " +
+                    $"{Stats.F(cpu, 0)} µs CPU per job");
                 if (round > 0)
                 {
                     rates[s].Add(rate);
                     shares[s].Add(share);
                     p50s[s].Add(claimP50);
+                    cpus[s].Add(cpu);
                 }
             }
 
@@ -61,23 +64,26 @@ public static class FlowSuite
 
         report.Line($"### {store}: medians of {rounds} rounds");
         report.Line();
-        report.Line("| setup | jobs/s | share of no limits (same round) | claim p50, ms |");
-        report.Line("| --- | ---: | ---: | ---: |");
+        report.Line("| setup | jobs/s | share of no limits (same round) | claim p50, ms | CPU per job, µs |");
+        report.Line("| --- | ---: | ---: | ---: | ---: |");
         for (var s = 0; s < Setups.Length; s++)
         {
-            report.Line($"| {Setups[s].Name} | {Stats.F(Stats.Median(rates[s]), 0)} | {Stats.F(Stats.Median(shares[s]) * 100, 1)} % | {Stats.F(Stats.Median(p50s[s]), 3)} |");
+            report.Line($"| {Setups[s].Name} | {Stats.F(Stats.Median(rates[s]), 0)} | {Stats.F(Stats.Median(shares[s]) * 100, 1)} % | " +
+                $"{Stats.F(Stats.Median(p50s[s]), 3)} | {Stats.F(Stats.Median(cpus[s]), 0)} |");
         }
 
         report.Line();
     }
 
-    private static async Task<(double PerSecond, double ClaimP50)> DrainAsync(int jobs, int workers, UpdateQueueRequest? settings, bool postgres, string name)
+    private static async Task<(double PerSecond, double ClaimP50, double CpuPerJob)> DrainAsync(int jobs, int workers, UpdateQueueRequest? settings,
+        bool postgres, string name)
     {
+        string? database = null;
         string path;
         Action<JobkeeperOptions>? configure = null;
         if (postgres)
         {
-            var database = await PostgresBench.FreshDatabaseAsync(name).ConfigureAwait(false);
+            database = await PostgresBench.FreshDatabaseAsync(name).ConfigureAwait(false);
             configure = o => o.UsePostgres(database);
             path = "";
         }
@@ -107,6 +113,7 @@ public static class FlowSuite
         var queue = host.Services.GetRequiredService<WorkQueue>();
         var latencies = new ConcurrentBag<double>();
         var done = 0;
+        var cpu = await CpuWindow.StartAsync(database).ConfigureAwait(false);
         var started = Stopwatch.GetTimestamp();
         await Task.WhenAll(Enumerable.Range(0, workers).Select(w => Task.Run(async () =>
         {
@@ -128,6 +135,6 @@ public static class FlowSuite
         }))).ConfigureAwait(false);
         var elapsed = Stopwatch.GetElapsedTime(started);
         var sorted = latencies.Order().ToArray();
-        return (jobs / elapsed.TotalSeconds, Stats.Percentile(sorted, 0.5));
+        return (jobs / elapsed.TotalSeconds, Stats.Percentile(sorted, 0.5), cpu.PerJob(jobs).Total);
     }
 }
