@@ -8,11 +8,13 @@ CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
 var suite = args.Length > 0 ? args[0] : "help";
 var rest = args.Skip(1).ToArray();
 
-int Option(string name, int fallback)
+string? TextOption(string name)
 {
     var index = Array.IndexOf(rest, name);
-    return index >= 0 && index + 1 < rest.Length ? int.Parse(rest[index + 1], CultureInfo.InvariantCulture) : fallback;
+    return index >= 0 && index + 1 < rest.Length ? rest[index + 1] : null;
 }
+
+int Option(string name, int fallback) => TextOption(name) is { } text ? int.Parse(text, CultureInfo.InvariantCulture) : fallback;
 
 switch (suite)
 {
@@ -36,8 +38,7 @@ switch (suite)
     case "throughput":
     {
         var report = new Report("throughput");
-        var onlyIndex = Array.IndexOf(rest, "--only");
-        await ThroughputSuite.RunAsync(report, Option("--rounds", 3), Option("--jobs", 50_000), onlyIndex >= 0 ? rest[onlyIndex + 1] : null);
+        await ThroughputSuite.RunAsync(report, Option("--rounds", 3), Option("--jobs", 50_000), TextOption("--only"));
         report.Save();
         return 0;
     }
@@ -45,8 +46,13 @@ switch (suite)
     case "flow":
     {
         var report = new Report("flow");
-        var storeIndex = Array.IndexOf(rest, "--store");
-        var store = storeIndex >= 0 ? rest[storeIndex + 1] : null;
+        var store = TextOption("--store");
+        if (store is not (null or "sqlite" or "postgres"))
+        {
+            Console.Error.WriteLine($"--store is sqlite or postgres, not '{store}'");
+            return 2;
+        }
+
         if (store is null or "sqlite")
         {
             await FlowSuite.RunAsync(report, Option("--rounds", 3), Option("--jobs", 20_000), Option("--workers", 8), postgres: false);
@@ -72,9 +78,8 @@ switch (suite)
     case "http-workers":
     {
         var report = new Report("http-workers");
-        var serverIndex = Array.IndexOf(rest, "--server");
-        var server = serverIndex >= 0 ? rest[serverIndex + 1]
-            : Path.Combine(BenchPaths.Repository, "src", "Jobkeeper.Server", "bin", "Release", "net10.0", "jobkeeper.dll");
+        var server = TextOption("--server")
+            ?? Path.Combine(BenchPaths.Repository, "src", "Jobkeeper.Server", "bin", "Release", "net10.0", "jobkeeper.dll");
         await HttpWorkersSuite.RunAsync(report, server, Option("--rounds", 3), Option("--jobs", 30_000), Option("--workers", 8),
             Option("--batch", 50), Option("--port", 5482));
         report.Save();
@@ -84,10 +89,9 @@ switch (suite)
     case "postgres":
     {
         var report = new Report("postgres");
-        var onlyIndex = Array.IndexOf(rest, "--only");
         var instances = Option("--instances", 0) is > 0 and var n ? new[] { n } : new[] { 1, 3 };
         await PostgresSuite.RunAsync(report, Option("--rounds", 3), Option("--jobs", 50_000), Option("--concurrency", 256), !rest.Contains("--no-scale"),
-            instances, onlyIndex >= 0 ? rest[onlyIndex + 1] : null);
+            instances, TextOption("--only"));
         report.Save();
         return 0;
     }

@@ -114,12 +114,13 @@ public sealed class PostgresJobStore : ISharedJobStore, ISqlReader
 
         _listener = new PostgresChangeListener(_dataSource, _options, _instance, _observers.All, ReadFeedAsync, ReadChangesAsync, ReadLastEventIdAsync, _logger);
         await _listener.StartAsync(lastEventId, cancellationToken).ConfigureAwait(false);
-        _writer = new GroupCommitWriter<IPostgresWriteOp>(
-            Enumerable.Range(0, Math.Max(1, _options.Writers)).Select(_ => new PostgresCommitter(_dataSource, _options, _instance, OnCommitted, _flow, _logger)).ToArray(),
-            _options.MaxBatchSize, _logger, _instruments);
-        _flowWriter = new GroupCommitWriter<IPostgresWriteOp>(
-            [new PostgresCommitter(_dataSource, _options, _instance, OnCommitted, _flow, _logger)], _options.MaxBatchSize, _logger, _instruments);
+        _writer = NewWriter(Math.Max(1, _options.Writers));
+        _flowWriter = NewWriter(1);
     }
+
+    private GroupCommitWriter<IPostgresWriteOp> NewWriter(int connections) => new(
+        Enumerable.Range(0, connections).Select(_ => new PostgresCommitter(_dataSource, _options, _instance, OnCommitted, _flow, _logger)).ToArray(),
+        _options.MaxBatchSize, _logger, _instruments);
 
     public Task<bool> InsertAsync(Job job, JobEvent created, CancellationToken cancellationToken) =>
         Write(new PostgresInsertOp(job, created));

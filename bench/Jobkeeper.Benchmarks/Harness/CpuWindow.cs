@@ -10,7 +10,7 @@ namespace Jobkeeper.Benchmarks.Harness;
 /// </summary>
 public sealed class CpuWindow
 {
-    private static readonly double TicksPerSecond = 100; // USER_HZ on Linux
+    private const double TicksPerSecond = 100; // USER_HZ on Linux
     private readonly int? _postmaster;
     private readonly TimeSpan _process0;
     private readonly double? _server0;
@@ -18,7 +18,7 @@ public sealed class CpuWindow
     private CpuWindow(int? postmaster)
     {
         _postmaster = postmaster;
-        _process0 = Process.GetCurrentProcess().TotalProcessorTime;
+        _process0 = ProcessCpu();
         _server0 = ServerMs(postmaster);
     }
 
@@ -28,14 +28,14 @@ public sealed class CpuWindow
     /// </summary>
     public static async Task<CpuWindow> StartAsync(string? connectionString)
     {
+        if (connectionString is null)
+        {
+            return new CpuWindow(null);
+        }
+
         int? postmaster = null;
         try
         {
-            if (connectionString is null)
-            {
-                return new CpuWindow(null);
-            }
-
             var backend = (int)await PostgresBench.ScalarAsync(connectionString, "SELECT pg_backend_pid()").ConfigureAwait(false);
             postmaster = Stat(backend.ToString(CultureInfo.InvariantCulture)).Ppid;
         }
@@ -50,7 +50,7 @@ public sealed class CpuWindow
     /// <summary>µs of CPU per job since the start: in all, in this process, in PostgreSQL (null when the server was not found).</summary>
     public (double Total, double Process, double? Server) PerJob(int jobs)
     {
-        var process = (Process.GetCurrentProcess().TotalProcessorTime - _process0).TotalMilliseconds;
+        var process = (ProcessCpu() - _process0).TotalMilliseconds;
         double? server = _server0 is { } s0 && ServerMs(_postmaster) is { } s1 ? s1 - s0 : null;
         return ((process + (server ?? 0)) * 1000 / jobs, process * 1000 / jobs, server * 1000 / jobs);
     }
@@ -61,6 +61,12 @@ public sealed class CpuWindow
         return server is null
             ? $"CPU {Stats.F(process, 0)} µs per job in this process"
             : $"CPU {Stats.F(total, 0)} µs per job ({Stats.F(process, 0)} in .NET, {Stats.F(server.Value, 0)} in PostgreSQL)";
+    }
+
+    private static TimeSpan ProcessCpu()
+    {
+        using var process = Process.GetCurrentProcess();
+        return process.TotalProcessorTime;
     }
 
     private static double? ServerMs(int? postmaster)
