@@ -39,6 +39,7 @@ internal sealed class JobWorkerEngine : IHostedService, IAsyncDisposable
     private Task _dispatch = Task.CompletedTask;
     private Task _heartbeats = Task.CompletedTask;
     private int _runningTotal;
+    private int _settling;
 
     public JobWorkerEngine(IEnumerable<JobHandlerRegistration> registrations, IJobStore store, WorkQueue queue, JobSignals signals,
         IServiceScopeFactory scopes, TimeProvider time, IOptions<JobkeeperOptions> options, ILogger<JobWorkerEngine> logger)
@@ -72,7 +73,7 @@ internal sealed class JobWorkerEngine : IHostedService, IAsyncDisposable
         }
     }
 
-    /// <summary>Attempts running in this process now.</summary>
+    /// <summary>Handlers running in this process now (not counting finished attempts whose outcome is still being stored).</summary>
     public int RunningCount => Volatile.Read(ref _runningTotal);
 
     public Task StartAsync(CancellationToken cancellationToken)
@@ -274,6 +275,7 @@ internal sealed class JobWorkerEngine : IHostedService, IAsyncDisposable
         using var span = JobTrace.StartJobSpan("jobkeeper.job.run", run.Job, ActivityKind.Consumer);
         span?.SetTag("jobkeeper.worker.id", _options.WorkerId);
         run.Span = span;
+        var settling = false;
         try
         {
             HandlerOutcome outcome;
@@ -287,6 +289,14 @@ internal sealed class JobWorkerEngine : IHostedService, IAsyncDisposable
                 JobTrace.Failed(span, thrown);
             }
 
+            // The handler is done, so its slot may take the next job while the outcome waits for its commit (what
+            // holds a drain back is that wait, not the handlers). An abandoned handler still runs and keeps its slot.
+            if (outcome.Kind != OutcomeKind.Abandoned && TryStartSettling())
+            {
+                settling = true;
+                FreeSlot(slot);
+            }
+
             await SettleAsync(run, outcome).ConfigureAwait(false);
         }
         catch (Exception ex)
@@ -296,11 +306,39 @@ internal sealed class JobWorkerEngine : IHostedService, IAsyncDisposable
         finally
         {
             _running.TryRemove(new KeyValuePair<string, JobRun>(run.Job.Id, run));
-            Interlocked.Decrement(ref slot.Running);
-            Interlocked.Decrement(ref _runningTotal);
+            if (settling)
+            {
+                Interlocked.Decrement(ref _settling);
+            }
+            else
+            {
+                FreeSlot(slot);
+            }
+
             run.Dispose();
-            Wake();
         }
+    }
+
+    /// <summary>
+    /// Counts one more outcome waiting for its commit without a slot, unless <see cref="JobWorkerOptions.MaxConcurrency"/>
+    /// of them already wait: then the run keeps its slot until it settles, so a slow store slows the claims down.
+    /// </summary>
+    private bool TryStartSettling()
+    {
+        if (Interlocked.Increment(ref _settling) <= _options.MaxConcurrency)
+        {
+            return true;
+        }
+
+        Interlocked.Decrement(ref _settling);
+        return false;
+    }
+
+    private void FreeSlot(TypeSlot slot)
+    {
+        Interlocked.Decrement(ref slot.Running);
+        Interlocked.Decrement(ref _runningTotal);
+        Wake();
     }
 
     /// <summary>Calls the handler and waits for it, or for its grace period once it was told to stop.</summary>

@@ -34,7 +34,10 @@ public sealed class JobWorkerOptions
     /// </summary>
     public IList<string> Queues { get; set; } = [];
 
-    /// <summary>In-process jobs running at once, over all types.</summary>
+    /// <summary>
+    /// In-process handlers running at once, over all types. A returned handler's slot takes the next job while its
+    /// outcome is committed (the job stays running under its lease until then); at most this many outcomes wait so.
+    /// </summary>
     public int MaxConcurrency { get; set; } = Math.Max(8, Environment.ProcessorCount * 4);
 
     /// <summary>Fallback poll for work when no signal arrives (jobs queued by another process, for instance).</summary>
