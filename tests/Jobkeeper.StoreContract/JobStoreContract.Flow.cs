@@ -124,6 +124,30 @@ public abstract partial class JobStoreContract
     }
 
     [Fact]
+    public async Task A_claim_by_type_takes_every_other_queue_s_jobs_in_claim_order_past_a_flow_controlled_queue()
+    {
+        // The type's jobs in the flow-controlled queue come first in the type's order; the walk outside it goes queue by
+        // queue, so the other queues' jobs must still come back merged by priority, then run_at, then age.
+        await Seed([
+            .. Enumerable.Range(0, 20).Select(i => InQueue($"f{i:D2}", "renders", type: "t", priority: 9, createdAt: T0.AddSeconds(i))),
+            InQueue("a-low", "a", type: "t", priority: 0, createdAt: T0),
+            InQueue("a-high", "a", type: "t", priority: 7, createdAt: T0.AddSeconds(1)),
+            InQueue("b-mid", "b", type: "t", priority: 5, createdAt: T0),
+            InQueue("b-other", "b", type: "u", priority: 8, createdAt: T0),
+            InQueue("c-later", "c", type: "t", priority: 5, runAt: T0.AddSeconds(5), createdAt: T0),
+        ]);
+        await SetQueue(new QueueSettings { Name = "renders", ConcurrencyLimit = 2 });
+        var now = T0.AddMinutes(1);
+
+        var claimed = await Store.ClaimAsync(new ClaimRequest(new Dictionary<string, int> { ["t"] = 5 }, 5, now),
+            job => JobTransitions.Claim(job, "w", Guid.NewGuid().ToString("N"), now.AddMinutes(5), now), None);
+
+        // Outside the limited queue, in claim order; then the limited queue fills what is left, up to its limit of 2... of
+        // which the claim has room for 1.
+        Assert.Equal(["a-high", "b-mid", "c-later", "a-low", "f00"], claimed.Select(j => j.Id));
+    }
+
+    [Fact]
     public async Task Claims_at_once_never_take_more_than_the_limits_together()
     {
         var jobs = new List<Job>();
