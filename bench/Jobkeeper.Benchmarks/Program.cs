@@ -91,7 +91,7 @@ switch (suite)
         var report = new Report("postgres");
         var instances = Option("--instances", 0) is > 0 and var n ? new[] { n } : new[] { 1, 3 };
         await PostgresSuite.RunAsync(report, Option("--rounds", 3), Option("--jobs", 50_000), Option("--concurrency", 256), !rest.Contains("--no-scale"),
-            instances, TextOption("--only"));
+            instances, TextOption("--only"), Option("--limit", 0));
         report.Save();
         return 0;
     }
@@ -130,7 +130,7 @@ switch (suite)
               http-workers custom: external HTTP workers drain a queue on a `jobkeeper serve` process
                           [--rounds 3] [--jobs 30000] [--workers 8] [--batch 50] [--port 5482] [--server path/to/jobkeeper.dll]
               postgres    custom: creates, workers end to end, drain, pickup on PostgreSQL with 1 and 3 instances; claim/list cost up to
-                          1,000,000 finished jobs (PG_BENCH=<connection string>) [--rounds 3] [--jobs 50000] [--concurrency 256] [--no-scale]
+                          1,000,000 finished jobs (PG_BENCH=<connection string>) [--rounds 3] [--jobs 50000] [--concurrency 256] [--no-scale] [--limit N: a global limit on the drain's queue]
                           [--instances N] [--only creates,e2e,drain,pickup]
               cleanup     custom: cleanup of terminal jobs with a concurrent writer [--rounds 3] [--jobs 100000] [--batch-sizes <default>,100]
                           [--external-checkpoint-ms N: experiment, checkpoint from outside every N ms]

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using Jobkeeper.Benchmarks.Harness;
 using Jobkeeper.Model;
+using Jobkeeper.Queues;
 using Jobkeeper.Storage;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -17,10 +18,12 @@ public static class PostgresSuite
 {
     private const string NoOp = "bench.noop";
 
-    public static async Task RunAsync(Report report, int rounds, int jobs, int concurrency, bool scale, int[] instanceCounts, string? only)
+    /// <param name="limit">A global concurrency limit on the queue the drain takes its jobs from; 0 for none.</param>
+    public static async Task RunAsync(Report report, int rounds, int jobs, int concurrency, bool scale, int[] instanceCounts, string? only, int limit = 0)
     {
         bool Runs(string name) => only is null || only.Split(',').Contains(name);
-        report.Line($"PostgreSQL; {jobs:N0} jobs per throughput measurement; Workers.MaxConcurrency = {concurrency} per instance; fresh database each; synchronous_commit on.");
+        report.Line($"PostgreSQL; {jobs:N0} jobs per throughput measurement; Workers.MaxConcurrency = {concurrency} per instance; fresh database each; synchronous_commit on." +
+            (limit > 0 ? $" The drain's queue has a global concurrency limit of {limit:N0}." : ""));
         report.Line();
         var results = new Dictionary<string, List<double>>();
         void Add(string key, double value) => (results.TryGetValue(key, out var list) ? list : results[key] = []).Add(value);
@@ -52,7 +55,7 @@ public static class PostgresSuite
 
                 if (Runs("drain"))
                 {
-                    var drain = await DrainAsync(jobs, instances, concurrency).ConfigureAwait(false);
+                    var drain = await DrainAsync(jobs, instances, concurrency, limit).ConfigureAwait(false);
                     report.Line($"- {instances} instance(s): drain a queue of {jobs:N0}: **{Stats.F(drain.PerSecond, 0)} jobs/s** {drain.Detail}");
                     if (round > 0)
                     {
@@ -132,7 +135,7 @@ public static class PostgresSuite
         }
     }
 
-    private static async Task<(double PerSecond, string Detail)> DrainAsync(int jobs, int instances, int concurrency)
+    private static async Task<(double PerSecond, string Detail)> DrainAsync(int jobs, int instances, int concurrency, int limit)
     {
         var database = await PostgresBench.FreshDatabaseAsync("bench_drain").ConfigureAwait(false);
         var fillers = await StartAsync(database, 1, concurrency: 0, counter: null).ConfigureAwait(false);
@@ -143,7 +146,7 @@ public static class PostgresSuite
         var completed = new CompletionCounter(jobs);
         var cpu = await CpuWindow.StartAsync(database).ConfigureAwait(false);
         var started = Stopwatch.GetTimestamp();
-        var hosts = await StartAsync(database, instances, concurrency, completed).ConfigureAwait(false);
+        var hosts = await StartAsync(database, instances, concurrency, completed, limit).ConfigureAwait(false);
         try
         {
             using var metrics = new CommitMetrics();
@@ -310,7 +313,7 @@ public static class PostgresSuite
         }))).ConfigureAwait(false);
     }
 
-    private static async Task<List<JobkeeperHost>> StartAsync(string database, int instances, int concurrency, CompletionCounter? counter)
+    private static async Task<List<JobkeeperHost>> StartAsync(string database, int instances, int concurrency, CompletionCounter? counter, int limit = 0)
     {
         var hosts = new List<JobkeeperHost>();
         for (var i = 0; i < instances; i++)
@@ -322,6 +325,10 @@ public static class PostgresSuite
                     o.UsePostgres(database);
                     o.Workers.WorkerId = name;
                     o.Workers.MaxConcurrency = Math.Max(1, concurrency);
+                    if (limit > 0)
+                    {
+                        o.Queues["default"] = new QueueOptions { ConcurrencyLimit = limit };
+                    }
                 },
                 handlers: concurrency > 0 ? b => b.AddHandler(NoOp, (_, _) =>
                 {
