@@ -143,11 +143,14 @@ internal static class QueueFlow
         var takenThisTurn = 0;
         string? lastServed = null;
         var budget = Math.Max(64, room * KeysPerJob);
+        var rounds = 0;
         while (taken.Count < room && budget > 0)
         {
-            // Half again as many keys as jobs still wanted, for keys without room or a due head; each key read is an index probe.
+            // Each key read is an index probe. The first read takes a few more keys than jobs wanted: while no limit binds,
+            // every key has room and a due head. A key without either sends the pick round again, for twice as many.
             var need = room - taken.Count;
-            var keys = await session.QueryAsync(QueueFlowSql.KeysAfter(session.Dialect, queue.Name, cursor, Math.Min(budget, need + need / 2 + 4)),
+            var want = rounds++ == 0 ? need + need / 8 + 2 : 2 * need + 4;
+            var keys = await session.QueryAsync(QueueFlowSql.KeysAfter(session.Dialect, queue.Name, cursor, Math.Min(budget, want)),
                 r => r.GetString(0), cancellationToken).ConfigureAwait(false);
             budget -= keys.Count;
             var turnEnds = keys.Count == 0;
