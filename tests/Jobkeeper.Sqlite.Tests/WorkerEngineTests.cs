@@ -402,4 +402,22 @@ public sealed class WorkerEngineTests : IDisposable
 
         Assert.Equal(JobStatus.Queued, (await host.ReadStoredAsync("in-default")).Status);
     }
+
+    [Fact]
+    public async Task A_due_job_its_paused_queue_holds_back_makes_the_engine_wait_for_the_poll_not_claim_over_and_over()
+    {
+        var poll = TimeSpan.FromSeconds(7);
+        await using var host = await WorkerHost.StartAsync(_database.Path, handlers: b => b.AddHandler("t", (_, _) => Task.CompletedTask),
+            workers: w => w.PollInterval = poll);
+        await host.CreateAsync("unhandled", id: "makes-the-queue", queue: "renders");
+        await host.Services.GetRequiredService<Jobkeeper.Queues.QueueManager>().PauseAsync("renders");
+        // Moved on, so that the engine's wait after the next claim is told apart from its idle wait so far (armed earlier).
+        host.Time.Advance(TimeSpan.FromSeconds(2));
+
+        await host.CreateAsync("t", id: "held", queue: "renders");
+
+        // The claim takes nothing and the held job's run_at has passed: waiting until it would be no wait at all.
+        await host.Time.WaitForTimerDueAtAsync(host.Time.GetUtcNow() + poll);
+        Assert.Equal(JobStatus.Queued, (await host.ReadStoredAsync("held")).Status);
+    }
 }

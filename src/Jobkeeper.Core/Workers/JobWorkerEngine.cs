@@ -159,6 +159,7 @@ internal sealed class JobWorkerEngine : IHostedService, IAsyncDisposable
                 {
                 }
 
+                var claimedAt = _time.GetUtcNow();
                 var (claimed, asked, limits) = await ClaimAsync(stop).ConfigureAwait(false);
                 if (claimed > 0 && claimed == asked)
                 {
@@ -168,7 +169,7 @@ internal sealed class JobWorkerEngine : IHostedService, IAsyncDisposable
                 var delay = _options.PollInterval;
                 if (claimed == 0 && limits is { Count: > 0 })
                 {
-                    delay = await UntilNextDueAsync(limits.Keys, delay, stop).ConfigureAwait(false);
+                    delay = await UntilNextDueAsync(limits.Keys, claimedAt, delay, stop).ConfigureAwait(false);
                 }
 
                 await WaitForWakeAsync(delay, stop).ConfigureAwait(false);
@@ -224,11 +225,16 @@ internal sealed class JobWorkerEngine : IHostedService, IAsyncDisposable
         }
     }
 
-    private async Task<TimeSpan> UntilNextDueAsync(IReadOnlyCollection<string> types, TimeSpan atMost, CancellationToken stop)
+    /// <summary>
+    /// How long to wait for the next scheduled job, at most <paramref name="atMost"/>. A job already due when the claim ran and
+    /// not taken is held back by its queue (paused, at its limit): a signal or the poll wakes the wait for it, not its
+    /// run_at, which would make the loop claim again at once, over and over.
+    /// </summary>
+    private async Task<TimeSpan> UntilNextDueAsync(IReadOnlyCollection<string> types, DateTimeOffset claimedAt, TimeSpan atMost, CancellationToken stop)
     {
         try
         {
-            if (await _store.GetNextRunAtAsync(types, _queues, stop).ConfigureAwait(false) is { } next)
+            if (await _store.GetNextRunAtAsync(types, _queues, stop).ConfigureAwait(false) is { } next && next > claimedAt)
             {
                 var until = next - _time.GetUtcNow();
                 return until < atMost ? until : atMost;
@@ -290,7 +296,8 @@ internal sealed class JobWorkerEngine : IHostedService, IAsyncDisposable
             }
 
             // The handler is done, so its slot may take the next job while the outcome waits for its commit (what
-            // holds a drain back is that wait, not the handlers). An abandoned handler still runs and keeps its slot.
+            // holds a drain back is that wait, not the handlers). An abandoned handler may still run: its slot frees
+            // only once its outcome is stored, as before.
             if (outcome.Kind != OutcomeKind.Abandoned && TryStartSettling())
             {
                 settling = true;
