@@ -159,7 +159,7 @@ internal sealed class PostgresClaimOp(ClaimRequest request, Func<Job, JobReplace
                     ? PostgresCommit.Command(PostgresJobSql.SelectClaimableInQueue, type, now, rows, queue)
                     : snapshot.HoldingBack.Count == 0
                         ? PostgresCommit.Command(PostgresJobSql.SelectClaimable, type, now, rows)
-                        : PostgresFlowLocks.Command(QueueFlowSql.TypeOutside(PostgresDialect.Instance, type, snapshot.HoldingBackNames, now, rows)));
+                        : PostgresFlowLocks.Command(QueueFlowSql.TypeOutside(PostgresDialect.Instance, type, snapshot.HoldingBackNames, now, rows, gated: true)));
             _selects++;
         }
     }

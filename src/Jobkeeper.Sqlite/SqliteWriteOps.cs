@@ -112,25 +112,26 @@ internal sealed class ClaimJobsOp(ClaimRequest request, Func<Job, JobReplacement
         var flowQueues = FlowClaim.QueuesOf(request, snapshot);
         var candidates = new List<Job>(request.Max);
         var walks = 0;
-        List<string>? outside = null;
+        bool? othersQueued = null;
         foreach (var (type, queue, take) in ClaimOrder.Walks(request, snapshot.HoldingBackNames))
         {
             if (queue is null && snapshot.HoldingBack.Count > 0)
             {
-                // A type walk goes queue by queue past the flow-controlled queues, which are walked under their limits below.
-                outside ??= session.Query(QueueFlowSql.QueuesOutside(SqliteDialect.Instance, snapshot.HoldingBackNames), r => r.GetString(0));
-                foreach (var name in outside)
+                // A type walk passes over the flow-controlled queues, which are walked under their limits below; it is worth
+                // it only when another queue holds queued jobs at all.
+                othersQueued ??= session.Query(QueueFlowSql.QueuesOutside(SqliteDialect.Instance, snapshot.HoldingBackNames), r => r.GetString(0)).Count > 0;
+                if (othersQueued.Value)
                 {
-                    candidates.AddRange(session.Query(QueueFlowSql.TypeInQueue(SqliteDialect.Instance, type!, name, now, take), JobColumns.Read));
+                    candidates.AddRange(session.Query(
+                        QueueFlowSql.TypeOutside(SqliteDialect.Instance, type!, snapshot.HoldingBackNames, now, take, gated: false), JobColumns.Read));
                 }
-
-                walks += Math.Max(1, outside.Count);
             }
             else
             {
                 session.SelectClaimable(type, queue, now, take, candidates);
-                walks++;
             }
+
+            walks++;
         }
 
         if (walks > 1)

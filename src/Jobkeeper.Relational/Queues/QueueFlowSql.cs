@@ -86,46 +86,33 @@ internal static class QueueFlowSql
 
     /// <summary>
     /// The queues that hold queued jobs, but for <paramref name="flowQueues"/>: a skip scan of ix_jobs_claim_queue, one index
-    /// probe per queue, however many jobs a queue holds (so a type's walk can go queue by queue and never pass over the
-    /// flow-controlled queues' jobs, which a walk of ix_jobs_claim filtered by queue reads one by one: 16 ms per claim with
-    /// 50,000 of them queued).
+    /// probe per queue, however many jobs a queue holds.
     /// </summary>
     public static SqlQuery QueuesOutside(ISqlDialect dialect, IReadOnlyList<string> flowQueues)
     {
         var p = new SqlParameters(dialect);
-        return new($"{QueuesWithQueued(dialect)} SELECT name FROM q WHERE name IS NOT NULL AND NOT ({dialect.AnyOf(p, "name", "flow", flowQueues)})",
+        return new($"{QueuesWithQueued(dialect)} SELECT name FROM q WHERE name IS NOT NULL AND NOT ({dialect.AnyOf(p, "name", "held", flowQueues)})",
             p.Values);
     }
 
     /// <summary>
-    /// A claim's walk of one type's due jobs in every queue but the flow-controlled ones (which it walks apart), in one
-    /// statement: <see cref="QueuesOutside"/>, then each such queue's first due jobs of the type, merged in claim order.
-    /// PostgreSQL only (LATERAL); SQLite lists the queues and walks each with its prepared statement.
+    /// A claim's walk of one type's due jobs (ix_jobs_claim) in every queue but the flow-controlled ones, which it walks apart.
+    /// The walk passes over the flow-controlled queues' jobs of the type, so it is worth running only when some other queue
+    /// holds queued jobs at all (<see cref="QueuesOutside"/>): a type whose jobs all wait in flow-controlled queues cost every
+    /// claim a read of all of them (16 ms with 50,000 queued). <paramref name="gated"/> puts that check in the statement
+    /// (PostgreSQL runs it once, before the walk, as a one-time filter); SQLite checks each row, so it asks first, apart.
     /// </summary>
-    public static SqlQuery TypeOutside(ISqlDialect dialect, string type, IReadOnlyList<string> flowQueues, long nowMicros, int limit)
+    public static SqlQuery TypeOutside(ISqlDialect dialect, string type, IReadOnlyList<string> flowQueues, long nowMicros, int limit, bool gated)
     {
         var p = new SqlParameters(dialect);
-        var n = p.Add("limit", limit);
-        var inner = TypeInQueue(dialect, p.Add("type", type), "o.name", p.Add("now", nowMicros), n);
-        var sql = $"{QueuesWithQueued(dialect)} SELECT j.* FROM (SELECT name FROM q WHERE name IS NOT NULL AND NOT ({dialect.AnyOf(p, "name", "flow", flowQueues)})) o " +
-            $"CROSS JOIN LATERAL ({inner}) j ORDER BY j.priority DESC, j.run_at_us, j.id LIMIT {n}";
+        var gate = gated
+            ? $"{QueuesWithQueued(dialect)} SELECT {SelectList} FROM jobs j{dialect.IndexedBy("ix_jobs_claim")} " +
+              $"WHERE EXISTS (SELECT 1 FROM q WHERE name IS NOT NULL AND NOT ({dialect.AnyOf(p, "name", "held", flowQueues)})) AND "
+            : $"SELECT {SelectList} FROM jobs j{dialect.IndexedBy("ix_jobs_claim")} WHERE ";
+        var sql = gate + $"j.status = {StatusSql.Of(JobStatus.Queued)} AND j.type = {p.Add("type", type)} AND j.run_at_us <= {p.Add("now", nowMicros)} " +
+            $"AND NOT ({dialect.AnyOf(p, "j.queue", "flow", flowQueues)}) ORDER BY j.priority DESC, j.run_at_us, j.id LIMIT {p.Add("limit", limit)}{dialect.LockSkippingLocked}";
         return new(sql, p.Values);
     }
-
-    /// <summary>Up to <paramref name="limit"/> due queued jobs of one type in one queue, for a type's walk queue by queue (SQLite).</summary>
-    public static SqlQuery TypeInQueue(ISqlDialect dialect, string type, string queue, long nowMicros, int limit)
-    {
-        var p = new SqlParameters(dialect);
-        return new(TypeInQueue(dialect, p.Add("type", type), p.Add("queue", queue), p.Add("now", nowMicros), p.Add("limit", limit)), p.Values);
-    }
-
-    /// <summary>
-    /// One queue's due queued jobs of one type along ix_jobs_claim_queue: it passes over the queue's other types, never over
-    /// another queue's jobs (ix_jobs_claim, in type order, would pass over the flow-controlled queues' jobs of the type).
-    /// </summary>
-    private static string TypeInQueue(ISqlDialect dialect, string type, string queue, string now, string limit) =>
-        $"SELECT {SelectList} FROM jobs j{dialect.IndexedBy("ix_jobs_claim_queue")} WHERE j.status = {StatusSql.Of(JobStatus.Queued)} " +
-        $"AND j.queue = {queue} AND j.type = {type} AND j.run_at_us <= {now} ORDER BY j.priority DESC, j.run_at_us, j.id LIMIT {limit}{dialect.LockSkippingLocked}";
 
     /// <summary>A recursive <c>q(name)</c> of the queues with queued jobs, in name order, ending with a null.</summary>
     private static string QueuesWithQueued(ISqlDialect dialect)
