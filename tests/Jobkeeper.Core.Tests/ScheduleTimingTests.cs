@@ -67,7 +67,7 @@ public sealed class ScheduleTimingTests
     public void An_interval_counts_from_the_epoch_so_every_instance_computes_the_same_fire_times()
     {
         var time = new FakeTimeProvider(DateTimeOffset.Parse("2026-12-07T10:17:05Z"));
-        var hourly = ScheduleTiming.Parse(null, 3600, "Europe/Berlin");
+        var hourly = ScheduleTiming.Parse(null, 3600, null);
         var sevenSeconds = ScheduleTiming.Parse(null, 7, null);
 
         Assert.Equal(DateTimeOffset.Parse("2026-12-07T11:00:00Z"), hourly.NextAfter(time.GetUtcNow()));
@@ -78,6 +78,13 @@ public sealed class ScheduleTimingTests
         // A fire time is never its own successor: from a fire time, the next one is a whole interval later.
         time.Advance(next - time.GetUtcNow());
         Assert.Equal(next.AddSeconds(7), sevenSeconds.NextAfter(time.GetUtcNow()));
+    }
+
+    [Fact]
+    public void A_zone_the_database_knows_by_a_short_name_is_taken_and_no_fire_time_lies_past_the_calendar()
+    {
+        Assert.Equal(TimeSpan.FromHours(1), ScheduleTiming.Parse("0 3 * * *", null, "CET").Zone.GetUtcOffset(DateTimeOffset.Parse("2026-01-15T00:00:00Z")));
+        Assert.Null(ScheduleTiming.Parse(null, 60, null).NextAfter(DateTimeOffset.MaxValue.AddSeconds(-30)));
     }
 
     [Fact]
@@ -104,6 +111,8 @@ public sealed class ScheduleTimingTests
     [InlineData(null, 0, null, "interval_seconds", "between 1 and")]
     [InlineData("0 3 * * *", null, "Mars/Olympus_Mons", "time_zone", "not a known IANA time zone")]
     [InlineData("0 3 * * *", null, "Eastern Standard Time", "time_zone", "not a known IANA time zone")]
+    [InlineData(null, 60, "Europe/Berlin", "time_zone", "applies to a cron expression only")]
+    [InlineData("0\t3 32 * *", null, null, "cron", "field 3 (day of month) \"32\" at position 5")]
     public void Bad_timing_is_refused_naming_the_field_and_how_to_fix_it(string? cron, int? interval, string? zone, string field, string problem)
     {
         var refused = Assert.Throws<JobValidationException>(() => ScheduleTiming.Parse(cron, interval, zone));

@@ -8,8 +8,8 @@ namespace Jobkeeper.Schedules;
 /// interval. Fire times are instants computed the same way on every instance, so a fire time can name the one job it
 /// creates. Across daylight-saving changes (Cronos's rules): a time the clock skips fires once, at the end of the gap; a
 /// time the clock passes twice fires once, at its first pass, unless the expression steps through the hour (such as
-/// <c>*/15</c> minutes), which fires at each real step. An interval counts from the Unix epoch in UTC, so every 3,600 s
-/// fires on the hour whatever the zone.
+/// <c>*/15</c> minutes), which fires at each real step. An interval counts from the Unix epoch, so every 3,600 s fires on
+/// the hour in UTC, on every instance alike; it takes no time zone.
 /// </summary>
 internal sealed class ScheduleTiming
 {
@@ -46,6 +46,11 @@ internal sealed class ScheduleTiming
 
         if (intervalSeconds is { } seconds)
         {
+            if (timeZone is not null)
+            {
+                throw new JobValidationException("time_zone", "applies to a cron expression only; an interval counts from the Unix epoch, so leave it out");
+            }
+
             if (seconds is < 1 or > MaxIntervalSeconds)
             {
                 throw new JobValidationException("interval_seconds", $"must be between 1 and {MaxIntervalSeconds} (a year); got {seconds}");
@@ -69,7 +74,8 @@ internal sealed class ScheduleTiming
         {
             var ticks = after.UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks;
             var steps = ticks / _intervalTicks - (ticks % _intervalTicks < 0 ? 1 : 0);
-            return DateTimeOffset.UnixEpoch.AddTicks((steps + 1) * _intervalTicks);
+            var next = (steps + 1) * _intervalTicks;
+            return next <= DateTimeOffset.MaxValue.UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks ? DateTimeOffset.UnixEpoch.AddTicks(next) : null;
         }
 
         return _cron.GetNextOccurrence(after.ToUniversalTime(), Zone, inclusive: false);
@@ -113,8 +119,8 @@ internal sealed class ScheduleTiming
             return TimeZoneInfo.Utc;
         }
 
-        // IANA names only: a Windows name would need ICU to map, and the server runs without it.
-        if (timeZone.Contains('/', StringComparison.Ordinal) && TimeZoneInfo.TryFindSystemTimeZoneById(timeZone, out var zone))
+        // The system's IANA database (a Windows name would need ICU to map, and the server runs without it).
+        if (TimeZoneInfo.TryFindSystemTimeZoneById(timeZone, out var zone))
         {
             return zone;
         }
@@ -124,7 +130,7 @@ internal sealed class ScheduleTiming
 
     private static CronExpression ParseCron(string cron)
     {
-        var fields = cron.Split(' ', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        var fields = cron.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
         if (fields.Length is not (5 or 6))
         {
             throw new JobValidationException("cron",
@@ -167,7 +173,7 @@ internal sealed class ScheduleTiming
         var field = -1;
         for (var i = 0; i < cron.Length; i++)
         {
-            if (cron[i] != ' ' && (i == 0 || cron[i - 1] == ' ') && ++field == index)
+            if (!char.IsWhiteSpace(cron[i]) && (i == 0 || char.IsWhiteSpace(cron[i - 1])) && ++field == index)
             {
                 return i + 1;
             }
