@@ -119,7 +119,7 @@ internal sealed class ClaimJobsOp(ClaimRequest request, Func<Job, JobReplacement
             {
                 // A type walk passes over the flow-controlled queues, which are walked under their limits below; it is worth
                 // it only when another queue holds queued jobs at all.
-                othersQueued ??= session.Query(QueueFlowSql.QueuesOutside(SqliteDialect.Instance, snapshot.HoldingBackNames), r => r.GetString(0)).Count > 0;
+                othersQueued ??= session.Query(QueueFlowSql.OthersQueued(SqliteDialect.Instance, snapshot.HoldingBackNames), r => r.GetInt64(0) != 0)[0];
                 if (othersQueued.Value)
                 {
                     candidates.AddRange(session.Query(

@@ -47,9 +47,7 @@ public sealed class AppDrivenLeaseTests : IDisposable
         {
             var before = (await host.ReadStoredAsync("driven")).LeaseExpiresAt!.Value;
             // The keeper's own timer (a third of the lease), not another that happens to be due then (a 60 s one armed at start).
-            var renewAt = before - (AppLease * 2 / 3);
-            await host.Time.WaitForTimerAsync(t => !t.IsPeriodic && t.DueTime == AppLease / 3 && (t.DueAt - renewAt).Duration() <= TimeSpan.FromMilliseconds(1),
-                $"the keeper's timer due at {renewAt:O}");
+            await host.Time.WaitForTimerDueAtAsync(before - (AppLease * 2 / 3), dueTime: AppLease / 3);
             host.Time.Advance(AppLease / 3);
             await host.WaitForAsync("driven", j => j.LeaseExpiresAt > before, "renewed");
         }

@@ -50,9 +50,13 @@ internal sealed class TestClock : FakeTimeProvider
     public Task WaitForTimerAsync(TimeSpan dueTime) =>
         WaitForTimerAsync(t => !t.IsPeriodic && t.DueTime == dueTime, $"a {dueTime.TotalSeconds} s timer");
 
-    /// <summary>Waits until a one-shot timer armed to fire at <paramref name="at"/> exists (a wait for a scheduled job).</summary>
-    public Task WaitForTimerDueAtAsync(DateTimeOffset at) =>
-        WaitForTimerAsync(t => !t.IsPeriodic && (t.DueAt - at).Duration() <= TimeSpan.FromMilliseconds(1), $"a timer due at {at:O}");
+    /// <summary>
+    /// Waits until a one-shot timer armed to fire at <paramref name="at"/> exists (a wait for a scheduled job); with
+    /// <paramref name="dueTime"/>, one armed that long before (another timer may be due at the same instant).
+    /// </summary>
+    public Task WaitForTimerDueAtAsync(DateTimeOffset at, TimeSpan? dueTime = null) =>
+        WaitForTimerAsync(t => !t.IsPeriodic && (t.DueAt - at).Duration() <= TimeSpan.FromMilliseconds(1) && (dueTime is null || t.DueTime == dueTime),
+            dueTime is null ? $"a timer due at {at:O}" : $"a {dueTime.Value.TotalSeconds} s timer due at {at:O}");
 
     /// <summary>Waits until a periodic timer of <paramref name="period"/> runs (a reaper or heartbeat loop).</summary>
     public Task WaitForPeriodicTimerAsync(TimeSpan period) =>

@@ -38,7 +38,6 @@ internal sealed class ScheduleTiming
     /// </summary>
     public static ScheduleTiming Parse(string? cron, int? intervalSeconds, string? timeZone)
     {
-        var zone = ZoneOf(timeZone);
         if (cron is not null && intervalSeconds is not null)
         {
             throw new JobValidationException("interval_seconds", "give either cron or interval_seconds, not both");
@@ -56,7 +55,7 @@ internal sealed class ScheduleTiming
                 throw new JobValidationException("interval_seconds", $"must be between 1 and {MaxIntervalSeconds} (a year); got {seconds}");
             }
 
-            return new ScheduleTiming(null, seconds * TimeSpan.TicksPerSecond, zone);
+            return new ScheduleTiming(null, seconds * TimeSpan.TicksPerSecond, TimeZoneInfo.Utc);
         }
 
         if (string.IsNullOrWhiteSpace(cron))
@@ -64,6 +63,7 @@ internal sealed class ScheduleTiming
             throw new JobValidationException("cron", "give a cron expression such as \"0 3 * * *\" (03:00 every day), or interval_seconds");
         }
 
+        var zone = ZoneOf(timeZone);
         return new ScheduleTiming(ParseCron(cron), 0, zone);
     }
 
@@ -82,18 +82,7 @@ internal sealed class ScheduleTiming
     }
 
     /// <summary>The next <paramref name="count"/> fire times after <paramref name="after"/> (fewer when the expression ends).</summary>
-    public IReadOnlyList<DateTimeOffset> Next(DateTimeOffset after, int count)
-    {
-        var times = new List<DateTimeOffset>(count);
-        var from = after;
-        while (times.Count < count && NextAfter(from) is { } next)
-        {
-            times.Add(next);
-            from = next;
-        }
-
-        return times;
-    }
+    public IReadOnlyList<DateTimeOffset> Next(DateTimeOffset after, int count) => Between(after, DateTimeOffset.MaxValue, count);
 
     /// <summary>
     /// The fire times in (<paramref name="after"/>, <paramref name="upTo"/>], oldest first, at most <paramref name="limit"/>

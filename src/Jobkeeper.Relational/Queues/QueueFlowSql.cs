@@ -85,34 +85,36 @@ internal static class QueueFlowSql
     }
 
     /// <summary>
-    /// The queues that hold queued jobs, but for <paramref name="flowQueues"/>: a skip scan of ix_jobs_claim_queue, one index
-    /// probe per queue, however many jobs a queue holds.
+    /// Whether a queue other than <paramref name="flowQueues"/> holds queued jobs (one row, 1 or 0): a skip scan of
+    /// ix_jobs_claim_queue, one index probe per queue however many jobs it holds, that stops at the first such queue.
     /// </summary>
-    public static SqlQuery QueuesOutside(ISqlDialect dialect, IReadOnlyList<string> flowQueues)
+    public static SqlQuery OthersQueued(ISqlDialect dialect, IReadOnlyList<string> flowQueues)
     {
         var p = new SqlParameters(dialect);
-        return new($"{QueuesWithQueued(dialect)} SELECT name FROM q WHERE name IS NOT NULL AND NOT ({dialect.AnyOf(p, "name", "held", flowQueues)})",
-            p.Values);
+        return new($"{QueuesWithQueued(dialect)} SELECT {OthersQueuedTerm(dialect, p, flowQueues)}", p.Values);
     }
 
     /// <summary>
     /// A claim's walk of one type's due jobs (ix_jobs_claim) in every queue but the flow-controlled ones, which it walks apart.
     /// The walk passes over the flow-controlled queues' jobs of the type, so it is worth running only when some other queue
-    /// holds queued jobs at all (<see cref="QueuesOutside"/>): a type whose jobs all wait in flow-controlled queues cost every
+    /// holds queued jobs at all (<see cref="OthersQueued"/>): a type whose jobs all wait in flow-controlled queues cost every
     /// claim a read of all of them (16 ms with 50,000 queued). <paramref name="gated"/> puts that check in the statement
-    /// (PostgreSQL runs it once, before the walk, as a one-time filter); SQLite checks each row, so it asks first, apart.
+    /// (PostgreSQL runs it once, before the walk, as a one-time filter); SQLite checks such a term on each row, so it asks
+    /// <see cref="OthersQueued"/> first, apart.
     /// </summary>
     public static SqlQuery TypeOutside(ISqlDialect dialect, string type, IReadOnlyList<string> flowQueues, long nowMicros, int limit, bool gated)
     {
         var p = new SqlParameters(dialect);
-        var gate = gated
-            ? $"{QueuesWithQueued(dialect)} SELECT {SelectList} FROM jobs j{dialect.IndexedBy("ix_jobs_claim")} " +
-              $"WHERE EXISTS (SELECT 1 FROM q WHERE name IS NOT NULL AND NOT ({dialect.AnyOf(p, "name", "held", flowQueues)})) AND "
+        var gate = gated ? $"{QueuesWithQueued(dialect)} SELECT {SelectList} FROM jobs j{dialect.IndexedBy("ix_jobs_claim")} WHERE {OthersQueuedTerm(dialect, p, flowQueues)} AND "
             : $"SELECT {SelectList} FROM jobs j{dialect.IndexedBy("ix_jobs_claim")} WHERE ";
         var sql = gate + $"j.status = {StatusSql.Of(JobStatus.Queued)} AND j.type = {p.Add("type", type)} AND j.run_at_us <= {p.Add("now", nowMicros)} " +
             $"AND NOT ({dialect.AnyOf(p, "j.queue", "flow", flowQueues)}) ORDER BY j.priority DESC, j.run_at_us, j.id LIMIT {p.Add("limit", limit)}{dialect.LockSkippingLocked}";
         return new(sql, p.Values);
     }
+
+    /// <summary>Over <see cref="QueuesWithQueued"/>: whether one of its queues is not among <paramref name="flowQueues"/>.</summary>
+    private static string OthersQueuedTerm(ISqlDialect dialect, SqlParameters p, IReadOnlyList<string> flowQueues) =>
+        $"EXISTS (SELECT 1 FROM q WHERE name IS NOT NULL AND NOT ({dialect.AnyOf(p, "name", "held", flowQueues)}))";
 
     /// <summary>A recursive <c>q(name)</c> of the queues with queued jobs, in name order, ending with a null.</summary>
     private static string QueuesWithQueued(ISqlDialect dialect)
