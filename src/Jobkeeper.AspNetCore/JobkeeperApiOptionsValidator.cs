@@ -14,6 +14,8 @@ public sealed class JobkeeperApiOptionsValidator : IValidateOptions<JobkeeperApi
         var problems = new OptionProblems();
         problems.Range($"{Section}:{nameof(options.MaxRequestBodyBytes)}", options.MaxRequestBodyBytes, 1024, 1024L * 1024 * 1024);
         problems.Range($"{Section}:{nameof(options.DefaultCleanupDays)}", options.DefaultCleanupDays, 0, 36_500);
+        problems.Range($"{Section}:{nameof(options.IdempotencyKeyWindow)}", options.IdempotencyKeyWindow, TimeSpan.FromSeconds(1),
+            TimeSpan.FromSeconds(Model.JobLimits.MaxUniqueWindowSeconds));
         return problems.Result();
     }
 }

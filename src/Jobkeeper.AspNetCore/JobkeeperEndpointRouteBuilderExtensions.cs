@@ -45,8 +45,9 @@ public static class JobkeeperEndpointRouteBuilderExtensions
 
         api.MapPost("/jobs", JobEndpoints.Create)
             .WithName("CreateJob").Needs(JobkeeperRoles.Submit, secured).WithSummary("Create a job").WithMetadata(ActorHeadersMetadata.Instance)
-            .WithMetadata(new JsonRequestBodyMetadata(typeof(NewJob)))
+            .WithMetadata(new JsonRequestBodyMetadata(typeof(NewJob))).WithMetadata(IdempotencyKeyMetadata.Instance)
             .Produces<Job>(StatusCodes.Status201Created)
+            .Produces<Job>(StatusCodes.Status200OK)
             .ProducesProblem(StatusCodes.Status409Conflict)
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge);
 

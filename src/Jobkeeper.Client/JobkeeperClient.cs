@@ -22,13 +22,30 @@ public sealed partial class JobkeeperClient(HttpClient http)
 
     public HttpClient Http { get; } = http;
 
-    /// <summary>Creates a job (201). A duplicate id is refused (409).</summary>
+    /// <summary>
+    /// Creates a job (201). A duplicate id is refused (409). With a <see cref="NewJob.UniqueKey"/> that an existing job blocks,
+    /// the answer is that job with <see cref="Job.Existing"/> true (200): nothing was added.
+    /// </summary>
     public Task<Job> CreateAsync(NewJob job, CancellationToken cancellationToken = default) =>
         SendAsync(HttpMethod.Post, Api + "jobs", job, JobkeeperJsonContext.Default.NewJob, JobkeeperJsonContext.Default.Job, cancellationToken);
 
     /// <summary>
+    /// Creates a job with an <c>Idempotency-Key</c>: sent again with the same key (after a lost answer, say) within the server's
+    /// window, the answer is the job the first one made, whatever its status, with <see cref="Job.Existing"/> true.
+    /// </summary>
+    public async Task<Job> CreateIdempotentAsync(NewJob job, string idempotencyKey, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(idempotencyKey);
+        using var request = new HttpRequestMessage(HttpMethod.Post, Api + "jobs") { Content = Json(job, JobkeeperJsonContext.Default.NewJob) };
+        request.Headers.TryAddWithoutValidation("Idempotency-Key", idempotencyKey);
+        using var response = await Http.SendAsync(request, cancellationToken).ConfigureAwait(false);
+        return await ReadAsync(response, JobkeeperJsonContext.Default.Job, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
     /// Creates up to 10,000 jobs in one transaction (<c>POST /api/v1/jobs/batch</c>). Each is answered on its own, in order:
-    /// <c>created</c>, <c>duplicate_id</c> or <c>invalid</c> (with the field); a body that is not a batch at all throws.
+    /// <c>created</c>, <c>existing</c> (its unique key was taken: that job), <c>duplicate_id</c> or <c>invalid</c> (with the field);
+    /// a body that is not a batch at all throws.
     /// </summary>
     public Task<BatchCreateResponse> CreateManyAsync(IReadOnlyList<NewJob> jobs, CancellationToken cancellationToken = default) =>
         SendAsync(HttpMethod.Post, Api + "jobs/batch", new BatchCreateRequest { Jobs = jobs }, JobkeeperJsonContext.Default.BatchCreateRequest,

@@ -39,6 +39,12 @@ public static class JobLimits
     /// <summary>The longest a claim may wait for work, in seconds.</summary>
     public const int MaxWaitSeconds = 30;
 
+    /// <summary>The longest <c>unique_key</c> (and <c>Idempotency-Key</c>).</summary>
+    public const int MaxUniqueKeyLength = 255;
+
+    /// <summary>The longest window of a unique key, and the longest debounce, in seconds: a year.</summary>
+    public const int MaxUniqueWindowSeconds = 31_536_000;
+
     public const int MaxPromptKeyLength = 200;
     public const int MaxQuestionLength = 10_000;
     public const int MaxPromptOptions = 100;

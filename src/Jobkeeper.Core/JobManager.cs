@@ -15,7 +15,7 @@ namespace Jobkeeper;
 /// The facade applications call: create, read, list, change and delete jobs. Reads are served from
 /// the hot cache when they can be; every write goes to the store first and returns only once committed.
 /// </summary>
-public sealed class JobManager
+public sealed partial class JobManager
 {
     public const int MaxRetentionDays = 36_500;
     /// <summary>The most events one <see cref="GetEventsAsync"/> call returns.</summary>
@@ -55,109 +55,6 @@ public sealed class JobManager
     {
         ArgumentNullException.ThrowIfNull(request);
         return CreateAsync(request.WithInput(input, typeInfo, _options.Workers.SerializerOptions), null, cancellationToken);
-    }
-
-    /// <summary>Creates a job in <c>queued</c>, its <c>created</c> event by <paramref name="actor"/>. Throws <see cref="DuplicateJobException"/> when the id is taken.</summary>
-    public async Task<Job> CreateAsync(NewJob request, JobActor? actor, CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(request);
-        JobValidator.ValidateNew(request);
-        // Started first: the job keeps the context of this span (or of the caller's), and every later span about it joins that trace.
-        using var activity = JobkeeperTelemetry.Source.StartActivity("jobkeeper.job.create", ActivityKind.Producer);
-        var (job, created) = NewRow(request, Now(), By(actor));
-        activity?.SetTag("jobkeeper.job.id", job.Id);
-        activity?.SetTag("jobkeeper.job.type", job.Type);
-
-        if (!await _store.InsertAsync(job, created, cancellationToken).ConfigureAwait(false))
-        {
-            throw new DuplicateJobException(job.Id);
-        }
-
-        _instruments.RecordCreated(job);
-        return job;
-    }
-
-    /// <summary>
-    /// Creates up to <see cref="JobLimits.MaxBatchCreate"/> jobs in <c>queued</c>, in one store transaction. Each is answered
-    /// on its own, in order: created; a duplicate id (taken, or given earlier in the batch); or invalid, naming the field.
-    /// The valid ones are stored together, or (when the store fails) none of them.
-    /// </summary>
-    public async Task<IReadOnlyList<BatchCreateItem>> CreateManyAsync(IReadOnlyList<NewJob> requests, JobActor? actor = null,
-        CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(requests);
-        if (requests.Count > JobLimits.MaxBatchCreate)
-        {
-            throw new JobValidationException("jobs", $"may hold at most {JobLimits.MaxBatchCreate} jobs; send the rest in another batch");
-        }
-
-        using var activity = JobkeeperTelemetry.Source.StartActivity("jobkeeper.job.create_many", ActivityKind.Producer);
-        activity?.SetTag("jobkeeper.batch.size", requests.Count);
-        var now = Now();
-        var by = By(actor);
-        var answers = new BatchCreateItem[requests.Count];
-        var rows = new List<JobInsert>(requests.Count);
-        var positions = new List<int>(requests.Count);
-        var ids = new HashSet<string>(StringComparer.Ordinal);
-        for (var i = 0; i < requests.Count; i++)
-        {
-            try
-            {
-                JobValidator.ValidateNew(requests[i]);
-            }
-            catch (JobValidationException invalid)
-            {
-                answers[i] = BatchCreateItem.Invalid($"jobs[{i}].{invalid.Field}", invalid.Problem);
-                continue;
-            }
-
-            var (job, created) = NewRow(requests[i], now, by);
-            if (!ids.Add(job.Id))
-            {
-                answers[i] = BatchCreateItem.DuplicateId(job.Id);
-                continue;
-            }
-
-            rows.Add(new JobInsert(job, created));
-            positions.Add(i);
-        }
-
-        var inserted = rows.Count == 0 ? [] : await _store.InsertManyAsync(rows, cancellationToken).ConfigureAwait(false);
-        for (var k = 0; k < rows.Count; k++)
-        {
-            var job = rows[k].Job;
-            answers[positions[k]] = inserted[k] ? BatchCreateItem.Created(job) : BatchCreateItem.DuplicateId(job.Id);
-            if (inserted[k])
-            {
-                _instruments.RecordCreated(job);
-            }
-        }
-
-        return answers;
-    }
-
-    /// <summary>A new job in <c>queued</c> and its <c>created</c> event, as <paramref name="request"/> asks.</summary>
-    private static (Job Job, JobEvent Created) NewRow(NewJob request, DateTimeOffset now, JobActor by)
-    {
-        var job = new Job
-        {
-            Id = request.Id ?? JobIds.NewId(now),
-            Type = request.Type,
-            Queue = request.Queue ?? JobQueues.Default,
-            Status = JobStatus.Queued,
-            Priority = request.Priority,
-            Input = request.Input is { ValueKind: not System.Text.Json.JsonValueKind.Null } input ? input : null,
-            Labels = request.Labels is { Count: > 0 } labels ? new Dictionary<string, string>(labels, StringComparer.Ordinal) : Job.EmptyLabels,
-            Attempt = 1,
-            MaxAttempts = request.MaxAttempts ?? 3,
-            CreatedAt = now,
-            UpdatedAt = now,
-            RunAt = request.RunAt is { } runAt ? TimeMicros.Truncate(runAt.ToUniversalTime()) : now,
-            Version = 1,
-            Traceparent = JobTrace.Capture(),
-        };
-        var created = JobPatchApplier.Event(job.Id, JobEventTypes.Created, now, by.Name, job.Version, null) with { DisplayName = by.DisplayName, Reason = by.Reason };
-        return (job, created);
     }
 
     /// <summary>The job, or null when there is none. Memory first, then the store (which warms the cache).</summary>

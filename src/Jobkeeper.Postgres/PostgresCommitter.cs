@@ -162,20 +162,31 @@ internal sealed class PostgresCommitter(
         CancellationToken cancellationToken)
     {
         var claims = ops.Count(op => op.IsClaim);
+        var uniqueLocks = PostgresUniqueLocks.Command(ops.SelectMany(op => op.UniqueKeys));
+        // Ops that may wait for a row lock (a debounce) select before the claims lock theirs: a transaction never waits
+        // while holding rows it claimed.
+        var order = ops.Where(op => !op.IsClaim).Concat(ops.Where(op => op.IsClaim)).ToList();
         for (var attempt = 0; ; attempt++)
         {
             await using var batch = transaction.NewBatch();
+            transaction.ClearUniqueWrites();
+            // Unique keys first, before the settings lock and the queues' locks: every transaction takes its locks in that order.
+            if (uniqueLocks is not null)
+            {
+                batch.BatchCommands.Add(uniqueLocks);
+            }
+
             if (claims > 0)
             {
                 batch.BatchCommands.Add(new NpgsqlBatchCommand(PostgresFlowLocks.SettingsShared));
                 batch.BatchCommands.Add(new NpgsqlBatchCommand(PostgresFlowLocks.Epoch));
             }
 
-            var counts = new int[ops.Count];
-            for (var i = 0; i < ops.Count; i++)
+            var counts = new int[order.Count];
+            for (var i = 0; i < order.Count; i++)
             {
                 var before = batch.BatchCommands.Count;
-                ops[i].AddSelects(batch, Math.Max(1, claims));
+                order[i].AddSelects(batch, Math.Max(1, claims));
                 counts[i] = batch.BatchCommands.Count - before;
             }
 
@@ -200,8 +211,23 @@ internal sealed class PostgresCommitter(
             long epoch = 0;
             await using (var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
             {
+                var started = false;
+                if (uniqueLocks is not null)
+                {
+                    while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                    {
+                    }
+
+                    started = true;
+                }
+
                 if (claims > 0)
                 {
+                    if (started)
+                    {
+                        await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
+                    }
+
                     await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
                     await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
                     epoch = reader.GetInt64(0);
@@ -211,12 +237,12 @@ internal sealed class PostgresCommitter(
 
                 if (!stale)
                 {
-                    var results = new PostgresSelectResults(reader, started: claims > 0);
-                    for (var i = 0; i < ops.Count; i++)
+                    var results = new PostgresSelectResults(reader, started: started || claims > 0);
+                    for (var i = 0; i < order.Count; i++)
                     {
                         if (counts[i] > 0)
                         {
-                            await ops[i].ReadSelectsAsync(results, transaction, cancellationToken).ConfigureAwait(false);
+                            await order[i].ReadSelectsAsync(results, transaction, cancellationToken).ConfigureAwait(false);
                         }
                     }
 

@@ -57,6 +57,25 @@ internal static class PostgresFlowLocks
         PostgresCommit.Command(query.Text, [.. query.Parameters.Select(p => p.Value)]);
 }
 
+/// <summary>
+/// The advisory locks of unique keys (a two-key space of their own), taken at the start of a writer's transaction: every key
+/// of the transaction in one statement, in the order of their lock numbers, so two transactions never wait for each other in
+/// a circle. Two keys with one number only wait for each other.
+/// </summary>
+internal static class PostgresUniqueLocks
+{
+    private const int UniqueSpace = 0x4A4B554B;
+
+    private static readonly string Sql = $"SELECT pg_advisory_xact_lock({UniqueSpace}, k) FROM unnest($1::integer[]) AS k";
+
+    /// <summary>The statement that locks <paramref name="keys"/>, or null when there are none.</summary>
+    public static NpgsqlBatchCommand? Command(IEnumerable<string> keys)
+    {
+        var numbers = keys.Select(PostgresFlowLocks.KeyOf).Distinct().Order().ToArray();
+        return numbers.Length == 0 ? null : new NpgsqlBatchCommand(Sql) { Parameters = { new NpgsqlParameter { Value = numbers } } };
+    }
+}
+
 /// <summary>Flow control's statements on the writer's connection, inside its transaction.</summary>
 internal sealed class PostgresFlowSession(NpgsqlConnection connection) : IFlowSession
 {

@@ -125,7 +125,10 @@ public sealed class PostgresJobStore : ISharedJobStore, ISqlReader
     public Task<bool> InsertAsync(Job job, JobEvent created, CancellationToken cancellationToken) =>
         Write(new PostgresInsertOp(job, created));
 
-    public Task<IReadOnlyList<bool>> InsertManyAsync(IReadOnlyList<JobInsert> jobs, CancellationToken cancellationToken) =>
+    public Task<InsertOutcome> InsertUniqueAsync(JobInsert insert, CancellationToken cancellationToken) =>
+        Write(new PostgresUniqueInsertOp(insert));
+
+    public Task<IReadOnlyList<InsertOutcome>> InsertManyAsync(IReadOnlyList<JobInsert> jobs, CancellationToken cancellationToken) =>
         Write(new PostgresInsertManyOp(jobs));
 
     public Task<bool> ReplaceAsync(JobReplacement replacement, CancellationToken cancellationToken) =>

@@ -150,6 +150,12 @@ internal static class PostgresMigrations
             -- What a queue runs, per key: what its limits count.
             CREATE INDEX ix_jobs_running_queue ON jobs (queue, partition_key) WHERE status = 'running';
             """),
+        (7, "unique keys", """
+            -- The key that made a create idempotent, set once at creation. A create with a key finds the newest jobs with it
+            -- here (under an advisory lock of the key); jobs without one are not indexed.
+            ALTER TABLE jobs ADD COLUMN unique_key text COLLATE "C";
+            CREATE INDEX ix_jobs_unique ON jobs (unique_key, created_us DESC, id DESC) WHERE unique_key IS NOT NULL;
+            """),
     ];
 
     public static int LatestVersion => Steps[^1].Version;

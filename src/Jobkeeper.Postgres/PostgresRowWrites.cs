@@ -20,7 +20,7 @@ internal sealed class PostgresRowWrites
         ["completed_us"] = "bigint", ["run_at_us"] = "bigint", ["lease_owner"] = "text", ["lease_expires_us"] = "bigint",
         ["lease_token"] = "text", ["cancel_requested_us"] = "bigint", ["version"] = "bigint", ["prompts"] = "text",
         ["checkpoint"] = "text", ["prompt_expires_us"] = "bigint", ["lease_us"] = "bigint",
-        ["traceparent"] = "text", ["queue"] = "text",
+        ["traceparent"] = "text", ["queue"] = "text", ["unique_key"] = "text",
     };
 
     private static readonly string InsertSql = BuildInsert();
@@ -28,6 +28,7 @@ internal sealed class PostgresRowWrites
 
     private readonly List<object[]> _inserts = [];
     private readonly List<PendingUpdate> _updates = [];
+    private readonly List<(string Id, long Version, object Input)> _inputs = [];
     private readonly List<int> _updateRound = [];
     private readonly HashSet<string> _insertedIds = new(StringComparer.Ordinal);
     private readonly List<HashSet<string>> _updatedIds = [];
@@ -37,6 +38,7 @@ internal sealed class PostgresRowWrites
     {
         _inserts.Clear();
         _updates.Clear();
+        _inputs.Clear();
         _updateRound.Clear();
         _insertedIds.Clear();
         _updatedIds.Clear();
@@ -56,6 +58,12 @@ internal sealed class PostgresRowWrites
         _updates.Add(new PendingUpdate(id, expectedVersion, labels, state));
         return _updates.Count - 1;
     }
+
+    /// <summary>
+    /// Replaces a job's input after its updates (a debounce; the input is otherwise written once), where the job is at
+    /// <paramref name="version"/>: the version the update that goes with it set. It returns nothing; the update's result says.
+    /// </summary>
+    public void SetInput(string id, long version, object input) => _inputs.Add((id, version, input));
 
     public bool Inserted(int handle) => _insertedIds.Remove((string)_inserts[handle][0]);
 
@@ -95,6 +103,12 @@ internal sealed class PostgresRowWrites
         {
             batch.BatchCommands.Add(Columns(UpdateSql, UpdateColumns, round));
         }
+
+        // In order, one statement each: a job debounced twice in one transaction ends with the later input.
+        foreach (var (id, version, input) in _inputs)
+        {
+            batch.BatchCommands.Add(PostgresCommit.Command("UPDATE jobs SET input = $1 WHERE id = $2 AND version = $3", input, id, version));
+        }
     }
 
     /// <summary>Reads the ids each statement returned, in statement order.</summary>
@@ -114,6 +128,8 @@ internal sealed class PostgresRowWrites
             first = false;
             _updatedIds.Add(ids);
         }
+
+        // The input statements return no rows, so the reader has no result sets for them.
     }
 
     public bool HasCommands => _inserts.Count > 0 || _updates.Count > 0;

@@ -13,6 +13,22 @@ internal sealed class PostgresTransaction(NpgsqlConnection connection)
 
     public HashSet<string> ClaimedIds { get; } = new(StringComparer.Ordinal);
 
+    private readonly Dictionary<string, List<UniqueWrite>> _uniqueWrites = new(StringComparer.Ordinal);
+
+    /// <summary>The jobs with <paramref name="key"/> that ops of this transaction write, in op order (added to by the caller).</summary>
+    public List<UniqueWrite> UniqueWrites(string key)
+    {
+        if (!_uniqueWrites.TryGetValue(key, out var writes))
+        {
+            _uniqueWrites[key] = writes = [];
+        }
+
+        return writes;
+    }
+
+    /// <summary>Forgets what an earlier attempt of the selects decided (they run again).</summary>
+    public void ClearUniqueWrites() => _uniqueWrites.Clear();
+
     /// <summary>What the transaction's claims picked under flow control, not written yet: the next claim counts it as running.</summary>
     public Relational.Queues.FlowPending FlowPending { get; } = new();
 

@@ -21,6 +21,9 @@ internal interface IPostgresWriteOp : IGroupCommitWrite
 
     bool IsClaim { get; }
 
+    /// <summary>The unique keys this op checks: the committer locks them before any select runs.</summary>
+    IEnumerable<string> UniqueKeys { get; }
+
     /// <summary>Reads the result sets of <see cref="AddSelects"/>; the reader is on the first of them.</summary>
     Task ReadSelectsAsync(PostgresSelectResults results, PostgresTransaction transaction, CancellationToken cancellationToken);
 
@@ -39,6 +42,8 @@ internal abstract class PostgresWriteOp<T> : GroupCommitWrite<T>, IPostgresWrite
 
     public virtual bool IsClaim => false;
 
+    public virtual IEnumerable<string> UniqueKeys => [];
+
     public virtual Task ReadSelectsAsync(PostgresSelectResults results, PostgresTransaction transaction, CancellationToken cancellationToken) =>
         System.Threading.Tasks.Task.CompletedTask;
 
@@ -47,11 +52,21 @@ internal abstract class PostgresWriteOp<T> : GroupCommitWrite<T>, IPostgresWrite
     public abstract void Written(PostgresCommit commit);
 
     /// <summary>The compare-and-set update of one job: it changes the row only while it is still at the expected version.</summary>
-    protected static int AddUpdate(PostgresRowWrites rows, JobReplacement replacement, object[] valuesWithLabels) =>
-        rows.Update(replacement.Job.Id, replacement.ExpectedVersion, replacement.LabelsChanged ? valuesWithLabels[0] : null, valuesWithLabels[1..]);
+    protected static int AddUpdate(PostgresRowWrites rows, JobReplacement replacement, object[] valuesWithLabels)
+    {
+        var handle = rows.Update(replacement.Job.Id, replacement.ExpectedVersion, replacement.LabelsChanged ? valuesWithLabels[0] : null, valuesWithLabels[1..]);
+        if (replacement.InputChanged)
+        {
+            // Only after the compare-and-set: it runs where the update matched (the version it set), else changes nothing.
+            rows.SetInput(replacement.Job.Id, replacement.Job.Version, JobColumns.Json(replacement.Job.Input));
+        }
+
+        return handle;
+    }
 }
 
-internal sealed class PostgresInsertOp(Job job, JobEvent created) : PostgresWriteOp<bool>
+/// <param name="later">Events after the creation, stored with it (a debounce of the same transaction folded into the new job).</param>
+internal sealed class PostgresInsertOp(Job job, JobEvent created, IReadOnlyList<JobEvent>? later = null) : PostgresWriteOp<bool>
 {
     private readonly object[] _values = JobColumns.ToInsertValues(job);
     private int _insert;
@@ -66,7 +81,7 @@ internal sealed class PostgresInsertOp(Job job, JobEvent created) : PostgresWrit
         var inserted = commit.Rows.Inserted(_insert);
         if (inserted)
         {
-            commit.Written(job, [created], isNew: true, labelsChanged: false);
+            commit.Written(job, later is null ? [created] : [created, .. later], isNew: true, labelsChanged: false);
         }
 
         return inserted;
@@ -75,31 +90,66 @@ internal sealed class PostgresInsertOp(Job job, JobEvent created) : PostgresWrit
 
 /// <summary>
 /// Many new jobs in a transaction of their own, so they are stored together or not at all; their rows go in the same
-/// multi-row statement as any insert (one round trip for the rows, one for events, labels and the commit).
+/// multi-row statement as any insert (one round trip for the rows, one for events, labels and the commit). Jobs with a
+/// unique key check it as <see cref="PostgresUniqueInsertOp"/> does, seeing the ones before them in the batch.
 /// </summary>
-internal sealed class PostgresInsertManyOp(IReadOnlyList<JobInsert> jobs) : PostgresWriteOp<IReadOnlyList<bool>>
+internal sealed class PostgresInsertManyOp(IReadOnlyList<JobInsert> jobs) : PostgresWriteOp<IReadOnlyList<InsertOutcome>>
 {
-    private readonly PostgresInsertOp[] _inserts = [.. jobs.Select(j => new PostgresInsertOp(j.Job, j.Created))];
+    private readonly PostgresInsertOp?[] _plain = [.. jobs.Select(j => j.Unique is null ? new PostgresInsertOp(j.Job, j.Created) : null)];
+    private readonly PostgresUniqueInsertOp?[] _unique = [.. jobs.Select(j => j.Unique is null ? null : new PostgresUniqueInsertOp(j))];
 
     public override bool IsBulk => true;
 
+    public override IEnumerable<string> UniqueKeys => _unique.OfType<PostgresUniqueInsertOp>().SelectMany(u => u.UniqueKeys);
+
+    public override void AddSelects(NpgsqlBatch batch, int claimsInBatch)
+    {
+        foreach (var unique in _unique.OfType<PostgresUniqueInsertOp>())
+        {
+            unique.AddSelects(batch, claimsInBatch);
+        }
+    }
+
+    public override async Task ReadSelectsAsync(PostgresSelectResults results, PostgresTransaction transaction, CancellationToken cancellationToken)
+    {
+        foreach (var unique in _unique.OfType<PostgresUniqueInsertOp>())
+        {
+            await unique.ReadSelectsAsync(results, transaction, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
     public override void AddRowWrites(PostgresRowWrites rows)
     {
-        foreach (var insert in _inserts)
+        for (var i = 0; i < jobs.Count; i++)
         {
-            insert.AddRowWrites(rows);
+            if (_plain[i] is { } plain)
+            {
+                plain.AddRowWrites(rows);
+            }
+            else
+            {
+                _unique[i]!.AddRowWrites(rows);
+            }
         }
     }
 
     public override void Written(PostgresCommit commit)
     {
-        var inserted = new bool[_inserts.Length];
-        for (var i = 0; i < _inserts.Length; i++)
+        var outcomes = new InsertOutcome[jobs.Count];
+        for (var i = 0; i < jobs.Count; i++)
         {
-            inserted[i] = _inserts[i].Insert(commit);
+            if (_plain[i] is { } plain)
+            {
+                outcomes[i] = plain.Insert(commit) ? new InsertOutcome(InsertResult.Created, jobs[i].Job) : InsertOutcome.IdTaken;
+            }
+            else
+            {
+                _unique[i]!.Written(commit);
+                outcomes[i] = _unique[i]!.Outcome;
+            }
         }
 
-        Result = inserted;
+        Result = outcomes;
     }
 }
 

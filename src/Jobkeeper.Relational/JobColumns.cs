@@ -18,11 +18,11 @@ internal static class JobColumns
     [
         "id", "type", "status", "priority", "input", "labels", "progress", "result", "error", "attempt", "max_attempts",
         "created_us", "updated_us", "started_us", "completed_us", "run_at_us", "lease_owner", "lease_expires_us", "lease_token", "version",
-        "cancel_requested_us", "prompts", "checkpoint", "lease_us", "traceparent", "queue",
+        "cancel_requested_us", "prompts", "checkpoint", "lease_us", "traceparent", "queue", "unique_key",
     ];
 
     /// <summary>Set once at creation and never changed: an update leaves them (and their indexes) alone.</summary>
-    public static IReadOnlyList<string> Immutable { get; } = ["id", "type", "priority", "input", "created_us", "traceparent", "queue"];
+    public static IReadOnlyList<string> Immutable { get; } = ["id", "type", "priority", "input", "created_us", "traceparent", "queue", "unique_key"];
 
     /// <summary>The columns a change may touch, labels excepted (they change rarely and have a table of their own).</summary>
     public static IReadOnlyList<string> State { get; } =
@@ -51,6 +51,7 @@ internal static class JobColumns
         TimeMicros.From(job.CreatedAt),
         (object?)job.Traceparent ?? DBNull.Value,
         job.Queue,
+        (object?)job.UniqueKey ?? DBNull.Value,
         Labels(job),
         .. ToStateValues(job, withLabels: false),
     ];
@@ -114,6 +115,7 @@ internal static class JobColumns
         LeaseDuration = r.IsDBNull(23) ? null : TimeSpan.FromMicroseconds(r.GetInt64(23)),
         Traceparent = r.IsDBNull(24) ? null : r.GetString(24),
         Queue = r.GetString(25),
+        UniqueKey = r.IsDBNull(26) ? null : r.GetString(26),
     };
 
     /// <summary>The columns of an event read back, in the order <see cref="ReadEvent"/> expects.</summary>

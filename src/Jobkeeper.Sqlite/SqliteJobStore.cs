@@ -188,7 +188,13 @@ public sealed class SqliteJobStore : IJobStore
     public Task<bool> InsertAsync(Job job, JobEvent created, CancellationToken cancellationToken) =>
         Write(new InsertJobOp(job, created));
 
-    public Task<IReadOnlyList<bool>> InsertManyAsync(IReadOnlyList<JobInsert> jobs, CancellationToken cancellationToken) =>
+    public Task<InsertOutcome> InsertUniqueAsync(JobInsert insert, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(insert?.Unique, nameof(insert));
+        return Write(new InsertUniqueJobOp(insert));
+    }
+
+    public Task<IReadOnlyList<InsertOutcome>> InsertManyAsync(IReadOnlyList<JobInsert> jobs, CancellationToken cancellationToken) =>
         Write(new InsertJobsOp(jobs));
 
     public Task<bool> ReplaceAsync(JobReplacement replacement, CancellationToken cancellationToken) =>

@@ -166,6 +166,12 @@ internal static class SqliteMigrations
             -- What a queue runs, per key: what its limits count.
             CREATE INDEX ix_jobs_running_queue ON jobs (queue, partition_key) WHERE status = 'running';
             """),
+        (10, "unique keys", """
+            -- The key that made a create idempotent, set once at creation. A create with a key finds the newest jobs with it
+            -- here (inside the single writer's transaction); jobs without one are not indexed.
+            ALTER TABLE jobs ADD COLUMN unique_key TEXT;
+            CREATE INDEX ix_jobs_unique ON jobs (unique_key, created_us DESC, id DESC) WHERE unique_key IS NOT NULL;
+            """),
     ];
 
     public static int LatestVersion => Steps[^1].Version;

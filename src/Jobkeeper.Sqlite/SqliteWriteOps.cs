@@ -44,22 +44,60 @@ internal sealed class InsertJobOp(Job job, JobEvent created) : WriteOp<bool>
     }
 }
 
-/// <summary>Many new jobs in a transaction of their own, so they are stored together or not at all.</summary>
-internal sealed class InsertJobsOp(IReadOnlyList<JobInsert> jobs) : WriteOp<IReadOnlyList<bool>>
+/// <summary>
+/// A new job with a unique key: the check and the insert run back to back in the single writer's transaction, so no other
+/// write comes between them (every write of the store goes through this one writer).
+/// </summary>
+internal sealed class InsertUniqueJobOp(JobInsert insert) : WriteOp<InsertOutcome>
 {
-    private readonly InsertJobOp[] _inserts = [.. jobs.Select(j => new InsertJobOp(j.Job, j.Created))];
+    private readonly InsertJobOp _insert = new(insert.Job, insert.Created);
+
+    public override void Execute(SqliteWriteSession session, List<CommittedChange> changes) => Result = Insert(session, changes);
+
+    public InsertOutcome Insert(SqliteWriteSession session, List<CommittedChange> changes)
+    {
+        var unique = insert.Unique!;
+        var found = session.Query(UniqueSql.Blocking(SqliteDialect.Instance, unique, lockRow: false), JobColumns.Read);
+        if (found.Count == 0)
+        {
+            return _insert.Insert(session, changes) ? new InsertOutcome(InsertResult.Created, insert.Job) : InsertOutcome.IdTaken;
+        }
+
+        if (unique.Debounce is null)
+        {
+            return new InsertOutcome(InsertResult.Existing, found[0]);
+        }
+
+        var replacement = unique.Debounce(found[0]);
+        var values = JobColumns.ToStateValues(replacement.Job, replacement.LabelsChanged);
+        object[] eventData = [.. replacement.Events.Select(EventData)];
+        return ReplaceJobOp.Apply(session, replacement, values, eventData, changes)
+            ? new InsertOutcome(InsertResult.Debounced, replacement.Job)
+            : InsertOutcome.Retry;
+    }
+}
+
+/// <summary>Many new jobs in a transaction of their own, so they are stored together or not at all; each sees the ones before it.</summary>
+internal sealed class InsertJobsOp(IReadOnlyList<JobInsert> jobs) : WriteOp<IReadOnlyList<InsertOutcome>>
+{
+    private readonly object[] _inserts = [.. jobs.Select(j => j.Unique is null ? (object)new InsertJobOp(j.Job, j.Created) : new InsertUniqueJobOp(j))];
 
     public override bool IsBulk => true;
 
     public override void Execute(SqliteWriteSession session, List<CommittedChange> changes)
     {
-        var inserted = new bool[_inserts.Length];
+        var outcomes = new InsertOutcome[_inserts.Length];
         for (var i = 0; i < _inserts.Length; i++)
         {
-            inserted[i] = _inserts[i].Insert(session, changes);
+            outcomes[i] = _inserts[i] switch
+            {
+                InsertUniqueJobOp unique => unique.Insert(session, changes),
+                InsertJobOp plain => plain.Insert(session, changes) ? new InsertOutcome(InsertResult.Created, jobs[i].Job) : InsertOutcome.IdTaken,
+                _ => throw new InvalidOperationException(),
+            };
         }
 
-        Result = inserted;
+        Result = outcomes;
     }
 }
 
@@ -80,6 +118,11 @@ internal sealed class ReplaceJobOp(JobReplacement replacement) : WriteOp<bool>
         if (!session.UpdateJob(job.Id, values, replacement.ExpectedVersion, replacement.LabelsChanged))
         {
             return false;
+        }
+
+        if (replacement.InputChanged)
+        {
+            session.Execute(InputSql.Set(SqliteDialect.Instance, job.Id, JobColumns.Json(job.Input)));
         }
 
         if (replacement.LabelsChanged)

@@ -23,6 +23,8 @@ public sealed class PostgresJobStoreContractTests : JobStoreContract
         return store;
     }
 
+    protected override async Task<IJobStore?> OpenSiblingAsync() => await ReopenAsync(new RecordingObserver());
+
     public override async Task DisposeAsync()
     {
         await base.DisposeAsync();

@@ -22,6 +22,33 @@ public sealed class CliJobsCommandTests(ServerFixture fixture) : IClassFixture<S
         (await Client.CreateJobAsync($$"""{"type":"{{type}}"{{extra}}}""")).Str("id");
 
     [Fact]
+    public async Task Create_prints_created_then_existing_for_a_unique_key_and_stores_what_it_was_given()
+    {
+        var type = NewType("create");
+        var key = "nightly:" + Guid.NewGuid().ToString("N");
+        var first = await Jobs("create", "--type", type, "--input", """{"file":"a.mp3"}""", "--label", "team:red", "--label", "env:prod", "--unique-key", key);
+        Ok(first);
+        var (word, id) = first.Stdout.Trim().Split(' ') is [var w, var i] ? (w, i) : throw new InvalidOperationException(first.ToString());
+        Assert.Equal("created", word);
+        var stored = await Client.GetJobAsync(id);
+        Assert.Equal(("a.mp3", "red", "prod", key), (stored.GetProperty("input").Str("file"), stored.GetProperty("labels").Str("team"),
+            stored.GetProperty("labels").Str("env"), stored.Str("unique_key")));
+
+        var second = await Jobs("create", "--type", type, "--unique-key", key);
+        Ok(second);
+        Assert.Equal($"existing {id}", second.Stdout.Trim());
+
+        var idempotent = await Jobs("create", "--type", type, "--idempotency-key", key + "-i", "--json");
+        Ok(idempotent);
+        var again = await Jobs("create", "--type", type, "--idempotency-key", key + "-i");
+        Assert.Equal($"existing {JsonDocument.Parse(idempotent.Stdout).RootElement.Str("id")}", again.Stdout.Trim());
+
+        var bad = await Jobs("create", "--type", type, "--debounce", "5");
+        Assert.NotEqual(0, bad.ExitCode);
+        Assert.Contains("debounce_seconds", bad.Stderr + bad.Stdout, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task List_shows_created_jobs_with_their_progress_and_filters_them()
     {
         var type = NewType("list");

@@ -27,6 +27,25 @@ public sealed class ClientTests(ServerFixture fixture) : IClassFixture<ServerFix
         return document.RootElement.Clone();
     }
 
+    [Fact]
+    public async Task Create_with_a_unique_key_or_an_idempotency_key_answers_a_duplicate_with_the_existing_job()
+    {
+        var type = NewType("unique");
+        var key = Guid.NewGuid().ToString("N");
+        var first = await Client.CreateAsync(new NewJob { Type = type, UniqueKey = key });
+        var second = await Client.CreateAsync(new NewJob { Type = type, UniqueKey = key });
+        Assert.Null(first.Existing);
+        Assert.Equal((first.Id, true, key), (second.Id, second.Existing, second.UniqueKey));
+
+        var idempotent = await Client.CreateIdempotentAsync(new NewJob { Type = type }, "idem-" + key);
+        var again = await Client.CreateIdempotentAsync(new NewJob { Type = type }, "idem-" + key);
+        Assert.Equal((idempotent.Id, (bool?)null, true), (again.Id, idempotent.Existing, again.Existing));
+
+        var batch = await Client.CreateManyAsync([new NewJob { Type = type, UniqueKey = key }, new NewJob { Type = type, UniqueKey = key + "-b" }]);
+        Assert.Equal(["existing", "created"], batch.Items.Select(i => i.Outcome));
+        Assert.Equal(first.Id, batch.Items[0].Job!.Id);
+    }
+
     /// <summary>Any serialisable input, without building a JsonElement: snake_case names, as handlers read it back.</summary>
     [Fact]
     public async Task Create_takes_a_typed_input()

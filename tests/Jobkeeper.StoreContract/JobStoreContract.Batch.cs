@@ -17,8 +17,8 @@ public abstract partial class JobStoreContract
         var inserted = await Store.InsertManyAsync([.. jobs.Select(j => new JobInsert(j, Created(j)))], CancellationToken.None);
 
         Assert.Equal(51, inserted.Count);
-        Assert.False(inserted[20]);
-        Assert.Equal(50, inserted.Count(i => i));
+        Assert.Equal(InsertResult.IdTaken, inserted[20].Result);
+        Assert.Equal(50, inserted.Count(i => i.Result == InsertResult.Created));
         foreach (var job in jobs.Where(j => j.Id != "batch-taken"))
         {
             AssertSameJob(job, await Store.GetAsync(job.Id, CancellationToken.None) ?? throw new InvalidOperationException($"{job.Id} was not stored"));

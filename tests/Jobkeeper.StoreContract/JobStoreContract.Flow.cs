@@ -290,7 +290,7 @@ public abstract partial class JobStoreContract
 
         foreach (var chunk in jobs.Chunk(2000))
         {
-            Assert.All(await Store.InsertManyAsync(chunk, None), Assert.True);
+            Assert.All(await Store.InsertManyAsync(chunk, None), o => Assert.Equal(InsertResult.Created, o.Result));
         }
 
         await SetQueue(new QueueSettings { Name = "renders", ConcurrencyLimit = 4, Partition = new QueuePartition { Key = "label:user" } });

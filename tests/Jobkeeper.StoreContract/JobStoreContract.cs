@@ -21,6 +21,12 @@ public abstract partial class JobStoreContract : IAsyncLifetime
     /// <summary>Opens the same data again after the current store was disposed.</summary>
     protected abstract Task<IJobStore> ReopenAsync(IJobStoreObserver observer);
 
+    /// <summary>
+    /// Another instance on the same data, open beside <see cref="Store"/> (the caller disposes it), for stores that many
+    /// processes share; null for a store one process owns.
+    /// </summary>
+    protected virtual Task<IJobStore?> OpenSiblingAsync() => Task.FromResult<IJobStore?>(null);
+
     public async Task InitializeAsync() => Store = await OpenFreshAsync(Observer);
 
     public virtual async Task DisposeAsync() => await Store.DisposeAsync();

@@ -18,9 +18,17 @@ internal static class JobEndpoints
         var request = await RequestBody.ReadJsonAsync(http.Request, options.Value.MaxRequestBodyBytes, ApiJson.Context.NewJob, cancellationToken)
             .ConfigureAwait(false);
 
+        request = IdempotencyKey.Apply(http.Request, request, options.Value.IdempotencyKeyWindow);
         var job = await manager.CreateAsync(request, RequestActor.From(http), cancellationToken).ConfigureAwait(false);
         http.Response.Headers.Location = "/api/v1/jobs/" + Uri.EscapeDataString(job.Id);
         http.Response.Headers.ETag = HttpPreconditions.ETag(job.Version);
+        if (job.Existing == true)
+        {
+            // Nothing was added: the job the key names answers, as it is now.
+            http.Response.Headers[IdempotencyKey.ExistingHeader] = "true";
+            return TypedResults.Json(job, ApiJson.Context.Job, statusCode: StatusCodes.Status200OK);
+        }
+
         return TypedResults.Json(job, ApiJson.Context.Job, statusCode: StatusCodes.Status201Created);
     }
 

@@ -61,6 +61,7 @@ public static class JobkeeperOpenApiServiceCollectionExtensions
         options.AddOperationTransformer(new OpenApiQueryParameters());
         options.AddOperationTransformer(new OpenApiPathParameters());
         options.AddOperationTransformer(new OpenApiActorHeaders());
+        options.AddOperationTransformer(new OpenApiIdempotencyKey());
         return options;
     }
 }

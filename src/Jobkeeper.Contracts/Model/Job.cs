@@ -51,6 +51,15 @@ public sealed record Job
     public string? Traceparent { get; init; }
     public required long Version { get; init; }
 
+    /// <summary>The key that made the job's create idempotent (<see cref="NewJob.UniqueKey"/>, or the <c>Idempotency-Key</c>); set once, at creation.</summary>
+    public string? UniqueKey { get; init; }
+
+    /// <summary>
+    /// True only on the answer to a create that found this job already there (its unique key blocked a new one, or a debounce
+    /// folded into it): nothing was added. Never stored; null otherwise.
+    /// </summary>
+    public bool? Existing { get; init; }
+
     /// <summary>
     /// Why this queued, due job is not being claimed (<see cref="JobBlockedBy"/>): its queue or type is paused, or a limit of its
     /// queue binds. Worked out when the job is read, from its queue's settings and state; never stored. Null otherwise.

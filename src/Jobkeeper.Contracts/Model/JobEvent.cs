@@ -28,6 +28,8 @@ public static class JobEventTypes
     public const string StatusChanged = "status_changed";
     public const string StageChanged = "stage_changed";
     public const string Updated = "updated";
+    /// <summary>A debounced create folded into this queued job: its input was replaced and its run_at moved.</summary>
+    public const string Debounced = "debounced";
     public const string PromptAsked = "prompt_asked";
     public const string PromptAnswered = "prompt_answered";
     public const string Retried = "retried";

@@ -45,6 +45,27 @@ public sealed record NewJob
     [Range(1, JobLimits.MaxAttempts)]
     public int? MaxAttempts { get; init; }
 
+    [Description("Makes the create idempotent: while a job with this key blocks (see `unique_window_seconds` and `unique_statuses`), " +
+        "the create answers 200 with that job and the header `Jobkeeper-Existing: true` instead of adding another. " +
+        "The key is global (put the type in it to scope it by type).")]
+    [StringLength(JobLimits.MaxUniqueKeyLength, MinimumLength = 1)]
+    public string? UniqueKey { get; init; }
+
+    [Description("Only a job with the key created this many seconds ago or less blocks; absent: any such job blocks until it is finished " +
+        "(or whatever `unique_statuses` says). Needs `unique_key`.")]
+    [Range(0.0, JobLimits.MaxUniqueWindowSeconds, MinimumIsExclusive = true)]
+    public double? UniqueWindowSeconds { get; init; }
+
+    [Description("The statuses in which a job with the key blocks a new one; default the unfinished ones (`queued`, `running`, `waiting`). " +
+        "Needs `unique_key`.")]
+    public IReadOnlyList<JobStatus>? UniqueStatuses { get; init; }
+
+    [Description("Collapses a burst: while a job with `unique_key` is still queued, this create replaces its input and moves its `run_at` " +
+        "to this many seconds from now, instead of adding a job (answered 200, `Jobkeeper-Existing: true`). Otherwise it creates the job " +
+        "to run that many seconds from now. Needs `unique_key`.")]
+    [Range(0.0, JobLimits.MaxUniqueWindowSeconds, MinimumIsExclusive = true)]
+    public double? DebounceSeconds { get; init; }
+
     /// <summary>
     /// This job with <paramref name="input"/> as its input: serialised with <paramref name="typeInfo"/> when given
     /// (source-generated JSON), else as the API and handlers write JSON by default (web defaults, snake_case names).

@@ -8,10 +8,11 @@ namespace Jobkeeper.Contracts;
 public sealed record BatchCreateResponse(int Created, IReadOnlyList<BatchCreateItem> Items);
 
 /// <summary>What became of one job of a batch create.</summary>
-[Description("`outcome` is `created` (with the job), `duplicate_id` (a job with `id` exists or came earlier in the batch) or `invalid` (`field` and `detail` say what was wrong).")]
+[Description("`outcome` is `created` (with the job), `existing` (a job with its `unique_key` blocked it, or a debounce folded into it: that job), `duplicate_id` (a job with `id` exists or came earlier in the batch) or `invalid` (`field` and `detail` say what was wrong).")]
 public sealed record BatchCreateItem(string Outcome)
 {
     public const string CreatedOutcome = "created";
+    public const string ExistingOutcome = "existing";
     public const string DuplicateIdOutcome = "duplicate_id";
     public const string InvalidOutcome = "invalid";
 
@@ -21,6 +22,8 @@ public sealed record BatchCreateItem(string Outcome)
     public string? Detail { get; init; }
 
     public static BatchCreateItem Created(Job job) => new(CreatedOutcome) { Job = job, Id = job.Id };
+
+    public static BatchCreateItem Existing(Job job) => new(ExistingOutcome) { Job = job, Id = job.Id };
 
     public static BatchCreateItem DuplicateId(string id) => new(DuplicateIdOutcome) { Id = id, Detail = $"a job with id '{id}' exists" };
 

@@ -30,6 +30,7 @@ namespace Jobkeeper.Json;
 [JsonSerializable(typeof(IReadOnlyList<string>))]
 [JsonSerializable(typeof(ExceptionDetails))]
 [JsonSerializable(typeof(UpdatedFields))]
+[JsonSerializable(typeof(DebounceData))]
 public sealed partial class CoreJsonContext : JsonSerializerContext;
 
 /// <summary>Data of a <c>status_changed</c> event: the move, and for worker moves why, which attempt and by whom.</summary>
@@ -44,6 +45,9 @@ public sealed record StatusChange(JobStatus From, JobStatus To)
 
 /// <summary>Data of a <c>lease_expired</c>, <c>released</c> or <c>cancel_requested</c> event.</summary>
 public sealed record LeaseChange(string? Worker, int Attempt, DateTimeOffset? LeaseExpiresAt);
+
+/// <summary>Data of a <c>debounced</c> event: when the job now runs (its input was replaced too).</summary>
+public sealed record DebounceData(DateTimeOffset RunAt);
 
 /// <summary>Data of a <c>stage_changed</c> event.</summary>
 public sealed record StageChange(string? From, string? To);

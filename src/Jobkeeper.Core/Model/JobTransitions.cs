@@ -337,5 +337,27 @@ public static class JobTransitions
             JsonSerializer.SerializeToElement(new LeaseChange(job.LeaseOwner, job.Attempt, next.LeaseExpiresAt ?? job.LeaseExpiresAt),
                 CoreJsonContext.Default.LeaseChange));
 
+    /// <summary>
+    /// A debounced create folds into the queued job with its key: the job takes the new input and runs no sooner than
+    /// <paramref name="runAt"/> (a later run_at it had stays).
+    /// </summary>
+    public static JobReplacement Debounce(Job job, JsonElement? input, DateTimeOffset runAt, DateTimeOffset now, string? actor)
+    {
+        if (job.Status != JobStatus.Queued)
+        {
+            throw new JobStateConflictException($"Job '{job.Id}' is {job.Status.ToName()}; only a queued job takes a debounce.");
+        }
+
+        var next = job with
+        {
+            Input = input,
+            RunAt = runAt > job.RunAt ? TimeMicros.Truncate(runAt) : job.RunAt,
+            UpdatedAt = now,
+            Version = job.Version + 1,
+        };
+        var data = JsonSerializer.SerializeToElement(new DebounceData(next.RunAt), CoreJsonContext.Default.DebounceData);
+        return Replace(job, next, JobPatchApplier.Event(job.Id, JobEventTypes.Debounced, now, actor, next.Version, data)) with { InputChanged = true };
+    }
+
     private static JobReplacement Replace(Job job, Job next, params JobEvent[] events) => StateChange.Of(job, next, events);
 }

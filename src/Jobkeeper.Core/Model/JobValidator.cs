@@ -60,6 +60,8 @@ public static class JobValidator
             throw new JobValidationException("max_attempts", $"must be between 1 and {JobLimits.MaxAttempts}");
         }
 
+        ValidateUniqueness(job);
+
         if (job.Labels is not null)
         {
             foreach (var (key, value) in job.Labels)
@@ -71,6 +73,48 @@ public static class JobValidator
             }
 
             ValidateLabels(job.Labels!);
+        }
+    }
+
+    /// <summary>The unique key and what goes with it: a window, statuses and a debounce each need the key.</summary>
+    private static void ValidateUniqueness(NewJob job)
+    {
+        if (job.UniqueKey is { } key && (key.Length == 0 || key.Length > JobLimits.MaxUniqueKeyLength || key.Any(char.IsControl)))
+        {
+            throw new JobValidationException("unique_key", $"must be 1 to {JobLimits.MaxUniqueKeyLength} characters without control characters");
+        }
+
+        CheckSeconds(job.UniqueWindowSeconds, "unique_window_seconds", "a duration in seconds; leave it out to block until the job is finished");
+        CheckSeconds(job.DebounceSeconds, "debounce_seconds", "how long after the last create of a burst the job runs");
+        if (job.UniqueStatuses is { Count: 0 })
+        {
+            throw new JobValidationException("unique_statuses", $"must name at least one status ({JobStatusNames.ValidNames}); leave it out for the unfinished ones");
+        }
+
+        if (job.UniqueKey is not null)
+        {
+            if (job.DebounceSeconds is not null && (job.UniqueWindowSeconds is not null || job.UniqueStatuses is not null))
+            {
+                throw new JobValidationException(job.UniqueWindowSeconds is not null ? "unique_window_seconds" : "unique_statuses",
+                    "cannot go with debounce_seconds: a debounce folds into the key's queued job, whenever it was created; leave it out");
+            }
+
+            return;
+        }
+
+        var field = job.DebounceSeconds is not null ? "debounce_seconds" : job.UniqueWindowSeconds is not null ? "unique_window_seconds"
+            : job.UniqueStatuses is not null ? "unique_statuses" : null;
+        if (field is not null)
+        {
+            throw new JobValidationException(field, "needs a unique_key: the key names the jobs it applies to");
+        }
+
+        static void CheckSeconds(double? seconds, string field, string what)
+        {
+            if (seconds is { } s && (double.IsNaN(s) || s <= 0 || s > JobLimits.MaxUniqueWindowSeconds))
+            {
+                throw new JobValidationException(field, $"must be more than 0 and at most {JobLimits.MaxUniqueWindowSeconds} seconds: {what}");
+            }
         }
     }
 

@@ -19,10 +19,18 @@ public interface IJobStore : IAsyncDisposable
     Task<bool> InsertAsync(Job job, JobEvent created, CancellationToken cancellationToken);
 
     /// <summary>
-    /// Inserts new jobs and their creation events in one transaction, in their order: all of them are stored, or (when it
-    /// fails) none. Each answer is false where that id exists already (that job is skipped, the others are stored).
+    /// Inserts a job with its creation event unless a job with its unique key blocks it (<see cref="JobInsert.Unique"/>, which
+    /// must be set): the check and the insert are atomic, so concurrent inserts with one key, on any instance, store one job.
+    /// With a debounce, the blocking job takes the debounce's change instead.
     /// </summary>
-    Task<IReadOnlyList<bool>> InsertManyAsync(IReadOnlyList<JobInsert> jobs, CancellationToken cancellationToken);
+    Task<InsertOutcome> InsertUniqueAsync(JobInsert insert, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Inserts new jobs and their creation events in one transaction, in their order: all of them are stored, or (when it
+    /// fails) none. Each is answered as <see cref="InsertUniqueAsync"/> answers (a job without a unique key is created, or
+    /// skipped when its id is taken); a job with a unique key sees the jobs of the batch before it.
+    /// </summary>
+    Task<IReadOnlyList<InsertOutcome>> InsertManyAsync(IReadOnlyList<JobInsert> jobs, CancellationToken cancellationToken);
 
     /// <summary>Replaces a job if it is still at <see cref="JobReplacement.ExpectedVersion"/>; false otherwise (changed or gone).</summary>
     Task<bool> ReplaceAsync(JobReplacement replacement, CancellationToken cancellationToken);
@@ -141,7 +149,14 @@ public sealed record FeedEvent(JobEvent Event, string JobType, JobStatus JobStat
 public sealed record StoreDescription(string Provider, string Location);
 
 /// <summary>A compare-and-set change of one job: the new state and the events it appends.</summary>
-public sealed record JobReplacement(Job Job, long ExpectedVersion, IReadOnlyList<JobEvent> Events, bool LabelsChanged);
+public sealed record JobReplacement(Job Job, long ExpectedVersion, IReadOnlyList<JobEvent> Events, bool LabelsChanged)
+{
+    /// <summary>
+    /// The change replaces the input too (a debounce). The input is otherwise set once, at creation, so updates leave it (and
+    /// its bytes) alone.
+    /// </summary>
+    public bool InputChanged { get; init; }
+}
 
 public sealed record StoreStats(
     string Provider,

@@ -18,6 +18,7 @@ public sealed class JobkeeperInstruments : IDisposable
 
     private readonly Meter? _owned;
     private readonly Counter<long> _created;
+    private readonly Counter<long> _createsExisting;
     private readonly Counter<long> _completed;
     private readonly Counter<long> _failed;
     private readonly Counter<long> _retried;
@@ -32,6 +33,8 @@ public sealed class JobkeeperInstruments : IDisposable
     {
         Meter = meterFactory?.Create(JobkeeperTelemetry.MeterName) ?? (_owned = new Meter(JobkeeperTelemetry.MeterName));
         _created = Meter.CreateCounter<long>("jobkeeper.jobs.created", "{job}", "Jobs created");
+        _createsExisting = Meter.CreateCounter<long>("jobkeeper.jobs.create_existing", "{create}",
+            "Creates answered with an existing job instead of a new one: outcome=existing (its unique key blocked) or debounced (folded into the queued job)");
         _completed = Meter.CreateCounter<long>("jobkeeper.jobs.completed", "{job}", "Jobs that ended completed");
         _failed = Meter.CreateCounter<long>("jobkeeper.jobs.failed", "{job}", "Jobs that ended failed (no attempts left, or not to be retried)");
         _retried = Meter.CreateCounter<long>("jobkeeper.jobs.retried", "{job}",
@@ -60,6 +63,10 @@ public sealed class JobkeeperInstruments : IDisposable
     }
 
     internal void RecordCreated(Job job) => _created.Add(1, new KeyValuePair<string, object?>("type", job.Type));
+
+    /// <summary>A create that found its job already there (<paramref name="debounced"/>: and folded into it).</summary>
+    internal void RecordExisting(Job job, bool debounced) => _createsExisting.Add(1,
+        new KeyValuePair<string, object?>("type", job.Type), new KeyValuePair<string, object?>("outcome", debounced ? "debounced" : "existing"));
 
     /// <summary>Records what a committed change of one job means: an attempt ended, the job finished or was queued for a retry.</summary>
     internal void RecordTransition(Job before, Job after)

@@ -7,12 +7,13 @@ using Spectre.Console;
 
 namespace Jobkeeper.Server.Cli;
 
-/// <summary><c>jobkeeper jobs list|get|cancel|retry|delete|answer</c>: operator commands against a running server.</summary>
+/// <summary><c>jobkeeper jobs create|list|get|cancel|retry|delete|answer</c>: operator commands against a running server.</summary>
 internal static class JobsCommand
 {
     public static Command Create()
     {
         var command = new Command("jobs", "List and manage the jobs of a running server");
+        command.Subcommands.Add(JobsCreateCommand.Create());
         command.Subcommands.Add(List());
         command.Subcommands.Add(Get());
         command.Subcommands.Add(Simple("cancel", "Cancel a job (a running job is asked to stop)",
