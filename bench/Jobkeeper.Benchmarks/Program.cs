@@ -67,6 +67,24 @@ switch (suite)
         return 0;
     }
 
+    case "enqueue":
+    {
+        var report = new Report("enqueue");
+        var store = TextOption("--store");
+        if (store is null or "sqlite")
+        {
+            await EnqueueSuite.RunAsync(report, Option("--rounds", 3), Option("--jobs", 20_000), Option("--bulk", 100_000), postgres: false);
+        }
+
+        if (store is null or "postgres" && Environment.GetEnvironmentVariable("PG_BENCH") is { Length: > 0 })
+        {
+            await EnqueueSuite.RunAsync(report, Option("--rounds", 3), Option("--jobs", 20_000), Option("--bulk", 100_000), postgres: true);
+        }
+
+        report.Save();
+        return 0;
+    }
+
     case "workers":
     {
         var report = new Report("workers");

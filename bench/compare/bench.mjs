@@ -1,6 +1,6 @@
 // One measurement of one queue library against one (fresh) PostgreSQL database; prints one JSON line.
 //
-//   node bench.mjs <pg-boss|pg-boss-notify|graphile-worker> <enqueue|throughput|latency>
+//   node bench.mjs <pg-boss|pg-boss-notify|graphile-worker> <enqueue|throughput|latency|bulk>
 //
 // pg-boss runs in two set-ups: `pg-boss` polls (its default mode; pollingIntervalSeconds 0.5, the
 // minimum it accepts, instead of the default 2), `pg-boss-notify` turns on its LISTEN/NOTIFY wake-ups
@@ -31,8 +31,8 @@ import pg from "pg";
 
 const [system, bench] = process.argv.slice(2);
 const PG_URL = process.env.PG_URL;
-if (!PG_URL || !["pg-boss", "pg-boss-notify", "graphile-worker"].includes(system) || !["enqueue", "throughput", "latency"].includes(bench)) {
-  console.error("usage: PG_URL=postgres://... node bench.mjs <pg-boss|pg-boss-notify|graphile-worker> <enqueue|throughput|latency>");
+if (!PG_URL || !["pg-boss", "pg-boss-notify", "graphile-worker"].includes(system) || !["enqueue", "throughput", "latency", "bulk"].includes(bench)) {
+  console.error("usage: PG_URL=postgres://... node bench.mjs <pg-boss|pg-boss-notify|graphile-worker> <enqueue|throughput|latency|bulk>");
   process.exit(2);
 }
 
@@ -41,6 +41,7 @@ const ENQUEUE_CLIENTS = num("ENQUEUE_CLIENTS", 64);
 const ENQUEUE_SECONDS = num("ENQUEUE_SECONDS", 10);
 const ENQUEUE_WARMUP_SECONDS = num("ENQUEUE_WARMUP_SECONDS", 2);
 const THROUGHPUT_JOBS = num("THROUGHPUT_JOBS", 50000);
+const BULK_JOBS = num("BULK_JOBS", 100000);
 const LATENCY_JOBS = num("LATENCY_JOBS", 500);
 const LATENCY_SPACING_MS = num("LATENCY_SPACING_MS", 20);
 const POOL_SIZE = num("POOL_SIZE", 20);
@@ -283,6 +284,15 @@ async function benchEnqueue(lib) {
   };
 }
 
+// The library's own bulk insert (batches of 5,000), timed alone: what Jobkeeper's batch create is compared with.
+async function benchBulk(lib) {
+  const n = BULK_JOBS;
+  const t0 = performance.now();
+  await lib.bulkInsert(n);
+  const seconds = (performance.now() - t0) / 1000;
+  return { jobs: n, seconds: round(seconds), jobs_per_s: round(n / seconds) };
+}
+
 async function benchThroughput(lib) {
   const n = THROUGHPUT_JOBS;
   const t0 = performance.now();
@@ -380,7 +390,7 @@ try {
   await lib.setup();
   await checkpoint();
   postmaster = await findPostmaster();
-  const run = { enqueue: benchEnqueue, throughput: benchThroughput, latency: benchLatency }[bench];
+  const run = { enqueue: benchEnqueue, throughput: benchThroughput, latency: benchLatency, bulk: benchBulk }[bench];
   result = await run(lib);
 } finally {
   await Promise.race([lib.close(), sleep(15000)]);

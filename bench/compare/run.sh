@@ -11,6 +11,7 @@
 # itself is only the prefix and is never touched):
 #   enqueue     64 concurrent async loops, each awaiting one send()/addJob() at a time, ~10 s -> jobs/s
 #   throughput  50,000 jobs inserted in bulk, then workers start; time until all are completed -> jobs/s
+#   bulk        100,000 jobs (BULK_JOBS) inserted with the library's bulk insert, batches of 5,000 -> jobs/s
 #   latency     idle workers; 500 single jobs enqueued one at a time ~20 ms apart; before-enqueue ->
 #               handler start -> p50/p99 ms
 # Each prints one JSON line; all of them are collected in bench/compare/.results/<UTC time>.jsonl.

@@ -114,6 +114,7 @@ public static class JobkeeperEndpointRouteBuilderExtensions
         MapWorkerRoutes(api, secured);
         MapPromptRoutes(api, secured);
         MapQueueRoutes(api, secured);
+        MapScheduleRoutes(api, secured);
 
         api.MapGet("/events", StreamEndpoints.All)
             .WithTags("Events").WithName("StreamEvents").Needs(JobkeeperRoles.Read, secured).WithMetadata(QueryAccessTokenMetadata.Instance)
@@ -190,6 +191,56 @@ public static class JobkeeperEndpointRouteBuilderExtensions
             .WithSummary("Resume the queue (or one `type` in it); waiting workers wake at once. Idempotent")
             .WithMetadata(new JsonRequestBodyMetadata(typeof(PauseQueueRequest), Optional: true), ActorHeadersMetadata.Instance)
             .Produces<QueueInfo>()
+            .ProducesProblem(StatusCodes.Status404NotFound);
+    }
+
+    private static void MapScheduleRoutes(RouteGroupBuilder api, bool secured)
+    {
+        api.MapGet("/schedules", ScheduleEndpoints.List)
+            .WithTags("Schedules").WithName("ListSchedules").Needs(JobkeeperRoles.Read, secured)
+            .WithSummary("Every schedule with its next fire times, its last fire and the job that fire created")
+            .Produces<ScheduleListResponse>();
+
+        api.MapPost("/schedules", ScheduleEndpoints.Create)
+            .WithTags("Schedules").WithName("CreateSchedule").Needs(JobkeeperRoles.Admin, secured)
+            .WithSummary("Create a schedule: a cron expression in a time zone, or an interval; each fire time creates at most one job")
+            .WithMetadata(new JsonRequestBodyMetadata(typeof(NewSchedule)))
+            .Produces<Schedule>(StatusCodes.Status201Created)
+            .ProducesProblem(StatusCodes.Status409Conflict);
+
+        api.MapGet("/schedules/{name}", ScheduleEndpoints.Get)
+            .WithTags("Schedules").WithName("GetSchedule").Needs(JobkeeperRoles.Read, secured).WithSummary("One schedule, with its next fire times")
+            .Produces<Schedule>()
+            .ProducesProblem(StatusCodes.Status404NotFound);
+
+        api.MapPatch("/schedules/{name}", ScheduleEndpoints.Update)
+            .WithTags("Schedules").WithName("UpdateSchedule").Needs(JobkeeperRoles.Admin, secured)
+            .WithSummary("Change a schedule (JSON merge patch); a new timing counts from now")
+            .WithMetadata(new JsonRequestBodyMetadata(typeof(UpdateScheduleRequest)))
+            .Produces<Schedule>()
+            .ProducesProblem(StatusCodes.Status404NotFound);
+
+        api.MapDelete("/schedules/{name}", ScheduleEndpoints.Delete)
+            .WithTags("Schedules").WithName("DeleteSchedule").Needs(JobkeeperRoles.Admin, secured).WithSummary("Delete a schedule; the jobs it created stay")
+            .Produces(StatusCodes.Status204NoContent)
+            .ProducesProblem(StatusCodes.Status404NotFound);
+
+        api.MapPost("/schedules/{name}/trigger", ScheduleEndpoints.Trigger)
+            .WithTags("Schedules").WithName("TriggerSchedule").Needs(JobkeeperRoles.Submit, secured)
+            .WithSummary("An extra run now, outside the timing: creates the schedule's job and returns it").WithMetadata(ActorHeadersMetadata.Instance)
+            .Produces<ScheduleTriggerResponse>()
+            .ProducesProblem(StatusCodes.Status404NotFound);
+
+        api.MapPost("/schedules/{name}/pause", ScheduleEndpoints.Pause)
+            .WithTags("Schedules").WithName("PauseSchedule").Needs(JobkeeperRoles.Admin, secured)
+            .WithSummary("Pause: no fire until resumed (fire times meanwhile are not caught up). Idempotent")
+            .Produces<Schedule>()
+            .ProducesProblem(StatusCodes.Status404NotFound);
+
+        api.MapPost("/schedules/{name}/resume", ScheduleEndpoints.Resume)
+            .WithTags("Schedules").WithName("ResumeSchedule").Needs(JobkeeperRoles.Admin, secured)
+            .WithSummary("Resume: the next fire is the first fire time from now. Idempotent")
+            .Produces<Schedule>()
             .ProducesProblem(StatusCodes.Status404NotFound);
     }
 

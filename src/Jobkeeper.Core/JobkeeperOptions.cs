@@ -17,6 +17,9 @@ public sealed class JobkeeperOptions
     /// <summary>How the instances on a shared store elect the one that runs maintenance (reaper, prompt expiry, retention).</summary>
     public Maintenance.MaintenanceOptions Maintenance { get; } = new();
 
+    /// <summary>Recurring schedules (<c>Jobkeeper:Schedules</c>): how often they are looked at, and those declared in code.</summary>
+    public Schedules.ScheduleOptions Schedules { get; } = new();
+
     /// <summary>Queues declared at start, by name (<c>Jobkeeper:Queues:{name}</c>); see <see cref="global::Jobkeeper.Queues.QueueOptions"/>.</summary>
     public Dictionary<string, global::Jobkeeper.Queues.QueueOptions> Queues { get; } = new(StringComparer.Ordinal);
 

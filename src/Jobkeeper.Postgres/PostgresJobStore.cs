@@ -4,6 +4,7 @@ using Jobkeeper.Errors;
 using Jobkeeper.Model;
 using Jobkeeper.Relational;
 using Jobkeeper.Relational.Queues;
+using Jobkeeper.Relational.Schedules;
 using Jobkeeper.Storage;
 using Microsoft.Extensions.Logging;
 using Npgsql;
@@ -298,6 +299,28 @@ public sealed class PostgresJobStore : ISharedJobStore, ISqlReader
 
     public Task<IReadOnlyList<QueueSettings>> GetQueueSettingsAsync(CancellationToken cancellationToken) =>
         _queueReads.GetSettingsAsync(cancellationToken);
+
+    public async Task<IReadOnlyList<Schedule>> GetSchedulesAsync(CancellationToken cancellationToken) =>
+        await ((ISqlReader)this).QueryAsync(ScheduleRows.All(), ScheduleRows.Read, cancellationToken).ConfigureAwait(false);
+
+    /// <summary>On a connection of its own, outside the group commit: schedules change a few times a minute at most.</summary>
+    public Task<bool> SaveScheduleAsync(Schedule? current, Schedule next, CancellationToken cancellationToken) =>
+        Run(async ct =>
+        {
+            await using var connection = await _dataSource.OpenConnectionAsync(ct).ConfigureAwait(false);
+            var written = await new PostgresFlowSession(connection)
+                .QueryAsync(ScheduleRows.Save(PostgresDialect.Instance, next, current?.Version ?? 0), r => r.GetString(0), ct).ConfigureAwait(false);
+            return written.Count == 1;
+        }, cancellationToken);
+
+    public Task<bool> DeleteScheduleAsync(string name, CancellationToken cancellationToken) =>
+        Run(async ct =>
+        {
+            await using var connection = await _dataSource.OpenConnectionAsync(ct).ConfigureAwait(false);
+            var deleted = await new PostgresFlowSession(connection)
+                .QueryAsync(ScheduleRows.Delete(PostgresDialect.Instance, name), r => r.GetString(0), ct).ConfigureAwait(false);
+            return deleted.Count == 1;
+        }, cancellationToken);
 
     /// <summary>
     /// In a transaction of its own, not through the group commit (settings change rarely): holds the settings lock alone,

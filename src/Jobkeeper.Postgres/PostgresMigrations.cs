@@ -156,6 +156,22 @@ internal static class PostgresMigrations
             ALTER TABLE jobs ADD COLUMN unique_key text COLLATE "C";
             CREATE INDEX ix_jobs_unique ON jobs (unique_key, created_us DESC, id DESC) WHERE unique_key IS NOT NULL;
             """),
+        (8, "schedules", """
+            -- Recurring schedules: what each is (its definition, JSON) and what it did. The elected maintenance instance fires
+            -- the due ones; each fire's job is unique by the schedule and the fire time.
+            CREATE TABLE schedules (
+                name          text   COLLATE "C" NOT NULL PRIMARY KEY,
+                definition    text   NOT NULL,
+                paused        integer NOT NULL DEFAULT 0,
+                next_fire_us  bigint,
+                last_fire_us  bigint,
+                last_job_id   text,
+                skipped_fires bigint NOT NULL DEFAULT 0,
+                created_us    bigint NOT NULL,
+                updated_us    bigint NOT NULL,
+                version       bigint NOT NULL
+            );
+            """),
     ];
 
     public static int LatestVersion => Steps[^1].Version;

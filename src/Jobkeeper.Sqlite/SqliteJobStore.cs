@@ -291,6 +291,15 @@ public sealed class SqliteJobStore : IJobStore
         }
     }
 
+    public async Task<IReadOnlyList<Schedule>> GetSchedulesAsync(CancellationToken cancellationToken) =>
+        await Readers.QueryAsync(Relational.Schedules.ScheduleRows.All(), Relational.Schedules.ScheduleRows.Read, cancellationToken).ConfigureAwait(false);
+
+    public Task<bool> SaveScheduleAsync(Schedule? current, Schedule next, CancellationToken cancellationToken) =>
+        Write(new SaveScheduleOp(current, next));
+
+    public Task<bool> DeleteScheduleAsync(string name, CancellationToken cancellationToken) =>
+        Write(new DeleteScheduleOp(name));
+
     public Task<IReadOnlyList<QueueStats>> GetQueueStatsAsync(string? queue, DateTimeOffset now, CancellationToken cancellationToken) =>
         QueueReadsOrThrow.GetStatsAsync(queue, now, cancellationToken);
 

@@ -172,6 +172,22 @@ internal static class SqliteMigrations
             ALTER TABLE jobs ADD COLUMN unique_key TEXT;
             CREATE INDEX ix_jobs_unique ON jobs (unique_key, created_us DESC, id DESC) WHERE unique_key IS NOT NULL;
             """),
+        (11, "schedules", """
+            -- Recurring schedules: what each is (its definition, JSON) and what it did. Each fire's job is unique by the
+            -- schedule and the fire time.
+            CREATE TABLE schedules (
+                name          TEXT    NOT NULL PRIMARY KEY,
+                definition    TEXT    NOT NULL,
+                paused        INTEGER NOT NULL DEFAULT 0,
+                next_fire_us  INTEGER,
+                last_fire_us  INTEGER,
+                last_job_id   TEXT,
+                skipped_fires INTEGER NOT NULL DEFAULT 0,
+                created_us    INTEGER NOT NULL,
+                updated_us    INTEGER NOT NULL,
+                version       INTEGER NOT NULL
+            );
+            """),
     ];
 
     public static int LatestVersion => Steps[^1].Version;

@@ -250,6 +250,18 @@ internal sealed class SaveQueueSettingsOp(QueueSettings? current, QueueSettings 
     }
 }
 
+internal sealed class SaveScheduleOp(Schedule? current, Schedule next) : WriteOp<bool>
+{
+    public override void Execute(SqliteWriteSession session, List<CommittedChange> changes) =>
+        Result = session.Query(Relational.Schedules.ScheduleRows.Save(SqliteDialect.Instance, next, current?.Version ?? 0), r => r.GetString(0)).Count == 1;
+}
+
+internal sealed class DeleteScheduleOp(string name) : WriteOp<bool>
+{
+    public override void Execute(SqliteWriteSession session, List<CommittedChange> changes) =>
+        Result = session.Query(Relational.Schedules.ScheduleRows.Delete(SqliteDialect.Instance, name), r => r.GetString(0)).Count == 1;
+}
+
 internal sealed class DeleteJobOp(string id) : WriteOp<bool>
 {
     public override void Execute(SqliteWriteSession session, List<CommittedChange> changes)

@@ -30,6 +30,8 @@ public static class OpenApiExamples
         ["UpdateQueue"] = """{"concurrency_limit":4,"partition":{"key":"label:user","limit":1},"rate_limit":{"count":50,"period_seconds":60,"per_key":false}}""",
         ["PauseQueue"] = $$"""{"type":"{{JobType}}"}""",
         ["ResumeQueue"] = $$"""{"type":"{{JobType}}"}""",
+        ["CreateSchedule"] = $$"""{"name":"{{Schedule}}","cron":"0 3 * * *","time_zone":"Europe/Berlin","job":{"type":"{{JobType}}","queue":"podcasts","input":{"report":"daily"},"labels":{"team":"audio"},"priority":0,"max_attempts":3},"misfire":"fire_once","overlap":"skip"}""",
+        ["UpdateSchedule"] = """{"cron":"30 3 * * 1-5","misfire":"catch_up","catch_up_limit":3}""",
         ["SaveCheckpoint"] = $$$"""{"lease_token":"{{{LeaseToken}}}","state":{"done":["part-1"]}}""",
     };
 
@@ -38,6 +40,9 @@ public static class OpenApiExamples
 
     /// <summary>The queue of the examples (the create example's), for the queue routes' path parameter.</summary>
     public const string Queue = "podcasts";
+
+    /// <summary>The schedule of the examples (the create example's), for the schedule routes' path parameter.</summary>
+    public const string Schedule = "nightly-report";
 
     /// <summary>An example job id for path parameters.</summary>
     public const string JobId = "0199a0b2-7c4e-7d3a-9f61-3b2f8e5a1c40";

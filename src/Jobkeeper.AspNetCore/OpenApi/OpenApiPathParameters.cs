@@ -27,6 +27,18 @@ internal sealed class OpenApiPathParameters : IOpenApiOperationTransformer
             return Task.CompletedTask;
         }
 
+        if (context.Description.RelativePath!.StartsWith("api/v1/schedules/{name}", StringComparison.Ordinal))
+        {
+            foreach (var parameter in operation.Parameters.OfType<OpenApiParameter>().Where(p => p is { In: ParameterLocation.Path, Name: "name" }))
+            {
+                parameter.Description = $"The schedule's name: 1–{JobIds.MaxLength} of A-Z a-z 0-9 . _ : -";
+                parameter.Schema = new OpenApiSchema { Type = JsonSchemaType.String, MinLength = 1, MaxLength = JobIds.MaxLength, Pattern = JobIds.Pattern };
+                parameter.Example = JsonValue.Create(OpenApiExamples.Schedule);
+            }
+
+            return Task.CompletedTask;
+        }
+
         if (!context.Description.RelativePath!.StartsWith("api/v1/jobs/{id}", StringComparison.Ordinal))
         {
             return Task.CompletedTask;

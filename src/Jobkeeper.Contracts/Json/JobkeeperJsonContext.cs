@@ -40,6 +40,8 @@ namespace Jobkeeper.Json;
 [JsonSerializable(typeof(CheckpointRequest))]
 [JsonSerializable(typeof(UpdateQueueRequest))]
 [JsonSerializable(typeof(PauseQueueRequest))]
+[JsonSerializable(typeof(NewSchedule))]
+[JsonSerializable(typeof(UpdateScheduleRequest))]
 // Responses.
 [JsonSerializable(typeof(JobListResponse))]
 [JsonSerializable(typeof(BatchCreateResponse))]
@@ -51,6 +53,9 @@ namespace Jobkeeper.Json;
 [JsonSerializable(typeof(QueueInfo))]
 [JsonSerializable(typeof(QueueListResponse))]
 [JsonSerializable(typeof(QueueSettings))]
+[JsonSerializable(typeof(Schedule))]
+[JsonSerializable(typeof(ScheduleListResponse))]
+[JsonSerializable(typeof(ScheduleTriggerResponse))]
 [JsonSerializable(typeof(ProblemResponse))]
 // The values of Optional<T> members, which its converter reads on their own.
 [JsonSerializable(typeof(JobStatus?))]
@@ -58,6 +63,8 @@ namespace Jobkeeper.Json;
 [JsonSerializable(typeof(JobErrorInput))]
 [JsonSerializable(typeof(QueuePartition))]
 [JsonSerializable(typeof(QueueRateLimit))]
+[JsonSerializable(typeof(ScheduleJob))]
+[JsonSerializable(typeof(bool?))]
 [JsonSerializable(typeof(IReadOnlyDictionary<string, string?>))]
 [JsonSerializable(typeof(JsonElement?))]
 [JsonSerializable(typeof(double?))]

@@ -84,3 +84,17 @@ public sealed class QueueNotFoundException(string queue)
 {
     public string Queue { get; } = queue;
 }
+
+/// <summary>No schedule has this name.</summary>
+public sealed class ScheduleNotFoundException(string name)
+    : JobkeeperException($"No schedule named '{(name.Length <= 100 ? name : name[..100] + "…")}' exists; GET /api/v1/schedules lists them.")
+{
+    public string Name { get; } = name;
+}
+
+/// <summary>A schedule with this name exists already (a create does not replace it: change it with PATCH).</summary>
+public sealed class ScheduleExistsException(string name)
+    : JobkeeperException($"A schedule named '{(name.Length <= 100 ? name : name[..100] + "…")}' exists already; change it with PATCH /api/v1/schedules/{{name}}, or delete it first.")
+{
+    public string Name { get; } = name;
+}

@@ -58,6 +58,9 @@ public static class JobkeeperServiceCollectionExtensions
             sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<Jobkeeper.Telemetry.JobkeeperInstruments>()));
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, Jobkeeper.Queues.QueueGauges>(
             sp => sp.GetRequiredService<Jobkeeper.Queues.QueueGauges>()));
+        services.TryAddSingleton(sp => new Jobkeeper.Schedules.ScheduleManager(sp.GetRequiredService<Jobkeeper.JobKernel>(),
+            sp.GetRequiredService<Jobkeeper.JobManager>(), sp.GetRequiredService<IOptions<Jobkeeper.JobkeeperOptions>>(),
+            sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<Jobkeeper.Schedules.ScheduleManager>>()));
         services.TryAddSingleton<Jobkeeper.Workers.JobRunners>();
         services.TryAddSingleton(sp => new Jobkeeper.Workers.WorkQueue(sp.GetRequiredService<Jobkeeper.JobKernel>(), sp.GetRequiredService<IJobStore>(),
             sp.GetRequiredService<Jobkeeper.Workers.JobSignals>(), sp.GetRequiredService<Jobkeeper.Workers.JobRunners>(),
@@ -84,6 +87,8 @@ public static class JobkeeperServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, Jobkeeper.Workers.LeaseReaper>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, Jobkeeper.Workers.PromptExpirer>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, Jobkeeper.Retention.RetentionSweep>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, Jobkeeper.Schedules.DeclaredSchedules>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, Jobkeeper.Schedules.ScheduleRunner>());
         return new JobkeeperBuilder(services);
     }
 }

@@ -31,6 +31,7 @@ namespace Jobkeeper.Json;
 [JsonSerializable(typeof(ExceptionDetails))]
 [JsonSerializable(typeof(UpdatedFields))]
 [JsonSerializable(typeof(DebounceData))]
+[JsonSerializable(typeof(Schedule))]
 public sealed partial class CoreJsonContext : JsonSerializerContext;
 
 /// <summary>Data of a <c>status_changed</c> event: the move, and for worker moves why, which attempt and by whom.</summary>

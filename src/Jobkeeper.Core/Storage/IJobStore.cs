@@ -119,6 +119,18 @@ public interface IJobStore : IAsyncDisposable
     /// <summary>Every queue that has jobs or settings (only <paramref name="queue"/> when given), with its counts at <paramref name="now"/>.</summary>
     Task<IReadOnlyList<QueueStats>> GetQueueStatsAsync(string? queue, DateTimeOffset now, CancellationToken cancellationToken);
 
+    /// <summary>Every stored schedule, by name, as stored (<see cref="Schedule.NextRuns"/> empty: the caller computes them).</summary>
+    Task<IReadOnlyList<Schedule>> GetSchedulesAsync(CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Stores a schedule compare-and-set: inserts <paramref name="next"/> when <paramref name="current"/> is null and no schedule
+    /// has its name, or replaces the stored one while it is still at <paramref name="current"/>'s version; false otherwise.
+    /// </summary>
+    Task<bool> SaveScheduleAsync(Schedule? current, Schedule next, CancellationToken cancellationToken);
+
+    /// <summary>Deletes a schedule (its jobs stay); false when there was none.</summary>
+    Task<bool> DeleteScheduleAsync(string name, CancellationToken cancellationToken);
+
     /// <summary>Why a queued, due job is held back by its queue's settings at <paramref name="now"/> (<see cref="JobBlockedBy"/>), or null.</summary>
     ValueTask<string?> GetBlockedByAsync(Job job, DateTimeOffset now, CancellationToken cancellationToken);
 }

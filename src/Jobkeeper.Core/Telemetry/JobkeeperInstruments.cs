@@ -19,6 +19,7 @@ public sealed class JobkeeperInstruments : IDisposable
     private readonly Meter? _owned;
     private readonly Counter<long> _created;
     private readonly Counter<long> _createsExisting;
+    private readonly Counter<long> _scheduleFires;
     private readonly Counter<long> _completed;
     private readonly Counter<long> _failed;
     private readonly Counter<long> _retried;
@@ -35,6 +36,8 @@ public sealed class JobkeeperInstruments : IDisposable
         _created = Meter.CreateCounter<long>("jobkeeper.jobs.created", "{job}", "Jobs created");
         _createsExisting = Meter.CreateCounter<long>("jobkeeper.jobs.create_existing", "{create}",
             "Creates answered with an existing job instead of a new one: outcome=existing (its unique key blocked) or debounced (folded into the queued job)");
+        _scheduleFires = Meter.CreateCounter<long>("jobkeeper.schedule.fires", "{fire}",
+            "Fire times of schedules, by schedule and outcome: fired (a job created), existing (its job was there: a fire repeated after a crash or a handover), skipped_misfire, skipped_overlap, cancelled_previous, triggered");
         _completed = Meter.CreateCounter<long>("jobkeeper.jobs.completed", "{job}", "Jobs that ended completed");
         _failed = Meter.CreateCounter<long>("jobkeeper.jobs.failed", "{job}", "Jobs that ended failed (no attempts left, or not to be retried)");
         _retried = Meter.CreateCounter<long>("jobkeeper.jobs.retried", "{job}",
@@ -63,6 +66,10 @@ public sealed class JobkeeperInstruments : IDisposable
     }
 
     internal void RecordCreated(Job job) => _created.Add(1, new KeyValuePair<string, object?>("type", job.Type));
+
+    /// <summary>What became of one fire time of a schedule (or a trigger).</summary>
+    internal void RecordScheduleFire(string schedule, string outcome) => _scheduleFires.Add(1,
+        new KeyValuePair<string, object?>("schedule", schedule), new KeyValuePair<string, object?>("outcome", outcome));
 
     /// <summary>A create that found its job already there (<paramref name="debounced"/>: and folded into it).</summary>
     internal void RecordExisting(Job job, bool debounced) => _createsExisting.Add(1,

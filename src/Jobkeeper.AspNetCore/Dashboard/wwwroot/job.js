@@ -148,6 +148,8 @@ export function createJobView(main, id) {
     ];
     if (job.lease_owner) rows.push(['Driven by', job.lease_owner], ['Lease until', time(job.lease_expires_at)]);
     if (job.cancel_requested_at) rows.push(['Cancel requested', time(job.cancel_requested_at)]);
+    // The key that made its create idempotent: a create with it answers with this job while it blocks.
+    if (job.unique_key) rows.push(['Unique key', h('code', {}, job.unique_key)]);
     // The trace id of the request that created the job: what to search for in the tracing backend.
     if (job.traceparent) rows.push(['Trace', h('code', { title: job.traceparent }, job.traceparent.split('-')[1] ?? job.traceparent)]);
     replaceChildren(details, rows.map(([name, value]) => [h('dt', {}, name), h('dd', {}, value)]));

@@ -18,6 +18,8 @@ function summary(event) {
     }
     case 'prompt_asked':
       return data.question ?? '';
+    case 'debounced':
+      return data.run_at ? `input replaced · runs at ${data.run_at}` : 'input replaced';
     case 'prompt_answered':
     case 'prompt_expired':
       return data.answer !== undefined && data.answer !== null ? `answer: ${JSON.stringify(data.answer)}` : '';

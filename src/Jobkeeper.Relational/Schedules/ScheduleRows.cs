@@ -1,0 +1,72 @@
+using System.Data.Common;
+using System.Text.Json;
+using Jobkeeper.Json;
+using Jobkeeper.Model;
+using Jobkeeper.Storage;
+
+namespace Jobkeeper.Relational.Schedules;
+
+/// <summary>
+/// How a schedule maps to a row of the <c>schedules</c> table, both ways, for both stores: what it is (timing, job,
+/// policies) as one JSON <c>definition</c>, and what it did (paused, next and last fire, last job, skipped fires) in columns.
+/// </summary>
+internal static class ScheduleRows
+{
+    private const string Columns = "name, definition, paused, next_fire_us, last_fire_us, last_job_id, skipped_fires, created_us, updated_us, version";
+
+    private static readonly string[] Names = [.. Columns.Split(", ")];
+
+    public static SqlQuery All() => new($"SELECT {Columns} FROM schedules ORDER BY name", []);
+
+    public static Schedule Read(DbDataReader r)
+    {
+        var definition = JsonSerializer.Deserialize(r.GetString(1), CoreJsonContext.Default.Schedule)
+            ?? throw new InvalidDataException($"Schedule '{r.GetString(0)}' has no definition.");
+        return definition with
+        {
+            Name = r.GetString(0),
+            Paused = r.GetInt32(2) != 0,
+            NextFireAt = r.IsDBNull(3) ? null : TimeMicros.ToTimestamp(r.GetInt64(3)),
+            LastFireAt = r.IsDBNull(4) ? null : TimeMicros.ToTimestamp(r.GetInt64(4)),
+            LastJobId = r.IsDBNull(5) ? null : r.GetString(5),
+            SkippedFires = r.GetInt64(6),
+            CreatedAt = TimeMicros.ToTimestamp(r.GetInt64(7)),
+            UpdatedAt = TimeMicros.ToTimestamp(r.GetInt64(8)),
+            Version = r.GetInt64(9),
+            NextRuns = [],
+        };
+    }
+
+    /// <summary>
+    /// Insert (when <paramref name="expected"/> is 0 and no row has the name) or compare-and-set update (of the row still at
+    /// version <paramref name="expected"/>). Returns the name when it wrote.
+    /// </summary>
+    public static SqlQuery Save(ISqlDialect dialect, Schedule s, long expected)
+    {
+        var p = new SqlParameters(dialect);
+        // The definition alone: the state has columns of its own.
+        var definition = JsonSerializer.Serialize(s with
+        {
+            Paused = false, NextRuns = [], NextFireAt = null, LastFireAt = null, LastJobId = null, SkippedFires = 0,
+            CreatedAt = default, UpdatedAt = default, Version = 0,
+        }, CoreJsonContext.Default.Schedule);
+        object[] values =
+        [
+            s.Name, definition, s.Paused ? 1 : 0, Micros(s.NextFireAt), Micros(s.LastFireAt), (object?)s.LastJobId ?? DBNull.Value,
+            s.SkippedFires, TimeMicros.From(s.CreatedAt), TimeMicros.From(s.UpdatedAt), s.Version,
+        ];
+        var placeholders = Names.Select((n, i) => p.Add(n, values[i])).ToArray();
+        var e = p.Add("expected", expected);
+        var assignments = string.Join(", ", Names.Skip(1).Select(n => $"{n} = excluded.{n}"));
+        return new($"INSERT INTO schedules ({Columns}) VALUES ({string.Join(", ", placeholders)}) " +
+            $"ON CONFLICT (name) DO UPDATE SET {assignments} WHERE schedules.version = {e} AND {e} > 0 RETURNING name", p.Values);
+    }
+
+    public static SqlQuery Delete(ISqlDialect dialect, string name)
+    {
+        var p = new SqlParameters(dialect);
+        return new($"DELETE FROM schedules WHERE name = {p.Add("name", name)} RETURNING name", p.Values);
+    }
+
+    private static object Micros(DateTimeOffset? value) => value is { } v ? TimeMicros.From(v) : DBNull.Value;
+}
