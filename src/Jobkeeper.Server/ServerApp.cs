@@ -41,6 +41,7 @@ public static class ServerApp
             builder.Configuration.GetSection($"{ServerSettings.Section}:Retention").Bind(o.Retention);
             builder.Configuration.GetSection($"{ServerSettings.Section}:Maintenance").Bind(o.Maintenance);
             builder.Configuration.GetSection($"{ServerSettings.Section}:Queues").Bind(o.Queues);
+            builder.Configuration.GetSection($"{ServerSettings.Section}:Schedules").Bind(o.Schedules);
             // The store's own sections (Jobkeeper:Sqlite, Jobkeeper:Postgres) bind in UseSqlite/UsePostgres; the older
             // top-level keys (Db, Durability, StartupCheckTimeout, Postgres, PostgresTimeout) still work and win when given.
             var section = builder.Configuration.GetSection(ServerSettings.Section);

@@ -104,7 +104,7 @@ public sealed class OpenApiExampleTests(ServerFixture fixture, ITestOutputHelper
         {
             // The schedule routes act on a schedule that exists (the create example's; made again after the delete example).
             using var create = await Client.PostJsonAsync("/api/v1/schedules",
-                $$"""{"name":"{{queue}}","interval_seconds":3600,"job":{"type":"e2e.openapi.{{operation}}"}}""");
+                $$$"""{"name":"{{{queue}}}","interval_seconds":3600,"job":{"type":"e2e.openapi.{{{operation}}}"}}""");
             Assert.True(create.StatusCode is HttpStatusCode.Created or HttpStatusCode.Conflict, await create.Content.ReadAsStringAsync());
             return (null, null);
         }

@@ -32,6 +32,10 @@ internal sealed class JobkeeperOptionsValidator(IServiceProvider services) : IVa
         CheckWorkers(problems, options.Workers);
         CheckQueues(problems, options);
 
+        var schedules = $"{Section}:{nameof(options.Schedules)}";
+        problems.Range($"{schedules}:{nameof(options.Schedules.PollInterval)}", options.Schedules.PollInterval, Millisecond, TimeSpan.FromMinutes(1));
+        problems.Range($"{schedules}:{nameof(options.Schedules.MisfireGrace)}", options.Schedules.MisfireGrace, TimeSpan.Zero, Day);
+
         var retention = options.Retention;
         var retentionKey = $"{Section}:{nameof(options.Retention)}";
         foreach (var (key, days) in new[]
