@@ -28,6 +28,24 @@ public sealed class ClientTests(ServerFixture fixture) : IClassFixture<ServerFix
     }
 
     [Fact]
+    public async Task Schedules_are_created_listed_changed_triggered_paused_resumed_and_deleted()
+    {
+        var name = "client-" + Guid.NewGuid().ToString("N");
+        var created = await Client.CreateScheduleAsync(new Contracts.NewSchedule { Name = name, IntervalSeconds = 3600, Job = new ScheduleJob { Type = NewType("schedule") } });
+        Assert.Equal(5, created.NextRuns.Count);
+        Assert.Contains(await Client.ListSchedulesAsync(), s => s.Name == name);
+        var changed = await Client.UpdateScheduleAsync(name, new Contracts.UpdateScheduleRequest { Cron = new Optional<string?>(true, "0 3 * * *"), TimeZone = new Optional<string?>(true, "America/New_York") });
+        Assert.Equal(("0 3 * * *", (int?)null), (changed.Cron, changed.IntervalSeconds));
+        var triggered = await Client.TriggerScheduleAsync(name);
+        Assert.Equal(triggered.Job.Id, (await Client.GetScheduleAsync(name)).LastJobId);
+        Assert.True((await Client.PauseScheduleAsync(name)).Paused);
+        Assert.False((await Client.ResumeScheduleAsync(name)).Paused);
+        await Client.DeleteScheduleAsync(name);
+        var missing = await Assert.ThrowsAsync<JobkeeperApiException>(() => Client.GetScheduleAsync(name));
+        Assert.Equal(HttpStatusCode.NotFound, missing.Status);
+    }
+
+    [Fact]
     public async Task Create_with_a_unique_key_or_an_idempotency_key_answers_a_duplicate_with_the_existing_job()
     {
         var type = NewType("unique");
