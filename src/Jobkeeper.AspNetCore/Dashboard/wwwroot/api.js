@@ -98,6 +98,12 @@ export const api = {
   updateQueue: (name, patch) => call('PATCH', `/api/v1/queues/${encodeURIComponent(name)}`, { body: patch }),
   pauseQueue: (name, type) => call('POST', `/api/v1/queues/${encodeURIComponent(name)}/pause`, { body: type ? { type } : {} }),
   resumeQueue: (name, type) => call('POST', `/api/v1/queues/${encodeURIComponent(name)}/resume`, { body: type ? { type } : {} }),
+  listSchedules: (signal) => call('GET', '/api/v1/schedules', { signal }),
+  createSchedule: (body) => call('POST', '/api/v1/schedules', { body }),
+  pauseSchedule: (name) => call('POST', `/api/v1/schedules/${encodeURIComponent(name)}/pause`),
+  resumeSchedule: (name) => call('POST', `/api/v1/schedules/${encodeURIComponent(name)}/resume`),
+  triggerSchedule: (name) => call('POST', `/api/v1/schedules/${encodeURIComponent(name)}/trigger`),
+  deleteSchedule: (name) => call('DELETE', `/api/v1/schedules/${encodeURIComponent(name)}`),
   allEventsUrl: () => url('/api/v1/events', { access_token: currentKey() }),
   jobStreamUrl: (id) => url(`${job(id)}/stream`, { access_token: currentKey() }),
 };

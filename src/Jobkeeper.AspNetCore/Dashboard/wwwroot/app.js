@@ -1,4 +1,4 @@
-// Starts the dashboard: hash routes (#/ the list, #/jobs/{id} one job, #/queues the queues), the counts in the header, and the
+// Starts the dashboard: hash routes (#/ the list, #/jobs/{id} one job, #/queues the queues, #/schedules the schedules), the counts in the header, and the
 // all-jobs event stream that keeps the counts and the list live.
 
 import { api } from './api.js';
@@ -7,6 +7,7 @@ import { parseFilters } from './filters.js';
 import { createListView } from './list.js';
 import { createJobView } from './job.js';
 import { createQueuesView } from './queues.js';
+import { createSchedulesView } from './schedules.js';
 import { LiveStream } from './live.js';
 import { bindNameField } from './who.js';
 
@@ -25,6 +26,11 @@ function route() {
     if (view?.kind === 'queues') return;
     view?.dispose();
     view = { kind: 'queues', ...createQueuesView(main) };
+    counts.markCurrent(null);
+  } else if (hash === '#/schedules') {
+    if (view?.kind === 'schedules') return;
+    view?.dispose();
+    view = { kind: 'schedules', ...createSchedulesView(main) };
     counts.markCurrent(null);
   } else if (job) {
     const id = decodeURIComponent(job[1]);
