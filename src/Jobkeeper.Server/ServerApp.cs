@@ -82,7 +82,14 @@ public static class ServerApp
                 });
             }
         });
-        builder.Services.AddJobkeeperApi(o => o.MaxRequestBodyBytes = settings.MaxRequestBodyBytes);
+        builder.Services.AddJobkeeperApi(o =>
+        {
+            o.MaxRequestBodyBytes = settings.MaxRequestBodyBytes;
+            if (builder.Configuration[$"{ServerSettings.Section}:{nameof(JobkeeperApiOptions.IdempotencyKeyWindow)}"] is { } window)
+            {
+                o.IdempotencyKeyWindow = TimeSpan.Parse(window, System.Globalization.CultureInfo.InvariantCulture);
+            }
+        });
         ServerTelemetry.Add(builder, settings);
         // Problem details are written with the app's JSON options: snake_case like the rest, quotes kept readable.
         builder.Services.ConfigureHttpJsonOptions(o =>

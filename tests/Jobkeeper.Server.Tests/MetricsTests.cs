@@ -49,6 +49,25 @@ public sealed partial class MetricsTests(ServerFixture fixture) : NoServerErrors
             await Api.ExpectJsonAsync(limits, HttpStatusCode.OK);
         }
 
+        // A create answered with the existing job, and a schedule's extra run: their counters are served once they count.
+        var key = Guid.NewGuid().ToString("N");
+        await Client.CreateJobAsync($$"""{"type":"{{type}}.unique","unique_key":"{{key}}"}""");
+        using (var again = await Client.PostJsonAsync(Api.Jobs, $$"""{"type":"{{type}}.unique","unique_key":"{{key}}"}"""))
+        {
+            await Api.ExpectJsonAsync(again, HttpStatusCode.OK);
+        }
+
+        var schedule = $"metrics-{Guid.NewGuid():N}";
+        using (var created = await Client.PostJsonAsync("/api/v1/schedules", $$$"""{"name":"{{{schedule}}}","interval_seconds":3600,"job":{"type":"{{{type}}}.scheduled"}}"""))
+        {
+            await Api.ExpectJsonAsync(created, HttpStatusCode.Created);
+        }
+
+        using (var triggered = await Client.PostAsync($"/api/v1/schedules/{schedule}/trigger", null))
+        {
+            await Api.ExpectJsonAsync(triggered, HttpStatusCode.OK);
+        }
+
         var documented = DocumentedSeries();
         string[] lines = [];
         // The queue series are read at most every 5 s: the new queue's may take one more scrape.
@@ -64,5 +83,9 @@ public sealed partial class MetricsTests(ServerFixture fixture) : NoServerErrors
         Assert.True(documented.Count >= 15, $"the series table of docs/operations.md has {documented.Count} rows");
         Assert.All(documented, series => Assert.Contains($"# TYPE {series.Name} {series.Type}", lines));
         Assert.Contains(lines, l => l.StartsWith("jobkeeper_jobs_created_total{", StringComparison.Ordinal) && l.Contains($"type=\"{type}\"") && l.EndsWith(" 4"));
+        Assert.Contains(lines, l => l.StartsWith("jobkeeper_jobs_create_existing_total{", StringComparison.Ordinal) && l.Contains("outcome=\"existing\"")
+            && l.Contains($"type=\"{type}.unique\"") && l.EndsWith(" 1"));
+        Assert.Contains(lines, l => l.StartsWith("jobkeeper_schedule_fires_total{", StringComparison.Ordinal) && l.Contains("outcome=\"triggered\"")
+            && l.Contains($"schedule=\"{schedule}\"") && l.EndsWith(" 1"));
     }
 }
