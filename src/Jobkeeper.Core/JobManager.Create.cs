@@ -128,6 +128,26 @@ public sealed partial class JobManager
         return answers;
     }
 
+    /// <summary>The store under the manager (a store's own way of creating, such as in the application's transaction, needs it).</summary>
+    internal IJobStore Store => _store;
+
+    /// <summary>
+    /// A new job, validated and built as <see cref="CreateAsync(NewJob, JobActor?, CancellationToken)"/> builds it, for a store that
+    /// writes it in the application's own transaction. Unique keys and debounce are refused there: their lock would be held
+    /// for as long as the application's transaction stays open, and would stall the store's own writers meanwhile.
+    /// </summary>
+    internal JobInsert PrepareEnlisted(NewJob request, JobActor? actor)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        JobValidator.ValidateNew(request);
+        if (request.UniqueKey is not null)
+        {
+            throw new JobValidationException("unique_key", "is not supported for a job created in the application's transaction; create it with JobManager.CreateAsync");
+        }
+
+        return NewInsert(request, Now(), By(actor));
+    }
+
     /// <summary>The job a create answers with, counted; throws for a taken id (and for a create the store could not decide).</summary>
     private Job Answer(InsertOutcome outcome, string id)
     {

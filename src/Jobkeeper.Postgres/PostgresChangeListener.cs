@@ -25,6 +25,7 @@ internal sealed class PostgresChangeListener : IAsyncDisposable
     private readonly Func<string[], CancellationToken, Task<IReadOnlyList<Storage.CommittedChange>>> _readJobs;
     private readonly Func<CancellationToken, Task<long>> _readLastEventId;
     private readonly ILogger _logger;
+    private readonly Action? _enlisted;
     private readonly CancellationTokenSource _stopping = new();
     private readonly SemaphoreSlim _work = new(0, int.MaxValue);
     private readonly Lock _pendingLock = new();
@@ -37,7 +38,7 @@ internal sealed class PostgresChangeListener : IAsyncDisposable
     public PostgresChangeListener(NpgsqlDataSource dataSource, PostgresStoreOptions options, string instance,
         IJobStoreObserver[] observers, Func<long, int, CancellationToken, Task<IReadOnlyList<FeedEvent>>> readFeed,
         Func<string[], CancellationToken, Task<IReadOnlyList<Storage.CommittedChange>>> readJobs,
-        Func<CancellationToken, Task<long>> readLastEventId, ILogger logger)
+        Func<CancellationToken, Task<long>> readLastEventId, ILogger logger, Action? enlisted = null)
     {
         _readLastEventId = readLastEventId;
         _dataSource = dataSource;
@@ -48,6 +49,7 @@ internal sealed class PostgresChangeListener : IAsyncDisposable
         _readFeed = readFeed;
         _readJobs = readJobs;
         _logger = logger;
+        _enlisted = enlisted;
     }
 
     /// <summary>True while notices arrive; false between a dropped connection and its replacement.</summary>
@@ -186,6 +188,13 @@ internal sealed class PostgresChangeListener : IAsyncDisposable
         var notice = PostgresChangeNotice.Decode(args.Payload);
         if (notice is null || notice.Instance == _instance)
         {
+            return;
+        }
+
+        if (notice.Instance == PostgresChangeNotice.Enlisted)
+        {
+            // An application's transaction committed jobs: their creation is recorded next (and then told as any commit).
+            _enlisted?.Invoke();
             return;
         }
 

@@ -12,6 +12,9 @@ namespace Jobkeeper.Postgres;
 /// </summary>
 internal sealed record PostgresChangeNotice(string Instance, bool HasEvents, IReadOnlyList<string> QueuedTypes, IReadOnlyList<JobVersion> Changes)
 {
+    /// <summary>The sender of the notice an application's transaction sends when it created jobs: it commits with them.</summary>
+    public const string Enlisted = "enlisted";
+
     // PostgreSQL refuses payloads of 8,000 bytes or more; leave room for the last entry written.
     private const int MaxPayloadBytes = 7000;
 

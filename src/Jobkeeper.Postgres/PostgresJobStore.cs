@@ -34,6 +34,11 @@ public sealed class PostgresJobStore : ISharedJobStore, ISqlReader
     // behind each other. Apart, they batch together and nothing else waits (docs/benchmarks.md, "Flow control").
     private GroupCommitWriter<IPostgresWriteOp>? _flowWriter;
     private PostgresChangeListener? _listener;
+    private PostgresEnlisted? _enlisted;
+    // Coalesces the notices of committed application transactions: one pass records every pending creation.
+    private readonly SemaphoreSlim _enlistedSignal = new(0, 1);
+    private readonly CancellationTokenSource _stopping = new();
+    private Task? _enlistedLoop;
     private int _schemaVersion;
     private int _disposed;
 
@@ -113,10 +118,13 @@ public sealed class PostgresJobStore : ISharedJobStore, ISqlReader
             _flow.Set(await PostgresFlowLocks.LoadAsync(connection, cancellationToken).ConfigureAwait(false));
         }
 
-        _listener = new PostgresChangeListener(_dataSource, _options, _instance, _observers.All, ReadFeedAsync, ReadChangesAsync, ReadLastEventIdAsync, _logger);
+        _listener = new PostgresChangeListener(_dataSource, _options, _instance, _observers.All, ReadFeedAsync, ReadChangesAsync, ReadLastEventIdAsync, _logger,
+            SignalEnlisted);
         await _listener.StartAsync(lastEventId, cancellationToken).ConfigureAwait(false);
         _writer = NewWriter(Math.Max(1, _options.Writers));
         _flowWriter = NewWriter(1);
+        _enlisted = new PostgresEnlisted(r => Write(new PostgresReplaceOp(r)), _options.Channel, _logger);
+        _enlistedLoop = Task.Run(() => RecordEnlistedAsync(_stopping.Token), CancellationToken.None);
     }
 
     private GroupCommitWriter<IPostgresWriteOp> NewWriter(int connections) => new(
@@ -272,6 +280,12 @@ public sealed class PostgresJobStore : ISharedJobStore, ISqlReader
             return;
         }
 
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        if (_enlistedLoop is not null)
+        {
+            await _enlistedLoop.ConfigureAwait(false);
+        }
+
         if (_flowWriter is not null)
         {
             await _flowWriter.DisposeAsync().ConfigureAwait(false);
@@ -288,6 +302,55 @@ public sealed class PostgresJobStore : ISharedJobStore, ISqlReader
         }
 
         await _dataSource.DisposeAsync().ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Writes a new job into the application's own open transaction (see <see cref="PostgresEnlisted"/>): it exists if and only
+    /// if that transaction commits. False when its id is taken.
+    /// </summary>
+    internal Task<bool> EnlistAsync(NpgsqlTransaction transaction, JobInsert insert, CancellationToken cancellationToken) =>
+        (_enlisted ?? throw NotOpen()).EnlistAsync(transaction, insert, PostgresChangeNotice.Encode(PostgresChangeNotice.Enlisted, false, [], [])[0],
+            cancellationToken);
+
+    private void SignalEnlisted()
+    {
+        if (_enlistedSignal.CurrentCount == 0)
+        {
+            try
+            {
+                _enlistedSignal.Release();
+            }
+            catch (SemaphoreFullException)
+            {
+                // Another notice got there first: the pass it starts records this one too.
+            }
+        }
+    }
+
+    /// <summary>
+    /// Records the creation of jobs that applications' transactions committed: at once when their notice arrives, and every
+    /// second in case a notice was lost (the listener reconnecting).
+    /// </summary>
+    private async Task RecordEnlistedAsync(CancellationToken cancellationToken)
+    {
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            try
+            {
+                await _enlistedSignal.WaitAsync(TimeSpan.FromSeconds(1), cancellationToken).ConfigureAwait(false);
+                while (await _enlisted!.FinishAsync(_dataSource, cancellationToken).ConfigureAwait(false) > 0)
+                {
+                }
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception ex)
+            {
+                _logger.LogWarning("Recording jobs created in applications' transactions failed; trying again in a second: {Error}", ex.Message);
+            }
+        }
     }
 
     /// <summary>Right after a commit, on the writer, before the writers are answered: this instance's observers, then its live streams.</summary>

@@ -172,6 +172,19 @@ internal static class PostgresMigrations
                 version       bigint NOT NULL
             );
             """),
+        (9, "jobs created in the application's transaction", """
+            -- A job the application created in its own transaction is stored there at version 0, not yet due; its row here
+            -- holds what its creation needs. Once that transaction committed, an instance records the creation (version 1,
+            -- the created event, its run_at) through the store, and deletes the row; a rolled-back one never existed.
+            CREATE TABLE job_enlisted (
+                job_id       text   COLLATE "C" NOT NULL PRIMARY KEY,
+                run_at_us    bigint NOT NULL,
+                actor        text,
+                display_name text,
+                reason       text,
+                created_us   bigint NOT NULL
+            );
+            """),
     ];
 
     public static int LatestVersion => Steps[^1].Version;
