@@ -86,6 +86,19 @@ internal sealed class JobKernel(IJobStore store, JobCache cache, TimeProvider ti
                 throw new JobNotFoundException(id);
             }
 
+            if (current.Version == 0)
+            {
+                if (unconfirmed)
+                {
+                    unconfirmed = false;
+                    current = await LoadAsync(id, cancellationToken).ConfigureAwait(false);
+                    continue;
+                }
+
+                // Created in an application's transaction that committed a moment ago: its creation is recorded first.
+                throw new JobStateConflictException($"Job '{id}' is being created (its transaction just committed); try again in a moment.");
+            }
+
             JobReplacement? replacement;
             try
             {

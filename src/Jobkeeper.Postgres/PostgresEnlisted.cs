@@ -45,9 +45,19 @@ internal sealed class PostgresEnlisted(Func<JobReplacement, Task<bool>> replace,
         var connection = transaction.Connection ?? throw new InvalidOperationException("The transaction is no longer open (committed or rolled back).");
         var job = insert.Job;
         var created = TimeMicros.From(job.CreatedAt);
-        await using var batch = new NpgsqlBatch(connection, transaction);
         var held = job with { Version = 0, RunAt = TimeMicros.ToTimestamp(HoldMicros) };
-        batch.BatchCommands.Add(Command(InsertJob, JobColumns.ToInsertValues(held)));
+        await using (var insertJob = new NpgsqlBatch(connection, transaction))
+        {
+            // Alone first: a taken id writes nothing else into the application's transaction.
+            insertJob.BatchCommands.Add(Command(InsertJob, JobColumns.ToInsertValues(held)));
+            await using var reader = await insertJob.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            if (!await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                return false;
+            }
+        }
+
+        await using var batch = new NpgsqlBatch(connection, transaction);
         if (job.Labels.Count > 0)
         {
             batch.BatchCommands.Add(Command(InsertLabels, job.Id, job.Labels.Keys.ToArray(), job.Labels.Values.ToArray(), created));
@@ -56,13 +66,8 @@ internal sealed class PostgresEnlisted(Func<JobReplacement, Task<bool>> replace,
         batch.BatchCommands.Add(Command(InsertEnlisted, job.Id, TimeMicros.From(job.RunAt), (object?)insert.Created.Actor ?? DBNull.Value,
             (object?)insert.Created.DisplayName ?? DBNull.Value, (object?)insert.Created.Reason ?? DBNull.Value, created));
         batch.BatchCommands.Add(Command("SELECT pg_notify($1, $2)", channel, instanceNotice));
-        await using var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-        var inserted = await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
-        while (await reader.NextResultAsync(cancellationToken).ConfigureAwait(false))
-        {
-        }
-
-        return inserted;
+        await batch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        return true;
     }
 
     /// <summary>

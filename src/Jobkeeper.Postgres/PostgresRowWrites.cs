@@ -28,7 +28,7 @@ internal sealed class PostgresRowWrites
 
     private readonly List<object[]> _inserts = [];
     private readonly List<PendingUpdate> _updates = [];
-    private readonly List<(string Id, long Version, object Input)> _inputs = [];
+
     private readonly List<int> _updateRound = [];
     private readonly HashSet<string> _insertedIds = new(StringComparer.Ordinal);
     private readonly List<HashSet<string>> _updatedIds = [];
@@ -38,7 +38,6 @@ internal sealed class PostgresRowWrites
     {
         _inserts.Clear();
         _updates.Clear();
-        _inputs.Clear();
         _updateRound.Clear();
         _insertedIds.Clear();
         _updatedIds.Clear();
@@ -52,18 +51,15 @@ internal sealed class PostgresRowWrites
         return _inserts.Count - 1;
     }
 
-    /// <summary>Adds a compare-and-set update (values as <see cref="JobColumns.ToStateValues"/> without labels); returns its handle.</summary>
-    public int Update(string id, long expectedVersion, object? labels, object[] state)
+    /// <summary>
+    /// Adds a compare-and-set update (values as <see cref="JobColumns.ToStateValues"/> without labels); returns its handle. The
+    /// input, otherwise written once, is replaced too when <paramref name="input"/> is given (a debounce), in the same statement.
+    /// </summary>
+    public int Update(string id, long expectedVersion, object? labels, object[] state, object? input = null)
     {
-        _updates.Add(new PendingUpdate(id, expectedVersion, labels, state));
+        _updates.Add(new PendingUpdate(id, expectedVersion, labels, state, input));
         return _updates.Count - 1;
     }
-
-    /// <summary>
-    /// Replaces a job's input after its updates (a debounce; the input is otherwise written once), where the job is at
-    /// <paramref name="version"/>: the version the update that goes with it set. It returns nothing; the update's result says.
-    /// </summary>
-    public void SetInput(string id, long version, object input) => _inputs.Add((id, version, input));
 
     public bool Inserted(int handle) => _insertedIds.Remove((string)_inserts[handle][0]);
 
@@ -95,19 +91,14 @@ internal sealed class PostgresRowWrites
 
             seen[round].Add(update.Id);
             _updateRound.Add(round);
-            rows[round].Add([update.Id, update.ExpectedVersion, update.Labels is not null, update.Labels ?? DBNull.Value, .. update.State]);
+            rows[round].Add([update.Id, update.ExpectedVersion, update.Labels is not null, update.Labels ?? DBNull.Value, update.Input is not null,
+                update.Input ?? DBNull.Value, .. update.State]);
         }
 
         _rounds = rows.Count;
         foreach (var round in rows)
         {
             batch.BatchCommands.Add(Columns(UpdateSql, UpdateColumns, round));
-        }
-
-        // In order, one statement each: a job debounced twice in one transaction ends with the later input.
-        foreach (var (id, version, input) in _inputs)
-        {
-            batch.BatchCommands.Add(PostgresCommit.Command("UPDATE jobs SET input = $1 WHERE id = $2 AND version = $3", input, id, version));
         }
     }
 
@@ -128,8 +119,6 @@ internal sealed class PostgresRowWrites
             first = false;
             _updatedIds.Add(ids);
         }
-
-        // The input statements return no rows, so the reader has no result sets for them.
     }
 
     public bool HasCommands => _inserts.Count > 0 || _updates.Count > 0;
@@ -149,7 +138,7 @@ internal sealed class PostgresRowWrites
         }
     }
 
-    private static readonly IReadOnlyList<string> UpdateColumns = ["id", "expected", "labels_changed", "labels", .. JobColumns.State];
+    private static readonly IReadOnlyList<string> UpdateColumns = ["id", "expected", "labels_changed", "labels", "input_changed", "input", .. JobColumns.State];
 
     /// <summary>A statement whose parameters are the rows' columns as arrays, one array per column.</summary>
     private static NpgsqlBatchCommand Columns(string sql, IReadOnlyList<string> columns, List<object[]> rows)
@@ -169,7 +158,7 @@ internal sealed class PostgresRowWrites
         {
             case "expected":
                 return rows.Select(r => (long)r[c]).ToArray();
-            case "labels_changed":
+            case "labels_changed" or "input_changed":
                 return rows.Select(r => (bool)r[c]).ToArray();
         }
 
@@ -193,13 +182,14 @@ internal sealed class PostgresRowWrites
     private static string BuildUpdate()
     {
         var state = JobColumns.State;
-        var arrays = string.Join(", ", new[] { "$1::text[]", "$2::bigint[]", "$3::boolean[]", "$4::text[]" }
-            .Concat(state.Select((c, i) => $"${i + 5}::{ColumnTypes[c]}[]")));
-        var names = string.Join(", ", new[] { "id", "expected", "labels_changed", "labels" }.Concat(state));
+        var arrays = string.Join(", ", new[] { "$1::text[]", "$2::bigint[]", "$3::boolean[]", "$4::text[]", "$5::boolean[]", "$6::text[]" }
+            .Concat(state.Select((c, i) => $"${i + 7}::{ColumnTypes[c]}[]")));
+        var names = string.Join(", ", new[] { "id", "expected", "labels_changed", "labels", "input_changed", "input" }.Concat(state));
         var assignments = string.Join(", ", state.Select(c => $"{c} = u.{c}"));
-        return $"UPDATE jobs AS j SET labels = CASE WHEN u.labels_changed THEN u.labels ELSE j.labels END, {assignments} " +
+        return $"UPDATE jobs AS j SET labels = CASE WHEN u.labels_changed THEN u.labels ELSE j.labels END, " +
+            $"input = CASE WHEN u.input_changed THEN u.input ELSE j.input END, {assignments} " +
             $"FROM unnest({arrays}) AS u({names}) WHERE j.id = u.id AND j.version = u.expected RETURNING j.id";
     }
 
-    private sealed record PendingUpdate(string Id, long ExpectedVersion, object? Labels, object[] State);
+    private sealed record PendingUpdate(string Id, long ExpectedVersion, object? Labels, object[] State, object? Input);
 }

@@ -23,16 +23,17 @@ internal sealed class PostgresUniqueInsertOp(JobInsert insert) : PostgresWriteOp
     private int _update;
     private Job? _existing;
 
-    private enum Decision { Undecided, Insert, Existing, Debounce, FoldedIntoInsert }
+    private enum Decision { Undecided, Insert, Existing, Debounce, FoldedIntoInsert, Retry }
 
     public override IEnumerable<string> UniqueKeys => [_unique.Key];
 
     /// <summary>What it did, once <see cref="Written"/> ran (for a batch that holds it).</summary>
     public InsertOutcome Outcome => Result;
 
-    // A debounce locks the row it will change, so no claim takes it between the check and the update.
+    // No row lock for a debounce: waiting for one while the transaction holds others could deadlock with a claim. Under the
+    // key's lock, its compare-and-set update loses to a claim that got there first, and the create is asked again.
     public override void AddSelects(NpgsqlBatch batch, int claimsInBatch) =>
-        batch.BatchCommands.Add(PostgresFlowLocks.Command(UniqueSql.Blocking(PostgresDialect.Instance, _unique, lockRow: _unique.Debounce is not null)));
+        batch.BatchCommands.Add(PostgresFlowLocks.Command(UniqueSql.Blocking(PostgresDialect.Instance, _unique)));
 
     public override async Task ReadSelectsAsync(PostgresSelectResults results, PostgresTransaction transaction, CancellationToken cancellationToken)
     {
@@ -94,15 +95,19 @@ internal sealed class PostgresUniqueInsertOp(JobInsert insert) : PostgresWriteOp
             return;
         }
 
-        // Found by this op's own locked select, or changed by an earlier debounce of this transaction under that lock.
+        if (blocking is not null)
+        {
+            // An earlier debounce of this transaction changes the job, and may lose its compare-and-set to a claim: a second
+            // change on top of it could then land on the claimed job. Asked again, it sees what won.
+            _decision = Decision.Retry;
+            return;
+        }
+
+        // Found by this op's own select: its compare-and-set update lands unless a claim changed the job meanwhile.
         _decision = Decision.Debounce;
         _replacementValues = JobColumns.ToStateValues(_replacement.Job, withLabels: true);
-        _write = blocking ?? new UniqueWrite(_replacement.Job, null);
-        _write.Job = _replacement.Job;
-        if (blocking is null)
-        {
-            writes.Add(_write);
-        }
+        _write = new UniqueWrite(_replacement.Job, null);
+        writes.Add(_write);
     }
 
     private readonly List<JobEvent> _folded = [];

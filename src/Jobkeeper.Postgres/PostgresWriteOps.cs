@@ -52,20 +52,12 @@ internal abstract class PostgresWriteOp<T> : GroupCommitWrite<T>, IPostgresWrite
     public abstract void Written(PostgresCommit commit);
 
     /// <summary>The compare-and-set update of one job: it changes the row only while it is still at the expected version.</summary>
-    protected static int AddUpdate(PostgresRowWrites rows, JobReplacement replacement, object[] valuesWithLabels)
-    {
-        var handle = rows.Update(replacement.Job.Id, replacement.ExpectedVersion, replacement.LabelsChanged ? valuesWithLabels[0] : null, valuesWithLabels[1..]);
-        if (replacement.InputChanged)
-        {
-            // Only after the compare-and-set: it runs where the update matched (the version it set), else changes nothing.
-            rows.SetInput(replacement.Job.Id, replacement.Job.Version, JobColumns.Json(replacement.Job.Input));
-        }
-
-        return handle;
-    }
+    protected static int AddUpdate(PostgresRowWrites rows, JobReplacement replacement, object[] valuesWithLabels) =>
+        rows.Update(replacement.Job.Id, replacement.ExpectedVersion, replacement.LabelsChanged ? valuesWithLabels[0] : null, valuesWithLabels[1..],
+            // In the compare-and-set statement itself: only the change that wins writes its input.
+            replacement.InputChanged ? JobColumns.Json(replacement.Job.Input) : null);
 }
 
-/// <param name="later">Events after the creation, stored with it (a debounce of the same transaction folded into the new job).</param>
 internal sealed class PostgresInsertOp(Job job, JobEvent created, IReadOnlyList<JobEvent>? later = null) : PostgresWriteOp<bool>
 {
     private readonly object[] _values = JobColumns.ToInsertValues(job);

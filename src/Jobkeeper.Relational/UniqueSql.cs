@@ -11,8 +11,8 @@ internal static class UniqueSql
 {
     private static readonly string SelectList = JobColumns.SelectList("j");
 
-    /// <summary>The blocking job, if any; <paramref name="lockRow"/> locks it (PostgreSQL, for a debounce that will change it).</summary>
-    public static SqlQuery Blocking(ISqlDialect dialect, JobUniqueness unique, bool lockRow)
+    /// <summary>The blocking job, if any.</summary>
+    public static SqlQuery Blocking(ISqlDialect dialect, JobUniqueness unique)
     {
         var p = new SqlParameters(dialect);
         var key = p.Add("key", unique.Key);
@@ -20,7 +20,7 @@ internal static class UniqueSql
         var statuses = string.Join(", ", unique.Statuses.Distinct().Order().Select(StatusSql.Of));
         var since = unique.CreatedSince is { } s ? $" AND j.created_us >= {p.Add("since", TimeMicros.From(s))}" : "";
         return new($"SELECT {SelectList} FROM jobs j{dialect.IndexedBy("ix_jobs_unique")} WHERE j.unique_key = {key} " +
-            $"AND j.status IN ({statuses}){since} ORDER BY j.created_us DESC, j.id DESC LIMIT 1{(lockRow ? " FOR UPDATE" : "")}", p.Values);
+            $"AND j.status IN ({statuses}){since} ORDER BY j.created_us DESC, j.id DESC LIMIT 1", p.Values);
     }
 }
 

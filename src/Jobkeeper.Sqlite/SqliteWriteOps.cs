@@ -57,7 +57,7 @@ internal sealed class InsertUniqueJobOp(JobInsert insert) : WriteOp<InsertOutcom
     public InsertOutcome Insert(SqliteWriteSession session, List<CommittedChange> changes)
     {
         var unique = insert.Unique!;
-        var found = session.Query(UniqueSql.Blocking(SqliteDialect.Instance, unique, lockRow: false), JobColumns.Read);
+        var found = session.Query(UniqueSql.Blocking(SqliteDialect.Instance, unique), JobColumns.Read);
         if (found.Count == 0)
         {
             return _insert.Insert(session, changes) ? new InsertOutcome(InsertResult.Created, insert.Job) : InsertOutcome.IdTaken;

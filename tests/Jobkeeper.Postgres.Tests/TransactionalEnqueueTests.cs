@@ -192,6 +192,28 @@ public sealed class TransactionalEnqueueTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_taken_id_is_refused_and_writes_nothing_into_the_application_s_transaction()
+    {
+        var a = await StartAsync("a");
+        await a.Manager.CreateAsync(new NewJob { Type = "t", Id = "order-9", Labels = new Dictionary<string, string> { ["k"] = "first" } });
+
+        await using var connection = await OpenAsync();
+        await using var transaction = await connection.BeginTransactionAsync();
+        await Assert.ThrowsAsync<Errors.DuplicateJobException>(() =>
+            a.Manager.CreateAsync(transaction, new NewJob { Type = "t", Id = "order-9", Labels = new Dictionary<string, string> { ["k"] = "second", ["x"] = "y" } }));
+        // The application's transaction is still usable, and commits nothing of the refused job.
+        await InsertOrderAsync(transaction, "order-9");
+        await transaction.CommitAsync();
+
+        await CommitProbeAsync(a);
+        Assert.True(await OrderExistsAsync("order-9"));
+        var kept = await a.Manager.GetAsync("order-9");
+        Assert.Equal((1L, "first", 1), (kept!.Version, kept.Labels["k"], kept.Labels.Count));
+        Assert.Single(await a.Manager.ListAsync(new Storage.JobQuery { Labels = [new("k", "first")] }) is { } page ? page.Items : []);
+        Assert.Empty((await a.Manager.ListAsync(new Storage.JobQuery { Labels = [new("x", "y")] })).Items);
+    }
+
+    [Fact]
     public async Task A_unique_key_is_refused_in_the_application_s_transaction_naming_the_field()
     {
         var a = await StartAsync("a");

@@ -93,7 +93,15 @@ public abstract partial class JobStoreContract
         var creates = Enumerable.Range(0, 64).Select(i => Task.Run(async () =>
         {
             start.Wait();
-            return await stores[i % stores.Length].InsertUniqueAsync(DebounceInsert(New($"d-{i:D2}"), "render:42", i, T0.AddSeconds(5 + i)), None);
+            // A store may answer Retry (its answer depended on a write of the same transaction that did not land): ask again.
+            InsertOutcome outcome;
+            do
+            {
+                outcome = await stores[i % stores.Length].InsertUniqueAsync(DebounceInsert(New($"d-{i:D2}"), "render:42", i, T0.AddSeconds(5 + i)), None);
+            }
+            while (outcome.Result == InsertResult.Retry);
+
+            return outcome;
         })).ToList();
         start.Set();
         var outcomes = await Task.WhenAll(creates);

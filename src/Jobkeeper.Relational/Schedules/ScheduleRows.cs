@@ -39,7 +39,7 @@ internal static class ScheduleRows
 
     /// <summary>
     /// Insert (when <paramref name="expected"/> is 0 and no row has the name) or compare-and-set update (of the row still at
-    /// version <paramref name="expected"/>). Returns the name when it wrote.
+    /// version <paramref name="expected"/>; a deleted schedule is not brought back). Returns the name when it wrote.
     /// </summary>
     public static SqlQuery Save(ISqlDialect dialect, Schedule s, long expected)
     {
@@ -56,10 +56,15 @@ internal static class ScheduleRows
             s.SkippedFires, TimeMicros.From(s.CreatedAt), TimeMicros.From(s.UpdatedAt), s.Version,
         ];
         var placeholders = Names.Select((n, i) => p.Add(n, values[i])).ToArray();
-        var e = p.Add("expected", expected);
-        var assignments = string.Join(", ", Names.Skip(1).Select(n => $"{n} = excluded.{n}"));
-        return new($"INSERT INTO schedules ({Columns}) VALUES ({string.Join(", ", placeholders)}) " +
-            $"ON CONFLICT (name) DO UPDATE SET {assignments} WHERE schedules.version = {e} AND {e} > 0 RETURNING name", p.Values);
+        if (expected == 0)
+        {
+            return new($"INSERT INTO schedules ({Columns}) VALUES ({string.Join(", ", placeholders)}) ON CONFLICT (name) DO NOTHING RETURNING name",
+                p.Values);
+        }
+
+        var assignments = string.Join(", ", Names.Skip(1).Select((n, i) => $"{n} = {placeholders[i + 1]}"));
+        return new($"UPDATE schedules SET {assignments} WHERE name = {placeholders[0]} AND version = {p.Add("expected", expected)} RETURNING name",
+            p.Values);
     }
 
     public static SqlQuery Delete(ISqlDialect dialect, string name)
