@@ -9,8 +9,12 @@ namespace Jobkeeper;
 
 public sealed partial class JobManager
 {
-    /// <summary>How often a create asks the store again when its answer depended on a write that did not land.</summary>
-    private const int MaxInsertRetries = 16;
+    /// <summary>
+    /// How often a create asks the store again when its answer depended on a write that did not land. On PostgreSQL, of the
+    /// debounces of one key in one transaction only the first applies and the others ask again: under a burst each round lets
+    /// at least one through per instance, so this bounds a burst of that many.
+    /// </summary>
+    private const int MaxInsertRetries = 256;
 
     private static readonly JobStatus[] Unfinished = [.. JobStatusNames.All.Where(s => !s.IsTerminal())];
 

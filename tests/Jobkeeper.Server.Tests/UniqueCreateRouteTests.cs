@@ -138,6 +138,7 @@ public sealed class UniqueCreateClusterTests
         {
             using var response = await cluster[i % 2].Client.PostJsonAsync(Api.Jobs,
                 $$$"""{"type":"e2e.debounce.cluster","unique_key":"{{{debounceKey}}}","debounce_seconds":600,"input":{"n":{{{i}}}}}""");
+            Assert.True(response.StatusCode is HttpStatusCode.Created or HttpStatusCode.OK, await response.Content.ReadAsStringAsync());
             var job = await Api.ExpectJsonAsync(response, response.StatusCode);
             return (response.StatusCode, Id: job.Str("id"), Version: job.Version(), N: job.GetProperty("input").GetProperty("n").GetInt32());
         })));

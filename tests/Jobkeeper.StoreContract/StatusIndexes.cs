@@ -20,6 +20,8 @@ public static partial class StatusIndexes
         ["ix_jobs_lease"] = [JobStatus.Running.ToName()],
         ["ix_jobs_prompt_expiry"] = [JobStatus.Waiting.ToName()],
         ["ix_jobs_terminal_completed"] = [.. JobStatusNames.All.Where(s => s.IsTerminal()).Select(s => s.ToName())],
+        // Jobs with a unique key, whatever their status.
+        ["ix_jobs_unique"] = [],
     };
 
     /// <summary>
