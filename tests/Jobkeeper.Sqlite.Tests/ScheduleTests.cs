@@ -73,6 +73,42 @@ public sealed class ScheduleTests : IDisposable
     }
 
     [Theory]
+    // Berlin springs forward on 29 March 2026 (02:00 → 03:00: 02:30 does not exist) and falls back on 25 October (02:30 happens twice).
+    [InlineData("Europe/Berlin", "30 2 * * *", "2026-03-27T12:00:00Z",
+        new[] { "2026-03-28T01:30:00Z", "2026-03-29T01:00:00Z", "2026-03-30T00:30:00Z" })]
+    [InlineData("Europe/Berlin", "30 2 * * *", "2026-10-23T12:00:00Z",
+        new[] { "2026-10-24T00:30:00Z", "2026-10-25T00:30:00Z", "2026-10-26T01:30:00Z" })]
+    // New York springs forward on 8 March 2026 and falls back on 1 November.
+    [InlineData("America/New_York", "30 2 * * *", "2026-03-06T12:00:00Z",
+        new[] { "2026-03-07T07:30:00Z", "2026-03-08T07:00:00Z", "2026-03-09T06:30:00Z" })]
+    [InlineData("America/New_York", "30 1 * * *", "2026-10-30T12:00:00Z",
+        new[] { "2026-10-31T05:30:00Z", "2026-11-01T05:30:00Z", "2026-11-02T06:30:00Z" })]
+    public async Task Across_a_daylight_saving_change_the_runner_fires_a_skipped_time_once_and_a_repeated_time_once(string zone, string cron,
+        string start, string[] expectedUtc)
+    {
+        var clock = new TestClock(DateTimeOffset.Parse(start, System.Globalization.CultureInfo.InvariantCulture));
+        // The clock jumps by hours: passes an hour apart keep the fake timers from ticking thousands of times per jump.
+        await using var host = await StartAsync(clock, o =>
+        {
+            o.Schedules.PollInterval = TimeSpan.FromHours(1);
+            o.Workers.ReapInterval = TimeSpan.FromHours(1);
+        });
+        var created = await Schedules(host).CreateAsync(new NewSchedule { Name = "daily", Cron = cron, TimeZone = zone, Job = new ScheduleJob { Type = "report" } });
+        var expected = expectedUtc.Select(e => DateTimeOffset.Parse(e, System.Globalization.CultureInfo.InvariantCulture)).ToList();
+        Assert.Equal(expected, created.NextRuns.Take(3));
+
+        // Each fire time, then the repeated hour's second pass (an hour later), run by the real runner on the clock.
+        foreach (var fire in expected)
+        {
+            await AdvanceAndWaitAsync(host, clock, fire - clock.GetUtcNow() + TimeSpan.FromSeconds(1), "daily");
+            await AdvanceAndWaitAsync(host, clock, TimeSpan.FromHours(1), "daily");
+        }
+
+        Assert.Equal(expected, (await JobsOf(host, "daily")).Select(j => j.RunAt));
+        Assert.Equal(0, (await Schedules(host).GetAsync("daily")).SkippedFires);
+    }
+
+    [Theory]
     [InlineData(ScheduleMisfire.Skip, null, new int[0])]
     [InlineData(ScheduleMisfire.FireOnce, null, new[] { 9 })]
     [InlineData(ScheduleMisfire.CatchUp, 3, new[] { 7, 8, 9 })]

@@ -171,11 +171,8 @@ public sealed class ScheduleManager
                 schedule.Name, missed.Count, missed[0], missed[^1], schedule.Misfire, toFire.Count - onTime.Count);
         }
 
-        var skipped = (long)(due.Count - toFire.Count);
-        for (var i = 0; i < skipped; i++)
-        {
-            _instruments.RecordScheduleFire(schedule.Name, "skipped_misfire");
-        }
+        var skippedMisfire = due.Count - toFire.Count;
+        var skippedOverlap = 0;
 
         var lastJobId = schedule.LastJobId;
         DateTimeOffset? lastFire = schedule.LastFireAt;
@@ -187,8 +184,7 @@ public sealed class ScheduleManager
             {
                 if (schedule.Overlap == ScheduleOverlap.Skip)
                 {
-                    skipped++;
-                    _instruments.RecordScheduleFire(schedule.Name, "skipped_overlap");
+                    skippedOverlap++;
                     _logger.LogInformation("Schedule {Schedule} skipped its fire of {FireTime:O}: job {JobId} is still {Status}",
                         schedule.Name, fireTime, previous.Id, status.ToName());
                     continue;
@@ -207,7 +203,7 @@ public sealed class ScheduleManager
         var next = timing.NextAfter(due[^1]);
         var advanced = schedule with
         {
-            NextFireAt = next, LastFireAt = lastFire, LastJobId = lastJobId, SkippedFires = schedule.SkippedFires + skipped,
+            NextFireAt = next, LastFireAt = lastFire, LastJobId = lastJobId, SkippedFires = schedule.SkippedFires + skippedMisfire + skippedOverlap,
             UpdatedAt = now, Version = schedule.Version + 1,
         };
         // Compare-and-set: a change made meanwhile (through the API, or by another instance) wins; its fire times are then
@@ -215,9 +211,22 @@ public sealed class ScheduleManager
         if (!await Store.SaveScheduleAsync(schedule, advanced, cancellationToken).ConfigureAwait(false))
         {
             _logger.LogInformation("Schedule {Schedule} changed while it fired; the next pass looks at it again", schedule.Name);
+            return created;
         }
 
+        // Counted once stored: a pass that lost its save is looked at again, and would count the same skips twice.
+        RecordSkipped(schedule.Name, "skipped_misfire", skippedMisfire);
+        RecordSkipped(schedule.Name, "skipped_overlap", skippedOverlap);
+
         return created;
+    }
+
+    private void RecordSkipped(string schedule, string outcome, int count)
+    {
+        for (var i = 0; i < count; i++)
+        {
+            _instruments.RecordScheduleFire(schedule, outcome);
+        }
     }
 
     private async Task CancelPreviousAsync(string schedule, string jobId, CancellationToken cancellationToken)

@@ -33,7 +33,7 @@ internal sealed class JobkeeperOptionsValidator(IServiceProvider services) : IVa
         CheckQueues(problems, options);
 
         var schedules = $"{Section}:{nameof(options.Schedules)}";
-        problems.Range($"{schedules}:{nameof(options.Schedules.PollInterval)}", options.Schedules.PollInterval, Millisecond, TimeSpan.FromMinutes(1));
+        problems.Range($"{schedules}:{nameof(options.Schedules.PollInterval)}", options.Schedules.PollInterval, Millisecond, TimeSpan.FromHours(1));
         problems.Range($"{schedules}:{nameof(options.Schedules.MisfireGrace)}", options.Schedules.MisfireGrace, TimeSpan.Zero, Day);
 
         var retention = options.Retention;
