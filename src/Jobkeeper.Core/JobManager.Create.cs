@@ -118,11 +118,9 @@ public sealed partial class JobManager
                     continue;
                 }
 
-                answers[positions[k]] = outcomes[k].Result switch
-                {
-                    InsertResult.IdTaken => BatchCreateItem.DuplicateId(rows[k].Job.Id),
-                    _ => Answer(outcomes[k], rows[k].Job.Id) is var job && job.Existing == true ? BatchCreateItem.Existing(job) : BatchCreateItem.Created(job),
-                };
+                answers[positions[k]] = outcomes[k].Result == InsertResult.IdTaken ? BatchCreateItem.DuplicateId(rows[k].Job.Id)
+                    : Answer(outcomes[k], rows[k].Job.Id) is { Existing: true } existing ? BatchCreateItem.Existing(existing)
+                    : BatchCreateItem.Created(outcomes[k].Job!);
             }
 
             rows = [.. again.Select(a => a.Row)];
@@ -213,11 +211,7 @@ public sealed partial class JobManager
         {
             return new JobUniqueness(key, [JobStatus.Queued], null)
             {
-                Debounce = pending =>
-                {
-                    var change = JobTransitions.Debounce(pending, job.Input, job.RunAt, now, by.Name);
-                    return change with { Events = [.. change.Events.Select(e => e with { DisplayName = by.DisplayName, Reason = by.Reason })] };
-                },
+                Debounce = pending => by.Sign(JobTransitions.Debounce(pending, job.Input, job.RunAt, now, by.Name))!,
             };
         }
 

@@ -164,6 +164,7 @@ internal sealed class PostgresChangeListener : IAsyncDisposable
                     // Whatever changed while deaf is unknown: forget the cache and read the events missed.
                     Tell(o => o.ChangesMayHaveBeenMissed());
                     RequestFeed();
+                    _enlisted?.Invoke();
                     _logger.LogInformation("PostgreSQL notification connection restored");
                     break;
                 }

@@ -309,8 +309,9 @@ public sealed class PostgresJobStore : ISharedJobStore, ISqlReader
     /// if that transaction commits. False when its id is taken.
     /// </summary>
     internal Task<bool> EnlistAsync(NpgsqlTransaction transaction, JobInsert insert, CancellationToken cancellationToken) =>
-        (_enlisted ?? throw NotOpen()).EnlistAsync(transaction, insert, PostgresChangeNotice.Encode(PostgresChangeNotice.Enlisted, false, [], [])[0],
-            cancellationToken);
+        (_enlisted ?? throw NotOpen()).EnlistAsync(transaction, insert, EnlistedNotice, cancellationToken);
+
+    private static readonly string EnlistedNotice = PostgresChangeNotice.Encode(PostgresChangeNotice.Enlisted, false, [], [])[0];
 
     private void SignalEnlisted()
     {
@@ -328,16 +329,23 @@ public sealed class PostgresJobStore : ISharedJobStore, ISqlReader
     }
 
     /// <summary>
-    /// Records the creation of jobs that applications' transactions committed: at once when their notice arrives, and every
-    /// second in case a notice was lost (the listener reconnecting).
+    /// Records the creation of jobs that applications' transactions committed: at start (what committed while no instance
+    /// ran), when their notice arrives, after the listener reconnected (a notice may have been missed), and a second after
+    /// a pass failed. Nothing is read while nothing was committed.
     /// </summary>
     private async Task RecordEnlistedAsync(CancellationToken cancellationToken)
     {
+        var due = true;
         while (!cancellationToken.IsCancellationRequested)
         {
             try
             {
-                await _enlistedSignal.WaitAsync(TimeSpan.FromSeconds(1), cancellationToken).ConfigureAwait(false);
+                if (!due)
+                {
+                    await _enlistedSignal.WaitAsync(cancellationToken).ConfigureAwait(false);
+                }
+
+                due = false;
                 while (await _enlisted!.FinishAsync(_dataSource, cancellationToken).ConfigureAwait(false) > 0)
                 {
                 }
@@ -349,6 +357,15 @@ public sealed class PostgresJobStore : ISharedJobStore, ISqlReader
             catch (Exception ex)
             {
                 _logger.LogWarning("Recording jobs created in applications' transactions failed; trying again in a second: {Error}", ex.Message);
+                due = true;
+                try
+                {
+                    await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
             }
         }
     }
@@ -363,8 +380,8 @@ public sealed class PostgresJobStore : ISharedJobStore, ISqlReader
     public Task<IReadOnlyList<QueueSettings>> GetQueueSettingsAsync(CancellationToken cancellationToken) =>
         _queueReads.GetSettingsAsync(cancellationToken);
 
-    public async Task<IReadOnlyList<Schedule>> GetSchedulesAsync(CancellationToken cancellationToken) =>
-        await ((ISqlReader)this).QueryAsync(ScheduleRows.All(), ScheduleRows.Read, cancellationToken).ConfigureAwait(false);
+    public async Task<IReadOnlyList<Schedule>> GetSchedulesAsync(ScheduleQuery query, CancellationToken cancellationToken) =>
+        await ((ISqlReader)this).QueryAsync(ScheduleRows.Select(PostgresDialect.Instance, query), ScheduleRows.Read, cancellationToken).ConfigureAwait(false);
 
     /// <summary>On a connection of its own, outside the group commit: schedules change a few times a minute at most.</summary>
     public Task<bool> SaveScheduleAsync(Schedule? current, Schedule next, CancellationToken cancellationToken) =>

@@ -13,7 +13,9 @@ namespace Jobkeeper.Postgres;
 /// </summary>
 internal sealed class PostgresUniqueInsertOp(JobInsert insert) : PostgresWriteOp<InsertOutcome>
 {
-    private PostgresInsertOp _insert = new(insert.Job, insert.Created);
+    private readonly List<JobEvent> _folded = [];
+    private PostgresInsertOp? _insert;
+    private Job? _insertedJob;
     private readonly JobUniqueness _unique = insert.Unique ?? throw new ArgumentException("A unique insert needs its uniqueness.", nameof(insert));
     private Decision _decision = Decision.Undecided;
     private UniqueWrite? _write;
@@ -53,7 +55,6 @@ internal sealed class PostgresUniqueInsertOp(JobInsert insert) : PostgresWriteOp
         _dependsOn = null;
         _replacement = null;
         _folded.Clear();
-        _foldedJob = null;
         var writes = transaction.UniqueWrites(_unique.Key);
         // What earlier ops of this transaction write is newer than what the select saw.
         UniqueWrite? blocking = null;
@@ -70,6 +71,7 @@ internal sealed class PostgresUniqueInsertOp(JobInsert insert) : PostgresWriteOp
         if (blockingJob is null)
         {
             _decision = Decision.Insert;
+            _insertedJob = insert.Job;
             _insert = new PostgresInsertOp(insert.Job, insert.Created);
             _write = new UniqueWrite(insert.Job, this);
             writes.Add(_write);
@@ -84,6 +86,14 @@ internal sealed class PostgresUniqueInsertOp(JobInsert insert) : PostgresWriteOp
             return;
         }
 
+        if (blocking is { Inserter: null })
+        {
+            // An earlier debounce of this transaction changes the job, and may lose its compare-and-set to a claim: a second
+            // change on top of it could then land on the claimed job. Asked again, it sees what won.
+            _decision = Decision.Retry;
+            return;
+        }
+
         _replacement = _unique.Debounce(blockingJob);
         if (blocking?.Inserter is { } inserter)
         {
@@ -95,14 +105,6 @@ internal sealed class PostgresUniqueInsertOp(JobInsert insert) : PostgresWriteOp
             return;
         }
 
-        if (blocking is not null)
-        {
-            // An earlier debounce of this transaction changes the job, and may lose its compare-and-set to a claim: a second
-            // change on top of it could then land on the claimed job. Asked again, it sees what won.
-            _decision = Decision.Retry;
-            return;
-        }
-
         // Found by this op's own select: its compare-and-set update lands unless a claim changed the job meanwhile.
         _decision = Decision.Debounce;
         _replacementValues = JobColumns.ToStateValues(_replacement.Job, withLabels: true);
@@ -110,17 +112,13 @@ internal sealed class PostgresUniqueInsertOp(JobInsert insert) : PostgresWriteOp
         writes.Add(_write);
     }
 
-    private readonly List<JobEvent> _folded = [];
-
     /// <summary>A later op's debounce of the job this op inserts: the insert stores the debounced job and its event.</summary>
     private void Fold(JobReplacement debounce)
     {
         _folded.AddRange(debounce.Events);
+        _insertedJob = debounce.Job;
         _insert = new PostgresInsertOp(debounce.Job, insert.Created, [.. _folded]);
-        _foldedJob = debounce.Job;
     }
-
-    private Job? _foldedJob;
 
     private static bool Newer(Job a, Job b) => a.CreatedAt != b.CreatedAt ? a.CreatedAt > b.CreatedAt : string.CompareOrdinal(a.Id, b.Id) > 0;
 
@@ -129,7 +127,7 @@ internal sealed class PostgresUniqueInsertOp(JobInsert insert) : PostgresWriteOp
         switch (_decision)
         {
             case Decision.Insert:
-                _insert.AddRowWrites(rows);
+                _insert!.AddRowWrites(rows);
                 break;
             case Decision.Debounce:
                 _update = AddUpdate(rows, _replacement!, _replacementValues!);
@@ -142,8 +140,8 @@ internal sealed class PostgresUniqueInsertOp(JobInsert insert) : PostgresWriteOp
         switch (_decision)
         {
             case Decision.Insert:
-                _write!.Landed = _insert.Insert(commit);
-                Result = _write.Landed ? new InsertOutcome(InsertResult.Created, _foldedJob ?? insert.Job) : InsertOutcome.IdTaken;
+                _write!.Landed = _insert!.Insert(commit);
+                Result = _write.Landed ? new InsertOutcome(InsertResult.Created, _insertedJob) : InsertOutcome.IdTaken;
                 break;
             case Decision.Existing:
                 Result = _dependsOn is null || _dependsOn.Landed ? new InsertOutcome(InsertResult.Existing, _existing) : InsertOutcome.Retry;

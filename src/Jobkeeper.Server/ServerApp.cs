@@ -85,10 +85,8 @@ public static class ServerApp
         builder.Services.AddJobkeeperApi(o =>
         {
             o.MaxRequestBodyBytes = settings.MaxRequestBodyBytes;
-            if (builder.Configuration[$"{ServerSettings.Section}:{nameof(JobkeeperApiOptions.IdempotencyKeyWindow)}"] is { } window)
-            {
-                o.IdempotencyKeyWindow = TimeSpan.Parse(window, System.Globalization.CultureInfo.InvariantCulture);
-            }
+            o.IdempotencyKeyWindow = builder.Configuration.GetValue(
+                $"{ServerSettings.Section}:{nameof(JobkeeperApiOptions.IdempotencyKeyWindow)}", o.IdempotencyKeyWindow);
         });
         ServerTelemetry.Add(builder, settings);
         // Problem details are written with the app's JSON options: snake_case like the rest, quotes kept readable.

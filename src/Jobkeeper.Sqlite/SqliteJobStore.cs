@@ -291,8 +291,9 @@ public sealed class SqliteJobStore : IJobStore
         }
     }
 
-    public async Task<IReadOnlyList<Schedule>> GetSchedulesAsync(CancellationToken cancellationToken) =>
-        await Readers.QueryAsync(Relational.Schedules.ScheduleRows.All(), Relational.Schedules.ScheduleRows.Read, cancellationToken).ConfigureAwait(false);
+    public async Task<IReadOnlyList<Schedule>> GetSchedulesAsync(ScheduleQuery query, CancellationToken cancellationToken) =>
+        await Readers.QueryAsync(Relational.Schedules.ScheduleRows.Select(SqliteDialect.Instance, query), Relational.Schedules.ScheduleRows.Read,
+            cancellationToken).ConfigureAwait(false);
 
     public Task<bool> SaveScheduleAsync(Schedule? current, Schedule next, CancellationToken cancellationToken) =>
         Write(new SaveScheduleOp(current, next));

@@ -80,24 +80,22 @@ internal sealed class InsertUniqueJobOp(JobInsert insert) : WriteOp<InsertOutcom
 /// <summary>Many new jobs in a transaction of their own, so they are stored together or not at all; each sees the ones before it.</summary>
 internal sealed class InsertJobsOp(IReadOnlyList<JobInsert> jobs) : WriteOp<IReadOnlyList<InsertOutcome>>
 {
-    private readonly object[] _inserts = [.. jobs.Select(j => j.Unique is null ? (object)new InsertJobOp(j.Job, j.Created) : new InsertUniqueJobOp(j))];
+    private readonly Func<SqliteWriteSession, List<CommittedChange>, InsertOutcome>[] _inserts = [.. jobs.Select(Step)];
 
     public override bool IsBulk => true;
 
-    public override void Execute(SqliteWriteSession session, List<CommittedChange> changes)
+    public override void Execute(SqliteWriteSession session, List<CommittedChange> changes) =>
+        Result = [.. _inserts.Select(insert => insert(session, changes))];
+
+    private static Func<SqliteWriteSession, List<CommittedChange>, InsertOutcome> Step(JobInsert job)
     {
-        var outcomes = new InsertOutcome[_inserts.Length];
-        for (var i = 0; i < _inserts.Length; i++)
+        if (job.Unique is not null)
         {
-            outcomes[i] = _inserts[i] switch
-            {
-                InsertUniqueJobOp unique => unique.Insert(session, changes),
-                InsertJobOp plain => plain.Insert(session, changes) ? new InsertOutcome(InsertResult.Created, jobs[i].Job) : InsertOutcome.IdTaken,
-                _ => throw new InvalidOperationException(),
-            };
+            return new InsertUniqueJobOp(job).Insert;
         }
 
-        Result = outcomes;
+        var plain = new InsertJobOp(job.Job, job.Created);
+        return (session, changes) => plain.Insert(session, changes) ? new InsertOutcome(InsertResult.Created, job.Job) : InsertOutcome.IdTaken;
     }
 }
 

@@ -43,7 +43,7 @@ public sealed class ScheduleManager
     public async Task<IReadOnlyList<Schedule>> ListAsync(CancellationToken cancellationToken = default)
     {
         var now = _kernel.Now();
-        return [.. (await Store.GetSchedulesAsync(cancellationToken).ConfigureAwait(false)).Select(s => ScheduleRules.Shown(s, now))];
+        return [.. (await Store.GetSchedulesAsync(ScheduleQuery.All, cancellationToken).ConfigureAwait(false)).Select(s => ScheduleRules.Shown(s, now))];
     }
 
     /// <summary>One schedule; <see cref="ScheduleNotFoundException"/> when there is none.</summary>
@@ -110,7 +110,7 @@ public sealed class ScheduleManager
         for (var attempt = 0; attempt < Attempts; attempt++)
         {
             var now = _kernel.Now();
-            var current = (await Store.GetSchedulesAsync(cancellationToken).ConfigureAwait(false)).FirstOrDefault(s => s.Name == declared.Name);
+            var current = await FindAsync(declared.Name, cancellationToken).ConfigureAwait(false);
             var next = current is null ? ScheduleRules.New(declared, now) : ScheduleRules.Declare(current, declared, now);
             if (ReferenceEquals(next, current) || await Store.SaveScheduleAsync(current, next, cancellationToken).ConfigureAwait(false))
             {
@@ -130,13 +130,8 @@ public sealed class ScheduleManager
     {
         var now = _kernel.Now();
         var fired = 0;
-        foreach (var schedule in await Store.GetSchedulesAsync(cancellationToken).ConfigureAwait(false))
+        foreach (var schedule in await Store.GetSchedulesAsync(new ScheduleQuery(DueBy: now), cancellationToken).ConfigureAwait(false))
         {
-            if (schedule.Paused || schedule.NextFireAt is not { } due || due > now)
-            {
-                continue;
-            }
-
             try
             {
                 fired += await FireAsync(schedule, now, cancellationToken).ConfigureAwait(false);
@@ -233,7 +228,7 @@ public sealed class ScheduleManager
     {
         try
         {
-            await _jobs.CancelAsync(jobId, new JobActor(ActorOf(schedule).Name) { Reason = "overlap: cancel_previous" }, cancellationToken).ConfigureAwait(false);
+            await _jobs.CancelAsync(jobId, ActorOf(schedule) with { Reason = "overlap: cancel_previous" }, cancellationToken).ConfigureAwait(false);
             _instruments.RecordScheduleFire(schedule, "cancelled_previous");
         }
         catch (JobkeeperException ex) when (ex is InvalidTransitionException or JobStateConflictException or JobNotFoundException)
@@ -269,9 +264,11 @@ public sealed class ScheduleManager
     private async Task<Schedule> LoadAsync(string name, CancellationToken cancellationToken)
     {
         ScheduleRules.ValidateName(name);
-        return (await Store.GetSchedulesAsync(cancellationToken).ConfigureAwait(false)).FirstOrDefault(s => s.Name == name)
-            ?? throw new ScheduleNotFoundException(name);
+        return await FindAsync(name, cancellationToken).ConfigureAwait(false) ?? throw new ScheduleNotFoundException(name);
     }
+
+    private async Task<Schedule?> FindAsync(string name, CancellationToken cancellationToken) =>
+        await Store.GetSchedulesAsync(new ScheduleQuery(name), cancellationToken).ConfigureAwait(false) is [var found] ? found : null;
 
     private static JobActor ActorOf(string schedule) => new("schedule:" + schedule);
 

@@ -119,8 +119,11 @@ public interface IJobStore : IAsyncDisposable
     /// <summary>Every queue that has jobs or settings (only <paramref name="queue"/> when given), with its counts at <paramref name="now"/>.</summary>
     Task<IReadOnlyList<QueueStats>> GetQueueStatsAsync(string? queue, DateTimeOffset now, CancellationToken cancellationToken);
 
-    /// <summary>Every stored schedule, by name, as stored (<see cref="Schedule.NextRuns"/> empty: the caller computes them).</summary>
-    Task<IReadOnlyList<Schedule>> GetSchedulesAsync(CancellationToken cancellationToken);
+    /// <summary>
+    /// The stored schedules <paramref name="query"/> selects, by name, as stored (<see cref="Schedule.NextRuns"/> empty: the
+    /// caller computes them).
+    /// </summary>
+    Task<IReadOnlyList<Schedule>> GetSchedulesAsync(ScheduleQuery query, CancellationToken cancellationToken);
 
     /// <summary>
     /// Stores a schedule compare-and-set: inserts <paramref name="next"/> when <paramref name="current"/> is null and no schedule
@@ -133,6 +136,12 @@ public interface IJobStore : IAsyncDisposable
 
     /// <summary>Why a queued, due job is held back by its queue's settings at <paramref name="now"/> (<see cref="JobBlockedBy"/>), or null.</summary>
     ValueTask<string?> GetBlockedByAsync(Job job, DateTimeOffset now, CancellationToken cancellationToken);
+}
+
+/// <summary>Which schedules to read: every one, the one named <see cref="Name"/>, or those not paused and due by <see cref="DueBy"/>.</summary>
+public sealed record ScheduleQuery(string? Name = null, DateTimeOffset? DueBy = null)
+{
+    public static ScheduleQuery All { get; } = new();
 }
 
 /// <summary>A queue's settings (default ones when it has none stored) and what its jobs are doing.</summary>

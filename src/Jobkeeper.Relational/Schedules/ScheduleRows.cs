@@ -16,7 +16,24 @@ internal static class ScheduleRows
 
     private static readonly string[] Names = [.. Columns.Split(", ")];
 
-    public static SqlQuery All() => new($"SELECT {Columns} FROM schedules ORDER BY name", []);
+    /// <summary>The schedules <paramref name="query"/> selects, by name.</summary>
+    public static SqlQuery Select(ISqlDialect dialect, ScheduleQuery query)
+    {
+        var p = new SqlParameters(dialect);
+        var conditions = new List<string>();
+        if (query.Name is { } name)
+        {
+            conditions.Add($"name = {p.Add("name", name)}");
+        }
+
+        if (query.DueBy is { } due)
+        {
+            conditions.Add($"paused = 0 AND next_fire_us <= {p.Add("due", TimeMicros.From(due))}");
+        }
+
+        var where = conditions.Count == 0 ? "" : " WHERE " + string.Join(" AND ", conditions);
+        return new($"SELECT {Columns} FROM schedules{where} ORDER BY name", p.Values);
+    }
 
     public static Schedule Read(DbDataReader r)
     {

@@ -30,6 +30,24 @@ internal static class CliServer
         return (server, apiKey);
     }
 
+    /// <summary>
+    /// Adds <c>--server</c> and <c>--api-key</c> to <paramref name="command"/> and makes <paramref name="action"/> its action,
+    /// with a client of that server; refusals and connection failures are reported as by <see cref="RunAsync"/>.
+    /// </summary>
+    public static void OnClient(Command command, Func<ParseResult, JobkeeperClient, CancellationToken, Task<int>> action)
+    {
+        var (server, apiKey) = Connection(command);
+        command.SetAction((parse, cancellationToken) =>
+        {
+            var url = parse.GetValue(server);
+            return RunAsync(url, async () =>
+            {
+                using var http = CreateHttp(url, parse.GetValue(apiKey));
+                return await action(parse, new JobkeeperClient(http), cancellationToken).ConfigureAwait(false);
+            });
+        });
+    }
+
     /// <summary>Adds <c>--actor</c> and <c>--reason</c> to a command that changes something; they are recorded in <paramref name="recordedIn"/>.</summary>
     public static (Option<string?> Actor, Option<string?> Reason) Attribution(Command command, string recordedIn)
     {

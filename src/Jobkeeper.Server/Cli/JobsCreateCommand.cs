@@ -24,33 +24,26 @@ internal static class JobsCreateCommand
         var idempotencyKey = new Option<string?>("--idempotency-key") { Description = "Sent as Idempotency-Key: the same key within the server's window gives back the job it made" };
         var json = new Option<bool>("--json") { Description = "Print the job as JSON, as the API returns it" };
         var command = new Command("create", "Create a job") { type, queue, input, labels, priority, uniqueKey, window, debounce, idempotencyKey, json };
-        var (server, apiKey) = CliServer.Connection(command);
-        command.SetAction((parse, cancellationToken) =>
+        CliServer.OnClient(command, async (parse, client, cancellationToken) =>
         {
-            var url = parse.GetValue(server);
-            return CliServer.RunAsync(url, async () =>
+            var job = new NewJob
             {
-                var job = new NewJob
-                {
-                    Type = parse.GetValue(type)!,
-                    Queue = parse.GetValue(queue),
-                    Input = parse.GetValue(input) is { } text ? JobsCommand.ParseAnswer(text) : null,
-                    Labels = Labels(parse.GetValue(labels)),
-                    Priority = parse.GetValue(priority),
-                    UniqueKey = parse.GetValue(uniqueKey),
-                    UniqueWindowSeconds = parse.GetValue(window),
-                    DebounceSeconds = parse.GetValue(debounce),
-                };
-                using var http = CliServer.CreateHttp(url, parse.GetValue(apiKey));
-                var client = new JobkeeperClient(http);
-                var stored = parse.GetValue(idempotencyKey) is { } key
-                    ? await client.CreateIdempotentAsync(job, key, cancellationToken).ConfigureAwait(false)
-                    : await client.CreateAsync(job, cancellationToken).ConfigureAwait(false);
-                Console.Out.WriteLine(parse.GetValue(json)
-                    ? JsonSerializer.Serialize(stored, Jobkeeper.Json.CoreJsonContext.Default.Job)
-                    : $"{(stored.Existing == true ? "existing" : "created")} {stored.Id}");
-                return 0;
-            });
+                Type = parse.GetValue(type)!,
+                Queue = parse.GetValue(queue),
+                Input = parse.GetValue(input) is { } text ? JobsCommand.ParseAnswer(text) : null,
+                Labels = Labels(parse.GetValue(labels)),
+                Priority = parse.GetValue(priority),
+                UniqueKey = parse.GetValue(uniqueKey),
+                UniqueWindowSeconds = parse.GetValue(window),
+                DebounceSeconds = parse.GetValue(debounce),
+            };
+            var stored = parse.GetValue(idempotencyKey) is { } key
+                ? await client.CreateIdempotentAsync(job, key, cancellationToken).ConfigureAwait(false)
+                : await client.CreateAsync(job, cancellationToken).ConfigureAwait(false);
+            Console.Out.WriteLine(parse.GetValue(json)
+                ? JsonSerializer.Serialize(stored, Jobkeeper.Json.CoreJsonContext.Default.Job)
+                : $"{(stored.Existing == true ? "existing" : "created")} {stored.Id}");
+            return 0;
         });
         return command;
     }

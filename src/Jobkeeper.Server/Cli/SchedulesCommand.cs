@@ -29,27 +29,21 @@ internal static class SchedulesCommand
     private static Command List()
     {
         var command = new Command("list", "Every schedule: timing, state, next fire, last fire and its job");
-        var (server, apiKey) = CliServer.Connection(command);
-        command.SetAction((parse, cancellationToken) =>
+        CliServer.OnClient(command, async (parse, client, cancellationToken) =>
         {
-            var url = parse.GetValue(server);
-            return CliServer.RunAsync(url, async () =>
+            var schedules = await client.ListSchedulesAsync(cancellationToken).ConfigureAwait(false);
+            var table = new Table().AddColumns("schedule", "timing", "job type", "state", "next fire", "last fire", "last job", "skipped");
+            foreach (var s in schedules)
             {
-                using var http = CliServer.CreateHttp(url, parse.GetValue(apiKey));
-                var schedules = await new JobkeeperClient(http).ListSchedulesAsync(cancellationToken).ConfigureAwait(false);
-                var table = new Table().AddColumns("schedule", "timing", "job type", "state", "next fire", "last fire", "last job", "skipped");
-                foreach (var s in schedules)
-                {
-                    table.AddRow(Markup.Escape(s.Name), Markup.Escape(Timing(s)), Markup.Escape(s.Job.Type), s.Paused ? "paused" : "active",
-                        Time(s.NextRuns.Count > 0 ? s.NextRuns[0] : null), Time(s.LastFireAt), Markup.Escape(s.LastJobId ?? "-"),
-                        s.SkippedFires.ToString(CultureInfo.InvariantCulture));
-                }
+                table.AddRow(Markup.Escape(s.Name), Markup.Escape(Timing(s)), Markup.Escape(s.Job.Type), s.Paused ? "paused" : "active",
+                    Time(s.NextRuns.Count > 0 ? s.NextRuns[0] : null), Time(s.LastFireAt), Markup.Escape(s.LastJobId ?? "-"),
+                    s.SkippedFires.ToString(CultureInfo.InvariantCulture));
+            }
 
-                var console = JobsCommand.Output();
-                console.Write(table);
-                console.WriteLine($"{schedules.Count} schedule(s)");
-                return 0;
-            });
+            var console = JobsCommand.Output();
+            console.Write(table);
+            console.WriteLine($"{schedules.Count} schedule(s)");
+            return 0;
         });
         return command;
     }
@@ -63,33 +57,27 @@ internal static class SchedulesCommand
         var input = new Option<string?>("--input") { Description = "The job's input: JSON, or plain text sent as a JSON string" };
         var paused = new Option<bool>("--paused") { Description = "Create it paused" };
         var command = new Command("create", "Create a schedule: --cron (5 or 6 fields) or --every SECONDS") { name, type, cron, interval, zone, misfire, catchUp, overlap, queue, input, paused };
-        var (server, apiKey) = CliServer.Connection(command);
-        command.SetAction((parse, cancellationToken) =>
+        CliServer.OnClient(command, async (parse, client, cancellationToken) =>
         {
-            var url = parse.GetValue(server);
-            return CliServer.RunAsync(url, async () =>
+            var schedule = await client.CreateScheduleAsync(new NewSchedule
             {
-                using var http = CliServer.CreateHttp(url, parse.GetValue(apiKey));
-                var schedule = await new JobkeeperClient(http).CreateScheduleAsync(new NewSchedule
+                Name = parse.GetValue(name)!,
+                Cron = parse.GetValue(cron),
+                IntervalSeconds = parse.GetValue(interval),
+                TimeZone = parse.GetValue(zone),
+                Misfire = parse.GetValue(misfire),
+                CatchUpLimit = parse.GetValue(catchUp),
+                Overlap = parse.GetValue(overlap),
+                Paused = parse.GetValue(paused),
+                Job = new ScheduleJob
                 {
-                    Name = parse.GetValue(name)!,
-                    Cron = parse.GetValue(cron),
-                    IntervalSeconds = parse.GetValue(interval),
-                    TimeZone = parse.GetValue(zone),
-                    Misfire = parse.GetValue(misfire),
-                    CatchUpLimit = parse.GetValue(catchUp),
-                    Overlap = parse.GetValue(overlap),
-                    Paused = parse.GetValue(paused),
-                    Job = new ScheduleJob
-                    {
-                        Type = parse.GetValue(type)!,
-                        Queue = parse.GetValue(queue),
-                        Input = parse.GetValue(input) is { } text ? JobsCommand.ParseAnswer(text) : null,
-                    },
-                }, cancellationToken).ConfigureAwait(false);
-                Write(schedule);
-                return 0;
-            });
+                    Type = parse.GetValue(type)!,
+                    Queue = parse.GetValue(queue),
+                    Input = parse.GetValue(input) is { } text ? JobsCommand.ParseAnswer(text) : null,
+                },
+            }, cancellationToken).ConfigureAwait(false);
+            Write(schedule);
+            return 0;
         });
         return command;
     }
@@ -99,25 +87,19 @@ internal static class SchedulesCommand
         var name = NameArgument();
         var (cron, interval, zone, misfire, catchUp, overlap) = TimingOptions();
         var command = new Command("set", "Change a schedule's timing or policies (what is not given stays)") { name, cron, interval, zone, misfire, catchUp, overlap };
-        var (server, apiKey) = CliServer.Connection(command);
-        command.SetAction((parse, cancellationToken) =>
+        CliServer.OnClient(command, async (parse, client, cancellationToken) =>
         {
-            var url = parse.GetValue(server);
-            return CliServer.RunAsync(url, async () =>
+            var patch = new UpdateScheduleRequest
             {
-                var patch = new UpdateScheduleRequest
-                {
-                    Cron = parse.GetResult(cron) is null ? default : new Optional<string?>(true, parse.GetValue(cron)),
-                    IntervalSeconds = parse.GetResult(interval) is null ? default : new Optional<int?>(true, parse.GetValue(interval)),
-                    TimeZone = parse.GetResult(zone) is null ? default : new Optional<string?>(true, parse.GetValue(zone)),
-                    Misfire = parse.GetResult(misfire) is null ? default : new Optional<string?>(true, parse.GetValue(misfire)),
-                    CatchUpLimit = parse.GetResult(catchUp) is null ? default : new Optional<int?>(true, parse.GetValue(catchUp)),
-                    Overlap = parse.GetResult(overlap) is null ? default : new Optional<string?>(true, parse.GetValue(overlap)),
-                };
-                using var http = CliServer.CreateHttp(url, parse.GetValue(apiKey));
-                Write(await new JobkeeperClient(http).UpdateScheduleAsync(parse.GetValue(name)!, patch, cancellationToken).ConfigureAwait(false));
-                return 0;
-            });
+                Cron = parse.GetResult(cron) is null ? default : new Optional<string?>(true, parse.GetValue(cron)),
+                IntervalSeconds = parse.GetResult(interval) is null ? default : new Optional<int?>(true, parse.GetValue(interval)),
+                TimeZone = parse.GetResult(zone) is null ? default : new Optional<string?>(true, parse.GetValue(zone)),
+                Misfire = parse.GetResult(misfire) is null ? default : new Optional<string?>(true, parse.GetValue(misfire)),
+                CatchUpLimit = parse.GetResult(catchUp) is null ? default : new Optional<int?>(true, parse.GetValue(catchUp)),
+                Overlap = parse.GetResult(overlap) is null ? default : new Optional<string?>(true, parse.GetValue(overlap)),
+            };
+            Write(await client.UpdateScheduleAsync(parse.GetValue(name)!, patch, cancellationToken).ConfigureAwait(false));
+            return 0;
         });
         return command;
     }
@@ -126,17 +108,11 @@ internal static class SchedulesCommand
     {
         var name = NameArgument();
         var command = new Command("delete", "Delete a schedule; the jobs it created stay") { name };
-        var (server, apiKey) = CliServer.Connection(command);
-        command.SetAction((parse, cancellationToken) =>
+        CliServer.OnClient(command, async (parse, client, cancellationToken) =>
         {
-            var url = parse.GetValue(server);
-            return CliServer.RunAsync(url, async () =>
-            {
-                using var http = CliServer.CreateHttp(url, parse.GetValue(apiKey));
-                await new JobkeeperClient(http).DeleteScheduleAsync(parse.GetValue(name)!, cancellationToken).ConfigureAwait(false);
-                Console.Out.WriteLine($"deleted schedule {parse.GetValue(name)}");
-                return 0;
-            });
+            await client.DeleteScheduleAsync(parse.GetValue(name)!, cancellationToken).ConfigureAwait(false);
+            Console.Out.WriteLine($"deleted schedule {parse.GetValue(name)}");
+            return 0;
         });
         return command;
     }
@@ -145,19 +121,13 @@ internal static class SchedulesCommand
     {
         var name = NameArgument();
         var command = new Command("trigger", "An extra run now, outside the timing; prints the job it created") { name };
-        var (server, apiKey) = CliServer.Connection(command);
         var (actor, reason) = CliServer.Attribution(command, "the job's history");
-        command.SetAction((parse, cancellationToken) =>
+        CliServer.OnClient(command, async (parse, client, cancellationToken) =>
         {
-            var url = parse.GetValue(server);
-            return CliServer.RunAsync(url, async () =>
-            {
-                using var http = CliServer.CreateHttp(url, parse.GetValue(apiKey));
-                var triggered = await new JobkeeperClient(http).TriggerScheduleAsync(parse.GetValue(name)!, parse.GetValue(actor), parse.GetValue(reason),
-                    cancellationToken).ConfigureAwait(false);
-                Console.Out.WriteLine($"triggered {triggered.Schedule.Name}: job {triggered.Job.Id}");
-                return 0;
-            });
+            var triggered = await client.TriggerScheduleAsync(parse.GetValue(name)!, parse.GetValue(actor), parse.GetValue(reason),
+                cancellationToken).ConfigureAwait(false);
+            Console.Out.WriteLine($"triggered {triggered.Schedule.Name}: job {triggered.Job.Id}");
+            return 0;
         });
         return command;
     }
@@ -166,16 +136,10 @@ internal static class SchedulesCommand
     {
         var name = NameArgument();
         var command = new Command(verb, description) { name };
-        var (server, apiKey) = CliServer.Connection(command);
-        command.SetAction((parse, cancellationToken) =>
+        CliServer.OnClient(command, async (parse, client, cancellationToken) =>
         {
-            var url = parse.GetValue(server);
-            return CliServer.RunAsync(url, async () =>
-            {
-                using var http = CliServer.CreateHttp(url, parse.GetValue(apiKey));
-                Write(await call(new JobkeeperClient(http), parse.GetValue(name)!, cancellationToken).ConfigureAwait(false));
-                return 0;
-            });
+            Write(await call(client, parse.GetValue(name)!, cancellationToken).ConfigureAwait(false));
+            return 0;
         });
         return command;
     }

@@ -5,6 +5,7 @@ import { api, ApiError } from './api.js';
 import { h, replaceChildren, time } from './dom.js';
 
 const POLL_MS = 5000;
+const EVENT_DELAY_MS = 1000;
 
 export function createSchedulesView(main) {
   let disposed = false;
@@ -103,16 +104,26 @@ export function createSchedulesView(main) {
       h('button', { type: 'submit' }, 'Create'));
   }
 
+  // A schedule's fire shows as a new job: look again, at most once a second however many jobs are created.
+  let timer = 0;
+  function soon() {
+    if (timer || disposed) return;
+    timer = setTimeout(() => {
+      timer = 0;
+      refresh();
+    }, EVENT_DELAY_MS);
+  }
+
   const poll = setInterval(refresh, POLL_MS);
   refresh();
 
   return {
-    // A schedule's fire shows as a new job: look again soon.
-    onEvent: (event) => { if (event.type === 'created') refresh(); },
+    onEvent: (event) => { if (event.type === 'created') soon(); },
     resync: refresh,
     dispose() {
       disposed = true;
       clearInterval(poll);
+      clearTimeout(timer);
     },
   };
 }
