@@ -17,6 +17,7 @@ public static class ServerApp
             Args = args ?? [],
             ContentRootPath = Directory.GetCurrentDirectory(),
         });
+        AddDefaultLogLevels(builder.Configuration);
         AddShippedSettings(builder.Configuration);
         builder.Configuration.AddInMemoryCollection(overrides);
         var settings = ServerSettings.Load(builder.Configuration);
@@ -115,6 +116,21 @@ public static class ServerApp
         StartupBanner.Register(app);
         return app;
     }
+
+    /// <summary>
+    /// The log levels of the shipped appsettings.json, underneath every other source: a single-file build has no
+    /// appsettings.json beside it, and at Information ASP.NET Core would log full URLs, access_token included.
+    /// </summary>
+    private static void AddDefaultLogLevels(ConfigurationManager configuration) =>
+        configuration.Sources.Insert(0, new Microsoft.Extensions.Configuration.Memory.MemoryConfigurationSource
+        {
+            InitialData = new Dictionary<string, string?>
+            {
+                ["Logging:LogLevel:Default"] = "Information",
+                ["Logging:LogLevel:Microsoft.AspNetCore"] = "Warning",
+                ["Logging:LogLevel:Microsoft.Hosting.Lifetime"] = "Information",
+            },
+        });
 
     /// <summary>
     /// The appsettings.json shipped beside the executable, read before the working directory's (which overrides it,

@@ -12,7 +12,7 @@ public sealed record JobEvent
     public required DateTimeOffset At { get; init; }
     /// <summary>Who made the change: with API keys the key's name, else the name the caller gave, a worker's id, or the app's default.</summary>
     public string? Actor { get; init; }
-    /// <summary>The name the caller gave for themselves beside <see cref="Actor"/> (unverified; see <see cref="JobActor"/>).</summary>
+    /// <summary>The name the caller gave for themselves beside <see cref="Actor"/> (unverified; see <c>JobActor</c>).</summary>
     public string? DisplayName { get; init; }
     /// <summary>Why the change was asked for, in the caller's words (<c>X-Reason</c>, <c>--reason</c>).</summary>
     public string? Reason { get; init; }

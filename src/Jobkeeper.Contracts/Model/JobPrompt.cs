@@ -24,7 +24,7 @@ public sealed record JobPrompt
 
     public JsonElement? Answer { get; init; }
     public double? Confidence { get; init; }
-    /// <summary>Who answered: with API keys the key's name (see <see cref="JobActor"/>).</summary>
+    /// <summary>Who answered: with API keys the key's name (see <c>JobActor</c>).</summary>
     public string? AnsweredBy { get; init; }
     /// <summary>The name the person who answered gave for themselves beside <see cref="AnsweredBy"/>, unverified.</summary>
     public string? AnsweredByDisplayName { get; init; }

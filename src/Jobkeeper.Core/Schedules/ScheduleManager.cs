@@ -122,7 +122,7 @@ public sealed class ScheduleManager
     }
 
     /// <summary>
-    /// Fires every schedule due at <paramref name="now"/> (the runner's pass, on the elected instance): for each, the fire
+    /// Fires every schedule due now (the runner's pass, on the elected instance): for each, the fire
     /// times since its next fire time, as its misfire and overlap policies say; then stores where it got to. Returns how many
     /// jobs it created.
     /// </summary>

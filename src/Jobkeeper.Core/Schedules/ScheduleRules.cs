@@ -21,7 +21,7 @@ internal static class ScheduleRules
         }
     }
 
-    /// <summary>A new schedule as stored (not fired yet: its next fire time comes from <see cref="Advance"/>), or the field that is wrong.</summary>
+    /// <summary>A new schedule as stored (not fired yet: its next fire time comes from the runner), or the field that is wrong.</summary>
     public static Schedule New(NewSchedule request, DateTimeOffset now)
     {
         ArgumentNullException.ThrowIfNull(request);

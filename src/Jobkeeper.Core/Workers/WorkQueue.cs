@@ -103,7 +103,7 @@ public sealed class WorkQueue
     }
 
     /// <summary>
-    /// Claims like <see cref="ClaimAsync"/>, but when nothing is due waits up to <paramref name="wait"/> for a
+    /// Claims like <c>ClaimAsync</c>, but when nothing is due waits up to <paramref name="wait"/> for a
     /// job to be queued or to come due, and claims it then. Returns empty when the wait ran out.
     /// </summary>
     public Task<IReadOnlyList<Job>> ClaimWaitingAsync(string worker, IReadOnlyCollection<string> types, int max, TimeSpan lease, TimeSpan wait,
@@ -213,7 +213,7 @@ public sealed class WorkQueue
 
     /// <summary>
     /// Asks a person: the job becomes <c>waiting</c> (its lease ends, the attempt is not used up) until the
-    /// prompt is answered or expires. When <paramref name="prompt"/>'s key was answered already, nothing
+    /// prompt is answered or expires. When <paramref name="request"/>'s key was answered already, nothing
     /// changes and the answered prompt is returned instead (replay). A key asked before but never answered
     /// (the prompt expired or the job was cancelled, and the job was retried) is asked anew. When a cancel was
     /// requested the job ends cancelled instead, and no prompt is returned.
