@@ -64,6 +64,18 @@ if [ "$status" -ne 0 ] && [ "${failed:-0}" -eq 0 ]; then
   failed=1
 fi
 
+# The Python and TypeScript clients' tests, against a real server of this build (scripts/test-clients.sh).
+echo "== clients"
+clients_log="$log_dir/clients.log"
+bash scripts/test-clients.sh 2>&1 | tee "$clients_log"
+clients_status=${PIPESTATUS[0]}
+read -r clients_passed clients_failed < <(awk '/^clients: [0-9]+ passed, [0-9]+ failed/ {p = $2; f = $4} END {printf "%d %d\n", p, f}' "$clients_log")
+if [ "$clients_status" -ne 0 ] && [ "${clients_failed:-0}" -eq 0 ]; then
+  clients_failed=1
+fi
+passed=$(( ${passed:-0} + ${clients_passed:-0} ))
+failed=$(( ${failed:-0} + ${clients_failed:-0} ))
+
 # What the load, generated-request, OpenAPI, election, trace and flow control tests measured in this run (their own output, kept in the trx files).
 echo "== measured by the tests"
 find "$log_dir" -name '*.trx' -newer "$run_started" -exec grep -ho -e 'fuzz: [^<&]*' -e 'wrong answers [^<&]*' -e 'SIGTERM with [^<&]*' \

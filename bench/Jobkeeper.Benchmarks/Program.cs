@@ -104,6 +104,13 @@ switch (suite)
         return 0;
     }
 
+    case "client-worker":
+    {
+        var url = TextOption("--url") ?? throw new ArgumentException("--url http://127.0.0.1:PORT/ of a running server is required");
+        await ClientWorkerSuite.RunAsync(new Uri(url), Option("--jobs", 20_000), Option("--concurrency", 64));
+        return 0;
+    }
+
     case "postgres":
     {
         var report = new Report("postgres");
@@ -147,6 +154,8 @@ switch (suite)
               workers     custom: in-process no-op jobs end to end, queue drain, pickup latency [--rounds 3] [--jobs 50000] [--concurrency 256]
               http-workers custom: external HTTP workers drain a queue on a `jobkeeper serve` process
                           [--rounds 3] [--jobs 30000] [--workers 8] [--batch 50] [--port 5482] [--server path/to/jobkeeper.dll]
+              client-worker custom: the .NET client's worker loop on no-op jobs against a running server, as bench/sdk-workers.sh runs it
+                          --url http://127.0.0.1:PORT/ [--jobs 20000] [--concurrency 64]
               postgres    custom: creates, workers end to end, drain, pickup on PostgreSQL with 1 and 3 instances; claim/list cost up to
                           1,000,000 finished jobs (PG_BENCH=<connection string>) [--rounds 3] [--jobs 50000] [--concurrency 256] [--no-scale] [--limit N: a global limit on the drain's queue]
                           [--instances N] [--only creates,e2e,drain,pickup]

@@ -1,0 +1,3 @@
+"""The package version (read by the build backend too)."""
+
+__version__ = "0.9.0"
