@@ -4,11 +4,9 @@
 #
 #   scripts/publish-single-file.sh [rid]
 #
-# Trimmed in partial mode (only assemblies that declare themselves trimmable): full trimming removes what reflection
-# needs (configuration binding, NJsonSchema). The trim analysis reports warnings for the reflection it cannot follow;
-# they are known and do not fail this build. ReadyToRun puts back the precompiled code that trimming strips from the
-# assemblies it rewrites: without it the server starts in about 1.7 s instead of 0.8 s (and is 26 MB instead of 53).
-# See "A single file that needs no .NET" in the README.
+# Not trimmed: even partial trimming broke the server (some problem answers became 500s, seen by
+# the Python and TypeScript clients' tests run against the trimmed file). ReadyToRun: precompiled code, so the server
+# does not spend its start compiling. See "A single file that needs no .NET" in the README.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,14 +17,10 @@ dotnet publish src/Jobkeeper.Server -c Release -r "$rid" --self-contained \
   -p:PublishSingleFile=true \
   -p:EnableCompressionInSingleFile=true \
   -p:IncludeNativeLibrariesForSelfExtract=true \
-  -p:PublishTrimmed=true \
-  -p:TrimMode=partial \
   -p:PublishReadyToRun=true \
-  -p:EnableConfigurationBindingGenerator=false \
-  -p:TreatWarningsAsErrors=false \
   -p:PublishDocumentationFile=false \
   -p:PublishReferencesDocumentationFiles=false \
-  -o "$out" -nologo -clp:ErrorsOnly -warnAsMessage:IL2026,IL2091,IL2104
+  -o "$out" -nologo -clp:ErrorsOnly
 # Only the executable is needed; appsettings.json beside it holds nothing the server lacks without it.
 find "$out" -type f ! -name jobkeeper -delete
 ls -l "$out/jobkeeper"
