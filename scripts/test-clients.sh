@@ -84,5 +84,8 @@ else
   failed=$(( failed + 1 ))
 fi
 
+# What the end-to-end tests saw (1,000 jobs, a worker killed with kill -9 in the middle).
+grep -ho "e2e: .*" "$python_log" 2>/dev/null | sed 's/^/  python /'
+grep -ho "e2e: .*" "$ts_log" 2>/dev/null | sed 's/^/  typescript /'
 echo "clients: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -97,4 +97,6 @@ test(`${TOTAL} jobs survive a worker killed with SIGKILL: each completed exactly
   assert.equal(new Set(acknowledged).size, acknowledged.length, "no job acknowledged twice");
   assert.ok(completedIds(second!).length > 0);
   assert.ok(acknowledged.length <= TOTAL);
+  console.log(`e2e: ${TOTAL} jobs completed once each; the first worker acknowledged ${completedIds(first).length} before kill -9, ` +
+    `the second ${completedIds(second!).length}; ${expired} came back after a lease expired; job ${ASKING} answered "yes"`);
 });
