@@ -15,18 +15,12 @@ import {
   type Job,
   type StreamEvent,
 } from "jobkeeper";
-import { eventually, sharedServer, uniqueType } from "./helpers.js";
+import { connectShared, eventually, uniqueType, type SharedServer } from "./helpers.js";
 
-let server: Awaited<ReturnType<typeof sharedServer>>;
+let server: SharedServer;
 let client: Client;
-
-before(async () => {
-  server = await sharedServer();
-  client = new Client({ baseUrl: server.url, ...(server.apiKey ? { apiKey: server.apiKey } : {}) });
-});
-after(async () => {
-  await server?.stop();
-});
+before(async () => ({ server, client } = await connectShared()));
+after(async () => await server?.stop());
 
 /** Claims the one queued job of `type` under a short lease. */
 async function claimOne(type: string, leaseSeconds = 30) {

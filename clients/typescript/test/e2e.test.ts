@@ -4,20 +4,15 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { Client, type Job, type JobEvent } from "jobkeeper";
-import { eventually, sharedServer, startWorkerProcess, uniqueType, type WorkerProcess } from "./helpers.js";
+import { connectShared, eventually, startWorkerProcess, uniqueType, type WorkerProcess, type SharedServer } from "./helpers.js";
 
 const TOTAL = 1000;
 const ASKING = 500;
 
-let server: Awaited<ReturnType<typeof sharedServer>>;
+let server: SharedServer;
 let client: Client;
-before(async () => {
-  server = await sharedServer();
-  client = new Client({ baseUrl: server.url, ...(server.apiKey ? { apiKey: server.apiKey } : {}) });
-});
-after(async () => {
-  await server?.stop();
-});
+before(async () => ({ server, client } = await connectShared()));
+after(async () => await server?.stop());
 
 async function allJobs(type: string): Promise<Job[]> {
   const jobs: Job[] = [];

@@ -8,6 +8,7 @@ import { createServer, type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { Client } from "jobkeeper";
 
 /** The package folder (clients/typescript), found from the compiled test (dist-test/test/). */
 export const packageRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
@@ -136,6 +137,14 @@ export async function sharedServer(): Promise<{ url: string; apiKey: string | un
   if (url) return { url: url.replace(/\/+$/, ""), apiKey: process.env["JOBKEEPER_API_KEY"] || undefined, stop: async () => undefined };
   const server = await startServer();
   return { url: server.url, apiKey: undefined, stop: () => server.stop() };
+}
+
+export type SharedServer = Awaited<ReturnType<typeof sharedServer>>;
+
+/** The shared server and a client of it (with its key), for a test file's before(). */
+export async function connectShared(): Promise<{ server: SharedServer; client: Client }> {
+  const server = await sharedServer();
+  return { server, client: new Client({ baseUrl: server.url, ...(server.apiKey ? { apiKey: server.apiKey } : {}) }) };
 }
 
 /** A job type no other test uses, so tests can share one server. */

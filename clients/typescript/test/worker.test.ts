@@ -15,18 +15,12 @@ import {
   type WorkerJob,
   type WorkerOptions,
 } from "jobkeeper";
-import { delay, eventually, sharedServer, startWorkerProcess, uniqueType } from "./helpers.js";
+import { connectShared, delay, eventually, startWorkerProcess, uniqueType, type SharedServer } from "./helpers.js";
 
-let server: Awaited<ReturnType<typeof sharedServer>>;
+let server: SharedServer;
 let client: Client;
-
-before(async () => {
-  server = await sharedServer();
-  client = new Client({ baseUrl: server.url, ...(server.apiKey ? { apiKey: server.apiKey } : {}) });
-});
-after(async () => {
-  await server?.stop();
-});
+before(async () => ({ server, client } = await connectShared()));
+after(async () => await server?.stop());
 
 /** Runs a worker for the test's duration; always stopped, also when the test fails. */
 async function withWorker<T>(options: WorkerOptions, handlers: Record<string, (job: WorkerJob<any>) => unknown>, body: (worker: Worker, settled: JobOutcome[]) => Promise<T>, workerClient = client): Promise<T> {

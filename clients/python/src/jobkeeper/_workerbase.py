@@ -9,10 +9,11 @@ import socket
 import threading
 import time
 import traceback
-from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, TypeVar
+from typing import Any, Callable, Dict, List, Mapping, NoReturn, Optional, Sequence, TypeVar
 
 from .errors import (
     Cancelled,
+    JobWaiting,
     JobkeeperConnectionError,
     JobkeeperTimeoutError,
     LeaseLostError,
@@ -20,7 +21,7 @@ from .errors import (
     RateLimitedError,
     ServerError,
 )
-from .models import Prompt, WorkItem
+from .models import AskResult, Job, Prompt, WorkItem
 
 F = TypeVar("F", bound=Callable[..., Any])
 OUTCOMES = ("completed", "failed", "cancelled", "released", "dropped", "waiting")
@@ -124,6 +125,36 @@ class BaseJob:
     def answers(self) -> Dict[str, Any]:
         """The answers given so far, by question key."""
         return {key: p.answer for key, p in self.prompts.items() if p.answered}
+
+    def _asked(self, key: str, question: str, result: AskResult) -> Any:
+        """What the server's answer to an ask means for this run: the question is open now (the lease ended with it,
+        and JobWaiting ends the run), or it was answered before (the answer), or the job ended meanwhile."""
+        if result.waiting:
+            self._waiting = True
+            self._end_run()
+            if result.prompt is not None:
+                self.prompts[key] = result.prompt
+            raise JobWaiting(key, question)
+        if result.prompt is not None and result.prompt.answered:
+            self.prompts[key] = result.prompt
+            return result.prompt.answer
+        # Neither waiting nor answered: the job ended instead (cancelled meanwhile); it is not ours any more.
+        self._drop(f"asking '{key}' found the job {result.status}")
+
+    def _asked_by_us(self, job: Optional[Job], key: str) -> bool:
+        """The job waits on this worker's question ``key``: an ask went through though its answer was lost."""
+        prompt = job.open_prompt if job is not None else None
+        return job is not None and job.status == "waiting" and prompt is not None and prompt.key == key \
+            and prompt.asked_by == self.worker_id
+
+    def _end_run(self) -> None:
+        """No more heartbeats or reports for this run (the blocking worker does this under its lock)."""
+        if self._state in (QUEUED, RUNNING):
+            self._state = SETTLING
+
+    def _drop(self, why: str) -> NoReturn:
+        """The job is not ours any more: the worker drops it, and the handler stops."""
+        raise NotImplementedError
 
     def _stop(self, reason: str) -> bool:
         """Records why the job must stop (a lost lease overrides the rest); True when this is news."""

@@ -21,7 +21,7 @@ import signal
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from typing import (Any, AsyncIterator, Awaitable, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Set,
+from typing import (Any, AsyncIterator, NoReturn, Awaitable, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Set,
                     TypeVar, Union)
 
 from . import tracing
@@ -385,24 +385,15 @@ class AsyncWorkerJob(BaseJob):
             if not is_lost(error):
                 raise
             job = await self._client.find(self.id)
-            prompt = job.open_prompt if job is not None else None
-            if job is not None and job.status == "waiting" and prompt is not None and prompt.key == key \
-                    and prompt.asked_by == self.worker_id:
-                result = AskResult(True, prompt, "waiting")  # our ask went through; its answer was lost and resent
+            if self._asked_by_us(job, key):  # our ask went through; its answer was lost and resent
+                result = AskResult(True, job.open_prompt if job is not None else None, "waiting")
             else:
                 self._worker._lost(self, str(error))
                 raise Cancelled("lease_lost") from None
-        if result.waiting:
-            self._waiting = True
-            if self._state in (QUEUED, RUNNING):
-                self._state = SETTLING  # the lease ended with the question: no more heartbeats
-            if result.prompt is not None:
-                self.prompts[key] = result.prompt
-            raise JobWaiting(key, question)
-        if result.prompt is not None and result.prompt.answered:
-            self.prompts[key] = result.prompt
-            return result.prompt.answer
-        self._worker._lost(self, f"asking '{key}' found the job {result.status}")
+        return self._asked(key, question, result)
+
+    def _drop(self, why: str) -> NoReturn:
+        self._worker._lost(self, why)
         raise Cancelled("lease_lost")
 
     async def _lease_call(self, call: Awaitable[LeaseState], what: str, best_effort: bool) -> None:

@@ -13,7 +13,7 @@ import queue
 import signal
 import threading
 import time
-from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Mapping, Optional, NoReturn, Sequence, Tuple
 
 from . import tracing
 from ._http import Cancel, current_cancel
@@ -131,30 +131,20 @@ class WorkerJob(BaseJob):
                 raise
         return self._asked(key, question, result)
 
-    def _asked(self, key: str, question: str, result: AskResult) -> Any:
-        if result.waiting:
-            # The lease ended with the question: no more heartbeats, nothing more to report for this run.
-            self._waiting = True
-            with self._worker._lock:
-                if self._state in (QUEUED, RUNNING):
-                    self._state = SETTLING
-            if result.prompt is not None:
-                self.prompts[key] = result.prompt
-            raise JobWaiting(key, question)
-        if result.prompt is not None and result.prompt.answered:
-            self.prompts[key] = result.prompt
-            return result.prompt.answer
-        # Neither waiting nor answered: the job ended instead (cancelled meanwhile); it is not ours any more.
-        self._worker._lost(self, f"asking '{key}' found the job {result.status}")
-        raise Cancelled("lease_lost")
-
     def _asked_already(self, key: str) -> bool:
         try:
             job = self._client.get(self.id)
         except JobkeeperError:
             return False
-        prompt = job.open_prompt
-        return job.status == "waiting" and prompt is not None and prompt.key == key and prompt.asked_by == self.worker_id
+        return self._asked_by_us(job, key)
+
+    def _end_run(self) -> None:
+        with self._worker._lock:
+            super()._end_run()
+
+    def _drop(self, why: str) -> NoReturn:
+        self._worker._lost(self, why)
+        raise Cancelled("lease_lost")
 
     def _lease_call(self, call: Callable[[], LeaseState], what: str, best_effort: bool) -> None:
         try:

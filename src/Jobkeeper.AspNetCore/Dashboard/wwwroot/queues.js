@@ -4,9 +4,7 @@
 
 import { api, ApiError } from './api.js';
 import { h, replaceChildren } from './dom.js';
-
-const POLL_MS = 5000;
-const EVENT_DELAY_MS = 1000;
+import { createRefresher } from './refresher.js';
 
 export const BLOCKED_BY = {
   paused: 'its queue is paused',
@@ -17,10 +15,6 @@ export const BLOCKED_BY = {
 };
 
 export function createQueuesView(main) {
-  let disposed = false;
-  let timer = 0;
-  let inFlight = false;
-  let again = false;
   let editing = null;
   let queues = [];
 
@@ -36,29 +30,6 @@ export function createQueuesView(main) {
   replaceChildren(main, h('section', { 'aria-labelledby': 'queues-heading' }, heading, status, error, h('div', { class: 'table-scroll' }, table), form));
   heading.id = 'queues-heading';
   document.title = 'Queues · Jobkeeper';
-
-  async function refresh() {
-    if (inFlight) {
-      again = true;
-      return;
-    }
-    inFlight = true;
-    try {
-      const list = await api.listQueues();
-      if (disposed) return;
-      queues = list.items;
-      render();
-      error.textContent = '';
-    } catch (e) {
-      if (!disposed) error.textContent = e.message;
-    } finally {
-      inFlight = false;
-      if (again && !disposed) {
-        again = false;
-        refresh();
-      }
-    }
-  }
 
   function render() {
     replaceChildren(body, queues.map(row));
@@ -87,7 +58,7 @@ export function createQueuesView(main) {
   async function pauseOrResume(queue) {
     try {
       await (queue.paused ? api.resumeQueue(queue.name) : api.pauseQueue(queue.name));
-      await refresh();
+      await lister.refresh();
     } catch (e) {
       error.textContent = e.message;
     }
@@ -119,7 +90,7 @@ export function createQueuesView(main) {
         await api.updateQueue(queue.name, patch);
         editing = null;
         replaceChildren(form);
-        await refresh();
+        await lister.refresh();
       } catch (e) {
         const fields = e instanceof ApiError && e.problem?.errors ? Object.keys(e.problem.errors).join(', ') : '';
         formError.textContent = fields ? `${e.message} (${fields})` : e.message;
@@ -136,7 +107,7 @@ export function createQueuesView(main) {
       try {
         await (pause ? api.pauseQueue(queue.name, type) : api.resumeQueue(queue.name, type));
         formError.textContent = '';
-        await refresh();
+        await lister.refresh();
       } catch (e) {
         formError.textContent = e.message;
       }
@@ -155,24 +126,16 @@ export function createQueuesView(main) {
     limit.focus();
   }
 
-  function schedule() {
-    if (timer || disposed) return;
-    timer = setTimeout(() => {
-      timer = 0;
-      refresh();
-    }, EVENT_DELAY_MS);
-  }
-
-  const poll = setInterval(refresh, POLL_MS);
-  refresh();
+  const lister = createRefresher(() => api.listQueues(), (list) => {
+    queues = list.items;
+    render();
+  }, error);
 
   return {
-    onEvent: schedule,
-    resync: refresh,
+    onEvent: lister.soon,
+    resync: lister.refresh,
     dispose() {
-      disposed = true;
-      clearInterval(poll);
-      clearTimeout(timer);
+      lister.dispose();
       editing = null;
     },
   };

@@ -3,13 +3,9 @@
 
 import { api, ApiError } from './api.js';
 import { h, replaceChildren, time } from './dom.js';
-
-const POLL_MS = 5000;
-const EVENT_DELAY_MS = 1000;
+import { createRefresher } from './refresher.js';
 
 export function createSchedulesView(main) {
-  let disposed = false;
-  let inFlight = false;
   let schedules = [];
 
   const heading = h('h1', { tabindex: '-1', id: 'schedules-heading' }, 'Schedules');
@@ -24,23 +20,6 @@ export function createSchedulesView(main) {
   replaceChildren(main, h('section', { 'aria-labelledby': 'schedules-heading' }, heading, status, error,
     h('div', { class: 'table-scroll' }, table), form));
   document.title = 'Schedules · Jobkeeper';
-
-  async function refresh() {
-    if (inFlight) return;
-    inFlight = true;
-    try {
-      const list = await api.listSchedules();
-      if (disposed) return;
-      schedules = list.items;
-      replaceChildren(body, schedules.map(row));
-      status.textContent = `${schedules.length} ${schedules.length === 1 ? 'schedule' : 'schedules'}`;
-      error.textContent = '';
-    } catch (e) {
-      if (!disposed) error.textContent = e.message;
-    } finally {
-      inFlight = false;
-    }
-  }
 
   function row(s) {
     const act = (label, action, run) => h('button', { type: 'button', 'data-action': action, onclick: () => perform(run) }, label);
@@ -63,7 +42,7 @@ export function createSchedulesView(main) {
   async function perform(run) {
     try {
       await run();
-      await refresh();
+      await lister.refresh();
     } catch (e) {
       error.textContent = e.message;
     }
@@ -90,7 +69,7 @@ export function createSchedulesView(main) {
         await api.createSchedule(body);
         formError.textContent = '';
         for (const field of [name, cron, every, zone, type]) field.value = '';
-        await refresh();
+        await lister.refresh();
       } catch (e) {
         const fields = e instanceof ApiError && e.problem?.errors ? Object.keys(e.problem.errors).join(', ') : '';
         formError.textContent = e.problem?.detail ? `${e.problem.detail}${fields ? ` (${fields})` : ''}` : e.message;
@@ -104,26 +83,16 @@ export function createSchedulesView(main) {
       h('button', { type: 'submit' }, 'Create'));
   }
 
-  // A schedule's fire shows as a new job: look again, at most once a second however many jobs are created.
-  let timer = 0;
-  function soon() {
-    if (timer || disposed) return;
-    timer = setTimeout(() => {
-      timer = 0;
-      refresh();
-    }, EVENT_DELAY_MS);
-  }
-
-  const poll = setInterval(refresh, POLL_MS);
-  refresh();
+  // A schedule's fire shows as a new job: look again soon after jobs are created.
+  const lister = createRefresher(() => api.listSchedules(), (list) => {
+    schedules = list.items;
+    replaceChildren(body, schedules.map(row));
+    status.textContent = `${schedules.length} ${schedules.length === 1 ? 'schedule' : 'schedules'}`;
+  }, error);
 
   return {
-    onEvent: (event) => { if (event.type === 'created') soon(); },
-    resync: refresh,
-    dispose() {
-      disposed = true;
-      clearInterval(poll);
-      clearTimeout(timer);
-    },
+    onEvent: (event) => { if (event.type === 'created') lister.soon(); },
+    resync: lister.refresh,
+    dispose: lister.dispose,
   };
 }
