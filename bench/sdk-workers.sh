@@ -22,25 +22,21 @@ python3 -m pip install --root-user-action=ignore --disable-pip-version-check --n
 server="$root/src/Jobkeeper.Server/bin/Release/net10.0/jobkeeper"
 bench_dll="$root/bench/Jobkeeper.Benchmarks/bin/Release/net10.0/Jobkeeper.Benchmarks.dll"
 
-work=""
-pid=""
-cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null; [ -n "$work" ] && rm -rf "$work"; pid=""; work=""; }
-trap cleanup EXIT
+source scripts/lib/temp-server.sh
+trap stop_temp_server EXIT
 
 measure() {
-  local sdk=$1 port line
-  work=$(mktemp -d)
-  port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-  (cd "$work" && exec "$server" serve --urls "http://127.0.0.1:$port" --db "$work/jobkeeper.db") > "$work/server.log" 2>&1 &
-  pid=$!
-  until curl -sf "http://127.0.0.1:$port/health" >/dev/null; do sleep 0.05; done
-  local url="http://127.0.0.1:$port"
+  local sdk=$1 line log
+  log=$(mktemp)
+  start_temp_server "$server" "$log" || { echo "jobkeeper serve did not start:" >&2; cat "$log" >&2; exit 1; }
+  local url=$temp_server_url
   case "$sdk" in
     dotnet) line=$(dotnet "$bench_dll" client-worker --url "$url/" --jobs "$JOBS" --concurrency "$DOTNET_CONCURRENCY" | tail -n 1) ;;
     python) line=$(python3 clients/python/bench/throughput.py --url "$url" --jobs "$JOBS" --concurrency "$PY_CONCURRENCY" | tail -n 1) ;;
     typescript) line=$(node clients/typescript/bench/throughput.mjs --url "$url" --jobs "$JOBS" --concurrency "$TS_CONCURRENCY" | tail -n 1) ;;
   esac
-  cleanup
+  stop_temp_server
+  rm -f "$log"
   echo "$line" | grep -oE '[0-9][0-9,]*(\.[0-9]+)? jobs/s' | tail -n 1 | cut -d' ' -f1 | tr -d ,
 }
 

@@ -18,34 +18,17 @@ if [ ! -x "$JOBKEEPER_SERVER" ]; then
   exit 1
 fi
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/jobkeeper-clients.XXXXXX")
-server_pid=""
-stop_server() {
-  if [ -n "$server_pid" ] && kill -0 "$server_pid" 2>/dev/null; then
-    kill "$server_pid" 2>/dev/null
-    for _ in $(seq 1 100); do kill -0 "$server_pid" 2>/dev/null || break; sleep 0.1; done
-    kill -9 "$server_pid" 2>/dev/null || true
-  fi
-  rm -rf "$work"
-}
-trap stop_server EXIT
+source scripts/lib/temp-server.sh
+trap stop_temp_server EXIT
 trap 'echo "interrupted" >&2; exit 130' INT TERM
 
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-(cd "$work" && exec "$JOBKEEPER_SERVER" serve --urls "http://127.0.0.1:$port" --db "$work/jobkeeper.db") > "$log_dir/clients-server.log" 2>&1 &
-server_pid=$!
-export JOBKEEPER_URL="http://127.0.0.1:$port"
-unset JOBKEEPER_API_KEY
-for _ in $(seq 1 300); do
-  curl -sf "$JOBKEEPER_URL/health" >/dev/null && break
-  kill -0 "$server_pid" 2>/dev/null || break
-  sleep 0.1
-done
-if ! curl -sf "$JOBKEEPER_URL/health" >/dev/null; then
+if ! start_temp_server "$JOBKEEPER_SERVER" "$log_dir/clients-server.log"; then
   echo "jobkeeper serve did not start; its log:"; cat "$log_dir/clients-server.log"
   echo "clients: 0 passed, 1 failed"
   exit 1
 fi
+export JOBKEEPER_URL="$temp_server_url"
+unset JOBKEEPER_API_KEY
 echo "server: $JOBKEEPER_URL ($JOBKEEPER_SERVER)"
 
 passed=0
