@@ -83,6 +83,12 @@ find "$log_dir" -name '*.trx' -newer "$run_started" -exec grep -ho -e 'fuzz: [^<
   -e 'trace [0-9a-f]\{32\}, job [^<&]*' -e 'flow cluster: [^<&]*' -e 'replayed [0-9]* status changes: [^<&]*' -e 'pause race[^<&]*' \
   -e 'resume through [^<&]*' -e 'resume: answered [^<&]*' {} + 2>/dev/null | sed 's/^/  /'
 
+# Name the failed tests last, so that the end of the output says which ones failed and why.
+if [ "${failed:-0}" -ne 0 ]; then
+  echo "== failed"
+  grep -h -A 12 -E '^ +Failed [A-Za-z_.]+' "$output" | cut -c1-400 | head -n 120
+  grep -h -E '^not ok |FAIL:|ERROR:' "$clients_log" | head -n 20
+fi
 echo "test assemblies: ${assemblies:-0}; skipped: ${skipped:-0}"
 echo "${passed:-0} passed, ${failed:-0} failed"
 [ "$status" -eq 0 ] && [ "${failed:-0}" -eq 0 ]

@@ -59,6 +59,14 @@ public static class JobkeeperEndpointRouteBuilderExtensions
             .Produces<BatchCreateResponse>()
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge);
 
+        api.MapPost("/jobs/bulk", JobEndpoints.Bulk)
+            .WithName("BulkJobs").Needs(JobkeeperRoles.Submit, secured)
+            .WithSummary("Retry, cancel or delete every job a filter matches (`dry_run` counts them); `delete` needs the admin role")
+            .WithMetadata(ActorHeadersMetadata.Instance)
+            .WithMetadata(new JsonRequestBodyMetadata(typeof(BulkActionRequest)))
+            .Produces<BulkActionResponse>()
+            .ProducesProblem(StatusCodes.Status403Forbidden);
+
         api.MapGet("/jobs", JobEndpoints.List)
             .WithName("ListJobs").Needs(JobkeeperRoles.Read, secured).WithSummary("List jobs, newest first, with filters and a keyset cursor")
             .WithMetadata(QueryParameters.ListJobs)

@@ -106,6 +106,15 @@ public sealed partial class JobkeeperClient(HttpClient http)
     }
 
     /// <summary>
+    /// Retries, cancels or deletes every job <see cref="BulkActionRequest.Filter"/> matches (<c>POST /api/v1/jobs/bulk</c>);
+    /// with <see cref="BulkActionRequest.DryRun"/> only counts them. <paramref name="actor"/> and <paramref name="reason"/> go
+    /// to each changed job's events. Interrupted, the same call goes on where it stopped.
+    /// </summary>
+    public Task<BulkActionResponse> BulkAsync(BulkActionRequest request, string? actor = null, string? reason = null, CancellationToken cancellationToken = default) =>
+        SendAsync(HttpMethod.Post, Api + "jobs/bulk", request, JobkeeperJsonContext.Default.BulkActionRequest, JobkeeperJsonContext.Default.BulkActionResponse,
+            cancellationToken, actor, reason);
+
+    /// <summary>
     /// Applies a JSON merge patch (status, progress, result, error, labels); with <paramref name="ifMatch"/> it is compare-and-set (412).
     /// <paramref name="actor"/> and <paramref name="reason"/> go to the change's events.
     /// </summary>

@@ -159,20 +159,24 @@ public sealed partial class JobManager
     /// to stop, and the job ends <c>cancelled</c> when it does or when the grace period runs out. Cancelling
     /// a cancelled job changes nothing; a completed or failed job cannot be cancelled.
     /// </summary>
-    public Task<Job> CancelAsync(string id, JobActor? actor = null, CancellationToken cancellationToken = default)
+    public Task<Job> CancelAsync(string id, JobActor? actor = null, CancellationToken cancellationToken = default) =>
+        _kernel.ChangeAsync(id, CancelChange(By(actor)), cancellationToken);
+
+    /// <summary>Queues a failed or cancelled job again, with attempt + 1.</summary>
+    public Task<Job> RetryAsync(string id, JobActor? actor = null, CancellationToken cancellationToken = default) =>
+        _kernel.ChangeAsync(id, RetryChange(By(actor)), cancellationToken);
+
+    private Func<Job, JobReplacement?> CancelChange(JobActor by)
     {
         var now = Now();
         var grace = _options.Workers.CancelGracePeriod;
-        var by = By(actor);
-        return _kernel.ChangeAsync(id, job => by.Sign(JobTransitions.Cancel(job, now, grace, by.Name!)), cancellationToken);
+        return job => by.Sign(JobTransitions.Cancel(job, now, grace, by.Name!));
     }
 
-    /// <summary>Queues a failed or cancelled job again, with attempt + 1.</summary>
-    public Task<Job> RetryAsync(string id, JobActor? actor = null, CancellationToken cancellationToken = default)
+    private Func<Job, JobReplacement?> RetryChange(JobActor by)
     {
         var now = Now();
-        var by = By(actor);
-        return _kernel.ChangeAsync(id, job => by.Sign(JobTransitions.Retry(job, now, by.Name!)), cancellationToken);
+        return job => by.Sign(JobTransitions.Retry(job, now, by.Name!));
     }
 
     /// <summary>The prompt a waiting job is waiting on, or null when there is none. Throws <see cref="JobNotFoundException"/> for an unknown job.</summary>

@@ -19,6 +19,12 @@ public sealed class LayoutTests(DashboardFixture fixture) : DashboardTest(fixtur
         await Expect(Row(page, id)).ToBeVisibleAsync();
         Assert.Equal(0, await HorizontalOverflowAsync(page));
         Assert.Empty(await UnnamedControlsAsync(page));
+        // On a phone the filters fold into one line that says how many are set; it opens them.
+        await Expect(page.GetByRole(AriaRole.Button, new() { Name = "Apply", Exact = true })).ToBeHiddenAsync();
+        var fold = page.Locator("details.filter-box > summary");
+        await Expect(fold).ToHaveTextAsync("Filters");
+        await fold.ClickAsync();
+        Assert.Equal(0, await HorizontalOverflowAsync(page));
         foreach (var name in new[] { "Apply", "Clear", "Open" })
         {
             await Expect(page.GetByRole(AriaRole.Button, new() { Name = name, Exact = true })).ToBeVisibleAsync();
@@ -43,6 +49,9 @@ public sealed class LayoutTests(DashboardFixture fixture) : DashboardTest(fixtur
         }
 
         await Expect(JobProgress(page)).ToHaveAttributeAsync("aria-valuenow", "50");
+
+        await page.GotoAsync("/#/?status=failed,cancelled");
+        await Expect(page.Locator("details.filter-box > summary")).ToHaveTextAsync("Filters · 2 set");
     }
 
     [Fact]

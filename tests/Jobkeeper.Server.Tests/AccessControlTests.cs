@@ -41,6 +41,8 @@ public sealed class AccessControlTests(KeyedServerFixture fixture) : IClassFixtu
     [
         ("POST", "/api/v1/jobs", """{"type":"acl"}""", "submit", false),
         ("GET", "/api/v1/jobs", null, "read", false),
+        ("POST", "/api/v1/jobs/bulk", """{"action":"retry","filter":{"type":"acl-none"},"dry_run":true}""", "submit", false),
+        ("POST", "/api/v1/jobs/bulk", """{"action":"delete","filter":{"type":"acl-none"},"dry_run":true}""", "admin", false),
         ("GET", "/api/v1/jobs/missing-job", null, "read", false),
         ("PATCH", "/api/v1/jobs/missing-job", """{"labels":{"a":"b"}}""", "submit", false),
         ("DELETE", "/api/v1/jobs/missing-job", null, "admin", false),

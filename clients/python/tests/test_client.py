@@ -132,6 +132,21 @@ class JobRoutesTests(ServerTestCase):
         with self.assertRaises(jobkeeper.ValidationError):
             self.client.list_page(status="sleeping")
 
+    def test_bulk_counts_then_changes_every_matching_job_and_refuses_an_empty_filter(self) -> None:
+        job_type = unique("client.bulk")
+        ids = [self.client.create(job_type, {"n": n}).id for n in range(6)]
+        dry = self.client.bulk("cancel", type=job_type, status="queued", dry_run=True)
+        self.assertEqual((dry.action, dry.dry_run, dry.matched, dry.changed), ("cancel", True, 6, 0))
+        done = self.client.bulk("cancel", type=job_type, actor="tester", reason="tidy up")
+        self.assertEqual((done.matched, done.changed, done.skipped), (6, 6, 0))
+        self.assertTrue(all(self.client.get(i).status == "cancelled" for i in ids))
+        self.assertEqual(self.client.events(ids[0])[-1].reason, "tidy up")
+        again = self.client.bulk("retry", type=job_type, status=["cancelled"])
+        self.assertEqual(again.changed, 6)
+        with self.assertRaises(jobkeeper.ValidationError) as refused:
+            self.client.bulk("delete")
+        self.assertIn("filter", str(refused.exception))
+
     def test_cancel_retry_events_and_cleanup(self) -> None:
         job = self.client.create(unique("client.cancel"), max_attempts=1)
         cancelled = self.client.cancel(job.id, actor="tester", reason="changed my mind")

@@ -19,6 +19,7 @@ import { readEvents } from "./sse.js";
 import {
   FINAL_STATUSES,
   type AnswerOptions,
+  type BulkOptions,
   type ClientOptions,
   type CreatedJob,
   type CreateOptions,
@@ -197,6 +198,25 @@ export class Client {
   /** Queues a failed or cancelled job again with `attempt` + 1. */
   retry(id: string, options?: CallOptions & ActorOptions): Promise<S.Job> {
     return this.call({ method: "POST", path: `${job(id)}/retry`, idempotent: false, shape: shapes.job }, options);
+  }
+
+  /**
+   * `retry`, `cancel` or `delete` every job the filters match (`POST /api/v1/jobs/bulk`); `dryRun` only counts them. Jobs
+   * whose status does not allow the action are counted in `skipped`. With no filter it is refused unless `all`. Interrupted,
+   * call it again: it goes on where it stopped (so it is retried on connection errors). The default timeout is an hour.
+   */
+  bulk(action: "retry" | "cancel" | "delete", options: BulkOptions = {}): Promise<S.BulkActionResponse> {
+    const filter: Record<string, string | readonly string[]> = {};
+    for (const [name, value] of Object.entries(listQuery(options))) {
+      if (value !== undefined) filter[name] = value;
+    }
+    const body: S.BulkActionRequest = { action, filter };
+    if (options.all) body.all = true;
+    if (options.dryRun) body.dry_run = true;
+    return this.call(
+      { method: "POST", path: `${API}/jobs/bulk`, body, idempotent: true, shape: shapes.bulk },
+      { ...options, timeoutMs: options.timeoutMs ?? 3_600_000 },
+    );
   }
 
   /** The job's history after `after` (default: all of it), oldest first, every page read. */

@@ -81,6 +81,40 @@ export interface BatchCreateResponse {
   items: BatchCreateItem[];
 }
 
+/** Retries, cancels or deletes every job the filter matches, in batches. An empty filter is refused unless `all` is true. Sent again after an interruption, it goes on where it stopped: the jobs it changed no longer match. */
+export interface BulkActionRequest {
+  /** `retry` (failed and cancelled jobs), `cancel` (queued, waiting and running jobs) or `delete` (any job; needs the admin role). */
+  action: string;
+  /** The filters of `GET /api/v1/jobs`, with the same names and values; every one given must match. */
+  filter?: {
+    /** Statuses, comma-separated: `failed` or `failed,cancelled`. */
+    status?: string | null;
+    /** The job type. */
+    type?: string | null;
+    /** The queue. */
+    queue?: string | null;
+    /** Labels as `key:value`; every one must match. */
+    label?: string[] | null;
+    /** Created at or after this time. */
+    created_after?: string | null;
+    /** Created before this time. */
+    created_before?: string | null;
+  };
+  /** Must be true for an empty filter, which matches every job. */
+  all?: boolean | null;
+  /** Only count the matching jobs; change nothing. */
+  dry_run?: boolean | null;
+}
+
+/** `matched` jobs matched the filter; `changed` of them were changed (none on a dry run). The rest were skipped: their status does not allow the action, or they changed meanwhile. */
+export interface BulkActionResponse {
+  action: string;
+  dry_run: boolean;
+  matched: number;
+  changed: number;
+  skipped: number;
+}
+
 /** Small JSON state saved on the job under the lease, so work before a question is not redone. */
 export interface CheckpointRequest {
   /** The `lease_token` of the claimed work item. */

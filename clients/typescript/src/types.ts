@@ -76,6 +76,14 @@ export interface ListPageOptions extends ListFilter, CallOptions {
   cursor?: string | null;
 }
 
+/** Options of `bulk`: the filters (as `list` takes them), and whether to act on every job or only count. */
+export interface BulkOptions extends ListFilter, CallOptions, ActorOptions {
+  /** Required to act on every job when no filter is given. */
+  all?: boolean;
+  /** Only count the matching jobs; change nothing. */
+  dryRun?: boolean;
+}
+
 /** Options of `events`. */
 export interface EventsOptions extends CallOptions {
   /** Only events after this id (default 0: all). */

@@ -208,6 +208,20 @@ describe("jobs", () => {
     );
   });
 
+  test("bulk counts, then changes every matching job; an empty filter is refused", async () => {
+    const type = uniqueType("bulk");
+    const ids: string[] = [];
+    for (let n = 0; n < 5; n++) ids.push((await client.create({ type, input: { n } })).id);
+    const dry = await client.bulk("cancel", { type, status: "queued", dryRun: true });
+    assert.deepEqual([dry.action, dry.dry_run, dry.matched, dry.changed], ["cancel", true, 5, 0]);
+    const done = await client.bulk("cancel", { type, actor: "tester", reason: "tidy up" });
+    assert.deepEqual([done.matched, done.changed, done.skipped], [5, 5, 0]);
+    for (const id of ids) assert.equal((await client.get(id)).status, "cancelled");
+    const again = await client.bulk("retry", { type, status: ["cancelled"] });
+    assert.equal(again.changed, 5);
+    await assert.rejects(client.bulk("delete"), ValidationError);
+  });
+
   test("cleanup and health", async () => {
     const health = await client.health();
     assert.equal(health.status, "ok");

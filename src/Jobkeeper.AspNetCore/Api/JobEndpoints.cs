@@ -119,6 +119,34 @@ internal static class JobEndpoints
         return TypedResults.NoContent();
     }
 
+    /// <summary>
+    /// One action on every job a filter matches. Deleting needs the admin role, as deleting one job does; retry and cancel
+    /// need submit (the route's own role).
+    /// </summary>
+    public static async Task<IResult> Bulk(HttpContext http, JobManager manager, IOptions<JobkeeperApiOptions> options, CancellationToken cancellationToken)
+    {
+        var request = await RequestBody.ReadJsonAsync(http.Request, options.Value.MaxRequestBodyBytes, ApiJson.Context.BulkActionRequest, cancellationToken)
+            .ConfigureAwait(false);
+        var action = request.Action switch
+        {
+            BulkActionRequest.RetryAction => JobBulkAction.Retry,
+            BulkActionRequest.CancelAction => JobBulkAction.Cancel,
+            BulkActionRequest.DeleteAction => JobBulkAction.Delete,
+            _ => throw new JobValidationException("action", $"must be retry, cancel or delete (got '{ContractErrors.Shorten(request.Action)}')"),
+        };
+        if (action == JobBulkAction.Delete && http.RequestServices.GetService(typeof(Security.JobkeeperAuthorizationMarker)) is not null
+            && !Security.JobkeeperRoleRequirement.Allows(http.User, Security.JobkeeperRoles.Admin))
+        {
+            return Problems.Problem(StatusCodes.Status403Forbidden, "forbidden", "Forbidden",
+                "A bulk delete needs a key with the admin role; retry and cancel need submit.");
+        }
+
+        var filter = JobQueryParser.FromFilter(request.Filter);
+        var dryRun = request.DryRun ?? false;
+        var result = await manager.BulkAsync(action, filter, request.All ?? false, dryRun, RequestActor.From(http), cancellationToken).ConfigureAwait(false);
+        return TypedResults.Json(new BulkActionResponse(request.Action, dryRun, result.Matched, result.Changed, result.Skipped), ApiJson.Context.BulkActionResponse);
+    }
+
     public static async Task<IResult> Cleanup(HttpContext http, JobManager manager, IOptions<JobkeeperApiOptions> options, CancellationToken cancellationToken)
     {
         var days = options.Value.DefaultCleanupDays;

@@ -1,4 +1,5 @@
 using System.Globalization;
+using Jobkeeper.Contracts;
 using Jobkeeper.Errors;
 using Jobkeeper.Model;
 using Jobkeeper.Storage;
@@ -76,6 +77,44 @@ internal static class JobQueryParser
             Limit = limit,
             After = cursor,
         };
+    }
+
+    /// <summary>
+    /// The filters of a request body (<see cref="JobFilter"/>: the list's query parameters as JSON), read by the same rules as
+    /// the list's; a problem names the member as <c>filter.status</c> etc.
+    /// </summary>
+    public static JobQuery FromFilter(JobFilter? filter)
+    {
+        var values = new Dictionary<string, Microsoft.Extensions.Primitives.StringValues>(StringComparer.Ordinal);
+        if (filter is not null)
+        {
+            Add(values, "status", filter.Status);
+            Add(values, "type", filter.Type);
+            Add(values, "queue", filter.Queue);
+            Add(values, "created_after", filter.CreatedAfter?.UtcDateTime.ToString("O", CultureInfo.InvariantCulture));
+            Add(values, "created_before", filter.CreatedBefore?.UtcDateTime.ToString("O", CultureInfo.InvariantCulture));
+            if (filter.Label is { Count: > 0 } labels)
+            {
+                values["label"] = new Microsoft.Extensions.Primitives.StringValues([.. labels]);
+            }
+        }
+
+        try
+        {
+            return Parse(new QueryCollection(values));
+        }
+        catch (JobValidationException e)
+        {
+            throw new JobValidationException("filter." + e.Field, e.Problem);
+        }
+
+        static void Add(Dictionary<string, Microsoft.Extensions.Primitives.StringValues> values, string name, string? value)
+        {
+            if (value is not null)
+            {
+                values[name] = value;
+            }
+        }
     }
 
     private static string? Single(IQueryCollection query, string name)

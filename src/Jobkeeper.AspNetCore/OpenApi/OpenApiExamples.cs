@@ -18,6 +18,7 @@ public static class OpenApiExamples
     {
         ["CreateJob"] = $$"""{"type":"{{JobType}}","queue":"podcasts","input":{"file":"episode-42.mp3"},"labels":{"episode_id":"42"},"priority":0,"max_attempts":3,"unique_key":"analyze:episode-42"}""",
         ["CreateJobs"] = $$$"""{"jobs":[{"type":"{{{JobType}}}","input":{"file":"episode-43.mp3"}},{"type":"{{{JobType}}}","input":{"file":"episode-44.mp3"},"priority":5}]}""",
+        ["BulkJobs"] = """{"action":"retry","filter":{"status":"failed","type":"audio.analyze","created_after":"2026-12-01T00:00:00Z"},"dry_run":true}""",
         ["UpdateJob"] = """{"progress":{"fraction":0.5,"stage":"encode","message":"half way"},"labels":{"reviewed":"yes"}}""",
         ["ClaimJobs"] = $$"""{"worker_id":"worker-1","types":["{{JobType}}"],"max":1,"lease_seconds":60,"wait_seconds":0}""",
         ["HeartbeatJob"] = $$"""{"lease_token":"{{LeaseToken}}","lease_seconds":60}""",

@@ -29,6 +29,7 @@ namespace Jobkeeper.Json;
 // Requests.
 [JsonSerializable(typeof(NewJob))]
 [JsonSerializable(typeof(BatchCreateRequest))]
+[JsonSerializable(typeof(BulkActionRequest))]
 [JsonSerializable(typeof(UpdateJobRequest))]
 [JsonSerializable(typeof(ClaimJobsRequest))]
 [JsonSerializable(typeof(LeaseRequest))]
@@ -45,6 +46,7 @@ namespace Jobkeeper.Json;
 // Responses.
 [JsonSerializable(typeof(JobListResponse))]
 [JsonSerializable(typeof(BatchCreateResponse))]
+[JsonSerializable(typeof(BulkActionResponse))]
 [JsonSerializable(typeof(JobEventListResponse))]
 [JsonSerializable(typeof(CleanupResponse))]
 [JsonSerializable(typeof(ClaimResponse))]

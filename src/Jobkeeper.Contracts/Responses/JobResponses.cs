@@ -25,3 +25,7 @@ public sealed record ClaimResponse(IReadOnlyList<WorkItem> Jobs);
 /// </summary>
 [Description("The job now waits on the prompt; or the key was answered already (the prompt with its answer); or the job ended instead (a cancel was requested).")]
 public sealed record PromptAskResponse(bool Waiting, JobPrompt? Prompt, JobStatus Status);
+
+/// <summary>What <c>POST /api/v1/jobs/bulk</c> returns.</summary>
+[Description("`matched` jobs matched the filter; `changed` of them were changed (none on a dry run). The rest were skipped: their status does not allow the action, or they changed meanwhile.")]
+public sealed record BulkActionResponse(string Action, bool DryRun, long Matched, long Changed, long Skipped);

@@ -20,6 +20,9 @@ public sealed record JobQuery
     public int Limit { get; init; } = DefaultLimit;
     /// <summary>Position after which to continue (the last item of the previous page).</summary>
     public JobCursor? After { get; init; }
+
+    /// <summary>No filter is given: the query matches every job.</summary>
+    public bool IsEmpty => Statuses.Count == 0 && Type is null && Queue is null && Labels.Count == 0 && CreatedAfter is null && CreatedBefore is null;
 }
 
 /// <summary>One page of a listing and where the next one starts (null at the end).</summary>

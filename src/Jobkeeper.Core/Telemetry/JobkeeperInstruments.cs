@@ -24,6 +24,7 @@ public sealed class JobkeeperInstruments : IDisposable
     private readonly Counter<long> _failed;
     private readonly Counter<long> _retried;
     private readonly Counter<long> _leasesExpired;
+    private readonly Counter<long> _bulkChanged;
     private readonly Histogram<double> _queueWait;
     private readonly Histogram<double> _runDuration;
     private readonly Histogram<int> _commitBatchSize;
@@ -44,6 +45,8 @@ public sealed class JobkeeperInstruments : IDisposable
             "Jobs queued again for another attempt (after a failed attempt, an expired lease, or a retry by hand)");
         _leasesExpired = Meter.CreateCounter<long>("jobkeeper.leases.expired", "{lease}",
             "Leases of running jobs that ran out without a renewal (the worker or app driving the job stopped), by what the job became");
+        _bulkChanged = Meter.CreateCounter<long>("jobkeeper.jobs.bulk_changed", "{job}",
+            "Jobs changed by bulk actions (POST /api/v1/jobs/bulk), by action: retry, cancel or delete");
         _queueWait = Meter.CreateHistogram("jobkeeper.job.queue_wait", "s", "Time from when an attempt became due (run_at) to when a worker claimed it, by type and queue (its count is the starts per queue)",
             tags: null, advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = SecondsBuckets });
         _runDuration = Meter.CreateHistogram("jobkeeper.job.run.duration", "s",
@@ -63,6 +66,15 @@ public sealed class JobkeeperInstruments : IDisposable
     {
         _commitBatchSize.Record(operations);
         _commitDuration.Record(elapsed.TotalSeconds);
+    }
+
+    /// <summary>Jobs one page of a bulk action changed.</summary>
+    internal void RecordBulk(string action, int changed)
+    {
+        if (changed > 0)
+        {
+            _bulkChanged.Add(changed, new KeyValuePair<string, object?>("action", action));
+        }
     }
 
     internal void RecordCreated(Job job) => _created.Add(1, new KeyValuePair<string, object?>("type", job.Type));

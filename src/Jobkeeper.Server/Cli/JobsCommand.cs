@@ -16,11 +16,16 @@ internal static class JobsCommand
         command.Subcommands.Add(JobsCreateCommand.Create());
         command.Subcommands.Add(List());
         command.Subcommands.Add(Get());
-        command.Subcommands.Add(Simple("cancel", "Cancel a job (a running job is asked to stop)",
-            (c, id, by, ct) => c.CancelAsync(id, by.Actor, by.Reason, ct), "cancel requested for"));
-        command.Subcommands.Add(Simple("retry", "Queue a failed or cancelled job again",
-            (c, id, by, ct) => c.RetryAsync(id, by.Actor, by.Reason, ct), "queued again:"));
-        command.Subcommands.Add(Delete());
+        command.Subcommands.Add(JobsActionCommand.Create("cancel", "Cancel a job, or every job the filters match (a running job is asked to stop)",
+            async (c, id, actor, reason, ct) => JobsActionCommand.Done("cancel requested for", await c.CancelAsync(id, actor, reason, ct).ConfigureAwait(false))));
+        command.Subcommands.Add(JobsActionCommand.Create("retry", "Queue a failed or cancelled job again, or every one the filters match",
+            async (c, id, actor, reason, ct) => JobsActionCommand.Done("queued again:", await c.RetryAsync(id, actor, reason, ct).ConfigureAwait(false))));
+        command.Subcommands.Add(JobsActionCommand.Create("delete", "Delete a job with its history, or every job the filters match (who and why go to the server's log)",
+            async (c, id, actor, reason, ct) =>
+            {
+                await c.DeleteAsync(id, actor, reason, ct).ConfigureAwait(false);
+                return $"deleted {id}";
+            }));
         command.Subcommands.Add(Answer());
         return command;
     }
@@ -35,7 +40,9 @@ internal static class JobsCommand
         var label = new Option<string?>("--label") { Description = "Only jobs with this label, as key:value" };
         var limit = new Option<int>("--limit") { Description = "How many jobs to show, newest first (default 50)", DefaultValueFactory = _ => 50 };
         var all = new Option<bool>("--all") { Description = "Show every matching job (pages through them all)" };
-        var command = new Command("list", "List jobs, newest first") { status, type, queue, label, limit, all };
+        var json = new Option<bool>("--json") { Description = "Print each job as JSON, as the API returns it, one per line (for jq and scripts)" };
+        var ids = new Option<bool>("--ids") { Description = "Print only the ids, one per line (for xargs and scripts)" };
+        var command = new Command("list", "List jobs, newest first") { status, type, queue, label, limit, all, json, ids };
         var (server, apiKey) = CliServer.Connection(command);
         command.SetAction((parse, cancellationToken) =>
         {
@@ -50,6 +57,11 @@ internal static class JobsCommand
 
                 using var http = CliServer.CreateHttp(url, parse.GetValue(apiKey));
                 var client = new JobkeeperClient(http);
+                if (parse.GetValue(json) && parse.GetValue(ids))
+                {
+                    throw new CliException("give --json or --ids, not both");
+                }
+
                 var jobs = new List<Job>();
                 await foreach (var job in client.ListAsync(parse.GetValue(status), parse.GetValue(type), parse.GetValue(label), parse.GetValue(queue), Math.Min(max, 500), cancellationToken).ConfigureAwait(false))
                 {
@@ -58,6 +70,17 @@ internal static class JobsCommand
                     {
                         break;
                     }
+                }
+
+                if (parse.GetValue(ids) || parse.GetValue(json))
+                {
+                    // Plain lines and nothing else, so a script reads them as they are.
+                    foreach (var job in jobs)
+                    {
+                        Console.Out.WriteLine(parse.GetValue(ids) ? job.Id : JsonSerializer.Serialize(job, Jobkeeper.Json.CoreJsonContext.Default.Job));
+                    }
+
+                    return 0;
                 }
 
                 var table = new Table().AddColumns("id", "type", "queue", "status", "progress", "updated");
@@ -153,48 +176,6 @@ internal static class JobsCommand
         }
 
         return string.Join(" · ", parts);
-    }
-
-    private static Command Simple(string name, string description,
-        Func<JobkeeperClient, string, (string? Actor, string? Reason), CancellationToken, Task<Job>> act, string done)
-    {
-        var id = IdArgument();
-        var command = new Command(name, description) { id };
-        var (server, apiKey) = CliServer.Connection(command);
-        var (actor, reason) = CliServer.Attribution(command, "the job's history");
-        command.SetAction((parse, cancellationToken) =>
-        {
-            var url = parse.GetValue(server);
-            return CliServer.RunAsync(url, async () =>
-            {
-                using var http = CliServer.CreateHttp(url, parse.GetValue(apiKey));
-                var job = await act(new JobkeeperClient(http), parse.GetValue(id)!, (parse.GetValue(actor), parse.GetValue(reason)), cancellationToken)
-                    .ConfigureAwait(false);
-                Console.Out.WriteLine($"{done} {job.Id}: status {job.Status.ToName()}");
-                return 0;
-            });
-        });
-        return command;
-    }
-
-    private static Command Delete()
-    {
-        var id = IdArgument();
-        var command = new Command("delete", "Delete a job with its history (who and why go to the server's log)") { id };
-        var (server, apiKey) = CliServer.Connection(command);
-        var (actor, reason) = CliServer.Attribution(command, "the job's history");
-        command.SetAction((parse, cancellationToken) =>
-        {
-            var url = parse.GetValue(server);
-            return CliServer.RunAsync(url, async () =>
-            {
-                using var http = CliServer.CreateHttp(url, parse.GetValue(apiKey));
-                await new JobkeeperClient(http).DeleteAsync(parse.GetValue(id)!, parse.GetValue(actor), parse.GetValue(reason), cancellationToken).ConfigureAwait(false);
-                Console.Out.WriteLine($"deleted {parse.GetValue(id)}");
-                return 0;
-            });
-        });
-        return command;
     }
 
     private static Command Answer()

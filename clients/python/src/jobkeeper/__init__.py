@@ -43,6 +43,7 @@ from .models import (
     AskResult,
     BatchItem,
     BatchResult,
+    BulkResult,
     CleanupResult,
     Health,
     Job,
@@ -74,6 +75,6 @@ __all__ = [
     "ConflictError", "LeaseLostError", "PreconditionFailedError", "PayloadTooLargeError", "AnswerRejectedError",
     "RateLimitedError", "ServerError", "ServerUnavailableError", "Cancelled", "JobWaiting",
     "Job", "JobPage", "JobEvent", "JobError", "Progress", "Prompt", "WorkItem", "LeaseState", "AskResult", "BatchItem",
-    "BatchResult", "CleanupResult", "Health", "Queue", "Schedule", "TriggerResult", "NewJob", "STATUSES",
+    "BatchResult", "BulkResult", "CleanupResult", "Health", "Queue", "Schedule", "TriggerResult", "NewJob", "STATUSES",
     "FINISHED_STATUSES", "trace_context", "current_traceparent",
 ]

@@ -20,6 +20,7 @@ import logging
 import signal
 import threading
 import time
+from datetime import datetime
 from concurrent.futures import ThreadPoolExecutor
 from typing import (Any, AsyncIterator, NoReturn, Awaitable, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Set,
                     TypeVar, Union)
@@ -39,6 +40,7 @@ from .errors import (
 from .models import (
     AskResult,
     BatchResult,
+    BulkResult,
     CleanupResult,
     Health,
     Job,
@@ -179,6 +181,15 @@ class AsyncClient:
 
     async def events(self, id: str, *, after: int = 0, limit: Optional[int] = None) -> List[JobEvent]:
         return await self._run(self.sync.events, id, after=after, limit=limit)
+
+    async def bulk(self, action: str, *, status: Union[str, Iterable[str], None] = None, type: Optional[str] = None,
+                   queue: Optional[str] = None, label: Union[str, Mapping[str, str], Iterable[str], None] = None,
+                   created_after: Union[datetime, str, None] = None, created_before: Union[datetime, str, None] = None,
+                   all: bool = False, dry_run: bool = False, actor: Optional[str] = None, reason: Optional[str] = None,
+                   timeout: Optional[float] = 3600.0) -> BulkResult:
+        return await self._run(self.sync.bulk, action, status=status, type=type, queue=queue, label=label,
+                               created_after=created_after, created_before=created_before, all=all, dry_run=dry_run,
+                               actor=actor, reason=reason, timeout=timeout)
 
     async def cleanup(self, days: int = 7) -> CleanupResult:
         return await self._run(self.sync.cleanup, days)

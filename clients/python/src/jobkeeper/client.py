@@ -27,6 +27,7 @@ from .models import (
     FINISHED_STATUSES,
     AskResult,
     BatchResult,
+    BulkResult,
     CleanupResult,
     Health,
     Job,
@@ -271,6 +272,36 @@ class Client:
             following = data.get("next_after")
             next_after = following if isinstance(following, int) and following != next_after else None
         return events
+
+    def bulk(self, action: str, *, status: Union[str, Iterable[str], None] = None, type: Optional[str] = None,
+             queue: Optional[str] = None, label: Union[str, Mapping[str, str], Iterable[str], None] = None,
+             created_after: Union[datetime, str, None] = None, created_before: Union[datetime, str, None] = None,
+             all: bool = False, dry_run: bool = False, actor: Optional[str] = None, reason: Optional[str] = None,
+             timeout: Optional[float] = 3600.0) -> BulkResult:
+        """``action`` (``retry``, ``cancel`` or ``delete``) on every job the filters match, as ``list`` takes them
+        (``POST /api/v1/jobs/bulk``); ``dry_run`` only counts them. Jobs whose status does not allow the action are
+        counted in ``skipped``. With no filter it is refused unless ``all``. Interrupted, call it again: it goes on
+        where it stopped. ``timeout``: seconds to wait for the answer (a bulk action over many jobs takes a while)."""
+        filter: Dict[str, Any] = {}
+        for name, value in (("status", _csv(status)), ("type", type), ("queue", queue)):
+            if value is not None:
+                filter[name] = value
+        labels = _labels(label)
+        if labels:
+            filter["label"] = labels
+        if created_after is not None:
+            filter["created_after"] = format_timestamp(created_after)
+        if created_before is not None:
+            filter["created_before"] = format_timestamp(created_before)
+        body: Dict[str, Any] = {"action": action, "filter": filter}
+        if all:
+            body["all"] = True
+        if dry_run:
+            body["dry_run"] = True
+        # A dry run changes nothing, and a repeated action goes on where it stopped: both are safe to send again.
+        response = self._request("POST", f"{API}/jobs/bulk", body, self._headers(actor, reason), retry=True,
+                                 timeout=timeout or self.timeout)
+        return BulkResult.from_dict(self._json(response, "a bulk answer"))
 
     def cleanup(self, days: int = 7) -> CleanupResult:
         """Deletes finished jobs completed more than ``days`` days ago."""

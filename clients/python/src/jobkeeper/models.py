@@ -334,6 +334,22 @@ class CleanupResult:
 
 
 @dataclass
+class BulkResult:
+    """``POST /api/v1/jobs/bulk``: ``changed`` of the ``matched`` jobs changed; the rest were ``skipped``."""
+
+    action: str
+    dry_run: bool
+    matched: int
+    changed: int
+    skipped: int
+
+    @classmethod
+    def from_dict(cls, data: Any) -> "BulkResult":
+        d = _object(data, "a bulk answer", ("action", "matched", "changed"))
+        return cls(d["action"], bool(d.get("dry_run", False)), d["matched"], d["changed"], d.get("skipped", d["matched"] - d["changed"]))
+
+
+@dataclass
 class Health:
     """``GET /health``: the store, job counts, cache and uptime."""
 

@@ -35,11 +35,58 @@ export function replaceChildren(node, ...children) {
   append(node, children);
 }
 
-/** An ISO 8601 timestamp as a <time> element showing local time; the exact UTC value is in its title. */
+/**
+ * An ISO 8601 timestamp as a <time> element showing local time (the exact UTC value in its title), and beside it how long
+ * ago (or how soon) that is, kept current while the page is open.
+ */
 export function time(iso) {
   if (!iso) return h('span', { class: 'muted' }, '—');
   const date = new Date(iso);
-  return h('time', { datetime: iso, title: iso }, Number.isNaN(date.getTime()) ? iso : formatTime(date));
+  if (Number.isNaN(date.getTime())) return h('time', { datetime: iso, title: iso }, iso);
+  return h('span', { class: 'when' },
+    h('time', { datetime: iso, title: iso }, formatTime(date)),
+    h('span', { class: 'rel muted', 'data-at': iso }, relative(date)));
+}
+
+/** "just now", "3 min ago", "in 2 h", "5 d ago". */
+export function relative(date, now = Date.now()) {
+  const seconds = Math.round((date.getTime() - now) / 1000);
+  const away = Math.abs(seconds);
+  if (away < 5) return 'just now';
+  const text = duration(away * 1000);
+  return seconds < 0 ? `${text} ago` : `in ${text}`;
+}
+
+/** A length of time, short: "850 ms", "42 s", "3 min 5 s", "2 h 10 min", "4 d 3 h". */
+export function duration(ms) {
+  if (!Number.isFinite(ms) || ms < 0) return '—';
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  const s = Math.floor(ms / 1000);
+  if (s < 60) return `${s} s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return s % 60 ? `${m} min ${s % 60} s` : `${m} min`;
+  const hours = Math.floor(m / 60);
+  if (hours < 24) return m % 60 ? `${hours} h ${m % 60} min` : `${hours} h`;
+  const d = Math.floor(hours / 24);
+  return hours % 24 ? `${d} d ${hours % 24} h` : `${d} d`;
+}
+
+/** The time between two ISO timestamps (to now when `to` is missing), or null when `from` is. */
+export function between(from, to) {
+  if (!from) return null;
+  return duration((to ? new Date(to) : new Date()).getTime() - new Date(from).getTime());
+}
+
+// Every relative time on the page moves on as the clock does.
+setInterval(() => {
+  for (const node of document.querySelectorAll('.rel[data-at]')) node.textContent = relative(new Date(node.dataset.at));
+}, 15000);
+
+/** The badge "cancel requested" for a job told to stop that has not yet stopped, else null. */
+export function cancelBadge(job) {
+  return job.cancel_requested_at && !['completed', 'failed', 'cancelled'].includes(job.status)
+    ? h('span', { class: 'badge cancel-requested', title: `Cancel requested ${job.cancel_requested_at}` }, 'cancel requested')
+    : null;
 }
 
 const formatter = new Intl.DateTimeFormat(undefined, {

@@ -2,7 +2,7 @@
 // Cancel / Retry / Delete with an optional reason (recorded in the history). Kept live by the job's own event stream.
 
 import { api, ApiError } from './api.js';
-import { h, replaceChildren, time, jsonBlock, statusBadge, progressBar, setProgress } from './dom.js';
+import { h, replaceChildren, time, between, jsonBlock, statusBadge, cancelBadge, progressBar, setProgress } from './dom.js';
 import { LiveStream } from './live.js';
 import { promptForm, promptIdentity } from './prompt.js';
 import { timelineItem, actorText } from './timeline.js';
@@ -35,6 +35,7 @@ export function createJobView(main, id) {
 
   // --- parts, built once and updated in place (so focus and typed answers survive live updates) -------------
   const statusSlot = h('span', { 'data-testid': 'job-status' });
+  const cancelSlot = h('span', { class: 'cancel-slot' });
   const heldBack = h('p', { class: 'held-back', 'data-testid': 'job-blocked-by', role: 'status', hidden: true });
   const typeSlot = h('span', { class: 'type' });
   const attemptSlot = h('span', { class: 'muted', 'data-testid': 'job-attempt' });
@@ -57,7 +58,7 @@ export function createJobView(main, id) {
   const timeline = h('ol', { class: 'timeline', 'aria-live': 'off' });
 
   content.append(
-    h('div', { class: 'summary-line' }, statusSlot, typeSlot, attemptSlot),
+    h('div', { class: 'summary-line' }, statusSlot, cancelSlot, typeSlot, attemptSlot),
     heldBack,
     h('div', { class: 'actions', role: 'group', 'aria-label': 'Job actions' }, cancelButton, retryButton, deleteButton),
     h('p', { class: 'action-reason' }, h('label', { for: 'action-reason' }, 'Reason (optional)'), reasonInput),
@@ -89,6 +90,7 @@ export function createJobView(main, id) {
     document.title = `${job.id} · Jobkeeper`;
 
     replaceChildren(statusSlot, statusBadge(job.status));
+    replaceChildren(cancelSlot, cancelBadge(job));
     typeSlot.textContent = job.type;
     attemptSlot.textContent = `attempt ${job.attempt} of ${job.max_attempts}`;
     heldBack.hidden = !job.blocked_by;
@@ -146,6 +148,9 @@ export function createJobView(main, id) {
       ['Created', time(job.created_at)], ['Updated', time(job.updated_at)], ['Run at', time(job.run_at)],
       ['Started', time(job.started_at)], ['Completed', time(job.completed_at)],
     ];
+    // How long it waited for a worker and how long it ran (so far, while it runs).
+    if (job.started_at) rows.push(['Waited', between(job.run_at < job.started_at ? job.run_at : job.created_at, job.started_at)]);
+    if (job.started_at) rows.push(['Ran', job.completed_at ? between(job.started_at, job.completed_at) : job.status === 'running' ? `${between(job.started_at)} so far` : '—']);
     if (job.lease_owner) rows.push(['Driven by', job.lease_owner], ['Lease until', time(job.lease_expires_at)]);
     if (job.cancel_requested_at) rows.push(['Cancel requested', time(job.cancel_requested_at)]);
     // The key that made its create idempotent: a create with it answers with this job while it blocks.

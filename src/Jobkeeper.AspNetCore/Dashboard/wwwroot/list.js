@@ -1,10 +1,11 @@
 // The job list: filters, find by id, a table of jobs kept live from the all-jobs event stream, and "Load more".
 
 import { api, ApiError } from './api.js';
-import { h, replaceChildren, time, statusBadge, progressBar, setProgress } from './dom.js';
+import { h, replaceChildren, time, statusBadge, cancelBadge, progressBar, setProgress, progressPercent } from './dom.js';
 import { STATUSES, PAGE_SIZES, filtersHash, matches, mayMatch, sameFilters } from './filters.js';
 import { takeFlash } from './flash.js';
 import { BLOCKED_BY } from './queues.js';
+import { createBulkBar } from './bulk.js';
 
 // Past this many jobs to look up at once, reloading the page is cheaper than one request per job.
 const MAX_SINGLE_FETCHES = 20;
@@ -49,6 +50,14 @@ export function createListView(main, initialFilters) {
       h('button', { type: 'submit' }, 'Apply'),
       h('button', { type: 'button', class: 'secondary', onclick: clear }, 'Clear')));
 
+  // On a phone the filters fold into one line ("Filters · 2 set") that opens them; on a wider screen they stay open.
+  const filterSummary = h('summary', {}, 'Filters');
+  const filterBox = h('details', { class: 'filter-box' }, filterSummary, filterForm);
+  const wide = window.matchMedia('(min-width: 700px)');
+  filterBox.open = wide.matches;
+  const openWhenWide = (e) => { if (e.matches) filterBox.open = true; };
+  wide.addEventListener('change', openWhenWide);
+
   const findInput = h('input', { type: 'search', name: 'id', id: 'find-id', required: true, autocomplete: 'off', spellcheck: 'false' });
   const findError = h('p', { class: 'error', role: 'alert' });
   const findForm = h('form', { class: 'find', role: 'search', 'aria-label': 'Find a job by id', onsubmit: find },
@@ -73,12 +82,19 @@ export function createListView(main, initialFilters) {
   summary.id = 'list-summary';
   const more = h('button', { type: 'button', class: 'more', onclick: loadMore, hidden: true }, 'Load more');
 
+  const bulk = createBulkBar(() => filters, (message) => {
+    notice.textContent = message;
+    notice.hidden = false;
+    load();
+  });
+
   const heading = h('h1', { tabindex: '-1' }, 'Jobs');
   replaceChildren(main,
     h('section', { class: 'list', 'aria-labelledby': 'list-heading' },
       heading,
       notice,
-      h('div', { class: 'toolbar' }, filterForm, findForm),
+      h('div', { class: 'toolbar' }, filterBox, findForm),
+      bulk.element,
       listError,
       summary,
       h('div', { class: 'table-wrap' }, table),
@@ -94,6 +110,8 @@ export function createListView(main, initialFilters) {
 
   // --- filters and find -----------------------------------------------------------------------------------
   function showFilters() {
+    const set = filters.statuses.length + [filters.type, filters.queue, filters.label].filter(Boolean).length;
+    filterSummary.textContent = set ? `Filters · ${set} set` : 'Filters';
     statusBoxes.forEach((box) => { box.checked = filters.statuses.includes(box.value); });
     typeInput.value = filters.type;
     queueInput.value = filters.queue;
@@ -139,7 +157,11 @@ export function createListView(main, initialFilters) {
   function setFilters(next) {
     if (sameFilters(next, filters)) return;
     filters = next;
+    // A message about the previous view (a delete, a bulk action) does not follow to another one.
+    notice.textContent = '';
+    notice.hidden = true;
     showFilters();
+    bulk.refresh();
     load();
   }
 
@@ -217,32 +239,36 @@ export function createListView(main, initialFilters) {
     const link = h('a', { href: `#/jobs/${encodeURIComponent(job.id)}` }, job.id);
     const status = h('td', { 'data-label': 'Status' }, ...statusCell(job));
     const bar = progressBar(job, `Progress of ${job.id}`);
+    const percent = h('span', { class: 'progress-text' }, `${progressPercent(job)}%`);
     const updated = h('td', { 'data-label': 'Updated' }, time(job.updated_at));
     const tr = h('tr', { 'data-id': job.id },
-      h('th', { scope: 'row', class: 'id', 'data-label': 'Id' }, link),
+      h('th', { scope: 'row', class: 'id', 'data-label': 'Id', title: job.id }, link),
       h('td', { 'data-label': 'Type', class: 'type' }, job.type),
       h('td', { 'data-label': 'Queue', class: 'queue' }, job.queue ?? 'default'),
       status,
-      h('td', { 'data-label': 'Progress', class: 'progress-cell' }, bar),
+      h('td', { 'data-label': 'Progress', class: 'progress-cell' }, h('div', { class: 'progress-line' }, bar, percent)),
       updated);
-    rows.set(job.id, { job, tr, bar, status, updated });
+    rows.set(job.id, { job, tr, bar, percent, status, updated });
     return tr;
   }
 
   // A queued job its queue holds back says so beside its status (the reason in the title).
   function statusCell(job) {
+    const cancel = cancelBadge(job);
     return job.blocked_by
       ? [statusBadge(job.status), ' ', h('span', { class: 'muted held', title: BLOCKED_BY[job.blocked_by] ?? job.blocked_by }, 'held back')]
-      : [statusBadge(job.status)];
+      : cancel ? [statusBadge(job.status), ' ', cancel] : [statusBadge(job.status)];
   }
 
   function updateRow(row, job) {
     if (job.version < row.job.version) return; // an older read overtaken by a newer one
     const statusChanged = row.job.status !== job.status;
     const blockedBy = row.job.blocked_by;
+    const cancelRequested = row.job.cancel_requested_at;
     row.job = job;
-    if (statusChanged || blockedBy !== job.blocked_by) replaceChildren(row.status, ...statusCell(job));
+    if (statusChanged || blockedBy !== job.blocked_by || cancelRequested !== job.cancel_requested_at) replaceChildren(row.status, ...statusCell(job));
     setProgress(row.bar, job);
+    row.percent.textContent = `${progressPercent(job)}%`;
     replaceChildren(row.updated, time(job.updated_at));
   }
 
@@ -315,6 +341,7 @@ export function createListView(main, initialFilters) {
     resync: load,
     dispose() {
       disposed = true;
+      wide.removeEventListener('change', openWhenWide);
       loading?.abort();
       clearTimeout(fetchTimer);
     },

@@ -17,12 +17,17 @@ export function promptIdentity(prompt) {
 }
 
 /**
- * The form for `prompt` of job `jobId`. `onAnswered(job)` gets the job the server returned.
+ * The form for `prompt` of job `jobId`. `onAnswered(job)` gets the job the server returned. Several forms share a page
+ * (the inbox) when each has its own `prefix` for its element ids; `heading` replaces the section's title.
  */
-export function promptForm(jobId, prompt, onAnswered) {
+export function promptForm(jobId, prompt, onAnswered, { prefix = '', heading = 'Waiting for an answer' } = {}) {
+  const id = (name) => `${prefix}${name}`;
   const error = h('p', { class: 'error', role: 'alert' });
-  const reason = h('input', { type: 'text', id: 'answer-reason', name: 'reason', maxlength: '2000', autocomplete: 'off' });
-  const controls = [reason];
+  const reason = h('input', { type: 'text', id: id('answer-reason'), name: 'reason', maxlength: '2000', autocomplete: 'off' });
+  const confidence = h('input', {
+    type: 'number', id: id('answer-confidence'), name: 'confidence', min: '0', max: '1', step: '0.05', inputmode: 'decimal', class: 'confidence',
+  });
+  const controls = [reason, confidence];
   let busy = false;
 
   async function send(answer) {
@@ -31,7 +36,8 @@ export function promptForm(jobId, prompt, onAnswered) {
     error.textContent = '';
     controls.forEach((c) => { c.disabled = true; });
     try {
-      onAnswered(await api.answer(jobId, prompt.key, answer, reason.value.trim()));
+      const sure = confidence.value === '' ? undefined : Number(confidence.value);
+      onAnswered(await api.answer(jobId, prompt.key, answer, reason.value.trim(), sure));
     } catch (e) {
       const why = e.problem?.why && !e.message.includes(e.problem.why) ? ` ${e.problem.why}` : '';
       error.textContent = e.message + why;
@@ -52,7 +58,7 @@ export function promptForm(jobId, prompt, onAnswered) {
     controls.push(...buttons);
     body = h('div', { class: 'options', role: 'group', 'aria-label': 'Answers' }, buttons);
   } else if (needsJson(prompt)) {
-    const area = h('textarea', { id: 'answer-json', name: 'answer', rows: '6', spellcheck: 'false', required: true, 'aria-describedby': 'answer-schema' });
+    const area = h('textarea', { id: id('answer-json'), name: 'answer', rows: '6', spellcheck: 'false', required: true, 'aria-describedby': id('answer-schema') });
     const submit = h('button', { type: 'submit' }, 'Send answer');
     controls.push(area, submit);
     body = h('form', {
@@ -69,24 +75,26 @@ export function promptForm(jobId, prompt, onAnswered) {
         send(value);
       },
     },
-    h('label', { for: 'answer-json' }, 'Answer (JSON)'),
+    h('label', { for: id('answer-json') }, 'Answer (JSON)'),
     area,
-    h('details', { id: 'answer-schema' }, h('summary', {}, 'Expected schema'), jsonBlock(prompt.schema)),
+    h('details', { id: id('answer-schema') }, h('summary', {}, 'Expected schema'), jsonBlock(prompt.schema)),
     h('div', { class: 'buttons' }, submit));
   } else {
-    const input = h('input', { type: 'text', id: 'answer-text', name: 'answer', required: true, autocomplete: 'off' });
+    const input = h('input', { type: 'text', id: id('answer-text'), name: 'answer', required: true, autocomplete: 'off' });
     const submit = h('button', { type: 'submit' }, 'Send answer');
     controls.push(input, submit);
     body = h('form', { class: 'answer', onsubmit: (e) => { e.preventDefault(); send(input.value); } },
-      h('label', { for: 'answer-text' }, 'Answer'),
+      h('label', { for: id('answer-text') }, 'Answer'),
       h('div', { class: 'inline' }, input, submit));
   }
 
-  return h('section', { class: 'card prompt', 'aria-labelledby': 'prompt-heading' },
-    h('h2', { id: 'prompt-heading' }, 'Waiting for an answer'),
+  return h('section', { class: 'card prompt', 'aria-labelledby': id('prompt-heading'), 'data-job': jobId },
+    h('h2', { id: id('prompt-heading') }, heading),
     h('p', { class: 'question' }, prompt.question),
     meta,
-    h('p', { class: 'answer-reason' }, h('label', { for: 'answer-reason' }, 'Reason (optional)'), reason),
+    h('p', { class: 'answer-reason' },
+      h('label', { for: id('answer-reason') }, 'Reason (optional)'), reason,
+      h('label', { for: id('answer-confidence') }, 'Confidence 0–1 (optional)'), confidence),
     body,
     error);
 }
