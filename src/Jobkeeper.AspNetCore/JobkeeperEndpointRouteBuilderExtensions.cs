@@ -286,6 +286,12 @@ public static class JobkeeperEndpointRouteBuilderExtensions
 
     private static void MapWorkerRoutes(RouteGroupBuilder api, bool secured)
     {
+        api.MapGet("/workers", WorkerEndpoints.List)
+            .WithTags("Workers").WithName("ListWorkers").Needs(JobkeeperRoles.Read, secured)
+            .WithSummary("The workers heard from in the last `within_seconds` (in-process and HTTP), the jobs they hold, and what they did per minute")
+            .WithMetadata(QueryParameters.Workers)
+            .Produces<WorkerListResponse>();
+
         api.MapPost("/workers/claim", WorkerEndpoints.Claim)
             .WithTags("Workers").WithName("ClaimJobs").Needs(JobkeeperRoles.Work, secured)
             .WithSummary("Claim up to `max` due jobs of `types` under a lease; waits up to `wait_seconds` (≤ 30) for work")

@@ -106,6 +106,16 @@ public sealed partial class JobkeeperClient(HttpClient http)
     }
 
     /// <summary>
+    /// The workers heard from in the last <paramref name="withinSeconds"/> seconds on any instance (in-process handlers and HTTP
+    /// workers), and those holding running jobs: the jobs they hold, when last heard from, and what they did per minute.
+    /// </summary>
+    public async Task<IReadOnlyList<WorkerInfo>> GetWorkersAsync(int withinSeconds = 300, CancellationToken cancellationToken = default)
+    {
+        using var response = await Http.GetAsync($"{Api}workers?within_seconds={withinSeconds.ToString(CultureInfo.InvariantCulture)}", cancellationToken).ConfigureAwait(false);
+        return (await ReadAsync(response, JobkeeperJsonContext.Default.WorkerListResponse, cancellationToken).ConfigureAwait(false)).Items;
+    }
+
+    /// <summary>
     /// Retries, cancels or deletes every job <see cref="BulkActionRequest.Filter"/> matches (<c>POST /api/v1/jobs/bulk</c>);
     /// with <see cref="BulkActionRequest.DryRun"/> only counts them. <paramref name="actor"/> and <paramref name="reason"/> go
     /// to each changed job's events. Interrupted, the same call goes on where it stopped.

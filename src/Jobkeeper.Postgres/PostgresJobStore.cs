@@ -204,6 +204,24 @@ public sealed class PostgresJobStore : ISharedJobStore, ISqlReader
     public Task<IReadOnlyCollection<string>> GetRunnersAsync(DateTimeOffset seenSince, CancellationToken cancellationToken) =>
         _reads.GetRunnersAsync(seenSince, cancellationToken);
 
+    public Task RecordWorkersAsync(string instance, IReadOnlyList<WorkerSeen> workers, DateTimeOffset forgetBefore, CancellationToken cancellationToken) =>
+        // Not job state, so not through the group-commit writer: a handful of idempotent upserts every few seconds.
+        Run(async ct =>
+        {
+            await using var connection = await _dataSource.OpenConnectionAsync(ct).ConfigureAwait(false);
+            await using var batch = new NpgsqlBatch(connection);
+            foreach (var row in workers)
+            {
+                batch.BatchCommands.Add(PostgresFlowLocks.Command(WorkerSql.Upsert(PostgresDialect.Instance, row)));
+            }
+
+            batch.BatchCommands.Add(PostgresFlowLocks.Command(WorkerSql.Forget(PostgresDialect.Instance, forgetBefore)));
+            return await batch.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+        }, cancellationToken);
+
+    public async Task<IReadOnlyList<WorkerSeen>> GetWorkersAsync(DateTimeOffset seenSince, CancellationToken cancellationToken) =>
+        await _reads.GetWorkersAsync(seenSince, cancellationToken).ConfigureAwait(false);
+
     public async Task<Job?> GetAsync(string id, CancellationToken cancellationToken)
     {
         var jobs = await QueryJobsAsync(PostgresJobSql.GetJob, [id], cancellationToken).ConfigureAwait(false);

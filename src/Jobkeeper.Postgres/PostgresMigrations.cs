@@ -185,6 +185,22 @@ internal static class PostgresMigrations
                 created_us   bigint NOT NULL
             );
             """),
+        (10, "workers seen", """
+            -- What each instance saw of each worker (in-process engines, HTTP workers by worker_id): when last, and what it
+            -- claimed, completed and failed in the five minutes before it recorded the row. One row per worker and instance.
+            CREATE TABLE job_workers (
+                worker_id    text   COLLATE "C" NOT NULL,
+                instance     text   COLLATE "C" NOT NULL,
+                kind         text   NOT NULL,
+                last_seen_us bigint NOT NULL,
+                recorded_us  bigint NOT NULL,
+                claimed_5m   bigint NOT NULL,
+                completed_5m bigint NOT NULL,
+                failed_5m    bigint NOT NULL,
+                PRIMARY KEY (worker_id, instance)
+            );
+            CREATE INDEX ix_job_workers_seen ON job_workers (last_seen_us);
+            """),
     ];
 
     public static int LatestVersion => Steps[^1].Version;

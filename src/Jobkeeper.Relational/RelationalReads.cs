@@ -48,6 +48,16 @@ internal sealed class RelationalReads(ISqlDialect dialect, ISqlReader reader)
         return types.ToHashSet(StringComparer.Ordinal);
     }
 
+    /// <summary>See <see cref="IJobStore.GetWorkersAsync"/>.</summary>
+    public Task<List<WorkerSeen>> GetWorkersAsync(DateTimeOffset seenSince, CancellationToken cancellationToken)
+    {
+        var parameters = new SqlParameters(dialect);
+        var sql = "SELECT worker_id, instance, kind, last_seen_us, recorded_us, claimed_5m, completed_5m, failed_5m FROM job_workers " +
+            $"WHERE last_seen_us >= {parameters.Add("since", TimeMicros.From(seenSince))} ORDER BY worker_id, instance";
+        return reader.QueryAsync(new SqlQuery(sql, parameters.Values), r => new WorkerSeen(r.GetString(0), r.GetString(1), r.GetString(2),
+            TimeMicros.ToTimestamp(r.GetInt64(3)), TimeMicros.ToTimestamp(r.GetInt64(4)), r.GetInt64(5), r.GetInt64(6), r.GetInt64(7)), cancellationToken);
+    }
+
     /// <summary>The number of jobs of every status (zero for those with none).</summary>
     public async Task<Dictionary<JobStatus, long>> CountByStatusAsync(CancellationToken cancellationToken)
     {

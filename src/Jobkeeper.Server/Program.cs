@@ -7,6 +7,7 @@ var root = new RootCommand("Jobkeeper: durable jobs with a hot cache over SQLite
     Jobkeeper.Server.Cli.JobsCommand.Create(),
     Jobkeeper.Server.Cli.QueuesCommand.Create(),
     Jobkeeper.Server.Cli.SchedulesCommand.Create(),
+    Jobkeeper.Server.Cli.WorkersCommand.Create(),
     Jobkeeper.Server.Cli.ImportCommand.Create(),
     KeysCommand.Create(),
     Jobkeeper.Server.Operations.StatsCommand.Create(),

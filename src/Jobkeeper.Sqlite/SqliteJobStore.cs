@@ -248,6 +248,12 @@ public sealed class SqliteJobStore : IJobStore
     public Task<IReadOnlyCollection<string>> GetRunnersAsync(DateTimeOffset seenSince, CancellationToken cancellationToken) =>
         Reads.GetRunnersAsync(seenSince, cancellationToken);
 
+    public Task RecordWorkersAsync(string instance, IReadOnlyList<WorkerSeen> workers, DateTimeOffset forgetBefore, CancellationToken cancellationToken) =>
+        Write(new RecordWorkersOp(workers, forgetBefore));
+
+    public async Task<IReadOnlyList<WorkerSeen>> GetWorkersAsync(DateTimeOffset seenSince, CancellationToken cancellationToken) =>
+        await Reads.GetWorkersAsync(seenSince, cancellationToken).ConfigureAwait(false);
+
     public Task<Job?> GetAsync(string id, CancellationToken cancellationToken) =>
         Readers.ReadAsync(r => r.GetJob(id), cancellationToken).AsTask();
 

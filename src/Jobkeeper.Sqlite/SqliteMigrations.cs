@@ -188,6 +188,22 @@ internal static class SqliteMigrations
                 version       INTEGER NOT NULL
             );
             """),
+        (12, "workers seen", """
+            -- What each instance saw of each worker (in-process engines, HTTP workers by worker_id): when last, and what it
+            -- claimed, completed and failed in the five minutes before it recorded the row. One row per worker and instance.
+            CREATE TABLE job_workers (
+                worker_id    TEXT    NOT NULL,
+                instance     TEXT    NOT NULL,
+                kind         TEXT    NOT NULL,
+                last_seen_us INTEGER NOT NULL,
+                recorded_us  INTEGER NOT NULL,
+                claimed_5m   INTEGER NOT NULL,
+                completed_5m INTEGER NOT NULL,
+                failed_5m    INTEGER NOT NULL,
+                PRIMARY KEY (worker_id, instance)
+            ) WITHOUT ROWID;
+            CREATE INDEX ix_job_workers_seen ON job_workers (last_seen_us);
+            """),
     ];
 
     public static int LatestVersion => Steps[^1].Version;

@@ -322,3 +322,18 @@ internal sealed class RecordRunnersOp(IReadOnlyList<(string Type, long SeenMicro
         Result = true;
     }
 }
+
+/// <summary>Stores what this instance saw of its workers (every few seconds, a handful of rows), and forgets old rows.</summary>
+internal sealed class RecordWorkersOp(IReadOnlyList<WorkerSeen> rows, DateTimeOffset forgetBefore) : WriteOp<bool>
+{
+    public override void Execute(SqliteWriteSession session, List<CommittedChange> changes)
+    {
+        foreach (var row in rows)
+        {
+            session.Execute(WorkerSql.Upsert(SqliteDialect.Instance, row));
+        }
+
+        session.Execute(WorkerSql.Forget(SqliteDialect.Instance, forgetBefore));
+        Result = true;
+    }
+}

@@ -52,6 +52,7 @@ public sealed class AccessControlTests(KeyedServerFixture fixture) : IClassFixtu
         ("POST", "/api/v1/jobs/missing-job/retry", null, "submit", false),
         ("GET", "/api/v1/jobs/missing-job/prompt", null, "read", false),
         ("POST", "/api/v1/jobs/missing-job/prompt/response", """{"answer":"yes"}""", "answer", false),
+        ("GET", "/api/v1/workers", null, "read", false),
         ("POST", "/api/v1/workers/claim", """{"worker_id":"w","types":["acl-none"]}""", "work", false),
         ("POST", "/api/v1/jobs/missing-job/heartbeat", """{"lease_token":"t"}""", "work", false),
         ("POST", "/api/v1/jobs/missing-job/progress", """{"lease_token":"t","fraction":0.5}""", "work", false),

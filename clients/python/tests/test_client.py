@@ -147,6 +147,21 @@ class JobRoutesTests(ServerTestCase):
             self.client.bulk("delete")
         self.assertIn("filter", str(refused.exception))
 
+    def test_workers_shows_an_http_worker_with_the_job_it_holds_and_what_it_completed(self) -> None:
+        job_type = unique("client.workers")
+        worker = unique("w")
+        self.client.create(job_type)
+        self.client.create(job_type)
+        first = self.client.claim(worker, types=[job_type], max=1)[0]
+        self.client.complete(first.id, first.lease_token)
+        held = self.client.claim(worker, types=[job_type], max=1)[0]
+        seen = poll(lambda: next((w for w in self.client.workers(600)
+                                  if w.worker_id == worker and w.completed_last_5_minutes == 1), None),
+                    what="the worker with its completed job")
+        self.assertEqual((seen.kind, seen.running, seen.jobs[0].id), ("http", 1, held.id))
+        with self.assertRaises(jobkeeper.ValidationError):
+            self.client.workers(0)
+
     def test_cancel_retry_events_and_cleanup(self) -> None:
         job = self.client.create(unique("client.cancel"), max_attempts=1)
         cancelled = self.client.cancel(job.id, actor="tester", reason="changed my mind")

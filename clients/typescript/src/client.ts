@@ -201,6 +201,16 @@ export class Client {
   }
 
   /**
+   * The workers heard from in the last `withinSeconds` (default 300) on any instance — in-process handlers and HTTP workers —
+   * and those holding running jobs: the jobs they hold, when last heard from, and what they did per minute.
+   */
+  async workers(options: CallOptions & { withinSeconds?: number } = {}): Promise<S.WorkerInfo[]> {
+    const path = `${API}/workers${query({ within_seconds: options.withinSeconds })}`;
+    const list: S.WorkerListResponse = await this.call({ method: "GET", path, idempotent: true, shape: shapes.workerList }, options);
+    return list.items;
+  }
+
+  /**
    * `retry`, `cancel` or `delete` every job the filters match (`POST /api/v1/jobs/bulk`); `dryRun` only counts them. Jobs
    * whose status does not allow the action are counted in `skipped`. With no filter it is refused unless `all`. Interrupted,
    * call it again: it goes on where it stopped (so it is retried on connection errors). The default timeout is an hour.

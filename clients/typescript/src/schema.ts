@@ -630,3 +630,42 @@ export interface WorkItem {
   checkpoint?: JsonElement | null;
   traceparent?: string | null;
 }
+
+/** A worker seen in the last minutes, or one that still holds jobs: what it holds, when it was last heard from (a claim or any call under a lease), and what it did per minute over the last five. */
+export interface WorkerInfo {
+  /** An HTTP worker's `worker_id`, or an instance's `Workers:WorkerId` for its in-process handlers. */
+  worker_id: string;
+  /** `in_process` (an instance's handlers) or `http` (a worker calling the API). */
+  kind: string;
+  /** When any instance last heard from it; null for a worker that holds jobs but was not heard from in the window. */
+  last_seen_at?: string | null;
+  /** How many instances heard from it in the window. */
+  instances: number;
+  /** How many running jobs it holds a lease on. */
+  running: number;
+  /** The running jobs it holds (at most 50), soonest lease expiry first. */
+  jobs: WorkerJob[];
+  /** Jobs it claimed in the last five minutes. */
+  claimed_last_5_minutes: number;
+  /** Attempts it completed in the last five minutes. */
+  completed_last_5_minutes: number;
+  /** Attempts it failed in the last five minutes. */
+  failed_last_5_minutes: number;
+  /** Completed per minute over the last five minutes. */
+  completed_per_minute: number;
+}
+
+/** A running job a worker holds a lease on. */
+export interface WorkerJob {
+  id: string;
+  type: string;
+  queue: string;
+  started_at: string | null;
+  lease_expires_at: string | null;
+}
+
+/** The workers heard from in the last `within_seconds` seconds and those holding running jobs, most recently seen first. */
+export interface WorkerListResponse {
+  items: WorkerInfo[];
+  within_seconds: number;
+}

@@ -26,6 +26,7 @@ export const lease: Shape = (v) => object(v) && has(v, "id", "string") && has(v,
 export const prompt: Shape = (v) => object(v) && has(v, "key", "string") && has(v, "question", "string");
 export const ask: Shape = (v) => object(v) && has(v, "waiting", "boolean") && has(v, "status", "string");
 export const health: Shape = (v) => object(v) && has(v, "status", "string") && object(v["store"]);
+export const workerList: Shape = (v) => object(v) && Array.isArray((v as { items?: unknown }).items);
 export const bulk: Shape = (v) => object(v) && has(v, "matched", "number") && has(v, "changed", "number");
 export const cleanup: Shape = (v) => object(v) && has(v, "deleted_count", "number");
 export const queue: Shape = (v) => object(v) && has(v, "name", "string") && object(v["counts"]);

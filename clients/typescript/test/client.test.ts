@@ -222,6 +222,24 @@ describe("jobs", () => {
     await assert.rejects(client.bulk("delete"), ValidationError);
   });
 
+  test("workers: an HTTP worker with the job it holds and what it completed", async () => {
+    const type = uniqueType("workers");
+    const worker = `ts-${uniqueType("w").replaceAll(".", "-")}`.slice(0, 40);
+    await client.create({ type });
+    await client.create({ type });
+    const [first] = await client.claim({ worker_id: worker, types: [type], max: 1 });
+    await client.complete(first!.id, { lease_token: first!.lease_token });
+    const [held] = await client.claim({ worker_id: worker, types: [type], max: 1 });
+    const seen = await eventually("the worker with its completed job", async () => {
+      const found = (await client.workers({ withinSeconds: 600 })).find((w) => w.worker_id === worker);
+      return found && found.completed_last_5_minutes === 1 ? found : undefined;
+    }, 30_000);
+    assert.equal(seen.kind, "http");
+    assert.equal(seen.running, 1);
+    assert.equal(seen.jobs[0]!.id, held!.id);
+    await assert.rejects(client.workers({ withinSeconds: 0 }), ValidationError);
+  });
+
   test("cleanup and health", async () => {
     const health = await client.health();
     assert.equal(health.status, "ok");

@@ -88,6 +88,19 @@ internal static class QueryParameters
         },
     ];
 
+    public static readonly QueryParameterMetadata[] Workers =
+    [
+        new("within_seconds", $"Workers heard from in this many seconds, 1–{JobManager.MaxWorkersWindow.TotalSeconds:0}; default 300. Workers holding running jobs are listed either way.")
+        {
+            Type = JsonSchemaType.Integer,
+            Format = "int32",
+            Minimum = 1,
+            Maximum = (int)JobManager.MaxWorkersWindow.TotalSeconds,
+            Default = 300,
+            Example = 300,
+        },
+    ];
+
     public static readonly QueryParameterMetadata[] Events =
     [
         new("after", "Only events after this event id (the `next_after` of the previous page); default 0.")

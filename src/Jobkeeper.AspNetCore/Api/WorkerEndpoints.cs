@@ -1,5 +1,6 @@
 using System.Text.Json.Serialization.Metadata;
 using Jobkeeper.Contracts;
+using Jobkeeper.Errors;
 using Jobkeeper.Model;
 using Jobkeeper.Workers;
 using Microsoft.AspNetCore.Http;
@@ -84,4 +85,18 @@ internal static class WorkerEndpoints
     private static Task<T> Body<T>(HttpContext http, IOptions<JobkeeperApiOptions> options, JsonTypeInfo<T> typeInfo, CancellationToken cancellationToken)
         where T : class =>
         RequestBody.ReadJsonAsync(http.Request, options.Value.MaxRequestBodyBytes, typeInfo, cancellationToken);
+
+    /// <summary><c>GET /api/v1/workers</c>: the workers seen in the window and those holding jobs.</summary>
+    public static async Task<IResult> List(HttpContext http, JobManager manager, CancellationToken cancellationToken)
+    {
+        var seconds = 300;
+        var values = http.Request.Query["within_seconds"];
+        if (values.Count > 0 && (values.Count > 1 || !int.TryParse(values[0], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out seconds)))
+        {
+            throw new JobValidationException("within_seconds", $"must be a whole number of seconds from 1 to {JobManager.MaxWorkersWindow.TotalSeconds:0} (got '{ContractErrors.Shorten(values.ToString())}')");
+        }
+
+        var workers = await manager.GetWorkersAsync(TimeSpan.FromSeconds(seconds), cancellationToken).ConfigureAwait(false);
+        return TypedResults.Json(new WorkerListResponse(workers, seconds), ApiJson.Context.WorkerListResponse);
+    }
 }

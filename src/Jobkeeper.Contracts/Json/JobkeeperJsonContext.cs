@@ -47,6 +47,8 @@ namespace Jobkeeper.Json;
 [JsonSerializable(typeof(JobListResponse))]
 [JsonSerializable(typeof(BatchCreateResponse))]
 [JsonSerializable(typeof(BulkActionResponse))]
+[JsonSerializable(typeof(WorkerListResponse))]
+[JsonSerializable(typeof(IReadOnlyList<WorkerInfo>))]
 [JsonSerializable(typeof(JobEventListResponse))]
 [JsonSerializable(typeof(CleanupResponse))]
 [JsonSerializable(typeof(ClaimResponse))]

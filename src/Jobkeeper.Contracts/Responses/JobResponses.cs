@@ -29,3 +29,7 @@ public sealed record PromptAskResponse(bool Waiting, JobPrompt? Prompt, JobStatu
 /// <summary>What <c>POST /api/v1/jobs/bulk</c> returns.</summary>
 [Description("`matched` jobs matched the filter; `changed` of them were changed (none on a dry run). The rest were skipped: their status does not allow the action, or they changed meanwhile.")]
 public sealed record BulkActionResponse(string Action, bool DryRun, long Matched, long Changed, long Skipped);
+
+/// <summary>What <c>GET /api/v1/workers</c> returns.</summary>
+[Description("The workers heard from in the last `within_seconds` seconds and those holding running jobs, most recently seen first.")]
+public sealed record WorkerListResponse(IReadOnlyList<WorkerInfo> Items, int WithinSeconds);

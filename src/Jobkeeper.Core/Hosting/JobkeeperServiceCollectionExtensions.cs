@@ -64,7 +64,10 @@ public static class JobkeeperServiceCollectionExtensions
         services.TryAddSingleton<Jobkeeper.Workers.JobRunners>();
         services.TryAddSingleton(sp => new Jobkeeper.Workers.WorkQueue(sp.GetRequiredService<Jobkeeper.JobKernel>(), sp.GetRequiredService<IJobStore>(),
             sp.GetRequiredService<Jobkeeper.Workers.JobSignals>(), sp.GetRequiredService<Jobkeeper.Workers.JobRunners>(),
-            sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<IOptions<Jobkeeper.JobkeeperOptions>>()));
+            sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<IOptions<Jobkeeper.JobkeeperOptions>>(),
+            sp.GetRequiredService<Jobkeeper.Workers.WorkerActivity>()));
+        services.TryAddSingleton<Jobkeeper.Workers.WorkerActivity>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, Jobkeeper.Workers.WorkerActivityRecorder>());
         services.TryAddSingleton(sp => new Jobkeeper.Telemetry.JobkeeperGauges(sp.GetRequiredService<Jobkeeper.JobManager>(),
             sp.GetRequiredService<JobCache>(), sp.GetRequiredService<Jobkeeper.Workers.DrivenJobs>(),
             sp.GetRequiredService<Jobkeeper.Telemetry.JobkeeperInstruments>(), sp.GetRequiredService<Jobkeeper.Maintenance.IMaintenanceLeadership>()));

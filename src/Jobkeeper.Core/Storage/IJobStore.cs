@@ -86,6 +86,15 @@ public interface IJobStore : IAsyncDisposable
     /// <summary>The job types some handler or worker said it runs at or after <paramref name="seenSince"/>.</summary>
     Task<IReadOnlyCollection<string>> GetRunnersAsync(DateTimeOffset seenSince, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Stores what this <paramref name="instance"/> saw of its workers (one row per worker and instance, replaced), and drops
+    /// rows last seen before <paramref name="forgetBefore"/>. Shared by every instance on the store.
+    /// </summary>
+    Task RecordWorkersAsync(string instance, IReadOnlyList<WorkerSeen> workers, DateTimeOffset forgetBefore, CancellationToken cancellationToken);
+
+    /// <summary>Every instance's row of every worker last seen at or after <paramref name="seenSince"/>.</summary>
+    Task<IReadOnlyList<WorkerSeen>> GetWorkersAsync(DateTimeOffset seenSince, CancellationToken cancellationToken);
+
     Task<Job?> GetAsync(string id, CancellationToken cancellationToken);
 
     /// <summary>Newest first (created_at, then id, descending), from after the query's cursor.</summary>

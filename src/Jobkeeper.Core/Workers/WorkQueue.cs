@@ -25,9 +25,12 @@ public sealed class WorkQueue
     private readonly JobRunners _runners;
     private readonly TimeProvider _time;
     private readonly JobWorkerOptions _options;
+    private readonly WorkerActivity _activity;
 
-    internal WorkQueue(JobKernel kernel, IJobStore store, JobSignals signals, JobRunners runners, TimeProvider time, IOptions<JobkeeperOptions> options)
+    internal WorkQueue(JobKernel kernel, IJobStore store, JobSignals signals, JobRunners runners, TimeProvider time, IOptions<JobkeeperOptions> options,
+        WorkerActivity activity)
     {
+        _activity = activity;
         _kernel = kernel;
         _store = store;
         _signals = signals;
@@ -62,6 +65,7 @@ public sealed class WorkQueue
         }
 
         _kernel.Instruments.RecordClaimed(claimed, now);
+        _activity.Claimed(worker, worker == _options.WorkerId ? WorkerActivity.InProcess : WorkerActivity.Http, claimed.Count);
         TraceClaims(claimed, worker, claimStarted);
         return claimed;
     }
@@ -94,11 +98,41 @@ public sealed class WorkQueue
         using var span = JobTrace.StartCallSpan(name, id);
         try
         {
-            return JobTrace.Ended(span, await _kernel.ChangeAsync(id, change, cancellationToken).ConfigureAwait(false));
+            // The worker is the lease's owner: what a worker view counts for it (heard from, completed, failed).
+            string? worker = null;
+            var job = await _kernel.ChangeAsync(id, current =>
+            {
+                worker = current.LeaseOwner;
+                return change(current);
+            }, cancellationToken).ConfigureAwait(false);
+            Observe(name, worker, job);
+            return JobTrace.Ended(span, job);
         }
         catch (Exception ex) when (JobTrace.Failed(span, ex))
         {
             throw;
+        }
+    }
+
+    /// <summary>Counts a lease call for its worker: an attempt that ended completed, one that failed, or only a sign of life.</summary>
+    private void Observe(string call, string? worker, Job after)
+    {
+        if (worker is null)
+        {
+            return;
+        }
+
+        switch (call)
+        {
+            case "jobkeeper.job.complete" when after.Status == JobStatus.Completed:
+                _activity.Completed(worker);
+                break;
+            case "jobkeeper.job.fail":
+                _activity.Failed(worker);
+                break;
+            default:
+                _activity.Seen(worker);
+                break;
         }
     }
 

@@ -44,6 +44,8 @@ from .models import (
     BatchItem,
     BatchResult,
     BulkResult,
+    HeldJob,
+    WorkerInfo,
     CleanupResult,
     Health,
     Job,
@@ -75,6 +77,6 @@ __all__ = [
     "ConflictError", "LeaseLostError", "PreconditionFailedError", "PayloadTooLargeError", "AnswerRejectedError",
     "RateLimitedError", "ServerError", "ServerUnavailableError", "Cancelled", "JobWaiting",
     "Job", "JobPage", "JobEvent", "JobError", "Progress", "Prompt", "WorkItem", "LeaseState", "AskResult", "BatchItem",
-    "BatchResult", "BulkResult", "CleanupResult", "Health", "Queue", "Schedule", "TriggerResult", "NewJob", "STATUSES",
+    "BatchResult", "BulkResult", "WorkerInfo", "HeldJob", "CleanupResult", "Health", "Queue", "Schedule", "TriggerResult", "NewJob", "STATUSES",
     "FINISHED_STATUSES", "trace_context", "current_traceparent",
 ]

@@ -41,6 +41,7 @@ from .models import (
     AskResult,
     BatchResult,
     BulkResult,
+    WorkerInfo,
     CleanupResult,
     Health,
     Job,
@@ -181,6 +182,9 @@ class AsyncClient:
 
     async def events(self, id: str, *, after: int = 0, limit: Optional[int] = None) -> List[JobEvent]:
         return await self._run(self.sync.events, id, after=after, limit=limit)
+
+    async def workers(self, within_seconds: int = 300) -> List[WorkerInfo]:
+        return await self._run(self.sync.workers, within_seconds)
 
     async def bulk(self, action: str, *, status: Union[str, Iterable[str], None] = None, type: Optional[str] = None,
                    queue: Optional[str] = None, label: Union[str, Mapping[str, str], Iterable[str], None] = None,

@@ -28,6 +28,7 @@ from .models import (
     AskResult,
     BatchResult,
     BulkResult,
+    WorkerInfo,
     CleanupResult,
     Health,
     Job,
@@ -272,6 +273,13 @@ class Client:
             following = data.get("next_after")
             next_after = following if isinstance(following, int) and following != next_after else None
         return events
+
+    def workers(self, within_seconds: int = 300) -> List[WorkerInfo]:
+        """The workers heard from in the last ``within_seconds`` (in-process handlers and HTTP workers, on any
+        instance) and those holding running jobs: what they hold, when last heard from, what they did per minute."""
+        response = self._request("GET", f"{API}/workers?within_seconds={int(within_seconds)}", retry=True)
+        data = self._json(response, "a list of workers")
+        return [WorkerInfo.from_dict(w) for w in (data.get("items") if isinstance(data, dict) else None) or []]
 
     def bulk(self, action: str, *, status: Union[str, Iterable[str], None] = None, type: Optional[str] = None,
              queue: Optional[str] = None, label: Union[str, Mapping[str, str], Iterable[str], None] = None,

@@ -398,6 +398,46 @@ class Queue:
 
 
 @dataclass
+class HeldJob:
+    """A running job a worker holds a lease on."""
+
+    id: str
+    type: str
+    queue: str
+    started_at: Optional[datetime] = None
+    lease_expires_at: Optional[datetime] = None
+
+    @classmethod
+    def from_dict(cls, data: Any) -> "HeldJob":
+        d = _object(data, "a worker's job", ("id", "type"))
+        return cls(d["id"], d["type"], d.get("queue") or "default", parse_timestamp(d.get("started_at")),
+                   parse_timestamp(d.get("lease_expires_at")))
+
+
+@dataclass
+class WorkerInfo:
+    """``GET /api/v1/workers``: a worker heard from lately (in-process handlers or an HTTP worker), or one holding jobs."""
+
+    worker_id: str
+    kind: str
+    last_seen_at: Optional[datetime] = None
+    instances: int = 0
+    running: int = 0
+    jobs: List[HeldJob] = field(default_factory=list)
+    claimed_last_5_minutes: int = 0
+    completed_last_5_minutes: int = 0
+    failed_last_5_minutes: int = 0
+    completed_per_minute: float = 0.0
+
+    @classmethod
+    def from_dict(cls, data: Any) -> "WorkerInfo":
+        d = _object(data, "a worker", ("worker_id", "kind"))
+        return cls(d["worker_id"], d["kind"], parse_timestamp(d.get("last_seen_at")), d.get("instances") or 0, d.get("running") or 0,
+                   [HeldJob.from_dict(j) for j in d.get("jobs") or []], d.get("claimed_last_5_minutes") or 0,
+                   d.get("completed_last_5_minutes") or 0, d.get("failed_last_5_minutes") or 0, float(d.get("completed_per_minute") or 0))
+
+
+@dataclass
 class Schedule:
     """A recurring schedule (see docs/schedules.md)."""
 

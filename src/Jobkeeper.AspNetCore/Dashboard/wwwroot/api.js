@@ -95,6 +95,7 @@ export const api = {
   remove: (id, reason) => call('DELETE', job(id), { reason }),
   bulk: (body, reason) => call('POST', '/api/v1/jobs/bulk', { body, reason }),
   answer: (id, key, answer, reason, confidence) => call('POST', `${job(id)}/prompt/response`, { body: { answer, key, reason: reason || undefined, confidence } }),
+  listWorkers: (signal) => call('GET', '/api/v1/workers', { signal }),
   listQueues: (signal) => call('GET', '/api/v1/queues', { signal }),
   updateQueue: (name, patch) => call('PATCH', `/api/v1/queues/${encodeURIComponent(name)}`, { body: patch }),
   pauseQueue: (name, type) => call('POST', `/api/v1/queues/${encodeURIComponent(name)}/pause`, { body: type ? { type } : {} }),

@@ -1,4 +1,4 @@
-// Starts the dashboard: hash routes (#/ the list, #/jobs/{id} one job, #/inbox the questions waiting, #/queues the queues, #/schedules the schedules), the counts in the header, and the
+// Starts the dashboard: hash routes (#/ the list, #/jobs/{id} one job, #/inbox the questions waiting, #/workers the workers, #/queues the queues, #/schedules the schedules), the counts in the header, and the
 // all-jobs event stream that keeps the counts and the list live.
 
 import { api } from './api.js';
@@ -9,6 +9,7 @@ import { createJobView } from './job.js';
 import { createQueuesView } from './queues.js';
 import { createSchedulesView } from './schedules.js';
 import { createInboxView } from './inbox.js';
+import { createWorkersView } from './workers.js';
 import { LiveStream } from './live.js';
 import { bindNameField } from './who.js';
 
@@ -32,6 +33,11 @@ function route() {
     if (view?.kind === 'schedules') return;
     view?.dispose();
     view = { kind: 'schedules', ...createSchedulesView(main) };
+    counts.markCurrent(null);
+  } else if (hash === '#/workers') {
+    if (view?.kind === 'workers') return;
+    view?.dispose();
+    view = { kind: 'workers', ...createWorkersView(main) };
     counts.markCurrent(null);
   } else if (hash === '#/inbox') {
     if (view?.kind === 'inbox') return;
