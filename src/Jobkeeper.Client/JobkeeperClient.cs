@@ -81,7 +81,15 @@ public sealed partial class JobkeeperClient(HttpClient http)
     }
 
     /// <summary>Every job matching the filters, newest first, page by page (the server's keyset cursor).</summary>
-    public async IAsyncEnumerable<Job> ListAsync(string? status = null, string? type = null, string? label = null, string? queue = null, int pageSize = 100,
+    public IAsyncEnumerable<Job> ListAsync(string? status = null, string? type = null, string? label = null, string? queue = null, int pageSize = 100,
+        CancellationToken cancellationToken = default) =>
+        ListAsync(status, type, label, queue, search: null, pageSize, cancellationToken);
+
+    /// <summary>
+    /// Every job matching the filters, newest first, page by page; with <paramref name="search"/> only those whose id starts
+    /// with it or whose type, labels, input, result and error have all its words (<c>q=</c>).
+    /// </summary>
+    public async IAsyncEnumerable<Job> ListAsync(string? status, string? type, string? label, string? queue, string? search, int pageSize = 100,
         [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         string? cursor = null;
@@ -92,6 +100,7 @@ public sealed partial class JobkeeperClient(HttpClient http)
             Append(query, "type", type);
             Append(query, "queue", queue);
             Append(query, "label", label);
+            Append(query, "q", search);
             Append(query, "cursor", cursor);
             using var response = await Http.GetAsync(query.ToString(), cancellationToken).ConfigureAwait(false);
             var page = await ReadAsync(response, JobkeeperJsonContext.Default.JobListResponse, cancellationToken).ConfigureAwait(false);

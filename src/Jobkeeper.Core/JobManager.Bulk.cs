@@ -59,10 +59,7 @@ public sealed partial class JobManager
                 "is empty, so it matches every job; give a status, type, queue, label or date range, or send \"all\": true to act on every job");
         }
 
-        if (filter.Queue is not null)
-        {
-            JobValidator.ValidateQueue(filter.Queue, "filter.queue");
-        }
+        ValidateFilter(filter, "filter.");
 
         var name = action.ToString().ToLowerInvariant();
         var by = By(actor);

@@ -102,12 +102,22 @@ public sealed partial class JobManager
             throw new JobValidationException("limit", $"must be between 1 and {JobQuery.MaxLimit}");
         }
 
+        ValidateFilter(query, "");
+        return await _store.ListAsync(query, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The rules of a listing's filters, by name as sent (<paramref name="prefix"/> before each: <c>filter.</c> in a bulk action).</summary>
+    private static void ValidateFilter(JobQuery query, string prefix)
+    {
         if (query.Queue is not null)
         {
-            JobValidator.ValidateQueue(query.Queue, "queue");
+            JobValidator.ValidateQueue(query.Queue, prefix + "queue");
         }
 
-        return await _store.ListAsync(query, cancellationToken).ConfigureAwait(false);
+        if (query.Search is { Text.Length: > JobSearch.MaxLength })
+        {
+            throw new JobValidationException(prefix + "q", $"must be at most {JobSearch.MaxLength} characters (got {query.Search.Text.Length})");
+        }
     }
 
     /// <summary>

@@ -30,6 +30,10 @@ internal sealed class PostgresDialect : ISqlDialect
             $"CROSS JOIN LATERAL ({Relational.Queues.QueueFlowSql.HeadOf(this, queue, now, filters, "k.key", "k.skip")}) h ORDER BY k.ord";
     }
 
+    /// <summary>The GIN index of job_search, whose words come from the same text by the same rule (see migration 11).</summary>
+    public string HasWords(SqlParameters parameters, IReadOnlyList<string> words) =>
+        $"j.id IN (SELECT s.job_id FROM job_search s WHERE s.words @@ to_tsquery('simple', {parameters.Add("words", string.Join(" & ", words))}))";
+
     public string PartitionKeyOf(string type, string labels, string queue) =>
         $"(SELECT CASE WHEN q.partition_key = 'type' THEN {type} ELSE COALESCE(({labels})::jsonb ->> substr(q.partition_key, 7), '') END " +
         $"FROM queues q WHERE q.name = {queue} AND q.partition_key IS NOT NULL)";

@@ -97,6 +97,24 @@ internal static class JobListQuery
             where.Add($"j.queue = {parameters.Add("queue", query.Queue)}");
         }
 
+        if (query.Search is { } search)
+        {
+            // An id that starts with the text (a range of the primary key: no LIKE, so no pattern characters), or the words.
+            // Ids are ASCII, so the byte after the prefix's last one bounds the range: '~' (0x7E) is above every id character.
+            var conditions = new List<string>();
+            if (search.IdPrefix is { } prefix)
+            {
+                conditions.Add($"(j.id >= {parameters.Add("q", prefix)} AND j.id < {parameters.Add("q_end", prefix + "~")})");
+            }
+
+            if (search.Words.Count > 0)
+            {
+                conditions.Add(dialect.HasWords(parameters, search.Words));
+            }
+
+            where.Add(conditions.Count == 0 ? "1 = 0" : $"({string.Join(" OR ", conditions)})");
+        }
+
         if (where.Count > 0)
         {
             sql.Append(" WHERE ").Append(string.Join(" AND ", where));

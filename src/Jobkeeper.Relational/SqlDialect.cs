@@ -18,6 +18,12 @@ internal interface ISqlDialect
     /// </summary>
     bool ListsStatusesApart { get; }
 
+    /// <summary>
+    /// A condition that the job <c>j</c>'s searchable text (type, labels, input, result, error) has every one of
+    /// <paramref name="words"/> (letters and digits only, lower-cased: see <c>JobSearch</c>), through the store's full-text index.
+    /// </summary>
+    string HasWords(SqlParameters parameters, IReadOnlyList<string> words);
+
     /// <summary>What follows a claim's select so that it locks the rows it returns, passing over rows others hold (or nothing).</summary>
     string LockSkippingLocked { get; }
 

@@ -28,6 +28,10 @@ internal sealed class SqliteDialect : ISqlDialect
             return $"SELECT * FROM (SELECT h.*, {k} AS key FROM ({Relational.Queues.QueueFlowSql.HeadOf(this, queue, now, filters, k, parameters.Add($"o{i}", offsets[i]))}) h)";
         }));
 
+    /// <summary>FTS5 over the jobs' text (rowid = the job's rowid); each word quoted, so the match is of those words, all of them.</summary>
+    public string HasWords(SqlParameters parameters, IReadOnlyList<string> words) =>
+        $"j.rowid IN (SELECT rowid FROM jobs_search WHERE jobs_search MATCH {parameters.Add("words", string.Join(" ", words.Select(w => "\"" + w + "\"")))})";
+
     public string PartitionKeyOf(string type, string labels, string queue) =>
         $"(SELECT CASE WHEN q.partition_key = 'type' THEN {type} ELSE COALESCE((SELECT l.value FROM json_each({labels}) l " +
         $"WHERE l.key = substr(q.partition_key, 7)), '') END FROM queues q WHERE q.name = {queue} AND q.partition_key IS NOT NULL)";

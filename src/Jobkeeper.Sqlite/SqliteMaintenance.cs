@@ -148,6 +148,13 @@ public static class SqliteMaintenance
                 using var command = connection.CreateCommand();
                 command.CommandText = "PRAGMA wal_checkpoint(TRUNCATE); VACUUM; PRAGMA wal_checkpoint(TRUNCATE);";
                 command.ExecuteNonQuery();
+                // VACUUM may renumber the jobs' rowids, which the search index is keyed by: build it again from the jobs.
+                command.CommandText = "SELECT COUNT(*) FROM sqlite_master WHERE name = 'jobs_search'";
+                if (Convert.ToInt64(command.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture) > 0)
+                {
+                    command.CommandText = "INSERT INTO jobs_search (jobs_search) VALUES ('rebuild'); PRAGMA wal_checkpoint(TRUNCATE);";
+                    command.ExecuteNonQuery();
+                }
             }
 
             return new SqliteVacuumResult(before, SqliteFiles.Size(path));

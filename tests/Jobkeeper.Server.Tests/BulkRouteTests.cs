@@ -124,4 +124,30 @@ public sealed class BulkRouteTests(ServerFixture fixture) : IClassFixture<Server
         Assert.NotEqual(0, neither.ExitCode);
         Assert.Contains("give a job id, or filters", neither.Stderr, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task A_search_lists_and_bulk_changes_the_jobs_with_its_words_and_refuses_one_over_1000_characters()
+    {
+        var type = await CreateManyAsync(4);
+        var word = "xk" + Guid.NewGuid().ToString("N")[..12];
+        var page = await Client.GetJsonAsync($"{Api.Jobs}?type={type}&limit=10");
+        var marked = page.GetProperty("items")[0].Str("id");
+        await Client.PatchJobAsync(marked, $$$"""{"labels":{"tag":"{{{word}}}"}}""");
+
+        var found = await Client.GetJsonAsync($"{Api.Jobs}?q={Uri.EscapeDataString(word.ToUpperInvariant())}");
+        Assert.Equal([marked], found.GetProperty("items").EnumerateArray().Select(j => j.Str("id")));
+        var byId = await Client.GetJsonAsync($"{Api.Jobs}?q={Uri.EscapeDataString(marked[..^2])}");
+        Assert.Contains(marked, byId.GetProperty("items").EnumerateArray().Select(j => j.Str("id")));
+        var syntax = await Client.GetJsonAsync($"{Api.Jobs}?q={Uri.EscapeDataString("\"" + word + "\" OR * NEAR( ' --")}");
+        Assert.Empty(syntax.GetProperty("items").EnumerateArray());
+
+        Assert.Equal((1L, 1L, 0L), await BulkAsync($$$"""{"action":"cancel","filter":{"q":"{{{word}}}"}}"""));
+        Assert.Equal("cancelled", (await Client.GetJobAsync(marked)).Str("status"));
+        Assert.Equal(3, await CountAsync(type, "queued"));
+
+        using var tooLong = await Client.GetAsync($"{Api.Jobs}?q={new string('a', 1001)}");
+        await Api.ExpectProblemAsync(tooLong, HttpStatusCode.BadRequest, "q");
+        using var tooLongBulk = await Client.PostJsonAsync(Api.Jobs + "/bulk", $$$"""{"action":"retry","filter":{"q":"{{{new string('a', 1001)}}}"}}""");
+        await Api.ExpectProblemAsync(tooLongBulk, HttpStatusCode.BadRequest, "filter.q");
+    }
 }

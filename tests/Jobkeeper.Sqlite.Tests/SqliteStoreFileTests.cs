@@ -29,10 +29,10 @@ public sealed class SqliteStoreFileTests : IDisposable
         await using (var again = await Open())
         {
             var stats = await again.GetStatsAsync(CancellationToken.None);
-            Assert.Equal(12, stats.SchemaVersion);
+            Assert.Equal(13, stats.SchemaVersion);
         }
 
-        Assert.Equal(12L, Scalar("SELECT COUNT(*) FROM schema_migrations"));
+        Assert.Equal(13L, Scalar("SELECT COUNT(*) FROM schema_migrations"));
         Assert.Equal("wal", Scalar("PRAGMA journal_mode"));
     }
 
@@ -67,7 +67,7 @@ public sealed class SqliteStoreFileTests : IDisposable
             Assert.True(await store.InsertAsync(job, StoreContract.ContractJobs.Created(job), CancellationToken.None));
         }
 
-        Execute("DROP TABLE job_workers; DROP TABLE schedules; DROP INDEX ix_jobs_unique; ALTER TABLE jobs DROP COLUMN unique_key; DROP INDEX ix_jobs_claim_partition; DROP INDEX ix_jobs_running_queue; ALTER TABLE jobs DROP COLUMN partition_key; DROP TABLE queues; DROP TABLE queue_turns; DROP TABLE queue_starts; " +
+        Execute("DROP TRIGGER jobs_search_insert; DROP TRIGGER jobs_search_delete; DROP TRIGGER jobs_search_update; DROP TABLE jobs_search; DROP VIEW jobs_search_source; DROP TABLE job_workers; DROP TABLE schedules; DROP INDEX ix_jobs_unique; ALTER TABLE jobs DROP COLUMN unique_key; DROP INDEX ix_jobs_claim_partition; DROP INDEX ix_jobs_running_queue; ALTER TABLE jobs DROP COLUMN partition_key; DROP TABLE queues; DROP TABLE queue_turns; DROP TABLE queue_starts; " +
             "DROP INDEX ix_jobs_claim_queue; DROP INDEX ix_jobs_queue_created; ALTER TABLE jobs DROP COLUMN queue; ALTER TABLE jobs DROP COLUMN traceparent; ALTER TABLE job_events DROP COLUMN display_name; ALTER TABLE job_events DROP COLUMN reason; " +
             "DROP TABLE job_runners; ALTER TABLE jobs DROP COLUMN lease_us; " +
             "DROP INDEX ix_jobs_prompt_expiry; ALTER TABLE jobs DROP COLUMN prompts; ALTER TABLE jobs DROP COLUMN checkpoint; ALTER TABLE jobs DROP COLUMN prompt_expires_us; " +
@@ -76,7 +76,7 @@ public sealed class SqliteStoreFileTests : IDisposable
 
         await using (var upgraded = await Open())
         {
-            Assert.Equal(12, (await upgraded.GetStatsAsync(CancellationToken.None)).SchemaVersion);
+            Assert.Equal(13, (await upgraded.GetStatsAsync(CancellationToken.None)).SchemaVersion);
             var job = await upgraded.GetAsync("from-v1", CancellationToken.None);
             Assert.NotNull(job);
             Assert.Equal(1, job.Attempt);
@@ -102,7 +102,7 @@ public sealed class SqliteStoreFileTests : IDisposable
             Assert.True(await store.InsertAsync(job, StoreContract.ContractJobs.Created(job), CancellationToken.None));
         }
 
-        Execute("DROP TABLE job_workers; DROP TABLE schedules; DROP INDEX ix_jobs_unique; ALTER TABLE jobs DROP COLUMN unique_key; DROP INDEX ix_jobs_claim_partition; DROP INDEX ix_jobs_running_queue; ALTER TABLE jobs DROP COLUMN partition_key; DROP TABLE queues; DROP TABLE queue_turns; DROP TABLE queue_starts; " +
+        Execute("DROP TRIGGER jobs_search_insert; DROP TRIGGER jobs_search_delete; DROP TRIGGER jobs_search_update; DROP TABLE jobs_search; DROP VIEW jobs_search_source; DROP TABLE job_workers; DROP TABLE schedules; DROP INDEX ix_jobs_unique; ALTER TABLE jobs DROP COLUMN unique_key; DROP INDEX ix_jobs_claim_partition; DROP INDEX ix_jobs_running_queue; ALTER TABLE jobs DROP COLUMN partition_key; DROP TABLE queues; DROP TABLE queue_turns; DROP TABLE queue_starts; " +
             "DROP INDEX ix_jobs_claim_queue; DROP INDEX ix_jobs_queue_created; ALTER TABLE jobs DROP COLUMN queue; ALTER TABLE jobs DROP COLUMN traceparent; ALTER TABLE job_events DROP COLUMN display_name; ALTER TABLE job_events DROP COLUMN reason; " +
             "DROP TABLE job_runners; ALTER TABLE jobs DROP COLUMN lease_us; DELETE FROM schema_migrations WHERE version >= 5;");
         var before = DateTimeOffset.UtcNow;

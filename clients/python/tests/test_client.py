@@ -143,6 +143,10 @@ class JobRoutesTests(ServerTestCase):
         self.assertEqual(self.client.events(ids[0])[-1].reason, "tidy up")
         again = self.client.bulk("retry", type=job_type, status=["cancelled"])
         self.assertEqual(again.changed, 6)
+        word = unique("w").replace(".", "")
+        self.client.update(ids[2], labels={"tag": word})
+        self.assertEqual([j.id for j in self.client.list(q=word.upper())], [ids[2]])
+        self.assertEqual(self.client.bulk("cancel", q=word).changed, 1)
         with self.assertRaises(jobkeeper.ValidationError) as refused:
             self.client.bulk("delete")
         self.assertIn("filter", str(refused.exception))

@@ -56,6 +56,7 @@ function listQuery(filter: ListFilter): Record<string, string | readonly string[
     type: filter.type,
     queue: filter.queue,
     label: labels,
+    q: filter.q,
     created_after: instant(filter.createdAfter),
     created_before: instant(filter.createdBefore),
   };

@@ -93,6 +93,8 @@ export interface BulkActionRequest {
     type?: string | null;
     /** The queue. */
     queue?: string | null;
+    /** A search: jobs whose id starts with it, or whose type, labels, input, result and error have all its words. */
+    q?: string | null;
     /** Labels as `key:value`; every one must match. */
     label?: string[] | null;
     /** Created at or after this time. */

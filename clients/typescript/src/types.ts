@@ -56,6 +56,8 @@ export interface ListFilter {
   queue?: string;
   /** `key:value`, several of them, or an object; every label must match. */
   label?: string | readonly string[] | Readonly<Record<string, string>>;
+  /** A search: jobs whose id starts with it, or whose type, labels, input, result and error have all its words. */
+  q?: string;
   /** Created at or after (inclusive). */
   createdAfter?: string | Date;
   /** Created before (exclusive). */

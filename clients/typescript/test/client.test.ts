@@ -219,6 +219,12 @@ describe("jobs", () => {
     for (const id of ids) assert.equal((await client.get(id)).status, "cancelled");
     const again = await client.bulk("retry", { type, status: ["cancelled"] });
     assert.equal(again.changed, 5);
+    const word = `w${uniqueType("s").replace(/[^a-z0-9]/g, "")}`;
+    await client.update(ids[2]!, { labels: { tag: word } });
+    const found: string[] = [];
+    for await (const job of client.list({ q: word.toUpperCase() })) found.push(job.id);
+    assert.deepEqual(found, [ids[2]]);
+    assert.equal((await client.bulk("cancel", { q: word })).changed, 1);
     await assert.rejects(client.bulk("delete"), ValidationError);
   });
 

@@ -7,10 +7,10 @@ using Microsoft.AspNetCore.Http;
 
 namespace Jobkeeper.AspNetCore.Api;
 
-/// <summary>Reads the list filters from the query string: <c>status=a,b&amp;type=&amp;queue=&amp;label=k:v&amp;created_after=&amp;created_before=&amp;limit=&amp;cursor=</c>.</summary>
+/// <summary>Reads the list filters from the query string: <c>status=a,b&amp;type=&amp;queue=&amp;label=k:v&amp;q=&amp;created_after=&amp;created_before=&amp;limit=&amp;cursor=</c>.</summary>
 internal static class JobQueryParser
 {
-    private static readonly string[] Known = ["status", "type", "queue", "label", "created_after", "created_before", "limit", "cursor"];
+    private static readonly string[] Known = ["status", "type", "queue", "label", "q", "created_after", "created_before", "limit", "cursor"];
 
     public static JobQuery Parse(IQueryCollection query)
     {
@@ -72,6 +72,7 @@ internal static class JobQueryParser
             Type = Single(query, "type"),
             Queue = Single(query, "queue"),
             Labels = labels,
+            Search = JobSearch.Parse(Single(query, "q")),
             CreatedAfter = Single(query, "created_after") is { } after ? ParseTimestamp(after, "created_after") : null,
             CreatedBefore = Single(query, "created_before") is { } before ? ParseTimestamp(before, "created_before") : null,
             Limit = limit,
@@ -91,6 +92,7 @@ internal static class JobQueryParser
             Add(values, "status", filter.Status);
             Add(values, "type", filter.Type);
             Add(values, "queue", filter.Queue);
+            Add(values, "q", filter.Q);
             Add(values, "created_after", filter.CreatedAfter?.UtcDateTime.ToString("O", CultureInfo.InvariantCulture));
             Add(values, "created_before", filter.CreatedBefore?.UtcDateTime.ToString("O", CultureInfo.InvariantCulture));
             if (filter.Label is { Count: > 0 } labels)

@@ -54,6 +54,12 @@ internal static class QueryParameters
             Pattern = "^[^:]+:.*$",
             Example = new JsonArray("episode_id:42"),
         },
+        new("q", "Search: jobs whose id starts with this text, or whose type, labels, input, result and error contain all its words " +
+            "(runs of letters and digits, any case; everything else only separates words, so no query syntax). At most 1000 characters.")
+        {
+            MaxLength = JobSearch.MaxLength,
+            Example = "codec",
+        },
         new("created_after", "Only jobs created at or after this instant (ISO 8601, inclusive).")
         {
             Format = "date-time",

@@ -41,6 +41,10 @@ public sealed record JobFilter
     [Description("The queue.")]
     public string? Queue { get; init; }
 
+    [Description("A search: jobs whose id starts with it, or whose type, labels, input, result and error have all its words.")]
+    [StringLength(1000)]
+    public string? Q { get; init; }
+
     [Description("Labels as `key:value`; every one must match.")]
     public IReadOnlyList<string>? Label { get; init; }
 

@@ -13,6 +13,8 @@ public sealed record JobQuery
     /// <summary>Only jobs in this queue.</summary>
     public string? Queue { get; init; }
     public IReadOnlyList<KeyValuePair<string, string>> Labels { get; init; } = [];
+    /// <summary>Only jobs whose id starts with the search or whose text has all its words (<see cref="JobSearch"/>).</summary>
+    public JobSearch? Search { get; init; }
     /// <summary>Inclusive lower bound on created_at.</summary>
     public DateTimeOffset? CreatedAfter { get; init; }
     /// <summary>Exclusive upper bound on created_at.</summary>
@@ -22,7 +24,8 @@ public sealed record JobQuery
     public JobCursor? After { get; init; }
 
     /// <summary>No filter is given: the query matches every job.</summary>
-    public bool IsEmpty => Statuses.Count == 0 && Type is null && Queue is null && Labels.Count == 0 && CreatedAfter is null && CreatedBefore is null;
+    public bool IsEmpty => Statuses.Count == 0 && Type is null && Queue is null && Labels.Count == 0 && CreatedAfter is null && CreatedBefore is null
+        && Search is null;
 }
 
 /// <summary>One page of a listing and where the next one starts (null at the end).</summary>

@@ -22,11 +22,12 @@ internal static class JobsActionCommand
         var type = new Option<string?>("--type") { Description = "Every job of this type" };
         var queue = new Option<string?>("--queue") { Description = "Every job in this queue" };
         var label = new Option<string[]>("--label") { Description = "Every job with this label, as key:value (repeat for several)", AllowMultipleArgumentsPerToken = false };
+        var search = new Option<string?>("--search", "-q") { Description = "Every job whose id starts with this, or whose type, labels, input, result and error have all its words" };
         var createdAfter = new Option<DateTimeOffset?>("--created-after") { Description = "Every job created at or after this time (ISO 8601)" };
         var createdBefore = new Option<DateTimeOffset?>("--created-before") { Description = "Every job created before this time (ISO 8601)" };
         var all = new Option<bool>("--all") { Description = "Every job, with no filter (required when no filter is given)" };
         var dryRun = new Option<bool>("--dry-run") { Description = "Only count the jobs the filters match; change nothing" };
-        var command = new Command(action, description) { id, status, type, queue, label, createdAfter, createdBefore, all, dryRun };
+        var command = new Command(action, description) { id, status, type, queue, label, search, createdAfter, createdBefore, all, dryRun };
         var (server, apiKey) = CliServer.Connection(command);
         var (actor, reason) = CliServer.Attribution(command, "each job's history");
         command.SetAction((parse, cancellationToken) =>
@@ -39,6 +40,7 @@ internal static class JobsActionCommand
                     Status = parse.GetValue(status),
                     Type = parse.GetValue(type),
                     Queue = parse.GetValue(queue),
+                    Q = parse.GetValue(search),
                     Label = parse.GetValue(label) is { Length: > 0 } labels ? labels : null,
                     CreatedAfter = parse.GetValue(createdAfter),
                     CreatedBefore = parse.GetValue(createdBefore),
@@ -47,7 +49,7 @@ internal static class JobsActionCommand
                 var jobId = parse.GetValue(id);
                 if (jobId is not null && filtered)
                 {
-                    throw new CliException($"give a job id or filters (--status, --type, --queue, --label, --created-after, --created-before, --all), not both");
+                    throw new CliException($"give a job id or filters (--status, --type, --queue, --label, --search, --created-after, --created-before, --all), not both");
                 }
 
                 if (jobId is null && !filtered)

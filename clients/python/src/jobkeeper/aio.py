@@ -190,10 +190,10 @@ class AsyncClient:
                    queue: Optional[str] = None, label: Union[str, Mapping[str, str], Iterable[str], None] = None,
                    created_after: Union[datetime, str, None] = None, created_before: Union[datetime, str, None] = None,
                    all: bool = False, dry_run: bool = False, actor: Optional[str] = None, reason: Optional[str] = None,
-                   timeout: Optional[float] = 3600.0) -> BulkResult:
+                   timeout: Optional[float] = 3600.0, q: Optional[str] = None) -> BulkResult:
         return await self._run(self.sync.bulk, action, status=status, type=type, queue=queue, label=label,
                                created_after=created_after, created_before=created_before, all=all, dry_run=dry_run,
-                               actor=actor, reason=reason, timeout=timeout)
+                               actor=actor, reason=reason, timeout=timeout, q=q)
 
     async def cleanup(self, days: int = 7) -> CleanupResult:
         return await self._run(self.sync.cleanup, days)

@@ -212,14 +212,15 @@ class Client:
     def list(self, *, status: Union[str, Iterable[str], None] = None, type: Optional[str] = None,
              queue: Optional[str] = None, label: Union[str, Mapping[str, str], Iterable[str], None] = None,
              created_after: Union[datetime, str, None] = None, created_before: Union[datetime, str, None] = None,
-             page_size: int = 100, limit: Optional[int] = None) -> Iterator[Job]:
-        """Every job that matches, newest first, read page by page as the iteration goes (at most ``limit``)."""
+             page_size: int = 100, limit: Optional[int] = None, q: Optional[str] = None) -> Iterator[Job]:
+        """Every job that matches, newest first, read page by page as the iteration goes (at most ``limit``). ``q``: a
+        search, jobs whose id starts with it or whose type, labels, input, result and error have all its words."""
         cursor: Optional[str] = None
         count = 0
         while True:
             size = page_size if limit is None else max(1, min(page_size, limit - count))
             page = self.list_page(status=status, type=type, queue=queue, label=label, created_after=created_after,
-                                  created_before=created_before, limit=size, cursor=cursor)
+                                  created_before=created_before, limit=size, cursor=cursor, q=q)
             for job in page.items:
                 if limit is not None and count >= limit:
                     return
@@ -232,10 +233,10 @@ class Client:
     def list_page(self, *, status: Union[str, Iterable[str], None] = None, type: Optional[str] = None,
                   queue: Optional[str] = None, label: Union[str, Mapping[str, str], Iterable[str], None] = None,
                   created_after: Union[datetime, str, None] = None, created_before: Union[datetime, str, None] = None,
-                  limit: int = 50, cursor: Optional[str] = None) -> JobPage:
+                  limit: int = 50, cursor: Optional[str] = None, q: Optional[str] = None) -> JobPage:
         """One page of the listing (``limit`` 1–1000); pass its ``next_cursor`` back as ``cursor``."""
         query: List[Tuple[str, str]] = []
-        for name, value in (("status", _csv(status)), ("type", type), ("queue", queue)):
+        for name, value in (("status", _csv(status)), ("type", type), ("queue", queue), ("q", q)):
             if value is not None:
                 query.append((name, value))
         query.extend(("label", v) for v in _labels(label))
@@ -285,13 +286,13 @@ class Client:
              queue: Optional[str] = None, label: Union[str, Mapping[str, str], Iterable[str], None] = None,
              created_after: Union[datetime, str, None] = None, created_before: Union[datetime, str, None] = None,
              all: bool = False, dry_run: bool = False, actor: Optional[str] = None, reason: Optional[str] = None,
-             timeout: Optional[float] = 3600.0) -> BulkResult:
+             timeout: Optional[float] = 3600.0, q: Optional[str] = None) -> BulkResult:
         """``action`` (``retry``, ``cancel`` or ``delete``) on every job the filters match, as ``list`` takes them
         (``POST /api/v1/jobs/bulk``); ``dry_run`` only counts them. Jobs whose status does not allow the action are
         counted in ``skipped``. With no filter it is refused unless ``all``. Interrupted, call it again: it goes on
         where it stopped. ``timeout``: seconds to wait for the answer (a bulk action over many jobs takes a while)."""
         filter: Dict[str, Any] = {}
-        for name, value in (("status", _csv(status)), ("type", type), ("queue", queue)):
+        for name, value in (("status", _csv(status)), ("type", type), ("queue", queue), ("q", q)):
             if value is not None:
                 filter[name] = value
         labels = _labels(label)

@@ -84,6 +84,7 @@ export const api = {
       type: filters.type,
       queue: filters.queue,
       label: filters.label,
+      q: filters.q || undefined,
       limit: filters.limit,
       cursor,
     },

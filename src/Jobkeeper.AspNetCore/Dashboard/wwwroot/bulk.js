@@ -17,6 +17,7 @@ export function bulkFilter(filters) {
   if (filters.type) filter.type = filters.type;
   if (filters.queue) filter.queue = filters.queue;
   if (filters.label) filter.label = [filters.label];
+  if (filters.q) filter.q = filters.q;
   if (filters.createdAfter) filter.created_after = filters.createdAfter;
   if (filters.createdBefore) filter.created_before = filters.createdBefore;
   return Object.keys(filter).length ? filter : null;

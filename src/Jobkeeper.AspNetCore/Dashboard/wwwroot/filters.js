@@ -1,4 +1,4 @@
-// The list's filters live in the URL hash (#/?status=queued,running&type=…&queue=…&label=k:v&limit=50),
+// The list's filters live in the URL hash (#/?status=queued,running&type=…&queue=…&label=k:v&q=words&limit=50),
 // so a filtered view can be bookmarked, shared and reached from the status counts.
 
 export const STATUSES = ['queued', 'running', 'waiting', 'completed', 'failed', 'cancelled'];
@@ -14,6 +14,7 @@ export function parseFilters(query) {
     type: (params.get('type') ?? '').trim(),
     queue: (params.get('queue') ?? '').trim(),
     label: (params.get('label') ?? '').trim(),
+    q: (params.get('q') ?? '').trim(),
     limit: PAGE_SIZES.includes(limit) ? limit : DEFAULT_LIMIT,
   };
 }
@@ -24,6 +25,7 @@ export function filtersHash(filters) {
   if (filters.type) params.set('type', filters.type);
   if (filters.queue) params.set('queue', filters.queue);
   if (filters.label) params.set('label', filters.label);
+  if (filters.q) params.set('q', filters.q);
   if (filters.limit !== DEFAULT_LIMIT) params.set('limit', String(filters.limit));
   const query = params.toString();
   return query ? `#/?${query}` : '#/';
@@ -43,7 +45,23 @@ export function matches(job, filters) {
     if (colon <= 0) return false;
     if (job.labels?.[filters.label.slice(0, colon)] !== filters.label.slice(colon + 1)) return false;
   }
+  if (filters.q && !searchMatches(job, filters.q)) return false;
   return true;
+}
+
+/** The words of a search as the server cuts them: runs of letters and digits, lower-cased. */
+export function searchWords(text) {
+  return [...new Set(text.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? [])];
+}
+
+/** What the server's search matches (q=): an id that starts with the text, or a job whose text has every word of it. */
+export function searchMatches(job, q) {
+  if (job.id.startsWith(q)) return true;
+  const words = searchWords(q);
+  if (!words.length) return false;
+  const text = new Set(searchWords([job.type, JSON.stringify(job.labels ?? {}), JSON.stringify(job.input ?? null),
+    JSON.stringify(job.result ?? null), JSON.stringify(job.error ?? null)].join(' ')));
+  return words.every((w) => text.has(w));
 }
 
 /** Whether a live event may concern a job of this list, judged from the job type and status it carries. */

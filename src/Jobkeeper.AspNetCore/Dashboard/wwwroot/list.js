@@ -32,6 +32,9 @@ export function createListView(main, initialFilters) {
   const statusBoxes = STATUSES.map((status) => h('input', { type: 'checkbox', name: 'status', value: status, onchange: apply }));
   const typeInput = h('input', { type: 'text', name: 'type', id: 'filter-type', autocomplete: 'off', spellcheck: 'false' });
   const queueInput = h('input', { type: 'text', name: 'queue', id: 'filter-queue', autocomplete: 'off', spellcheck: 'false' });
+  const searchInput = h('input', {
+    type: 'search', name: 'q', id: 'filter-q', placeholder: 'id prefix or words', autocomplete: 'off', spellcheck: 'false', maxlength: '1000',
+  });
   const labelInput = h('input', {
     type: 'text', name: 'label', id: 'filter-label', placeholder: 'key:value', autocomplete: 'off', spellcheck: 'false',
   });
@@ -42,6 +45,7 @@ export function createListView(main, initialFilters) {
     h('fieldset', { class: 'statuses' },
       h('legend', {}, 'Status'),
       STATUSES.map((status, i) => h('label', { class: 'check' }, statusBoxes[i], status))),
+    h('div', { class: 'field' }, h('label', { for: 'filter-q' }, 'Search'), searchInput),
     h('div', { class: 'field' }, h('label', { for: 'filter-type' }, 'Type'), typeInput),
     h('div', { class: 'field' }, h('label', { for: 'filter-queue' }, 'Queue'), queueInput),
     h('div', { class: 'field' }, h('label', { for: 'filter-label' }, 'Label'), labelInput),
@@ -110,12 +114,13 @@ export function createListView(main, initialFilters) {
 
   // --- filters and find -----------------------------------------------------------------------------------
   function showFilters() {
-    const set = filters.statuses.length + [filters.type, filters.queue, filters.label].filter(Boolean).length;
+    const set = filters.statuses.length + [filters.type, filters.queue, filters.label, filters.q].filter(Boolean).length;
     filterSummary.textContent = set ? `Filters · ${set} set` : 'Filters';
     statusBoxes.forEach((box) => { box.checked = filters.statuses.includes(box.value); });
     typeInput.value = filters.type;
     queueInput.value = filters.queue;
     labelInput.value = filters.label;
+    searchInput.value = filters.q;
     limitSelect.value = String(filters.limit);
   }
 
@@ -125,6 +130,7 @@ export function createListView(main, initialFilters) {
       type: typeInput.value.trim(),
       queue: queueInput.value.trim(),
       label: labelInput.value.trim(),
+      q: searchInput.value.trim(),
       limit: Number.parseInt(limitSelect.value, 10),
     };
     // The router hands the new filters back through setFilters.
@@ -138,6 +144,7 @@ export function createListView(main, initialFilters) {
     typeInput.value = '';
     queueInput.value = '';
     labelInput.value = '';
+    searchInput.value = '';
     apply();
   }
 

@@ -1,0 +1,38 @@
+using System.Text.RegularExpressions;
+using Jobkeeper.Dashboard.Tests.Infrastructure;
+
+namespace Jobkeeper.Dashboard.Tests;
+
+/// <summary>Searching the list: a word of a job's error, an id prefix; the search stays in the address.</summary>
+public sealed class SearchTests(DashboardFixture fixture) : DashboardTest(fixture), IClassFixture<DashboardFixture>
+{
+    [Fact]
+    public async Task A_search_finds_a_job_by_a_word_in_its_error_and_by_its_id_prefix()
+    {
+        var type = NewType("search");
+        var word = "zq" + Guid.NewGuid().ToString("N")[..10];
+        var failing = await CreateAsync(type);
+        await Client.PatchJobAsync(failing, """{"status":"running"}""");
+        await Client.PatchJobAsync(failing, $$$"""{"status":"failed","error":{"message":"decoder {{{word}}} crashed"}}""");
+        var other = await CreateAsync(type);
+
+        await OpenListAsync(Page);
+        var search = Page.GetByLabel("Search", new() { Exact = true });
+        await search.FillAsync(word.ToUpperInvariant() + " crashed");
+        await search.PressAsync("Enter");
+        await ExpectRowsAsync(failing);
+        await Expect(Page).ToHaveURLAsync(new Regex("q=" + word.ToUpperInvariant()));
+
+        await Page.ReloadAsync();
+        await Expect(search).ToHaveValueAsync(word.ToUpperInvariant() + " crashed");
+        await ExpectRowsAsync(failing);
+
+        // An id prefix (the id without its last character) finds that job.
+        await search.FillAsync(other[..^1]);
+        await search.PressAsync("Enter");
+        await ExpectRowsAsync(other);
+    }
+
+    private Task ExpectRowsAsync(params string[] ids) =>
+        Expect(Page.Locator("table.jobs tbody tr[data-id] th a")).ToHaveTextAsync(ids.Select(Whole).ToArray());
+}
