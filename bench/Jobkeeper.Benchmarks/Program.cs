@@ -67,6 +67,19 @@ switch (suite)
         return 0;
     }
 
+    case "search-cost":
+    {
+        var report = new Report("search-cost");
+        await SearchCostSuite.RunAsync(report, Option("--rounds", 3), Option("--jobs", 20_000), postgres: false);
+        if (Environment.GetEnvironmentVariable("PG_BENCH") is { Length: > 0 })
+        {
+            await SearchCostSuite.RunAsync(report, Option("--rounds", 3), Option("--jobs", 20_000), postgres: true);
+        }
+
+        report.Save();
+        return 0;
+    }
+
     case "enqueue":
     {
         var report = new Report("enqueue");

@@ -219,6 +219,29 @@ public sealed class PostgresJobStore : ISharedJobStore, ISqlReader
             return await batch.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
         }, cancellationToken);
 
+    /// <summary>
+    /// Takes up to <paramref name="max"/> marked jobs (skipping those another instance is indexing) and writes their words, in
+    /// one statement: the marks deleted and the words upserted commit together.
+    /// </summary>
+    public Task<int> IndexSearchAsync(int max, CancellationToken cancellationToken) =>
+        Run(async ct =>
+        {
+            const string sql = """
+                WITH batch AS (
+                    DELETE FROM job_search_pending WHERE job_id IN (
+                        SELECT job_id FROM job_search_pending ORDER BY job_id LIMIT $1 FOR UPDATE SKIP LOCKED)
+                    RETURNING job_id),
+                indexed AS (
+                    INSERT INTO job_search (job_id, words)
+                    SELECT j.id, jobkeeper_job_words(j.type, j.labels, j.input, j.result, j.error) FROM batch b JOIN jobs j ON j.id = b.job_id
+                    ON CONFLICT (job_id) DO UPDATE SET words = excluded.words)
+                SELECT COUNT(*)::int FROM batch
+                """;
+            await using var command = _dataSource.CreateCommand(sql);
+            command.Parameters.Add(PostgresCommit.Parameter(max));
+            return (int)(await command.ExecuteScalarAsync(ct).ConfigureAwait(false))!;
+        }, cancellationToken);
+
     public async Task<IReadOnlyList<WorkerSeen>> GetWorkersAsync(DateTimeOffset seenSince, CancellationToken cancellationToken) =>
         await _reads.GetWorkersAsync(seenSince, cancellationToken).ConfigureAwait(false);
 

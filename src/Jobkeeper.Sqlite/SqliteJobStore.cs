@@ -251,6 +251,8 @@ public sealed class SqliteJobStore : IJobStore
     public Task RecordWorkersAsync(string instance, IReadOnlyList<WorkerSeen> workers, DateTimeOffset forgetBefore, CancellationToken cancellationToken) =>
         Write(new RecordWorkersOp(workers, forgetBefore));
 
+    public Task<int> IndexSearchAsync(int max, CancellationToken cancellationToken) => Write(new IndexSearchOp(max));
+
     public async Task<IReadOnlyList<WorkerSeen>> GetWorkersAsync(DateTimeOffset seenSince, CancellationToken cancellationToken) =>
         await Reads.GetWorkersAsync(seenSince, cancellationToken).ConfigureAwait(false);
 

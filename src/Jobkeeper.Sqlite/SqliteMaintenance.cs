@@ -148,11 +148,13 @@ public static class SqliteMaintenance
                 using var command = connection.CreateCommand();
                 command.CommandText = "PRAGMA wal_checkpoint(TRUNCATE); VACUUM; PRAGMA wal_checkpoint(TRUNCATE);";
                 command.ExecuteNonQuery();
-                // VACUUM may renumber the jobs' rowids, which the search index is keyed by: build it again from the jobs.
+                // VACUUM may renumber the jobs' rowids, which the search index is keyed by: empty it and mark every job, so the
+                // search indexer builds it again once the store opens.
                 command.CommandText = "SELECT COUNT(*) FROM sqlite_master WHERE name = 'jobs_search'";
                 if (Convert.ToInt64(command.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture) > 0)
                 {
-                    command.CommandText = "INSERT INTO jobs_search (jobs_search) VALUES ('rebuild'); PRAGMA wal_checkpoint(TRUNCATE);";
+                    command.CommandText = "BEGIN; INSERT INTO jobs_search (jobs_search) VALUES ('delete-all'); " +
+                        "INSERT OR IGNORE INTO jobs_search_pending (job_rowid) SELECT rowid FROM jobs; COMMIT; PRAGMA wal_checkpoint(TRUNCATE);";
                     command.ExecuteNonQuery();
                 }
             }

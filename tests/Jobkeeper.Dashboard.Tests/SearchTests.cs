@@ -15,6 +15,9 @@ public sealed class SearchTests(DashboardFixture fixture) : DashboardTest(fixtur
         await Client.PatchJobAsync(failing, """{"status":"running"}""");
         await Client.PatchJobAsync(failing, $$$"""{"status":"failed","error":{"message":"decoder {{{word}}} crashed"}}""");
         var other = await CreateAsync(type);
+        // The search index catches up within about half a second.
+        await Api.PollAsync(async () => (await Client.GetJsonAsync($"/api/v1/jobs?q={word}")).GetProperty("items").GetArrayLength() == 1,
+            TimeSpan.FromSeconds(30), () => $"the search index to hold {word}");
 
         await OpenListAsync(Page);
         var search = Page.GetByLabel("Search", new() { Exact = true });

@@ -134,8 +134,12 @@ public sealed class BulkRouteTests(ServerFixture fixture) : IClassFixture<Server
         var marked = page.GetProperty("items")[0].Str("id");
         await Client.PatchJobAsync(marked, $$$"""{"labels":{"tag":"{{{word}}}"}}""");
 
-        var found = await Client.GetJsonAsync($"{Api.Jobs}?q={Uri.EscapeDataString(word.ToUpperInvariant())}");
-        Assert.Equal([marked], found.GetProperty("items").EnumerateArray().Select(j => j.Str("id")));
+        // The search index catches up within about half a second.
+        await Api.PollAsync(async () =>
+        {
+            var found = await Client.GetJsonAsync($"{Api.Jobs}?q={Uri.EscapeDataString(word.ToUpperInvariant())}");
+            return found.GetProperty("items").EnumerateArray().Select(j => j.Str("id")).SequenceEqual([marked]);
+        }, TimeSpan.FromSeconds(30), () => $"a search for {word} to find {marked}");
         var byId = await Client.GetJsonAsync($"{Api.Jobs}?q={Uri.EscapeDataString(marked[..^2])}");
         Assert.Contains(marked, byId.GetProperty("items").EnumerateArray().Select(j => j.Str("id")));
         var syntax = await Client.GetJsonAsync($"{Api.Jobs}?q={Uri.EscapeDataString("\"" + word + "\" OR * NEAR( ' --")}");

@@ -67,7 +67,7 @@ public sealed class SqliteStoreFileTests : IDisposable
             Assert.True(await store.InsertAsync(job, StoreContract.ContractJobs.Created(job), CancellationToken.None));
         }
 
-        Execute("DROP TRIGGER jobs_search_insert; DROP TRIGGER jobs_search_delete; DROP TRIGGER jobs_search_update; DROP TABLE jobs_search; DROP VIEW jobs_search_source; DROP TABLE job_workers; DROP TABLE schedules; DROP INDEX ix_jobs_unique; ALTER TABLE jobs DROP COLUMN unique_key; DROP INDEX ix_jobs_claim_partition; DROP INDEX ix_jobs_running_queue; ALTER TABLE jobs DROP COLUMN partition_key; DROP TABLE queues; DROP TABLE queue_turns; DROP TABLE queue_starts; " +
+        Execute("DROP TRIGGER jobs_search_insert; DROP TRIGGER jobs_search_delete; DROP TRIGGER jobs_search_update; DROP TABLE jobs_search; DROP TABLE jobs_search_pending; DROP TABLE job_workers; DROP TABLE schedules; DROP INDEX ix_jobs_unique; ALTER TABLE jobs DROP COLUMN unique_key; DROP INDEX ix_jobs_claim_partition; DROP INDEX ix_jobs_running_queue; ALTER TABLE jobs DROP COLUMN partition_key; DROP TABLE queues; DROP TABLE queue_turns; DROP TABLE queue_starts; " +
             "DROP INDEX ix_jobs_claim_queue; DROP INDEX ix_jobs_queue_created; ALTER TABLE jobs DROP COLUMN queue; ALTER TABLE jobs DROP COLUMN traceparent; ALTER TABLE job_events DROP COLUMN display_name; ALTER TABLE job_events DROP COLUMN reason; " +
             "DROP TABLE job_runners; ALTER TABLE jobs DROP COLUMN lease_us; " +
             "DROP INDEX ix_jobs_prompt_expiry; ALTER TABLE jobs DROP COLUMN prompts; ALTER TABLE jobs DROP COLUMN checkpoint; ALTER TABLE jobs DROP COLUMN prompt_expires_us; " +
@@ -102,7 +102,7 @@ public sealed class SqliteStoreFileTests : IDisposable
             Assert.True(await store.InsertAsync(job, StoreContract.ContractJobs.Created(job), CancellationToken.None));
         }
 
-        Execute("DROP TRIGGER jobs_search_insert; DROP TRIGGER jobs_search_delete; DROP TRIGGER jobs_search_update; DROP TABLE jobs_search; DROP VIEW jobs_search_source; DROP TABLE job_workers; DROP TABLE schedules; DROP INDEX ix_jobs_unique; ALTER TABLE jobs DROP COLUMN unique_key; DROP INDEX ix_jobs_claim_partition; DROP INDEX ix_jobs_running_queue; ALTER TABLE jobs DROP COLUMN partition_key; DROP TABLE queues; DROP TABLE queue_turns; DROP TABLE queue_starts; " +
+        Execute("DROP TRIGGER jobs_search_insert; DROP TRIGGER jobs_search_delete; DROP TRIGGER jobs_search_update; DROP TABLE jobs_search; DROP TABLE jobs_search_pending; DROP TABLE job_workers; DROP TABLE schedules; DROP INDEX ix_jobs_unique; ALTER TABLE jobs DROP COLUMN unique_key; DROP INDEX ix_jobs_claim_partition; DROP INDEX ix_jobs_running_queue; ALTER TABLE jobs DROP COLUMN partition_key; DROP TABLE queues; DROP TABLE queue_turns; DROP TABLE queue_starts; " +
             "DROP INDEX ix_jobs_claim_queue; DROP INDEX ix_jobs_queue_created; ALTER TABLE jobs DROP COLUMN queue; ALTER TABLE jobs DROP COLUMN traceparent; ALTER TABLE job_events DROP COLUMN display_name; ALTER TABLE job_events DROP COLUMN reason; " +
             "DROP TABLE job_runners; ALTER TABLE jobs DROP COLUMN lease_us; DELETE FROM schema_migrations WHERE version >= 5;");
         var before = DateTimeOffset.UtcNow;

@@ -145,7 +145,8 @@ class JobRoutesTests(ServerTestCase):
         self.assertEqual(again.changed, 6)
         word = unique("w").replace(".", "")
         self.client.update(ids[2], labels={"tag": word})
-        self.assertEqual([j.id for j in self.client.list(q=word.upper())], [ids[2]])
+        # The search index catches up within about half a second.
+        poll(lambda: [j.id for j in self.client.list(q=word.upper())] == [ids[2]], what="the search to find the job")
         self.assertEqual(self.client.bulk("cancel", q=word).changed, 1)
         with self.assertRaises(jobkeeper.ValidationError) as refused:
             self.client.bulk("delete")

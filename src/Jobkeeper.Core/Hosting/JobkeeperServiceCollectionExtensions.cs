@@ -89,6 +89,7 @@ public static class JobkeeperServiceCollectionExtensions
         // Run by one elected instance per store, handlers or not: external workers' jobs need reaping too.
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, Jobkeeper.Workers.LeaseReaper>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, Jobkeeper.Workers.PromptExpirer>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, Jobkeeper.Workers.SearchIndexer>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, Jobkeeper.Retention.RetentionSweep>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, Jobkeeper.Schedules.DeclaredSchedules>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, Jobkeeper.Schedules.ScheduleRunner>());

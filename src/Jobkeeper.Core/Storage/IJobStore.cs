@@ -92,6 +92,13 @@ public interface IJobStore : IAsyncDisposable
     /// </summary>
     Task RecordWorkersAsync(string instance, IReadOnlyList<WorkerSeen> workers, DateTimeOffset forgetBefore, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Brings up to <paramref name="max"/> of the jobs whose text changed (created, or labels, input, result or error changed)
+    /// into the search index, in one short transaction; returns how many (fewer than <paramref name="max"/>: none are left).
+    /// Until then a search does not see the change. Safe to run on several instances at once.
+    /// </summary>
+    Task<int> IndexSearchAsync(int max, CancellationToken cancellationToken);
+
     /// <summary>Every instance's row of every worker last seen at or after <paramref name="seenSince"/>.</summary>
     Task<IReadOnlyList<WorkerSeen>> GetWorkersAsync(DateTimeOffset seenSince, CancellationToken cancellationToken);
 
