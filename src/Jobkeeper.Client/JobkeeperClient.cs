@@ -83,13 +83,14 @@ public sealed partial class JobkeeperClient(HttpClient http)
     /// <summary>Every job matching the filters, newest first, page by page (the server's keyset cursor).</summary>
     public IAsyncEnumerable<Job> ListAsync(string? status = null, string? type = null, string? label = null, string? queue = null, int pageSize = 100,
         CancellationToken cancellationToken = default) =>
-        ListAsync(status, type, label, queue, search: null, pageSize, cancellationToken);
+        ListAsync(status, type, label, queue, search: null, sort: null, pageSize, cancellationToken);
 
     /// <summary>
-    /// Every job matching the filters, newest first, page by page; with <paramref name="search"/> only those whose id starts
-    /// with it or whose type, labels, input, result and error have all its words (<c>q=</c>).
+    /// Every job matching the filters, page by page; with <paramref name="search"/> only those whose id starts with it or whose
+    /// type, labels, input, result and error have all its words (<c>q=</c>); in the order <paramref name="sort"/> names
+    /// (<c>created</c>, <c>updated</c>, <c>priority</c>, <c>duration</c>, with <c>-</c> for descending), else newest first.
     /// </summary>
-    public async IAsyncEnumerable<Job> ListAsync(string? status, string? type, string? label, string? queue, string? search, int pageSize = 100,
+    public async IAsyncEnumerable<Job> ListAsync(string? status, string? type, string? label, string? queue, string? search, string? sort, int pageSize = 100,
         [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         string? cursor = null;
@@ -101,6 +102,7 @@ public sealed partial class JobkeeperClient(HttpClient http)
             Append(query, "queue", queue);
             Append(query, "label", label);
             Append(query, "q", search);
+            Append(query, "sort", sort);
             Append(query, "cursor", cursor);
             using var response = await Http.GetAsync(query.ToString(), cancellationToken).ConfigureAwait(false);
             var page = await ReadAsync(response, JobkeeperJsonContext.Default.JobListResponse, cancellationToken).ConfigureAwait(false);

@@ -114,6 +114,11 @@ public sealed partial class JobManager
             JobValidator.ValidateQueue(query.Queue, prefix + "queue");
         }
 
+        if (query.After is { } cursor && cursor.Order != query.Order)
+        {
+            throw new JobValidationException(prefix + "cursor", $"was issued for sort={cursor.Order}; send the same sort with it, or start again without a cursor");
+        }
+
         if (query.Search is { Text.Length: > JobSearch.MaxLength })
         {
             throw new JobValidationException(prefix + "q", $"must be at most {JobSearch.MaxLength} characters (got {query.Search.Text.Length})");

@@ -5,8 +5,8 @@ using Jobkeeper.Storage;
 namespace Jobkeeper.Relational;
 
 /// <summary>
-/// The listing: newest first (created_at, then id, descending) from after a keyset cursor, so a page costs the same on
-/// the first page and the ten-thousandth. The text depends only on which filters are present (values are always
+/// The listing: newest first (created_at, then id, descending), or in another order (<see cref="JobOrder"/>), from after a
+/// keyset cursor, so a page costs the same on the first page and the ten-thousandth. The text depends only on which filters are present (values are always
 /// parameters), so each shape is prepared once. A label filter drives the query from the label index; otherwise the
 /// created, status or type index is walked newest first.
 /// </summary>
@@ -18,7 +18,7 @@ internal static class JobListQuery
     {
         var take = query.Limit + 1;
         List<Job> rows;
-        if (dialect.ListsStatusesApart && query.Statuses.Count > 1 && query.Labels.Count == 0)
+        if (dialect.ListsStatusesApart && query.Statuses.Count > 1 && query.Labels.Count == 0 && query.Order == JobOrder.Default)
         {
             // One index walk per status, merged: each walk stops after `take` rows instead of sorting all matches.
             rows = [];
@@ -42,7 +42,7 @@ internal static class JobListQuery
         if (rows.Count > query.Limit)
         {
             rows.RemoveAt(rows.Count - 1);
-            next = JobCursor.After(rows[^1]);
+            next = JobCursor.After(rows[^1], query.Order);
         }
 
         return new JobPage(rows, next);
@@ -68,14 +68,17 @@ internal static class JobListQuery
                     $"AND x.value = {parameters.Add($"lv{i}", query.Labels[i].Value)})");
             }
 
-            AddRange(where, parameters, query, "l.created_us", "l.job_id");
-            order = " ORDER BY l.created_us DESC, l.job_id DESC";
+            // Newest first, the label index's own order; another order sorts the matches by the jobs' column.
+            var (key, id) = query.Order == JobOrder.Default ? ("l.created_us", "l.job_id") : (KeyOf(query.Order), "j.id");
+            AddRange(where, parameters, query, "l.created_us", key, id);
+            order = OrderBy(query.Order, key, id);
         }
         else
         {
             sql.Append(" FROM jobs j");
-            AddRange(where, parameters, query, "j.created_us", "j.id");
-            order = " ORDER BY j.created_us DESC, j.id DESC";
+            var key = KeyOf(query.Order);
+            AddRange(where, parameters, query, "j.created_us", key, "j.id");
+            order = OrderBy(query.Order, key, "j.id");
         }
 
         if (singleStatus is { } status)
@@ -124,7 +127,25 @@ internal static class JobListQuery
         return new SqlQuery(sql.ToString(), parameters.Values);
     }
 
-    private static void AddRange(List<string> where, SqlParameters parameters, JobQuery query, string createdColumn, string idColumn)
+    /// <summary>
+    /// The value a listing sorts by, as SQL over the job <c>j</c> (<see cref="JobOrder.KeyOf"/> says the same for a job read).
+    /// Only created_at has an index of its own for this; the other orders sort the rows the filters leave.
+    /// </summary>
+    private static string KeyOf(JobOrder order) => order.Field switch
+    {
+        JobSortField.Updated => "j.updated_us",
+        JobSortField.Priority => "j.priority",
+        JobSortField.Duration => "COALESCE(j.completed_us - j.started_us, -1)",
+        _ => "j.created_us",
+    };
+
+    private static string OrderBy(JobOrder order, string key, string id)
+    {
+        var direction = order.Descending ? "DESC" : "ASC";
+        return $" ORDER BY {key} {direction}, {id} {direction}";
+    }
+
+    private static void AddRange(List<string> where, SqlParameters parameters, JobQuery query, string createdColumn, string keyColumn, string idColumn)
     {
         if (query.CreatedAfter is { } after)
         {
@@ -138,7 +159,8 @@ internal static class JobListQuery
 
         if (query.After is { } cursor)
         {
-            where.Add($"({createdColumn}, {idColumn}) < ({parameters.Add("cursor_created", cursor.CreatedAtMicros)}, {parameters.Add("cursor_id", cursor.Id)})");
+            var beyond = query.Order.Descending ? "<" : ">";
+            where.Add($"({keyColumn}, {idColumn}) {beyond} ({parameters.Add("cursor_key", cursor.CreatedAtMicros)}, {parameters.Add("cursor_id", cursor.Id)})");
         }
     }
 

@@ -36,6 +36,25 @@ public sealed class SearchTests(DashboardFixture fixture) : DashboardTest(fixtur
         await ExpectRowsAsync(other);
     }
 
+    [Fact]
+    public async Task Sorting_by_priority_reorders_the_list_and_stays_in_the_address()
+    {
+        var type = NewType("sort");
+        var low = await CreateAsync(type, extra: ""","priority":-3""");
+        var high = await CreateAsync(type, extra: ""","priority":9""");
+        var middle = await CreateAsync(type, extra: ""","priority":4""");
+
+        await OpenListAsync(Page, $"?type={type}");
+        await ExpectRowsAsync(middle, high, low);
+        await Page.GetByLabel("Sort", new() { Exact = true }).SelectOptionAsync("-priority");
+        await ExpectRowsAsync(high, middle, low);
+        await Expect(Page).ToHaveURLAsync(new Regex("sort=-priority"));
+        await Page.ReloadAsync();
+        await ExpectRowsAsync(high, middle, low);
+        await Page.GetByLabel("Sort", new() { Exact = true }).SelectOptionAsync("priority");
+        await ExpectRowsAsync(low, middle, high);
+    }
+
     private Task ExpectRowsAsync(params string[] ids) =>
         Expect(Page.Locator("table.jobs tbody tr[data-id] th a")).ToHaveTextAsync(ids.Select(Whole).ToArray());
 }

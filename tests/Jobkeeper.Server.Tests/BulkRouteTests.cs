@@ -154,4 +154,31 @@ public sealed class BulkRouteTests(ServerFixture fixture) : IClassFixture<Server
         using var tooLongBulk = await Client.PostJsonAsync(Api.Jobs + "/bulk", $$$"""{"action":"retry","filter":{"q":"{{{new string('a', 1001)}}}"}}""");
         await Api.ExpectProblemAsync(tooLongBulk, HttpStatusCode.BadRequest, "filter.q");
     }
+
+    [Fact]
+    public async Task Sort_orders_the_listing_and_its_cursor_keeps_that_order_and_a_wrong_one_is_400()
+    {
+        var type = $"sort.{Guid.NewGuid():N}";
+        foreach (var priority in new[] { 3, -1, 7, 0, 5 })
+        {
+            await Client.CreateJobAsync($$$"""{"type":"{{{type}}}","priority":{{{priority}}}}""");
+        }
+
+        var first = await Client.GetJsonAsync($"{Api.Jobs}?type={type}&sort=-priority&limit=2");
+        var cursor = first.Str("next_cursor");
+        var second = await Client.GetJsonAsync($"{Api.Jobs}?type={type}&sort=-priority&limit=10&cursor={Uri.EscapeDataString(cursor)}");
+        var priorities = first.GetProperty("items").EnumerateArray().Concat(second.GetProperty("items").EnumerateArray()).Select(j => j.GetProperty("priority").GetInt32());
+        Assert.Equal([7, 5, 3, 0, -1], priorities);
+
+        var ascending = await Client.GetJsonAsync($"{Api.Jobs}?type={type}&sort=priority");
+        Assert.Equal([-1, 0, 3, 5, 7], ascending.GetProperty("items").EnumerateArray().Select(j => j.GetProperty("priority").GetInt32()));
+
+        using (var bad = await Client.GetAsync($"{Api.Jobs}?sort=colour"))
+        {
+            await Api.ExpectProblemAsync(bad, HttpStatusCode.BadRequest, "sort");
+        }
+
+        using var mismatch = await Client.GetAsync($"{Api.Jobs}?type={type}&sort=updated&cursor={Uri.EscapeDataString(cursor)}");
+        await Api.ExpectProblemAsync(mismatch, HttpStatusCode.BadRequest, "cursor");
+    }
 }

@@ -12,7 +12,7 @@ public sealed class OpenApiDocumentTests(ServerFixture fixture) : IClassFixture<
         var document = await fixture.Client.GetJsonAsync("/openapi/v1.json");
         var expected = new Dictionary<string, string[]>
         {
-            ["get /api/v1/jobs"] = ["status", "type", "queue", "label", "q", "created_after", "created_before", "limit", "cursor"],
+            ["get /api/v1/jobs"] = ["status", "type", "queue", "label", "q", "created_after", "created_before", "sort", "limit", "cursor"],
             ["get /api/v1/workers"] = ["within_seconds"],
             ["delete /api/v1/jobs/cleanup"] = ["days"],
             ["get /api/v1/jobs/{id}/events"] = ["after", "limit"],

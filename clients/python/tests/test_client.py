@@ -121,6 +121,7 @@ class JobRoutesTests(ServerTestCase):
         listed = [job.id for job in self.client.list(type=job_type, page_size=2)]
         self.assertEqual(listed, list(reversed(ids)))  # newest first
         self.assertEqual(len(list(self.client.list(type=job_type, page_size=2, limit=3))), 3)
+        self.assertEqual([job.id for job in self.client.list(type=job_type, page_size=2, sort="created")], ids)
         even = list(self.client.list(type=job_type, label={"parity": "even"}))
         self.assertEqual(len(even), 4)
         self.assertEqual(len(list(self.client.list(type=job_type, status=["queued", "running"], created_after=before))), 7)

@@ -49,6 +49,8 @@ class WorkerTests(ServerTestCase):
         retried = self.client.wait(flaky.id, timeout=60)  # the failed attempt is retried after a backoff
         self.assertEqual((retried.status, retried.result), ("completed", {"n": 0, "attempt": 2}))
         self.assertEqual([e.data["to"] for e in self.status_changes(flaky.id)], ["running", "queued", "running", "completed"])
+        # The worker reports an outcome after the server answered, which wait() may see first.
+        poll(lambda: len(outcomes) == 7, 30, "the worker to report every outcome")
         self.assertEqual(outcomes.count("failed"), 2)
         self.assertEqual(outcomes.count("completed"), 5)
 
@@ -145,6 +147,8 @@ class WorkerTests(ServerTestCase):
         self.assertEqual(done.result, {"answer": "yes", "by": "editor", "answers": {"approve": "yes"}})
         self.assertEqual(done.attempt, 1)
         self.assertEqual(runs, [1, 1])
+        # The worker reports the outcome after the server answered its completion, which wait() may see first.
+        poll(lambda: len(outcomes) == 2, 30, "the worker to report the second outcome")
         self.assertEqual(outcomes, ["waiting", "completed"])
         self.assertEqual([e.data["to"] for e in self.status_changes(job.id)],
                          ["running", "waiting", "queued", "running", "completed"])
@@ -167,6 +171,7 @@ class WorkerTests(ServerTestCase):
         after = self.client.create(job_type, {})
         self.assertEqual(self.client.wait(after.id, timeout=30).result, "next")  # the only slot was given back
         self.assertEqual(self.client.get(asking.id).status, "waiting")
+        poll(lambda: len(outcomes) == 2, 30, "the worker to report both outcomes")
         self.assertEqual(outcomes, ["waiting", "completed"])
 
     def test_a_checkpoint_is_read_by_the_next_run(self) -> None:

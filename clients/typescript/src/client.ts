@@ -187,7 +187,7 @@ export class Client {
 
   /** One page of jobs, newest first; pass `next_cursor` back as `cursor` for the next. */
   listPage(options: ListPageOptions = {}): Promise<S.JobListResponse> {
-    const path = `${API}/jobs${query({ ...listQuery(options), limit: options.limit, cursor: options.cursor })}`;
+    const path = `${API}/jobs${query({ ...listQuery(options), sort: options.sort, limit: options.limit, cursor: options.cursor })}`;
     return this.call({ method: "GET", path, idempotent: true, shape: shapes.jobList }, options);
   }
 

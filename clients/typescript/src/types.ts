@@ -64,14 +64,21 @@ export interface ListFilter {
   createdBefore?: string | Date;
 }
 
+/** The orders a listing sorts by: a field, with a leading `-` for descending. */
+export type JobSort = "created" | "-created" | "updated" | "-updated" | "priority" | "-priority" | "duration" | "-duration";
+
 /** Options of `list`: the filters and the page size used while following the cursor. */
 export interface ListOptions extends ListFilter, CallOptions {
+  /** The order (default `-created`, newest first); ties go by id. */
+  sort?: JobSort;
   /** Jobs per request, 1–1000 (default 100). */
   pageSize?: number;
 }
 
 /** Options of `listPage`: one page. */
 export interface ListPageOptions extends ListFilter, CallOptions {
+  /** The order (default `-created`); send the same one with the `cursor`. */
+  sort?: JobSort;
   /** Jobs on the page, 1–1000 (default 50). */
   limit?: number;
   /** The previous page's `next_cursor`. */

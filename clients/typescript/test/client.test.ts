@@ -173,6 +173,9 @@ describe("jobs", () => {
       since.map((j) => j.id),
       [made[4]!.id],
     );
+    const oldest: string[] = [];
+    for await (const job of client.list({ type, pageSize: 2, sort: "created" })) oldest.push(job.id);
+    assert.deepEqual(oldest, all.map((j) => j.id).reverse());
     const page = await client.listPage({ type, limit: 3 });
     assert.equal(page.items.length, 3);
     assert.ok(page.next_cursor);

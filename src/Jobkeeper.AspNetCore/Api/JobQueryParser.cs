@@ -10,7 +10,7 @@ namespace Jobkeeper.AspNetCore.Api;
 /// <summary>Reads the list filters from the query string: <c>status=a,b&amp;type=&amp;queue=&amp;label=k:v&amp;q=&amp;created_after=&amp;created_before=&amp;limit=&amp;cursor=</c>.</summary>
 internal static class JobQueryParser
 {
-    private static readonly string[] Known = ["status", "type", "queue", "label", "q", "created_after", "created_before", "limit", "cursor"];
+    private static readonly string[] Known = ["status", "type", "queue", "label", "q", "created_after", "created_before", "sort", "limit", "cursor"];
 
     public static JobQuery Parse(IQueryCollection query)
     {
@@ -66,8 +66,15 @@ internal static class JobQueryParser
                 : throw new JobValidationException("cursor", "is not a cursor this server issued; pass next_cursor from the previous page unchanged");
         }
 
+        var order = JobOrder.Default;
+        if (Single(query, "sort") is { } sortText && !JobOrder.TryParse(sortText, out order))
+        {
+            throw new JobValidationException("sort", $"'{ContractErrors.Shorten(sortText)}' is not an order; use one of {string.Join(", ", JobOrder.Names)}, with a leading - for descending (e.g. -updated)");
+        }
+
         return new JobQuery
         {
+            Order = order,
             Statuses = statuses,
             Type = Single(query, "type"),
             Queue = Single(query, "queue"),

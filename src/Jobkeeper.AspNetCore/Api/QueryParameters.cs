@@ -54,6 +54,12 @@ internal static class QueryParameters
             Pattern = "^[^:]+:.*$",
             Example = new JsonArray("episode_id:42"),
         },
+        new("sort", "The order: `created`, `updated`, `priority` or `duration` (completed − started), with a leading `-` for descending; " +
+            "default `-created` (newest first). Ties go by id. Send the same sort with a `cursor`.")
+        {
+            Pattern = "^-?(created|updated|priority|duration)$",
+            Example = "-updated",
+        },
         new("q", "Search: jobs whose id starts with this text, or whose type, labels, input, result and error contain all its words " +
             "(runs of letters and digits, any case; everything else only separates words, so no query syntax). At most 1000 characters.")
         {

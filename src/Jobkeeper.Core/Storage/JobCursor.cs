@@ -5,15 +5,25 @@ using System.Text;
 namespace Jobkeeper.Storage;
 
 /// <summary>
-/// A keyset position in the newest-first order: (created_at, id). Encoded as opaque base64url text
-/// so clients treat it as a token.
+/// A keyset position in a listing's order: the sort key's value and the id (for the default newest-first order the key is
+/// created_at, in microseconds). Encoded as opaque base64url text so clients treat it as a token; a cursor of another
+/// order than the default says which (<see cref="Order"/>), so it is never read in the wrong one.
 /// </summary>
 public readonly record struct JobCursor(long CreatedAtMicros, string Id)
 {
+    /// <summary>The order the cursor was issued in.</summary>
+    public JobOrder Order { get; init; } = JobOrder.Default;
+
     public static JobCursor After(Model.Job job) => new(TimeMicros.From(job.CreatedAt), job.Id);
 
-    public string Encode() =>
-        Base64Url.EncodeToString(Encoding.UTF8.GetBytes($"{CreatedAtMicros.ToString(CultureInfo.InvariantCulture)}:{Id}"));
+    /// <summary>The position after <paramref name="job"/> in <paramref name="order"/>.</summary>
+    public static JobCursor After(Model.Job job, JobOrder order) => new(order.KeyOf(job), job.Id) { Order = order };
+
+    public string Encode()
+    {
+        var position = $"{CreatedAtMicros.ToString(CultureInfo.InvariantCulture)}:{Id}";
+        return Base64Url.EncodeToString(Encoding.UTF8.GetBytes(Order == JobOrder.Default ? position : $"{Order}~{position}"));
+    }
 
     public static bool TryDecode(string? text, out JobCursor cursor)
     {
@@ -43,15 +53,27 @@ public readonly record struct JobCursor(long CreatedAtMicros, string Id)
             return false;
         }
 
+        var order = JobOrder.Default;
+        var tilde = decoded.IndexOf('~', StringComparison.Ordinal);
+        if (tilde >= 0)
+        {
+            if (!JobOrder.TryParse(decoded[..tilde], out order))
+            {
+                return false;
+            }
+
+            decoded = decoded[(tilde + 1)..];
+        }
+
         var colon = decoded.IndexOf(':', StringComparison.Ordinal);
         if (colon <= 0
-            || !long.TryParse(decoded.AsSpan(0, colon), NumberStyles.None, CultureInfo.InvariantCulture, out var micros)
+            || !long.TryParse(decoded.AsSpan(0, colon), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var key)
             || !Model.JobIds.IsValid(decoded[(colon + 1)..]))
         {
             return false;
         }
 
-        cursor = new JobCursor(micros, decoded[(colon + 1)..]);
+        cursor = new JobCursor(key, decoded[(colon + 1)..]) { Order = order };
         return true;
     }
 }

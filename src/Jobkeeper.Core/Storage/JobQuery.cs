@@ -20,6 +20,8 @@ public sealed record JobQuery
     /// <summary>Exclusive upper bound on created_at.</summary>
     public DateTimeOffset? CreatedBefore { get; init; }
     public int Limit { get; init; } = DefaultLimit;
+    /// <summary>The order of the listing (newest first unless given).</summary>
+    public JobOrder Order { get; init; } = JobOrder.Default;
     /// <summary>Position after which to continue (the last item of the previous page).</summary>
     public JobCursor? After { get; init; }
 

@@ -39,11 +39,12 @@ internal static class JobsCommand
         var queue = new Option<string?>("--queue") { Description = "Only jobs in this queue" };
         var label = new Option<string?>("--label") { Description = "Only jobs with this label, as key:value" };
         var search = new Option<string?>("--search", "-q") { Description = "Only jobs whose id starts with this, or whose type, labels, input, result and error have all its words" };
+        var sort = new Option<string?>("--sort") { Description = "The order: created, updated, priority or duration, with a leading - for descending (default -created, newest first)" };
         var limit = new Option<int>("--limit") { Description = "How many jobs to show, newest first (default 50)", DefaultValueFactory = _ => 50 };
         var all = new Option<bool>("--all") { Description = "Show every matching job (pages through them all)" };
         var json = new Option<bool>("--json") { Description = "Print each job as JSON, as the API returns it, one per line (for jq and scripts)" };
         var ids = new Option<bool>("--ids") { Description = "Print only the ids, one per line (for xargs and scripts)" };
-        var command = new Command("list", "List jobs, newest first") { status, type, queue, label, search, limit, all, json, ids };
+        var command = new Command("list", "List jobs, newest first") { status, type, queue, label, search, sort, limit, all, json, ids };
         var (server, apiKey) = CliServer.Connection(command);
         command.SetAction((parse, cancellationToken) =>
         {
@@ -64,7 +65,7 @@ internal static class JobsCommand
                 }
 
                 var jobs = new List<Job>();
-                await foreach (var job in client.ListAsync(parse.GetValue(status), parse.GetValue(type), parse.GetValue(label), parse.GetValue(queue), parse.GetValue(search), Math.Min(max, 500), cancellationToken).ConfigureAwait(false))
+                await foreach (var job in client.ListAsync(parse.GetValue(status), parse.GetValue(type), parse.GetValue(label), parse.GetValue(queue), parse.GetValue(search), parse.GetValue(sort), Math.Min(max, 500), cancellationToken).ConfigureAwait(false))
                 {
                     jobs.Add(job);
                     if (jobs.Count >= max)

@@ -212,15 +212,17 @@ class Client:
     def list(self, *, status: Union[str, Iterable[str], None] = None, type: Optional[str] = None,
              queue: Optional[str] = None, label: Union[str, Mapping[str, str], Iterable[str], None] = None,
              created_after: Union[datetime, str, None] = None, created_before: Union[datetime, str, None] = None,
-             page_size: int = 100, limit: Optional[int] = None, q: Optional[str] = None) -> Iterator[Job]:
+             page_size: int = 100, limit: Optional[int] = None, q: Optional[str] = None,
+             sort: Optional[str] = None) -> Iterator[Job]:
         """Every job that matches, newest first, read page by page as the iteration goes (at most ``limit``). ``q``: a
-        search, jobs whose id starts with it or whose type, labels, input, result and error have all its words."""
+        search, jobs whose id starts with it or whose type, labels, input, result and error have all its words. ``sort``:
+        ``created``, ``updated``, ``priority`` or ``duration``, with a leading ``-`` for descending (default ``-created``)."""
         cursor: Optional[str] = None
         count = 0
         while True:
             size = page_size if limit is None else max(1, min(page_size, limit - count))
             page = self.list_page(status=status, type=type, queue=queue, label=label, created_after=created_after,
-                                  created_before=created_before, limit=size, cursor=cursor, q=q)
+                                  created_before=created_before, limit=size, cursor=cursor, q=q, sort=sort)
             for job in page.items:
                 if limit is not None and count >= limit:
                     return
@@ -233,10 +235,11 @@ class Client:
     def list_page(self, *, status: Union[str, Iterable[str], None] = None, type: Optional[str] = None,
                   queue: Optional[str] = None, label: Union[str, Mapping[str, str], Iterable[str], None] = None,
                   created_after: Union[datetime, str, None] = None, created_before: Union[datetime, str, None] = None,
-                  limit: int = 50, cursor: Optional[str] = None, q: Optional[str] = None) -> JobPage:
+                  limit: int = 50, cursor: Optional[str] = None, q: Optional[str] = None,
+                  sort: Optional[str] = None) -> JobPage:
         """One page of the listing (``limit`` 1–1000); pass its ``next_cursor`` back as ``cursor``."""
         query: List[Tuple[str, str]] = []
-        for name, value in (("status", _csv(status)), ("type", type), ("queue", queue), ("q", q)):
+        for name, value in (("status", _csv(status)), ("type", type), ("queue", queue), ("q", q), ("sort", sort)):
             if value is not None:
                 query.append((name, value))
         query.extend(("label", v) for v in _labels(label))

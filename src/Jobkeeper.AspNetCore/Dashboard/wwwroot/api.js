@@ -85,6 +85,7 @@ export const api = {
       queue: filters.queue,
       label: filters.label,
       q: filters.q || undefined,
+      sort: filters.sort && filters.sort !== '-created' ? filters.sort : undefined,
       limit: filters.limit,
       cursor,
     },

@@ -4,6 +4,12 @@
 export const STATUSES = ['queued', 'running', 'waiting', 'completed', 'failed', 'cancelled'];
 export const PAGE_SIZES = [10, 25, 50, 100];
 export const DEFAULT_LIMIT = 50;
+// The orders the server sorts by (sort=); the default, newest first, is left out of the address.
+export const SORTS = [
+  ['-created', 'Newest first'], ['created', 'Oldest first'], ['-updated', 'Recently changed'], ['updated', 'Least recently changed'],
+  ['-priority', 'Highest priority'], ['priority', 'Lowest priority'], ['-duration', 'Longest run'], ['duration', 'Shortest run'],
+];
+export const DEFAULT_SORT = '-created';
 
 export function parseFilters(query) {
   const params = new URLSearchParams(query);
@@ -15,6 +21,7 @@ export function parseFilters(query) {
     queue: (params.get('queue') ?? '').trim(),
     label: (params.get('label') ?? '').trim(),
     q: (params.get('q') ?? '').trim(),
+    sort: SORTS.some(([value]) => value === params.get('sort')) ? params.get('sort') : DEFAULT_SORT,
     limit: PAGE_SIZES.includes(limit) ? limit : DEFAULT_LIMIT,
   };
 }
@@ -26,6 +33,7 @@ export function filtersHash(filters) {
   if (filters.queue) params.set('queue', filters.queue);
   if (filters.label) params.set('label', filters.label);
   if (filters.q) params.set('q', filters.q);
+  if (filters.sort && filters.sort !== DEFAULT_SORT) params.set('sort', filters.sort);
   if (filters.limit !== DEFAULT_LIMIT) params.set('limit', String(filters.limit));
   const query = params.toString();
   return query ? `#/?${query}` : '#/';

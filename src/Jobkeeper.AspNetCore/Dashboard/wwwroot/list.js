@@ -2,7 +2,7 @@
 
 import { api, ApiError } from './api.js';
 import { h, replaceChildren, time, statusBadge, cancelBadge, progressBar, setProgress, progressPercent } from './dom.js';
-import { STATUSES, PAGE_SIZES, filtersHash, matches, mayMatch, sameFilters } from './filters.js';
+import { STATUSES, PAGE_SIZES, SORTS, DEFAULT_SORT, filtersHash, matches, mayMatch, sameFilters } from './filters.js';
 import { takeFlash } from './flash.js';
 import { BLOCKED_BY } from './queues.js';
 import { createBulkBar } from './bulk.js';
@@ -38,6 +38,8 @@ export function createListView(main, initialFilters) {
   const labelInput = h('input', {
     type: 'text', name: 'label', id: 'filter-label', placeholder: 'key:value', autocomplete: 'off', spellcheck: 'false',
   });
+  const sortSelect = h('select', { name: 'sort', id: 'filter-sort', onchange: apply },
+    SORTS.map(([value, text]) => h('option', { value }, text)));
   const limitSelect = h('select', { name: 'limit', id: 'filter-limit', onchange: apply },
     PAGE_SIZES.map((size) => h('option', { value: String(size) }, String(size))));
 
@@ -49,6 +51,7 @@ export function createListView(main, initialFilters) {
     h('div', { class: 'field' }, h('label', { for: 'filter-type' }, 'Type'), typeInput),
     h('div', { class: 'field' }, h('label', { for: 'filter-queue' }, 'Queue'), queueInput),
     h('div', { class: 'field' }, h('label', { for: 'filter-label' }, 'Label'), labelInput),
+    h('div', { class: 'field' }, h('label', { for: 'filter-sort' }, 'Sort'), sortSelect),
     h('div', { class: 'field narrow' }, h('label', { for: 'filter-limit' }, 'Per page'), limitSelect),
     h('div', { class: 'buttons' },
       h('button', { type: 'submit' }, 'Apply'),
@@ -74,7 +77,7 @@ export function createListView(main, initialFilters) {
   const summary = h('p', { class: 'muted summary', 'aria-live': 'polite' });
   const tbody = h('tbody');
   const table = h('table', { class: 'jobs', 'aria-describedby': 'list-summary' },
-    h('caption', { class: 'visually-hidden' }, 'Jobs, newest first'),
+    h('caption', { class: 'visually-hidden' }, 'Jobs'),
     h('thead', {}, h('tr', {},
       h('th', { scope: 'col' }, 'Id'),
       h('th', { scope: 'col' }, 'Type'),
@@ -121,6 +124,7 @@ export function createListView(main, initialFilters) {
     queueInput.value = filters.queue;
     labelInput.value = filters.label;
     searchInput.value = filters.q;
+    sortSelect.value = filters.sort ?? DEFAULT_SORT;
     limitSelect.value = String(filters.limit);
   }
 
@@ -131,6 +135,7 @@ export function createListView(main, initialFilters) {
       queue: queueInput.value.trim(),
       label: labelInput.value.trim(),
       q: searchInput.value.trim(),
+      sort: sortSelect.value,
       limit: Number.parseInt(limitSelect.value, 10),
     };
     // The router hands the new filters back through setFilters.
@@ -238,7 +243,8 @@ export function createListView(main, initialFilters) {
       tbody.querySelector('tr.empty')?.remove();
     }
     const shown = rows.size === 1 ? '1 job' : `${rows.size} jobs`;
-    summary.textContent = nextCursor ? `${shown} shown; more are older.` : `${shown}.`;
+    const rest = (filters.sort ?? DEFAULT_SORT) === DEFAULT_SORT ? 'more are older' : 'more follow';
+    summary.textContent = nextCursor ? `${shown} shown; ${rest}.` : `${shown}.`;
   }
 
   // --- rows -----------------------------------------------------------------------------------------------
@@ -298,6 +304,8 @@ export function createListView(main, initialFilters) {
       updateRow(row, job);
       return;
     }
+    // In another order than newest first, where a new job belongs is the server's to say: it shows on the next load.
+    if ((filters.sort ?? DEFAULT_SORT) !== DEFAULT_SORT) return;
     // Only inside the loaded window: a job older than the last loaded one belongs to a later page.
     if (nextCursor && oldestLoaded && newerFirst(job, oldestLoaded) > 0) return;
     // The rows are in order, newest first: the new one goes before the first older one.
