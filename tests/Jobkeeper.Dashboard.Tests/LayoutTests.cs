@@ -82,7 +82,7 @@ public sealed class LayoutTests(DashboardFixture fixture) : DashboardTest(fixtur
 
         // Tab on to the first button: every focused control gets a solid outline.
         var apply = Page.GetByRole(AriaRole.Button, new() { Name = "Apply", Exact = true });
-        for (var i = 0; i < 40 && !await apply.EvaluateAsync<bool>("e => e === document.activeElement"); i++)
+        for (var i = 0; i < 80 && !await apply.EvaluateAsync<bool>("e => e === document.activeElement"); i++)
         {
             await Page.Keyboard.PressAsync("Tab");
             var outline = await Page.EvaluateAsync<string>("() => getComputedStyle(document.activeElement).outlineStyle");

@@ -55,6 +55,28 @@ public sealed class SearchTests(DashboardFixture fixture) : DashboardTest(fixtur
         await ExpectRowsAsync(low, middle, high);
     }
 
+    [Fact]
+    public async Task A_date_range_narrows_the_list_and_stays_in_the_address()
+    {
+        var type = NewType("dates");
+        var job = await CreateAsync(type);
+
+        await OpenListAsync(Page, $"?type={type}");
+        await ExpectRowsAsync(job);
+        var from = Page.GetByLabel("Created from", new() { Exact = true });
+        await from.FillAsync(DateTime.Now.AddHours(1).ToString("yyyy-MM-ddTHH:mm:ss", System.Globalization.CultureInfo.InvariantCulture));
+        await Page.GetByRole(AriaRole.Button, new() { Name = "Apply", Exact = true }).ClickAsync();
+        await Expect(Page.Locator("table.jobs tbody tr[data-id]")).ToHaveCountAsync(0);
+        await Expect(Page).ToHaveURLAsync(new Regex("created_after="));
+
+        await from.FillAsync(DateTime.Now.AddHours(-1).ToString("yyyy-MM-ddTHH:mm:ss", System.Globalization.CultureInfo.InvariantCulture));
+        await Page.GetByLabel("Created before", new() { Exact = true }).FillAsync(DateTime.Now.AddHours(1).ToString("yyyy-MM-ddTHH:mm:ss", System.Globalization.CultureInfo.InvariantCulture));
+        await Page.GetByRole(AriaRole.Button, new() { Name = "Apply", Exact = true }).ClickAsync();
+        await ExpectRowsAsync(job);
+        await Page.ReloadAsync();
+        await ExpectRowsAsync(job);
+    }
+
     private Task ExpectRowsAsync(params string[] ids) =>
         Expect(Page.Locator("table.jobs tbody tr[data-id] th a")).ToHaveTextAsync(ids.Select(Whole).ToArray());
 }

@@ -85,6 +85,8 @@ export const api = {
       queue: filters.queue,
       label: filters.label,
       q: filters.q || undefined,
+      created_after: filters.createdAfter || undefined,
+      created_before: filters.createdBefore || undefined,
       sort: filters.sort && filters.sort !== '-created' ? filters.sort : undefined,
       limit: filters.limit,
       cursor,

@@ -53,7 +53,7 @@ function route() {
   } else {
     const query = hash.startsWith('#/?') ? hash.slice(3) : '';
     const filters = parseFilters(query);
-    counts.markCurrent(filters.type || filters.queue || filters.label || filters.q ? null : filters.statuses);
+    counts.markCurrent(filters.type || filters.queue || filters.label || filters.q || filters.createdAfter || filters.createdBefore ? null : filters.statuses);
     if (view?.kind === 'list') {
       view.setFilters(filters);
       return;

@@ -21,6 +21,8 @@ export function parseFilters(query) {
     queue: (params.get('queue') ?? '').trim(),
     label: (params.get('label') ?? '').trim(),
     q: (params.get('q') ?? '').trim(),
+    createdAfter: validTime(params.get('created_after')),
+    createdBefore: validTime(params.get('created_before')),
     sort: SORTS.some(([value]) => value === params.get('sort')) ? params.get('sort') : DEFAULT_SORT,
     limit: PAGE_SIZES.includes(limit) ? limit : DEFAULT_LIMIT,
   };
@@ -33,6 +35,8 @@ export function filtersHash(filters) {
   if (filters.queue) params.set('queue', filters.queue);
   if (filters.label) params.set('label', filters.label);
   if (filters.q) params.set('q', filters.q);
+  if (filters.createdAfter) params.set('created_after', filters.createdAfter);
+  if (filters.createdBefore) params.set('created_before', filters.createdBefore);
   if (filters.sort && filters.sort !== DEFAULT_SORT) params.set('sort', filters.sort);
   if (filters.limit !== DEFAULT_LIMIT) params.set('limit', String(filters.limit));
   const query = params.toString();
@@ -43,8 +47,15 @@ export function sameFilters(a, b) {
   return filtersHash(a) === filtersHash(b);
 }
 
+/** An ISO 8601 instant from the address, or '' when there is none or it is not one. */
+function validTime(text) {
+  return text && !Number.isNaN(new Date(text).getTime()) ? new Date(text).toISOString() : '';
+}
+
 /** Whether a job belongs in the list under these filters (what the server would answer). */
 export function matches(job, filters) {
+  if (filters.createdAfter && new Date(job.created_at) < new Date(filters.createdAfter)) return false;
+  if (filters.createdBefore && new Date(job.created_at) >= new Date(filters.createdBefore)) return false;
   if (filters.statuses.length && !filters.statuses.includes(job.status)) return false;
   if (filters.type && job.type !== filters.type) return false;
   if (filters.queue && job.queue !== filters.queue) return false;

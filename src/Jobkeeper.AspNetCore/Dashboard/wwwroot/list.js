@@ -18,6 +18,20 @@ function newerFirst(a, b) {
   return a.id < b.id ? 1 : -1;
 }
 
+/** A UTC instant as the value of a datetime-local field (local time), or ''. */
+function toLocalInput(iso) {
+  if (!iso) return '';
+  const date = new Date(iso);
+  const local = new Date(date.getTime() - date.getTimezoneOffset() * 60000);
+  return local.toISOString().slice(0, 19);
+}
+
+/** A datetime-local field's value (local time) as a UTC instant, or ''. */
+function fromLocalInput(value) {
+  const date = value ? new Date(value) : null;
+  return date && !Number.isNaN(date.getTime()) ? date.toISOString() : '';
+}
+
 export function createListView(main, initialFilters) {
   let filters = initialFilters;
   const rows = new Map(); // id → { job, tr, bar, status, updated }
@@ -38,6 +52,9 @@ export function createListView(main, initialFilters) {
   const labelInput = h('input', {
     type: 'text', name: 'label', id: 'filter-label', placeholder: 'key:value', autocomplete: 'off', spellcheck: 'false',
   });
+  // Created from / before, in local time in the fields and as UTC instants in the address.
+  const afterInput = h('input', { type: 'datetime-local', name: 'created_after', id: 'filter-after', step: '1' });
+  const beforeInput = h('input', { type: 'datetime-local', name: 'created_before', id: 'filter-before', step: '1' });
   const sortSelect = h('select', { name: 'sort', id: 'filter-sort', onchange: apply },
     SORTS.map(([value, text]) => h('option', { value }, text)));
   const limitSelect = h('select', { name: 'limit', id: 'filter-limit', onchange: apply },
@@ -51,6 +68,8 @@ export function createListView(main, initialFilters) {
     h('div', { class: 'field' }, h('label', { for: 'filter-type' }, 'Type'), typeInput),
     h('div', { class: 'field' }, h('label', { for: 'filter-queue' }, 'Queue'), queueInput),
     h('div', { class: 'field' }, h('label', { for: 'filter-label' }, 'Label'), labelInput),
+    h('div', { class: 'field' }, h('label', { for: 'filter-after' }, 'Created from'), afterInput),
+    h('div', { class: 'field' }, h('label', { for: 'filter-before' }, 'Created before'), beforeInput),
     h('div', { class: 'field' }, h('label', { for: 'filter-sort' }, 'Sort'), sortSelect),
     h('div', { class: 'field narrow' }, h('label', { for: 'filter-limit' }, 'Per page'), limitSelect),
     h('div', { class: 'buttons' },
@@ -117,7 +136,7 @@ export function createListView(main, initialFilters) {
 
   // --- filters and find -----------------------------------------------------------------------------------
   function showFilters() {
-    const set = filters.statuses.length + [filters.type, filters.queue, filters.label, filters.q].filter(Boolean).length;
+    const set = filters.statuses.length + [filters.type, filters.queue, filters.label, filters.q, filters.createdAfter, filters.createdBefore].filter(Boolean).length;
     filterSummary.textContent = set ? `Filters · ${set} set` : 'Filters';
     statusBoxes.forEach((box) => { box.checked = filters.statuses.includes(box.value); });
     typeInput.value = filters.type;
@@ -125,6 +144,8 @@ export function createListView(main, initialFilters) {
     labelInput.value = filters.label;
     searchInput.value = filters.q;
     sortSelect.value = filters.sort ?? DEFAULT_SORT;
+    afterInput.value = toLocalInput(filters.createdAfter);
+    beforeInput.value = toLocalInput(filters.createdBefore);
     limitSelect.value = String(filters.limit);
   }
 
@@ -136,6 +157,8 @@ export function createListView(main, initialFilters) {
       label: labelInput.value.trim(),
       q: searchInput.value.trim(),
       sort: sortSelect.value,
+      createdAfter: fromLocalInput(afterInput.value),
+      createdBefore: fromLocalInput(beforeInput.value),
       limit: Number.parseInt(limitSelect.value, 10),
     };
     // The router hands the new filters back through setFilters.
@@ -150,6 +173,8 @@ export function createListView(main, initialFilters) {
     queueInput.value = '';
     labelInput.value = '';
     searchInput.value = '';
+    afterInput.value = '';
+    beforeInput.value = '';
     apply();
   }
 
