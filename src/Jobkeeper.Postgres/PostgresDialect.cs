@@ -19,7 +19,12 @@ internal sealed class PostgresDialect : ISqlDialect
 
     public bool ListsStatusesApart => false;
 
-    public string LockSkippingLocked => " FOR UPDATE SKIP LOCKED";
+    /// <summary>
+    /// NO KEY UPDATE, the lock an update of the row takes anyway: it keeps two claims apart but not a claim and a key-share
+    /// lock (a foreign key check of a row that references the job, such as the search indexer's), which FOR UPDATE would
+    /// make the claim skip the job for.
+    /// </summary>
+    public string LockSkippingLocked => " FOR NO KEY UPDATE SKIP LOCKED";
 
     /// <summary>One lateral probe per key, in one statement (the keys and offsets as two arrays: one text for any number of keys).</summary>
     public string HeadsOfKeys(SqlParameters parameters, string queue, string now, string filters, IReadOnlyList<string> keys, IReadOnlyList<int> offsets)

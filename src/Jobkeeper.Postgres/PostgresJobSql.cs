@@ -24,17 +24,17 @@ internal static class PostgresJobSql
     // Rows locked by others are skipped, so instances claiming at once never wait for each other or take the same job.
     public static readonly string SelectClaimable =
         $"SELECT {SelectList} FROM jobs j WHERE j.status = {StatusSql.Of(JobStatus.Queued)} AND j.type = $1 AND j.run_at_us <= $2 " +
-        "ORDER BY j.priority DESC, j.run_at_us, j.id LIMIT $3 FOR UPDATE SKIP LOCKED";
+        "ORDER BY j.priority DESC, j.run_at_us, j.id LIMIT $3 FOR NO KEY UPDATE SKIP LOCKED";
 
     /// <summary>As <see cref="SelectClaimable"/>, in one queue ($4).</summary>
     public static readonly string SelectClaimableInQueue =
         $"SELECT {SelectList} FROM jobs j WHERE j.status = {StatusSql.Of(JobStatus.Queued)} AND j.type = $1 AND j.run_at_us <= $2 AND j.queue = $4 " +
-        "ORDER BY j.priority DESC, j.run_at_us, j.id LIMIT $3 FOR UPDATE SKIP LOCKED";
+        "ORDER BY j.priority DESC, j.run_at_us, j.id LIMIT $3 FOR NO KEY UPDATE SKIP LOCKED";
 
     /// <summary>One queue's ($1) due queued jobs of every type, in claim order (ix_jobs_claim_queue).</summary>
     public static readonly string SelectClaimableOfQueue =
         $"SELECT {SelectList} FROM jobs j WHERE j.status = {StatusSql.Of(JobStatus.Queued)} AND j.queue = $1 AND j.run_at_us <= $2 " +
-        "ORDER BY j.priority DESC, j.run_at_us, j.id LIMIT $3 FOR UPDATE SKIP LOCKED";
+        "ORDER BY j.priority DESC, j.run_at_us, j.id LIMIT $3 FOR NO KEY UPDATE SKIP LOCKED";
 
     public const string DeleteJob = """
         WITH d AS (DELETE FROM jobs WHERE id = $1 RETURNING id, version),

@@ -13,7 +13,7 @@ namespace Jobkeeper.Postgres;
 
 /// <summary>
 /// The shared store: one PostgreSQL database behind any number of instances. Each instance group-commits its
-/// writes through one writer, claims with <c>FOR UPDATE SKIP LOCKED</c>, reads through a pooled data source
+/// writes through one writer, claims with <c>FOR NO KEY UPDATE SKIP LOCKED</c>, reads through a pooled data source
 /// (statements prepared automatically), and announces every commit to the other instances (LISTEN/NOTIFY).
 /// </summary>
 public sealed class PostgresJobStore : ISharedJobStore, ISqlReader

@@ -163,7 +163,7 @@ internal sealed class PostgresReplaceOp(JobReplacement replacement) : PostgresWr
 }
 
 /// <summary>
-/// Picks due queued jobs with <c>FOR UPDATE SKIP LOCKED</c> inside the writer's transaction and claims them:
+/// Picks due queued jobs with <c>FOR NO KEY UPDATE SKIP LOCKED</c> inside the writer's transaction and claims them:
 /// another instance's claim skips the rows this one locked, so no job is handed to two claims.
 /// </summary>
 internal sealed class PostgresClaimOp(ClaimRequest request, Func<Job, JobReplacement> claim, QueueFlowState flow) : PostgresWriteOp<IReadOnlyList<Job>>

@@ -20,6 +20,28 @@ public class JobCursorTests
     [InlineData("")]
     public void Garbage_does_not_decode(string text) => Assert.False(JobCursor.TryDecode(text, out _));
 
+    [Theory]
+    [InlineData("-priority", -5L)]
+    [InlineData("duration", -1L)]
+    [InlineData("updated", 1_700_000_000_000_000L)]
+    public void A_cursor_of_another_order_names_it_and_round_trips(string sort, long key)
+    {
+        Assert.True(JobOrder.TryParse(sort, out var order));
+        var cursor = new JobCursor(key, "job-1") { Order = order };
+        Assert.True(JobCursor.TryDecode(cursor.Encode(), out var decoded));
+        Assert.Equal(cursor, decoded);
+        Assert.Equal(order, decoded.Order);
+    }
+
+    [Theory]
+    [InlineData("duration", -2L)]
+    [InlineData("updated", -1L)]
+    public void A_key_its_order_cannot_have_does_not_decode(string sort, long key)
+    {
+        Assert.True(JobOrder.TryParse(sort, out var order));
+        Assert.False(JobCursor.TryDecode(new JobCursor(key, "job-1") { Order = order }.Encode(), out _));
+    }
+
     [Fact]
     public void Timestamps_keep_microseconds()
     {

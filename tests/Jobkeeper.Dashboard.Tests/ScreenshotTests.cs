@@ -3,7 +3,7 @@ using Jobkeeper.Dashboard.Tests.Infrastructure;
 namespace Jobkeeper.Dashboard.Tests;
 
 /// <summary>
-/// Pictures of the list and a job page, on a desktop and a phone, from a server holding a small realistic set of jobs
+/// Pictures of the list and a job page, on a desktop and a phone, and of the inbox, the workers and a bulk confirmation, from a server holding a small realistic set of jobs
 /// (this class has a server of its own). Saved under artifacts/test-results/screenshots/; docs/images/ holds copies.
 /// </summary>
 public sealed class ScreenshotTests(DashboardFixture fixture) : DashboardTest(fixture), IClassFixture<DashboardFixture>
@@ -27,6 +27,22 @@ public sealed class ScreenshotTests(DashboardFixture fixture) : DashboardTest(fi
             await Expect(page.Locator("ol.timeline li")).ToHaveCountAsync(await EventCountAsync(review));
             await ExpectPngAsync(await Screenshots.SaveAsync(page, $"dashboard-job-{name}"), size.Width);
         }
+
+        // The review inbox, the workers, and a bulk retry's confirmation, on a desktop.
+        var desktop = await NewPageAsync(Desktop);
+        await desktop.GotoAsync("/#/inbox");
+        await Expect(desktop.Locator($"section.prompt[data-job=\"{review}\"]")).ToContainTextAsync("Is 120 bpm right for episode 42?");
+        await ExpectPngAsync(await Screenshots.SaveAsync(desktop, "dashboard-inbox-desktop"), Desktop.Width);
+
+        await desktop.GotoAsync("/#/workers");
+        await Expect(desktop.Locator("tr[data-worker=\"review-worker-1\"]")).ToContainTextAsync("HTTP", new() { Timeout = 30_000 });
+        await ExpectPngAsync(await Screenshots.SaveAsync(desktop, "dashboard-workers-desktop"), Desktop.Width);
+
+        await OpenListAsync(desktop, "?status=failed,cancelled");
+        await desktop.GetByRole(AriaRole.Button, new() { Name = "Retry all…" }).ClickAsync();
+        await Expect(desktop.GetByRole(AriaRole.Dialog)).ToContainTextAsync("Retry 2 jobs");
+        await ExpectPngAsync(await Screenshots.SaveAsync(desktop, "dashboard-bulk-desktop"), Desktop.Width);
+        await desktop.GetByRole(AriaRole.Dialog).GetByRole(AriaRole.Button, new() { Name = "Keep them" }).ClickAsync();
     }
 
     /// <summary>Six jobs in every status; returns the id of the one waiting on a question.</summary>

@@ -35,7 +35,7 @@ public sealed class GeneratedClientTests(ServerFixture fixture, ITestOutputHelpe
                 string cursor = null;
                 do
                 {
-                    var page = await client.ListJobsAsync(new[] { JobStatus.Queued }, type, null, null, null, null, pageSize, cursor);
+                    var page = await client.ListJobsAsync(new[] { JobStatus.Queued }, type, null, null, null, null, null, null, pageSize, cursor);
                     pages++;
                     foreach (var job in page.Items)
                     {

@@ -68,6 +68,12 @@ public sealed partial class MetricsTests(ServerFixture fixture) : NoServerErrors
             await Api.ExpectJsonAsync(triggered, HttpStatusCode.OK);
         }
 
+        // A bulk action that changes one job, so that its counter is served.
+        using (var bulk = await Client.PostJsonAsync(Api.Jobs + "/bulk", $$$"""{"action":"cancel","filter":{"type":"{{{type}}}.unique"}}"""))
+        {
+            await Api.ExpectJsonAsync(bulk, HttpStatusCode.OK);
+        }
+
         var documented = DocumentedSeries();
         string[] lines = [];
         // The queue series are read at most every 5 s: the new queue's may take one more scrape.

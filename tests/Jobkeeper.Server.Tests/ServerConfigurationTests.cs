@@ -72,7 +72,7 @@ public sealed class ServerConfigurationTests
 
         Assert.Equal(0, await server.TerminateAsync());
         var output = server.Output;
-        Assert.Contains($"Store sqlite at {fromEnvironment}: schema version 11, 0 jobs", output, StringComparison.Ordinal);
+        Assert.Contains($"Store sqlite at {fromEnvironment}: schema version 13, 0 jobs", output, StringComparison.Ordinal);
         Assert.Contains("Cache: up to 500 jobs, entries expire 60 min after last use", output, StringComparison.Ordinal);
         Assert.Contains("Cache sweep every 2 min", output, StringComparison.Ordinal);
         Assert.Contains("closed after draining pending writes", output, StringComparison.Ordinal);

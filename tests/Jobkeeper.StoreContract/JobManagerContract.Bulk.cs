@@ -65,23 +65,35 @@ public abstract partial class JobManagerContract
         Assert.Equal(new JobBulkResult(targets, 0), dry);
         Assert.Equal(targets, (await AllAsync(filter)).Count);
 
-        // A writer beside the bulk action: creates and updates, one after another, each timed (after one untimed of each, so
-        // that what runs once per process, such as preparing statements, is not counted as waiting).
+        // A writer: creates and updates, one after another, each timed. First alone (after one untimed round, so that what
+        // runs once per process, such as preparing statements, is not counted), for the machine's own pace; then beside the
+        // bulk action.
         var warm = await Manager.CreateAsync(new NewJob { Type = "bystander", Id = "bystander-warm" });
         await Manager.UpdateAsync(warm.Id, new JobPatch { Labels = new Dictionary<string, string?> { ["seen"] = "yes" } });
+        var n = 0;
+        async Task WriteAsync(List<double> waits)
+        {
+            var started = Stopwatch.GetTimestamp();
+            var created = await Manager.CreateAsync(new NewJob { Type = "bystander", Id = $"bystander-{n++}" });
+            waits.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+            started = Stopwatch.GetTimestamp();
+            await Manager.UpdateAsync(created.Id, new JobPatch { Labels = new Dictionary<string, string?> { ["seen"] = "yes" } });
+            waits.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+        }
+
+        var alone = new List<double>();
+        while (alone.Count < 1000)
+        {
+            await WriteAsync(alone);
+        }
+
         using var stop = new CancellationTokenSource();
         var waits = new List<double>();
         var writer = Task.Run(async () =>
         {
-            var n = 0;
             while (!stop.IsCancellationRequested)
             {
-                var started = Stopwatch.GetTimestamp();
-                var created = await Manager.CreateAsync(new NewJob { Type = "bystander", Id = $"bystander-{n++}" });
-                waits.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
-                started = Stopwatch.GetTimestamp();
-                await Manager.UpdateAsync(created.Id, new JobPatch { Labels = new Dictionary<string, string?> { ["seen"] = "yes" } });
-                waits.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+                await WriteAsync(waits);
             }
         });
 
@@ -108,13 +120,22 @@ public abstract partial class JobManagerContract
         }
 
         waits.Sort();
+        alone.Sort();
         Assert.NotEmpty(waits);
         var p99 = waits[(int)(waits.Count * 0.99)];
+        var p99Alone = alone[(int)(alone.Count * 0.99)];
         Output.WriteLine($"bulk retry: {targets} jobs in {elapsed.TotalSeconds:0.0} s; {waits.Count} concurrent writes, median {waits[waits.Count / 2]:0.0} ms, " +
-            $"p99 {p99:0.0} ms, slowest {string.Join(", ", waits.TakeLast(5).Reverse().Select(w => w.ToString("0.0", System.Globalization.CultureInfo.InvariantCulture)))} ms");
-        // The wait a writer sees is the bulk action's share of the store: about one of its batches. The slowest single write
-        // is printed, not asserted: a garbage collection or the shared machine can stall any one request.
-        Assert.True(p99 <= 50, $"p99 of the concurrent writes was {p99:0.0} ms");
+            $"p99 {p99:0.0} ms (alone: median {alone[alone.Count / 2]:0.0} ms, p99 {p99Alone:0.0} ms), " +
+            $"slowest {string.Join(", ", waits.TakeLast(5).Reverse().Select(w => w.ToString("0.0", System.Globalization.CultureInfo.InvariantCulture)))} ms");
+        // What a writer waits behind the bulk action is about one of its batches, never the whole action (which one transaction
+        // would make seconds). Bounds relative to the writer's own pace measured just before, so a loaded machine slows both
+        // alike: the median within 50 ms of it, the 99th percentile within 250 ms (alone on this machine it stays within 50 ms:
+        // docs/benchmarks.md). The slowest single write is printed, not asserted: a garbage collection or a checkpoint can
+        // stall any one request.
+        var median = waits[waits.Count / 2];
+        var medianAlone = alone[alone.Count / 2];
+        Assert.True(median <= medianAlone + 50, $"the median concurrent write took {median:0.0} ms, {median - medianAlone:0.0} ms above the writer's own");
+        Assert.True(p99 <= p99Alone + 250, $"p99 of the concurrent writes was {p99:0.0} ms, {p99 - p99Alone:0.0} ms above the writer's own p99 of {p99Alone:0.0} ms");
     }
 
     [Fact]

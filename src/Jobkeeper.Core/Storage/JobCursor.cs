@@ -68,7 +68,8 @@ public readonly record struct JobCursor(long CreatedAtMicros, string Id)
         var colon = decoded.IndexOf(':', StringComparison.Ordinal);
         if (colon <= 0
             || !long.TryParse(decoded.AsSpan(0, colon), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var key)
-            || !Model.JobIds.IsValid(decoded[(colon + 1)..]))
+            || !Model.JobIds.IsValid(decoded[(colon + 1)..])
+            || key < MinimumKey(order.Field))
         {
             return false;
         }
@@ -76,4 +77,12 @@ public readonly record struct JobCursor(long CreatedAtMicros, string Id)
         cursor = new JobCursor(key, decoded[(colon + 1)..]) { Order = order };
         return true;
     }
+
+    /// <summary>The least value a key of <paramref name="field"/> can take: times are never negative, a missing duration is −1.</summary>
+    private static long MinimumKey(JobSortField field) => field switch
+    {
+        JobSortField.Priority => long.MinValue,
+        JobSortField.Duration => -1,
+        _ => 0,
+    };
 }

@@ -20,29 +20,23 @@ bindNameField(document.getElementById('actor-name'));
 
 let view = null; // { kind, id?, setFilters?, onEvent?, resync?, focus?, dispose() }
 
+// The pages without parameters, by their address.
+const PAGES = {
+  '#/inbox': createInboxView,
+  '#/workers': createWorkersView,
+  '#/queues': createQueuesView,
+  '#/schedules': createSchedulesView,
+};
+
 function route() {
   const hash = location.hash || '#/';
   const job = /^#\/jobs\/([^?]+)$/.exec(hash);
   const first = view === null;
-  if (hash === '#/queues') {
-    if (view?.kind === 'queues') return;
+  const page = PAGES[hash];
+  if (page) {
+    if (view?.kind === hash) return;
     view?.dispose();
-    view = { kind: 'queues', ...createQueuesView(main) };
-    counts.markCurrent(null);
-  } else if (hash === '#/schedules') {
-    if (view?.kind === 'schedules') return;
-    view?.dispose();
-    view = { kind: 'schedules', ...createSchedulesView(main) };
-    counts.markCurrent(null);
-  } else if (hash === '#/workers') {
-    if (view?.kind === 'workers') return;
-    view?.dispose();
-    view = { kind: 'workers', ...createWorkersView(main) };
-    counts.markCurrent(null);
-  } else if (hash === '#/inbox') {
-    if (view?.kind === 'inbox') return;
-    view?.dispose();
-    view = { kind: 'inbox', ...createInboxView(main) };
+    view = { kind: hash, ...page(main) };
     counts.markCurrent(null);
   } else if (job) {
     const id = decodeURIComponent(job[1]);
