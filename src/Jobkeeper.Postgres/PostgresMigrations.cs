@@ -210,14 +210,25 @@ internal static class PostgresMigrations
             CREATE FUNCTION jobkeeper_job_words(type text, labels text, input text, result text, error text) RETURNS tsvector
                 LANGUAGE sql IMMUTABLE PARALLEL SAFE
                 AS $$ SELECT to_tsvector('simple', regexp_replace(concat_ws(' ', type, labels, input, result, error), '[[:punct:][:space:][:cntrl:]]+', ' ', 'g')) $$;
+            -- No foreign keys to jobs: their checks would take key-share locks on job rows, and a job's delete (which locks
+            -- the row, then cascades) and the indexer (which locks marks, then checks the row) would deadlock. A trigger
+            -- deletes a job's rows instead; a row the indexer writes for a job deleted meanwhile matches no job.
             CREATE TABLE job_search (
-                job_id text COLLATE "C" NOT NULL PRIMARY KEY REFERENCES jobs (id) ON DELETE CASCADE,
+                job_id text COLLATE "C" NOT NULL PRIMARY KEY,
                 words  tsvector NOT NULL
             );
             CREATE INDEX ix_job_search_words ON job_search USING gin (words);
             CREATE TABLE job_search_pending (
-                job_id text COLLATE "C" NOT NULL PRIMARY KEY REFERENCES jobs (id) ON DELETE CASCADE
+                job_id text COLLATE "C" NOT NULL PRIMARY KEY
             );
+            CREATE FUNCTION jobkeeper_search_forget_deleted() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                DELETE FROM job_search WHERE job_id IN (SELECT id FROM old_jobs);
+                DELETE FROM job_search_pending WHERE job_id IN (SELECT id FROM old_jobs);
+                RETURN NULL;
+            END $$;
+            CREATE TRIGGER jobs_search_delete AFTER DELETE ON jobs REFERENCING OLD TABLE AS old_jobs
+                FOR EACH STATEMENT EXECUTE FUNCTION jobkeeper_search_forget_deleted();
             -- Inserts mark their jobs once per statement (a batch insert is one statement); updates per row, and only when the
             -- text changed (the WHEN is checked before any function runs).
             CREATE FUNCTION jobkeeper_search_mark_inserted() RETURNS trigger LANGUAGE plpgsql AS $$
