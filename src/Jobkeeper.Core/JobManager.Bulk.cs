@@ -72,11 +72,18 @@ public sealed partial class JobManager
             matched += page.Items.Count;
             if (!dryRun && page.Items.Count > 0)
             {
+                // One change for the page (the rule and its time), as RetryAsync and CancelAsync make one per call.
+                var change = action switch
+                {
+                    JobBulkAction.Retry => RetryChange(by),
+                    JobBulkAction.Cancel => CancelChange(by),
+                    _ => null,
+                };
                 var pageChanged = 0;
                 await Parallel.ForEachAsync(page.Items, new ParallelOptions { MaxDegreeOfParallelism = BulkParallelism, CancellationToken = cancellationToken },
                     async (job, ct) =>
                     {
-                        if (await ApplyBulkAsync(action, job, by, ct).ConfigureAwait(false))
+                        if (await ApplyBulkAsync(change, job, ct).ConfigureAwait(false))
                         {
                             Interlocked.Increment(ref pageChanged);
                         }
@@ -102,25 +109,22 @@ public sealed partial class JobManager
         return new JobBulkResult(matched, changed);
     }
 
-    /// <summary>One job's change of a bulk action; false when its state does not allow it (or it is gone).</summary>
-    private async Task<bool> ApplyBulkAsync(JobBulkAction action, Job listed, JobActor by, CancellationToken cancellationToken)
+    /// <summary>
+    /// One job's change of a bulk action, from the row the page read (no read per job): <paramref name="change"/>, or a delete when
+    /// it is null. False when the job's state does not allow it, it changed nothing, or the job is gone.
+    /// </summary>
+    private async Task<bool> ApplyBulkAsync(Func<Job, JobReplacement?>? change, Job listed, CancellationToken cancellationToken)
     {
         try
         {
-            // The same changes as RetryAsync and CancelAsync, from the row the page read (no read per job).
-            switch (action)
+            if (change is null)
             {
-                case JobBulkAction.Retry:
-                    await _kernel.ChangeAsync(listed, RetryChange(by), cancellationToken).ConfigureAwait(false);
-                    return true;
-                case JobBulkAction.Cancel:
-                    // Cancelling a cancelled job, or a running one already told to stop, changes nothing.
-                    var cancelled = await _kernel.ChangeAsync(listed, CancelChange(by), cancellationToken).ConfigureAwait(false);
-                    return cancelled.Version > listed.Version;
-                default:
-                    // One line in the log for the whole action instead of one per job.
-                    return await _store.DeleteAsync(listed.Id, cancellationToken).ConfigureAwait(false);
+                // One line in the log for the whole action instead of one per job.
+                return await _store.DeleteAsync(listed.Id, cancellationToken).ConfigureAwait(false);
             }
+
+            // Cancelling a cancelled job, or a running one already told to stop, changes nothing.
+            return (await _kernel.ChangeAsync(listed, change, cancellationToken).ConfigureAwait(false)).Version > listed.Version;
         }
         catch (Exception ex) when (ex is JobStateConflictException or InvalidTransitionException or JobNotFoundException)
         {

@@ -29,10 +29,11 @@ public sealed partial class JobManager
 
         var seen = await _store.GetWorkersAsync(Now() - within, cancellationToken).ConfigureAwait(false);
         var held = await RunningByWorkerAsync(cancellationToken).ConfigureAwait(false);
+        var byWorker = seen.ToLookup(s => s.WorkerId, StringComparer.Ordinal);
         var workers = new List<WorkerInfo>();
         foreach (var id in seen.Select(s => s.WorkerId).Concat(held.Keys).Distinct(StringComparer.Ordinal))
         {
-            var rows = seen.Where(s => s.WorkerId == id).ToList();
+            var rows = byWorker[id].ToList();
             var jobs = held.TryGetValue(id, out var list) ? list : [];
             var completed = rows.Sum(r => r.CompletedLast5Minutes);
             workers.Add(new WorkerInfo

@@ -14,7 +14,7 @@ public readonly record struct JobCursor(long CreatedAtMicros, string Id)
     /// <summary>The order the cursor was issued in.</summary>
     public JobOrder Order { get; init; } = JobOrder.Default;
 
-    public static JobCursor After(Model.Job job) => new(TimeMicros.From(job.CreatedAt), job.Id);
+    public static JobCursor After(Model.Job job) => After(job, JobOrder.Default);
 
     /// <summary>The position after <paramref name="job"/> in <paramref name="order"/>.</summary>
     public static JobCursor After(Model.Job job, JobOrder order) => new(order.KeyOf(job), job.Id) { Order = order };
